@@ -1,0 +1,10 @@
+//! Pure domain of Pairwise: roles, prompt normalization and stable hashes, and the prompt import
+//! formats. No IO beyond reading from a caller's `BufRead`; builds for wasm32 too.
+
+pub mod hash;
+pub mod prompt_import;
+pub mod role;
+
+pub use hash::{normalize_text, stable_hash};
+pub use prompt_import::{ChatMessage, ImportFormat, PromptImportError, PromptReader, PromptRecord};
+pub use role::{Role, Split};
