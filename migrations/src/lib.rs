@@ -1,1 +1,19 @@
+//! SeaORM migrations of the Pairwise database, for SQLite and PostgreSQL alike. Never edit an
+//! applied migration: add a new file and list it here.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_accounts;
+mod m20261127_000002_create_projects_and_prompts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_accounts::Migration),
+            Box::new(m20261127_000002_create_projects_and_prompts::Migration),
+        ]
+    }
+}

@@ -46,6 +46,7 @@ impl FromStr for ImportFormat {
 
 /// One turn of a chat prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     pub role: String,
     pub content: String,

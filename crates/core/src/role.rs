@@ -6,6 +6,7 @@ use std::{fmt, str::FromStr};
 /// What a user may do. Admins manage users, projects and models; reviewers own datasets and
 /// quality; annotators only compare answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Annotator,
@@ -51,6 +52,7 @@ impl FromStr for Role {
 /// Which part of a project a prompt belongs to. `benign` and `redteam` feed the over-refusal and
 /// harmlessness evaluations; `train` and `eval` are cross-deduplicated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
     Train,

@@ -1,1 +1,6 @@
+//! The Pairwise pipeline. Today: atomic prompt import (one code path for the CLI, the web form
+//! and the REST API). Generation, judging, pairing, freezing and export arrive as later stages.
 
+pub mod import;
+
+pub use import::{import_prompts, ImportError, ImportOptions};

@@ -1,0 +1,83 @@
+//! Views that cross the wire: server functions, the REST API and the CLI's `--json` share them.
+
+use crate::{ChatMessage, Role, Split};
+use serde::{Deserialize, Serialize};
+
+/// A user as admins see it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub active: bool,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// A project with its prompt count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub prompt_count: u64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One stored prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromptView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<Object>>))]
+    pub messages: Option<Vec<ChatMessage>>,
+    pub source: Option<String>,
+    pub domain: Option<String>,
+    pub split: Split,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: serde_json::Value,
+    pub hash: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One page of a server-side paginated list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+    pub items: Vec<T>,
+}
+
+/// What an import did. Nothing is written unless the whole file was valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportReport {
+    /// Records read from the file.
+    pub records: u64,
+    /// Records stored as new prompts.
+    pub inserted: u64,
+    /// Records skipped because an equal prompt (same normalized text) was already there.
+    pub duplicates: u64,
+}
+
+/// An API token as listed (the secret itself is shown once, at creation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenView {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}

@@ -1,0 +1,70 @@
+//! Connecting and migrating. SQLite files get WAL, foreign keys and a busy timeout on every
+//! pooled connection; `postgres://` URLs work the same way.
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use std::{path::Path, time::Duration};
+
+/// The embedded default: a SQLite file under `./data`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/pairwise.db?mode=rwc";
+
+/// Opens a pool for `url`; for a SQLite file URL the parent folder is created first.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let is_sqlite = url.starts_with("sqlite:");
+    if is_sqlite {
+        if let Some(path) = sqlite_file(url) {
+            if let Some(parent) = Path::new(&path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", parent.display())))?;
+            }
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+    if is_sqlite {
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
+        // An in-memory database lives in one connection; a pool of several would see several.
+        if url.contains(":memory:") {
+            options.max_connections(1).min_connections(1);
+        }
+    }
+    let db = Database::connect(options).await?;
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(db)
+}
+
+/// The file path of a `sqlite://path?opts` URL, unless it is in memory.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.contains(":memory:")).then(|| path.to_owned())
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// The name of the newest applied migration and how many are still pending.
+pub async fn migration_status(db: &DatabaseConnection) -> Result<(Option<String>, usize), DbErr> {
+    let applied = Migrator::get_applied_migrations(db).await?;
+    let pending = Migrator::get_pending_migrations(db).await?;
+    Ok((applied.last().map(|m| m.name().to_owned()), pending.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_file(DEFAULT_DATABASE_URL).as_deref(), Some("./data/pairwise.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite:///tmp/x.db").as_deref(), Some("/tmp/x.db"));
+    }
+}

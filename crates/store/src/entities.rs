@@ -1,0 +1,8 @@
+//! SeaORM entities, one file per table; the schema itself lives in the migrations crate.
+
+pub mod api_token;
+pub mod audit_log;
+pub mod project;
+pub mod prompt;
+pub mod session;
+pub mod user;
