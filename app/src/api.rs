@@ -1,0 +1,151 @@
+//! Server functions of the pages. Each checks the caller's role first, then calls the store.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use pairwise_core::{
+    dto::{Page, ProjectView, PromptView, TokenView, UserView},
+    Role,
+};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{db, require};
+#[cfg(feature = "ssr")]
+use pairwise_store::{audit, projects, prompts, tokens, users};
+
+/// The signed-in user as pages need it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+}
+
+/// What the users page shows after issuing a token: the secret, this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub username: String,
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// Rows per page of the prompt list.
+pub const PROMPT_PAGE: u64 = 50;
+
+#[server]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    Ok(crate::ssr::auth().user.map(|u| Me { username: u.username, role: u.role }))
+}
+
+#[server]
+pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
+    require(Role::Reviewer)?;
+    Ok(projects::list(&db()?).await?)
+}
+
+#[server]
+pub async fn create_project(name: String, description: String) -> Result<ProjectView, AppError> {
+    let admin = require(Role::Admin)?;
+    let db = db()?;
+    let project = projects::create(&db, name.trim(), &description, Some(admin.id)).await?;
+    audit::record(&db, Some(admin.id), "project.create", &format!("project:{}", project.name), serde_json::json!({}))
+        .await?;
+    Ok(project)
+}
+
+#[server]
+pub async fn get_project(name: String) -> Result<ProjectView, AppError> {
+    require(Role::Reviewer)?;
+    Ok(projects::get_view(&db()?, &name).await?)
+}
+
+#[server]
+pub async fn list_prompts(
+    project: String,
+    offset: u64,
+    split: Option<String>,
+    search: Option<String>,
+) -> Result<Page<PromptView>, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let project = projects::require(&db, &project).await?;
+    let split = split
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|message| AppError::Invalid { field: "split".into(), message }))
+        .transpose()?;
+    let filter = prompts::PromptFilter { split, search };
+    Ok(prompts::page(&db, project.id, &filter, PROMPT_PAGE, offset).await?)
+}
+
+#[server]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    require(Role::Admin)?;
+    Ok(users::list(&db()?).await?)
+}
+
+#[server]
+pub async fn create_user(username: String, role: String, password: String) -> Result<UserView, AppError> {
+    let admin = require(Role::Admin)?;
+    let role: Role = role.parse().map_err(|message| AppError::Invalid { field: "role".into(), message })?;
+    let db = db()?;
+    let user = users::create(&db, username.trim(), role, &password).await?;
+    audit::record(&db, Some(admin.id), "user.create", &format!("user:{}", user.username), serde_json::json!({"role": role}))
+        .await?;
+    Ok(user)
+}
+
+#[server]
+pub async fn set_user_role(username: String, role: String) -> Result<(), AppError> {
+    let admin = require(Role::Admin)?;
+    let role: Role = role.parse().map_err(|message| AppError::Invalid { field: "role".into(), message })?;
+    if username == admin.username && role != Role::Admin {
+        return Err(AppError::Invalid { field: "role".into(), message: "you cannot remove your own admin role".into() });
+    }
+    let db = db()?;
+    users::set_role(&db, &username, role).await?;
+    audit::record(&db, Some(admin.id), "user.role", &format!("user:{username}"), serde_json::json!({"role": role})).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_user_active(username: String, active: bool) -> Result<(), AppError> {
+    let admin = require(Role::Admin)?;
+    if username == admin.username && !active {
+        return Err(AppError::Invalid { field: "username".into(), message: "you cannot deactivate yourself".into() });
+    }
+    let db = db()?;
+    users::set_active(&db, &username, active).await?;
+    audit::record(&db, Some(admin.id), "user.active", &format!("user:{username}"), serde_json::json!({"active": active}))
+        .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    require(Role::Admin)?;
+    Ok(tokens::list(&db()?, None).await?)
+}
+
+#[server]
+pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, AppError> {
+    let admin = require(Role::Admin)?;
+    let db = db()?;
+    let user = users::find_by_username(&db, &username)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("user `{username}`")))?;
+    if !user.active {
+        return Err(AppError::Invalid { field: "username".into(), message: "the user is deactivated".into() });
+    }
+    let (token, secret) = tokens::issue(&db, user.id, &name).await?;
+    audit::record(&db, Some(admin.id), "token.issue", &format!("user:{username}"), serde_json::json!({"token": token.id}))
+        .await?;
+    Ok(IssuedToken { username, token, secret })
+}
+
+#[server]
+pub async fn revoke_token(id: i64) -> Result<(), AppError> {
+    let admin = require(Role::Admin)?;
+    let db = db()?;
+    tokens::revoke(&db, id).await?;
+    audit::record(&db, Some(admin.id), "token.revoke", &format!("token:{id}"), serde_json::json!({})).await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One routed page per file.
+
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod projects;
+pub mod prompts;
+pub mod users;

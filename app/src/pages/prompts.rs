@@ -1,0 +1,178 @@
+//! A project's prompts: server-side pages with split and text filters, and the import form
+//! (a plain multipart POST, so large files stream to the server with or without hydration).
+
+use crate::{
+    api::{get_project, list_prompts, PROMPT_PAGE},
+    components::guard::{ErrorBox, Guarded},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
+use pairwise_core::{
+    dto::{Page, PromptView},
+    Role, Split,
+};
+
+#[component]
+pub fn PromptsPage() -> impl IntoView {
+    view! {
+        <Title text="Prompts" />
+        <Guarded role=Role::Reviewer>
+            <Prompts />
+        </Guarded>
+    }
+}
+
+#[component]
+fn Prompts() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let name = move || params.with(|p| p.get("name").unwrap_or_default());
+    let q = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
+    let offset = move || q("offset").parse::<u64>().unwrap_or(0);
+    let project = Resource::new(name, get_project);
+    let page = Resource::new(
+        move || (name(), offset(), q("split"), q("q")),
+        |(name, offset, split, search)| list_prompts(name, offset, Some(split), Some(search)),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match project.await {
+                    Ok(p) => view! {
+                        <h1>{p.name.clone()} " · prompts"</h1>
+                        <p class="muted" data-testid="prompt-count">{format!("{} prompts", p.prompt_count)}</p>
+                        <ImportForm project=p.name />
+                    }
+                    .into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <ImportResult />
+        <form method="get" class="row filters" role="search">
+            <label>"Split"
+                <select name="split">
+                    <option value="" selected=move || q("split").is_empty()>"all"</option>
+                    {Split::ALL.iter().map(|s| {
+                        let s = s.as_str();
+                        view! { <option value=s selected=move || q("split") == s>{s}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="grow">"Text contains" <input name="q" type="search" prop:value=move || q("q") /></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <PromptTable page /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The outcome of the last import, carried back in the query string by the import route.
+#[component]
+fn ImportResult() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query.with(|q| {
+            if let Some(error) = q.get("import_error") {
+                Some(view! { <p class="error" role="alert" data-testid="import-error">{format!("Import failed, nothing was stored: {error}")}</p> }.into_any())
+            } else {
+                q.get("imported").map(|n| {
+                    let dup = q.get("duplicates").unwrap_or_else(|| "0".into());
+                    view! { <p class="ok" role="status" data-testid="import-ok">{format!("Imported {n} new prompts ({dup} duplicates skipped).")}</p> }.into_any()
+                })
+            }
+        })
+    }
+}
+
+#[component]
+fn ImportForm(project: String) -> impl IntoView {
+    view! {
+        <details class="card">
+            <summary>"Import prompts"</summary>
+            <form method="post" action=format!("/projects/{project}/import") enctype="multipart/form-data" class="stack">
+                <p class="muted">
+                    "JSONL with " <code>"prompt"</code> " or " <code>"messages"</code> " per line (optional "
+                    <code>"id, source, domain, split, metadata"</code> "), or CSV with a " <code>"prompt"</code>
+                    " column. A bad line stores nothing; duplicates are skipped."
+                </p>
+                <label>"File" <input type="file" name="file" accept=".jsonl,.ndjson,.json,.csv" required data-testid="import-file" /></label>
+                <div class="row">
+                    <label>"Split for all"
+                        <select name="split">
+                            <option value="">"from the file (default train)"</option>
+                            {Split::ALL.iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Domain for all" <input name="domain" placeholder="e.g. safety" /></label>
+                </div>
+                <button type="submit" class="primary" data-testid="import-submit">"Import"</button>
+            </form>
+        </details>
+    }
+}
+
+#[component]
+fn PromptTable(page: Page<PromptView>) -> impl IntoView {
+    let query = use_query_map();
+    let link = move |offset: u64| {
+        let mut q = query.get_untracked();
+        q.replace("offset", offset.to_string());
+        q.to_query_string()
+    };
+    let (start, end) = (page.offset + 1, page.offset + page.items.len() as u64);
+    let prev = (page.offset > 0).then(|| link(page.offset.saturating_sub(PROMPT_PAGE)));
+    let next = (end < page.total).then(|| link(page.offset + PROMPT_PAGE));
+    let summary = if page.total == 0 { "No prompts match.".to_owned() } else { format!("{start}–{end} of {}", page.total) };
+    view! {
+        <table class="data" data-testid="prompts">
+            <thead><tr><th>"#"</th><th>"Prompt"</th><th>"Split"</th><th>"Domain"</th><th></th></tr></thead>
+            <tbody>{page.items.into_iter().map(|p| view! { <PromptRow prompt=p /> }).collect_view()}</tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            <span data-testid="page-summary">{summary}</span>
+            {prev.map(|href| view! { <A href=href>"← Previous"</A> })}
+            {next.map(|href| view! { <A href=href attr:data-testid="next-page">"Next →"</A> })}
+        </nav>
+    }
+}
+
+#[component]
+fn PromptRow(prompt: PromptView) -> impl IntoView {
+    // Client-side only: proves the page is hydrated (no request, no reload).
+    let open = RwSignal::new(false);
+    let details = serde_json::to_string_pretty(&serde_json::json!({
+        "id": prompt.external_id,
+        "source": prompt.source,
+        "hash": prompt.hash,
+        "metadata": prompt.metadata,
+        "messages": prompt.messages,
+    }))
+    .unwrap_or_default();
+    view! {
+        <tr>
+            <td class="num">{prompt.id}</td>
+            <td class="prompt-text">{prompt.text}</td>
+            <td><span class="badge">{prompt.split.as_str()}</span></td>
+            <td>{prompt.domain.unwrap_or_default()}</td>
+            <td>
+                <button type="button" class="link" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o) data-testid="toggle-details">
+                    {move || if open.get() { "Hide" } else { "Details" }}
+                </button>
+            </td>
+        </tr>
+        <Show when=move || open.get()>
+            <tr class="details"><td colspan="5"><pre data-testid="prompt-details">{details.clone()}</pre></td></tr>
+        </Show>
+    }
+}

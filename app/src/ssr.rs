@@ -1,0 +1,94 @@
+//! Server-only glue: the shared state, the signed-in user of a request, role checks, and the page
+//! security headers (an enforcing CSP with a per-request nonce).
+
+use crate::error::AppError;
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use pairwise_core::Role;
+use pairwise_store::{users::User, DatabaseConnection, StoreError};
+use std::sync::Arc;
+
+/// Login attempts allowed per (client address, username) key: a burst, then one per period.
+pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// State shared by every handler and server function.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+/// The caller of a request, resolved once by the server's auth middleware (session cookie or
+/// bearer token) and kept in the request extensions.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub user: Option<User>,
+}
+
+/// The caller of the current server function or page render.
+pub fn auth() -> Auth {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Auth>().cloned())
+        .unwrap_or_default()
+}
+
+/// The caller if their role is at least `role`.
+pub fn require(role: Role) -> Result<User, AppError> {
+    match auth().user {
+        None => Err(AppError::Unauthenticated),
+        Some(user) if user.role.at_least(role) => Ok(user),
+        Some(_) => Err(AppError::Forbidden),
+    }
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+pub fn db() -> Result<DatabaseConnection, AppError> {
+    Ok(state()?.db)
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(msg) => AppError::Conflict(msg),
+            StoreError::Invalid { field, message } => AppError::Invalid { field: field.to_owned(), message },
+            StoreError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// The Content-Security-Policy of pages: scripts only from this origin or with this response's
+/// nonce (Leptos puts it on its hydration script), wasm compilation allowed, nothing inline else.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page CSP (with the nonce leptos_axum made for this response).
+pub fn set_page_security_headers() {
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Sets the HTTP status of the page being rendered.
+pub fn set_status(status: http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
