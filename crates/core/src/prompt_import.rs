@@ -12,6 +12,7 @@ const KNOWN_FIELDS: [&str; 7] = ["id", "prompt", "messages", "source", "domain",
 
 /// The file formats a prompt import accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ImportFormat {
     Jsonl,

@@ -1,0 +1,231 @@
+//! The command line of `pairwise`: serve, migrate, users, projects, imports and the demo seed.
+//! Every subcommand has `--help`; errors go to stderr with a non-zero exit code.
+
+use crate::{config::ServeConfig, demo};
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pairwise_core::{ImportFormat, Role, Split};
+use pairwise_pipeline::{import_prompts, ImportOptions};
+use pairwise_store::{projects, prompts::InsertDefaults, tokens, users, DEFAULT_DATABASE_URL};
+use std::{io::BufReader, path::PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(name = "pairwise", version, about = "Pairwise: turn prompts into versioned, traceable preference data for DPO and RLHF")]
+pub struct Cli {
+    /// Database URL: `sqlite://path?mode=rwc` (default, WAL) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the REST API (migrates first).
+    Serve(ServeConfig),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Import data into a project.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Create the demo users (new random passwords, printed) and the demo project with data.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (never from the command line).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue an API token for a user; the token is the last line printed.
+    Token {
+        #[arg(long)]
+        name: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Change a user's role.
+    SetRole {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: Role,
+    },
+    /// Deactivate a user: every session ends and every token is revoked.
+    Deactivate {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List projects with prompt counts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import prompts (JSONL with `prompt` or `messages`, or CSV with a `prompt` column).
+    /// Atomic: a bad line stores nothing and the error names the line and field.
+    Prompts {
+        file: PathBuf,
+        #[arg(long)]
+        project: String,
+        /// Split for every prompt (default: each record's own, else train).
+        #[arg(long)]
+        split: Option<Split>,
+        /// Domain for every prompt.
+        #[arg(long)]
+        domain: Option<String>,
+        /// File format (default: from the file name).
+        #[arg(long)]
+        format: Option<ImportFormat>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Folder with the public datasets (xstest/, gsm8k/).
+    #[arg(long, env = "PAIRWISE_DEMO_DATA", default_value = "../shared/data")]
+    pub data: PathBuf,
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAIRWISE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_sessions=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli.database_url.as_str();
+    if let Command::Serve(config) = cli.command {
+        return crate::serve::serve(url, config).await;
+    }
+    let db = pairwise_store::connect(url).await.with_context(|| format!("cannot open {url}"))?;
+    pairwise_store::migrate(&db).await.context("migrating the database")?;
+    match cli.command {
+        Command::Serve(_) => unreachable!("handled above"),
+        Command::Migrate => {
+            let (last, _) = pairwise_store::migration_status(&db).await?;
+            println!("database is at migration {}", last.unwrap_or_else(|| "none".into()));
+        }
+        Command::User(command) => user(&db, command).await?,
+        Command::Project(command) => project(&db, command).await?,
+        Command::Import(ImportCommand::Prompts { file, project, split, domain, format }) => {
+            let format = match format.or_else(|| ImportFormat::from_path(&file)) {
+                Some(f) => f,
+                None => bail!("cannot tell the format of {} from its name: pass --format jsonl|csv", file.display()),
+            };
+            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let bar = ProgressBar::new(handle.metadata().map(|m| m.len()).unwrap_or(0));
+            bar.set_style(
+                ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message("importing");
+            let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let options = ImportOptions { format, defaults: InsertDefaults { split, domain, source }, actor: None };
+            let reader = BufReader::new(bar.wrap_read(handle));
+            let result = import_prompts(&db, &project, reader, &options, |r| bar.set_message(format!("{} records", r.records))).await;
+            bar.finish_and_clear();
+            let report = result.with_context(|| format!("{}: nothing was imported", file.display()))?;
+            println!(
+                "imported {} new prompts into {project} ({} records, {} duplicates skipped)",
+                report.inserted, report.records, report.duplicates
+            );
+        }
+        Command::Demo(args) => demo::run(&db, &args.data).await?,
+    }
+    Ok(())
+}
+
+async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add { name, role, password_stdin: _ } => {
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let user = users::create(db, &name, role, password).await?;
+            println!("added {} ({})", user.username, user.role);
+        }
+        UserCommand::List { json } => {
+            let list = users::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for u in list {
+                    println!("{:<24} {:<10} {}", u.username, u.role, if u.active { "active" } else { "deactivated" });
+                }
+            }
+        }
+        UserCommand::Token { name, label } => {
+            let user = users::find_by_username(db, &name).await?.with_context(|| format!("user `{name}` not found"))?;
+            if !user.active {
+                bail!("user `{name}` is deactivated");
+            }
+            let (_, secret) = tokens::issue(db, user.id, &label).await?;
+            eprintln!("token for {name} (shown once; store it safely):");
+            println!("{secret}");
+        }
+        UserCommand::SetRole { name, role } => {
+            users::set_role(db, &name, role).await?;
+            println!("{name} is now {role}");
+        }
+        UserCommand::Deactivate { name } => {
+            users::set_active(db, &name, false).await?;
+            println!("{name} is deactivated; their sessions ended and tokens were revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn project(db: &pairwise_store::DatabaseConnection, command: ProjectCommand) -> anyhow::Result<()> {
+    match command {
+        ProjectCommand::Create { name, description } => {
+            let p = projects::create(db, &name, &description, None).await?;
+            println!("created project {}", p.name);
+        }
+        ProjectCommand::List { json } => {
+            let list = projects::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for p in list {
+                    println!("{:<32} {:>8} prompts  {}", p.name, p.prompt_count, p.description);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The demo seed behind `make run`: three users with fresh random passwords (printed, never
+//! fixed), and a `demo` project holding XSTest (benign vs red-team by its label) and 200 GSM8K
+//! questions when the public datasets are present.
+
+use anyhow::Context;
+use pairwise_core::{ImportFormat, PromptReader, Role, Split};
+use pairwise_store::{projects, prompts, users, DatabaseConnection};
+use rand::{distributions::Alphanumeric, Rng};
+use sea_orm::TransactionTrait;
+use std::{io::BufRead, path::Path};
+
+pub const DEMO_PROJECT: &str = "demo";
+const GSM8K_SAMPLE: usize = 200;
+
+pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
+    let mut logins = Vec::new();
+    for (name, role) in [("demo-admin", Role::Admin), ("demo-reviewer", Role::Reviewer), ("demo-annotator", Role::Annotator)] {
+        let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+        if users::find_by_username(db, name).await?.is_some() {
+            users::set_password(db, name, &password).await?;
+            users::set_active(db, name, true).await?;
+            users::set_role(db, name, role).await?;
+        } else {
+            users::create(db, name, role, &password).await?;
+        }
+        logins.push((name, role, password));
+    }
+    let project = match projects::find(db, DEMO_PROJECT).await? {
+        Some(p) => p,
+        None => {
+            projects::create(db, DEMO_PROJECT, "XSTest safety prompts and GSM8K math questions", None).await?;
+            projects::require(db, DEMO_PROJECT).await?
+        }
+    };
+    let mut added = 0;
+    let xstest = data.join("xstest/xstest_prompts.csv");
+    if xstest.is_file() {
+        let file = std::fs::File::open(&xstest).with_context(|| format!("cannot open {}", xstest.display()))?;
+        let mut records = Vec::new();
+        for record in PromptReader::new(std::io::BufReader::new(file), ImportFormat::Csv)? {
+            let mut record = record.with_context(|| xstest.display().to_string())?;
+            let unsafe_ = record.metadata.get("label").and_then(|v| v.as_str()) == Some("unsafe");
+            record.split = Some(if unsafe_ { Split::Redteam } else { Split::Benign });
+            record.domain = Some("safety".into());
+            record.source = Some("xstest".into());
+            records.push(record);
+        }
+        added += insert_all(db, project.id, &records).await?;
+    } else {
+        eprintln!("note: {} not found; the demo project starts without XSTest", xstest.display());
+    }
+    let gsm8k = data.join("gsm8k/test.jsonl");
+    if gsm8k.is_file() {
+        let file = std::fs::File::open(&gsm8k).with_context(|| format!("cannot open {}", gsm8k.display()))?;
+        let mut lines = String::new();
+        for line in std::io::BufReader::new(file).lines().take(GSM8K_SAMPLE) {
+            let row: serde_json::Value = serde_json::from_str(&line?).context("gsm8k line")?;
+            let prompt = serde_json::json!({
+                "prompt": row["question"], "domain": "math", "source": "gsm8k", "split": "train",
+                "metadata": { "reference_answer": row["answer"] }
+            });
+            lines.push_str(&prompt.to_string());
+            lines.push('\n');
+        }
+        let records = PromptReader::new(lines.as_bytes(), ImportFormat::Jsonl)?.collect::<Result<Vec<_>, _>>()?;
+        added += insert_all(db, project.id, &records).await?;
+    }
+    let total = prompts::count(db, project.id).await?;
+    println!("Demo project `{DEMO_PROJECT}`: {total} prompts ({added} added now).");
+    println!("Demo logins (new random passwords on every run):");
+    for (name, role, password) in logins {
+        println!("  {:<10} {:<16} {}", role.as_str(), name, password);
+    }
+    Ok(())
+}
+
+async fn insert_all(db: &DatabaseConnection, project_id: i64, records: &[pairwise_core::PromptRecord]) -> anyhow::Result<u64> {
+    let txn = db.begin().await?;
+    let mut added = 0;
+    for chunk in records.chunks(500) {
+        added += prompts::insert_batch(&txn, project_id, chunk, &Default::default()).await?;
+    }
+    txn.commit().await?;
+    Ok(added)
+}

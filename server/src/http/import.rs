@@ -1,0 +1,97 @@
+//! Prompt upload from the browser: a multipart form streamed to a temporary file (bounded by the
+//! body limit), then imported atomically; the page gets the outcome in its query string.
+
+use super::{auth::Caller, error::ApiError, security::is_body_limit};
+use app::ssr::AppState;
+use axum::{
+    extract::{DefaultBodyLimit, Multipart, Path, State},
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+    Router,
+};
+use pairwise_core::{ImportFormat, Role, Split};
+use pairwise_pipeline::{import_prompts, ImportOptions};
+use pairwise_store::prompts::InsertDefaults;
+use std::io::{BufReader, Write};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{name}/import", post(import_form))
+        // The global RequestBodyLimitLayer bounds uploads; axum's 2 MB default would be too small.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// A file received into a temporary file, with the form's other fields.
+pub struct Upload {
+    pub file: tempfile::NamedTempFile,
+    pub file_name: String,
+    pub split: Option<Split>,
+    pub domain: Option<String>,
+}
+
+async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
+    let limit = |e: axum::extract::multipart::MultipartError| {
+        if is_body_limit(&e) || e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Invalid(format!("unreadable upload: {e}"))
+        }
+    };
+    let (mut file, mut file_name, mut split, mut domain) = (None, String::new(), None, None);
+    while let Some(mut field) = multipart.next_field().await.map_err(limit)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                file_name = field.file_name().unwrap_or_default().to_owned();
+                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
+                while let Some(chunk) = field.chunk().await.map_err(limit)? {
+                    tmp.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+                }
+                tmp.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
+                file = Some(tmp);
+            }
+            "split" => {
+                let text = field.text().await.map_err(limit)?;
+                if !text.is_empty() {
+                    split = Some(text.parse::<Split>().map_err(|e| ApiError::Invalid(format!("field `split`: {e}")))?);
+                }
+            }
+            "domain" => {
+                let text = field.text().await.map_err(limit)?;
+                domain = Some(text.trim().to_owned()).filter(|d| !d.is_empty());
+            }
+            _ => {}
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::Invalid("field `file`: no file was sent".into()))?;
+    Ok(Upload { file, file_name, split, domain })
+}
+
+async fn import_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
+    let outcome = async {
+        let upload = receive(multipart).await?;
+        let format = ImportFormat::from_path(std::path::Path::new(&upload.file_name)).ok_or_else(|| {
+            ApiError::Invalid(format!("field `file`: `{}` is not .jsonl, .json, .ndjson or .csv", upload.file_name))
+        })?;
+        let options = ImportOptions {
+            format,
+            defaults: InsertDefaults { split: upload.split, domain: upload.domain, source: Some(upload.file_name.clone()) },
+            actor: Some(user.id),
+        };
+        let reader = BufReader::new(upload.file.reopen().map_err(|e| ApiError::Internal(e.to_string()))?);
+        Ok::<_, ApiError>(import_prompts(&state.db, &name, reader, &options, |_| ()).await?)
+    }
+    .await;
+    Ok(match outcome {
+        Ok(report) => Redirect::to(&format!("{back}?imported={}&duplicates={}", report.inserted, report.duplicates)),
+        Err(e @ (ApiError::Internal(_) | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
+        Err(e) => Redirect::to(&format!("{back}?import_error={}", urlencoding::encode(&e.to_string()))),
+    }
+    .into_response())
+}

@@ -1,0 +1,8 @@
+//! The `pairwise` server: configuration, the axum router (pages, REST API, auth, security
+//! layers) and the command line. `main.rs` only parses the command line and dispatches here.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod serve;

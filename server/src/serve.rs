@@ -1,0 +1,80 @@
+//! `pairwise serve`: connect, migrate, build the state and serve until Ctrl-C or SIGTERM.
+
+use crate::{config::ServeConfig, http};
+use anyhow::Context;
+use app::ssr::{AppState, LoginLimiter};
+use governor::Quota;
+use leptos::prelude::LeptosOptions;
+use pairwise_store::{DatabaseConnection, DbSessionStore};
+use std::{net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
+
+/// The Leptos options for the built site at `site_root`.
+pub fn leptos_options(config: &ServeConfig) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(app::OUTPUT_NAME)
+        .site_root(config.resolve_site_root().to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build()
+}
+
+/// The shared state of a server on `db`.
+pub fn state(db: DatabaseConnection, config: &ServeConfig) -> AppState {
+    let per_minute = NonZeroU32::new(config.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    AppState {
+        leptos_options: leptos_options(config),
+        db,
+        login_limiter: Arc::new(LoginLimiter::keyed(Quota::per_minute(per_minute))),
+    }
+}
+
+pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()> {
+    let db = pairwise_store::connect(database_url).await.with_context(|| format!("cannot open {database_url}"))?;
+    pairwise_store::migrate(&db).await.context("migrating the database")?;
+    let site = config.resolve_site_root();
+    if !site.join("pkg").join(format!("{}.js", app::OUTPUT_NAME)).is_file() {
+        tracing::warn!(site = %site.display(), "the built site is missing: pages render but do not hydrate (run `make build`)");
+    }
+    let state = state(db.clone(), &config);
+    spawn_housekeeping(db, state.login_limiter.clone());
+    let app = http::app(state, &config);
+    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
+    tracing::info!("Pairwise listening on http://{}", config.addr);
+    println!("Pairwise is serving on http://{}", config.addr);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server failed")
+}
+
+/// Removes expired sessions and forgets idle rate-limit keys every ten minutes.
+fn spawn_housekeeping(db: DatabaseConnection, limiter: Arc<LoginLimiter>) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(db);
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match store.delete_expired().await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session sweep failed"),
+            }
+            limiter.retain_recent();
+        }
+    });
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
