@@ -1,0 +1,111 @@
+# Pairwise: the README's commands. `make run` serves the demo; `make test` runs every test.
+# Everything is installed from the package registries only (crates.io, npm, Debian, PyPI).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+WASM_BINDGEN_VERSION := 0.2.130
+NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
+export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
+
+SITE := target/site
+WASM_OUT := target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+DATABASE_URL ?= sqlite://./data/pairwise.db?mode=rwc
+ADDR ?= 127.0.0.1:3000
+# Test databases on the local PostgreSQL (trust auth); each test creates and drops its own.
+export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
+# wasm-opt features the Rust wasm32 target emits by default.
+WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	--enable-mutable-globals --enable-reference-types --enable-multivalue
+
+.PHONY: help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres \
+	site server-release lint unit e2e e2e-build clean
+
+help:
+	@echo "make run    - set up, build (release), migrate, seed the demo and serve on http://$(ADDR)"
+	@echo "make test   - set up, then lint and every test (unit, SQLite + PostgreSQL integration, Chromium e2e)"
+	@echo "make build  - build the release server and the site"
+	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
+
+## ---- setup (idempotent; skips what is present) ----
+setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres
+
+setup-rust:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy rustfmt
+
+setup-wasm-bindgen:
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (several minutes, once)"; \
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+			cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
+	fi
+
+setup-node: end2end/node_modules/.package-lock.json
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+setup-browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+setup-postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && \
+		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
+
+## ---- build ----
+# The browser bundle: wasm32 with the size-optimised profile, bindgen, then binaryen's wasm-opt.
+site: setup-rust setup-wasm-bindgen setup-node
+	cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+	@mkdir -p $(SITE)/pkg
+	@if [ ! -f $(SITE)/pkg/pairwise_bg.wasm ] || [ $(WASM_OUT) -nt $(SITE)/pkg/pairwise_bg.wasm ]; then \
+		echo "wasm-bindgen + wasm-opt"; \
+		wasm-bindgen --target web --no-typescript --out-dir $(SITE)/pkg --out-name pairwise $(WASM_OUT); \
+		wasm-opt $(WASM_OPT_FLAGS) $(SITE)/pkg/pairwise_bg.wasm -o $(SITE)/pkg/pairwise_bg.wasm; \
+	fi
+	cp style/main.css $(SITE)/pairwise.css
+	cp -r public/. $(SITE)/
+	@printf "wasm: %s bytes, %s bytes gzip\n" $$(wc -c < $(SITE)/pkg/pairwise_bg.wasm) $$(gzip -9c $(SITE)/pkg/pairwise_bg.wasm | wc -c)
+
+server-release:
+	cargo build --release -p server
+
+build: site server-release
+
+## ---- run ----
+run: setup-rust setup-wasm-bindgen setup-node build
+	@mkdir -p data
+	./target/release/pairwise --database-url '$(DATABASE_URL)' migrate
+	./target/release/pairwise --database-url '$(DATABASE_URL)' demo
+	./target/release/pairwise --database-url '$(DATABASE_URL)' serve --addr $(ADDR)
+
+## ---- test ----
+lint: setup-rust
+	cargo fmt --all -- --check
+	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: setup-postgres
+	cargo test --workspace --exclude frontend
+
+e2e-build: site
+	cargo build -p server
+
+E2E_DIR := target/e2e
+e2e: setup-browser setup-node e2e-build
+	@rm -rf $(E2E_DIR) && mkdir -p $(E2E_DIR)
+	@export E2E_DB="sqlite://$(CURDIR)/$(E2E_DIR)/e2e.db?mode=rwc"; \
+	export E2E_ADMIN_PASSWORD=$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
+	export E2E_ANNOTATOR_PASSWORD=$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
+	echo "$$E2E_ADMIN_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-admin --role admin --password-stdin; \
+	echo "$$E2E_ANNOTATOR_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-annotator --role annotator --password-stdin; \
+	cd end2end && npx playwright test
+
+test: setup lint unit e2e
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules data
