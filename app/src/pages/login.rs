@@ -22,7 +22,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Sign in"</h1>
             {move || error().map(|e| view! { <p class="error" role="alert" data-testid="login-error">{e}</p> })}
             <form method="post" action="/login" class="stack">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label>"Username" <input name="username" autocomplete="username" required autofocus /></label>
                 <label>"Password" <input name="password" type="password" autocomplete="current-password" required /></label>
                 <button type="submit" class="primary">"Sign in"</button>

@@ -63,7 +63,7 @@ fn Prompts() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
-            <label class="grow">"Text contains" <input name="q" type="search" prop:value=move || q("q") /></label>
+            <label class="grow">"Text contains" <input name="q" type="search" value=move || q("q") /></label>
             <button type="submit">"Filter"</button>
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
