@@ -33,7 +33,10 @@ pub const PROMPT_PAGE: u64 = 50;
 
 #[server]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
-    Ok(crate::ssr::auth().user.map(|u| Me { username: u.username, role: u.role }))
+    Ok(crate::ssr::auth().user.map(|u| Me {
+        username: u.username,
+        role: u.role,
+    }))
 }
 
 #[server]
@@ -47,8 +50,14 @@ pub async fn create_project(name: String, description: String) -> Result<Project
     let admin = require(Role::Admin)?;
     let db = db()?;
     let project = projects::create(&db, name.trim(), &description, Some(admin.id)).await?;
-    audit::record(&db, Some(admin.id), "project.create", &format!("project:{}", project.name), serde_json::json!({}))
-        .await?;
+    audit::record(
+        &db,
+        Some(admin.id),
+        "project.create",
+        &format!("project:{}", project.name),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(project)
 }
 
@@ -70,7 +79,12 @@ pub async fn list_prompts(
     let project = projects::require(&db, &project).await?;
     let split = split
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|message| AppError::Invalid { field: "split".into(), message }))
+        .map(|s| {
+            s.parse().map_err(|message| AppError::Invalid {
+                field: "split".into(),
+                message,
+            })
+        })
         .transpose()?;
     let filter = prompts::PromptFilter { split, search };
     Ok(prompts::page(&db, project.id, &filter, PROMPT_PAGE, offset).await?)
@@ -83,26 +97,52 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
 }
 
 #[server]
-pub async fn create_user(username: String, role: String, password: String) -> Result<UserView, AppError> {
+pub async fn create_user(
+    username: String,
+    role: String,
+    password: String,
+) -> Result<UserView, AppError> {
     let admin = require(Role::Admin)?;
-    let role: Role = role.parse().map_err(|message| AppError::Invalid { field: "role".into(), message })?;
+    let role: Role = role.parse().map_err(|message| AppError::Invalid {
+        field: "role".into(),
+        message,
+    })?;
     let db = db()?;
     let user = users::create(&db, username.trim(), role, &password).await?;
-    audit::record(&db, Some(admin.id), "user.create", &format!("user:{}", user.username), serde_json::json!({"role": role}))
-        .await?;
+    audit::record(
+        &db,
+        Some(admin.id),
+        "user.create",
+        &format!("user:{}", user.username),
+        serde_json::json!({"role": role}),
+    )
+    .await?;
     Ok(user)
 }
 
 #[server]
 pub async fn set_user_role(username: String, role: String) -> Result<(), AppError> {
     let admin = require(Role::Admin)?;
-    let role: Role = role.parse().map_err(|message| AppError::Invalid { field: "role".into(), message })?;
+    let role: Role = role.parse().map_err(|message| AppError::Invalid {
+        field: "role".into(),
+        message,
+    })?;
     if username == admin.username && role != Role::Admin {
-        return Err(AppError::Invalid { field: "role".into(), message: "you cannot remove your own admin role".into() });
+        return Err(AppError::Invalid {
+            field: "role".into(),
+            message: "you cannot remove your own admin role".into(),
+        });
     }
     let db = db()?;
     users::set_role(&db, &username, role).await?;
-    audit::record(&db, Some(admin.id), "user.role", &format!("user:{username}"), serde_json::json!({"role": role})).await?;
+    audit::record(
+        &db,
+        Some(admin.id),
+        "user.role",
+        &format!("user:{username}"),
+        serde_json::json!({"role": role}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -110,12 +150,21 @@ pub async fn set_user_role(username: String, role: String) -> Result<(), AppErro
 pub async fn set_user_active(username: String, active: bool) -> Result<(), AppError> {
     let admin = require(Role::Admin)?;
     if username == admin.username && !active {
-        return Err(AppError::Invalid { field: "username".into(), message: "you cannot deactivate yourself".into() });
+        return Err(AppError::Invalid {
+            field: "username".into(),
+            message: "you cannot deactivate yourself".into(),
+        });
     }
     let db = db()?;
     users::set_active(&db, &username, active).await?;
-    audit::record(&db, Some(admin.id), "user.active", &format!("user:{username}"), serde_json::json!({"active": active}))
-        .await?;
+    audit::record(
+        &db,
+        Some(admin.id),
+        "user.active",
+        &format!("user:{username}"),
+        serde_json::json!({"active": active}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -133,12 +182,25 @@ pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user `{username}`")))?;
     if !user.active {
-        return Err(AppError::Invalid { field: "username".into(), message: "the user is deactivated".into() });
+        return Err(AppError::Invalid {
+            field: "username".into(),
+            message: "the user is deactivated".into(),
+        });
     }
     let (token, secret) = tokens::issue(&db, user.id, &name).await?;
-    audit::record(&db, Some(admin.id), "token.issue", &format!("user:{username}"), serde_json::json!({"token": token.id}))
-        .await?;
-    Ok(IssuedToken { username, token, secret })
+    audit::record(
+        &db,
+        Some(admin.id),
+        "token.issue",
+        &format!("user:{username}"),
+        serde_json::json!({"token": token.id}),
+    )
+    .await?;
+    Ok(IssuedToken {
+        username,
+        token,
+        secret,
+    })
 }
 
 #[server]
@@ -146,6 +208,13 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     let admin = require(Role::Admin)?;
     let db = db()?;
     tokens::revoke(&db, id).await?;
-    audit::record(&db, Some(admin.id), "token.revoke", &format!("token:{id}"), serde_json::json!({})).await?;
+    audit::record(
+        &db,
+        Some(admin.id),
+        "token.revoke",
+        &format!("token:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok(())
 }

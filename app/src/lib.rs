@@ -16,8 +16,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, projects::ProjectsPage, prompts::PromptsPage,
-    users::UsersPage,
+    home::HomePage, login::LoginPage, not_found::NotFound, projects::ProjectsPage,
+    prompts::PromptsPage, users::UsersPage,
 };
 
 /// The name of the wasm/js bundle under `/pkg` (`pairwise.js`, `pairwise_bg.wasm`).

@@ -58,7 +58,10 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound(what) => AppError::NotFound(what),
             StoreError::Conflict(msg) => AppError::Conflict(msg),
-            StoreError::Invalid { field, message } => AppError::Invalid { field: field.to_owned(), message },
+            StoreError::Invalid { field, message } => AppError::Invalid {
+                field: field.to_owned(),
+                message,
+            },
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 AppError::Internal
@@ -79,8 +82,12 @@ pub fn page_csp(nonce: &str) -> String {
 
 /// Sets the page CSP (with the nonce leptos_axum made for this response).
 pub fn set_page_security_headers() {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else { return };
-    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }

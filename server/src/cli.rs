@@ -11,7 +11,11 @@ use pairwise_store::{projects, prompts::InsertDefaults, tokens, users, DEFAULT_D
 use std::{io::BufReader, path::PathBuf};
 
 #[derive(Debug, Parser)]
-#[command(name = "pairwise", version, about = "Pairwise: turn prompts into versioned, traceable preference data for DPO and RLHF")]
+#[command(
+    name = "pairwise",
+    version,
+    about = "Pairwise: turn prompts into versioned, traceable preference data for DPO and RLHF"
+)]
 pub struct Cli {
     /// Database URL: `sqlite://path?mode=rwc` (default, WAL) or `postgres://user@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
@@ -122,9 +126,13 @@ pub struct DemoArgs {
 }
 
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PAIRWISE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_sessions=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAIRWISE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_sessions=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -132,22 +140,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(config) = cli.command {
         return crate::serve::serve(url, config).await;
     }
-    let db = pairwise_store::connect(url).await.with_context(|| format!("cannot open {url}"))?;
-    pairwise_store::migrate(&db).await.context("migrating the database")?;
+    let db = pairwise_store::connect(url)
+        .await
+        .with_context(|| format!("cannot open {url}"))?;
+    pairwise_store::migrate(&db)
+        .await
+        .context("migrating the database")?;
     match cli.command {
         Command::Serve(_) => unreachable!("handled above"),
         Command::Migrate => {
             let (last, _) = pairwise_store::migration_status(&db).await?;
-            println!("database is at migration {}", last.unwrap_or_else(|| "none".into()));
+            println!(
+                "database is at migration {}",
+                last.unwrap_or_else(|| "none".into())
+            );
         }
         Command::User(command) => user(&db, command).await?,
         Command::Project(command) => project(&db, command).await?,
-        Command::Import(ImportCommand::Prompts { file, project, split, domain, format }) => {
+        Command::Import(ImportCommand::Prompts {
+            file,
+            project,
+            split,
+            domain,
+            format,
+        }) => {
             let format = match format.or_else(|| ImportFormat::from_path(&file)) {
                 Some(f) => f,
-                None => bail!("cannot tell the format of {} from its name: pass --format jsonl|csv", file.display()),
+                None => bail!(
+                    "cannot tell the format of {} from its name: pass --format jsonl|csv",
+                    file.display()
+                ),
             };
-            let handle = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let handle = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
             let bar = ProgressBar::new(handle.metadata().map(|m| m.len()).unwrap_or(0));
             bar.set_style(
                 ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
@@ -155,11 +180,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             bar.set_message("importing");
             let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let options = ImportOptions { format, defaults: InsertDefaults { split, domain, source }, actor: None };
+            let options = ImportOptions {
+                format,
+                defaults: InsertDefaults {
+                    split,
+                    domain,
+                    source,
+                },
+                actor: None,
+            };
             let reader = BufReader::new(bar.wrap_read(handle));
-            let result = import_prompts(&db, &project, reader, &options, |r| bar.set_message(format!("{} records", r.records))).await;
+            let result = import_prompts(&db, &project, reader, &options, |r| {
+                bar.set_message(format!("{} records", r.records))
+            })
+            .await;
             bar.finish_and_clear();
-            let report = result.with_context(|| format!("{}: nothing was imported", file.display()))?;
+            let report =
+                result.with_context(|| format!("{}: nothing was imported", file.display()))?;
             println!(
                 "imported {} new prompts into {project} ({} records, {} duplicates skipped)",
                 report.inserted, report.records, report.duplicates
@@ -172,9 +209,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { name, role, password_stdin: _ } => {
+        UserCommand::Add {
+            name,
+            role,
+            password_stdin: _,
+        } => {
             let mut password = String::new();
-            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\n', '\r']);
             let user = users::create(db, &name, role, password).await?;
             println!("added {} ({})", user.username, user.role);
@@ -185,12 +228,19 @@ async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> 
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for u in list {
-                    println!("{:<24} {:<10} {}", u.username, u.role, if u.active { "active" } else { "deactivated" });
+                    println!(
+                        "{:<24} {:<10} {}",
+                        u.username,
+                        u.role,
+                        if u.active { "active" } else { "deactivated" }
+                    );
                 }
             }
         }
         UserCommand::Token { name, label } => {
-            let user = users::find_by_username(db, &name).await?.with_context(|| format!("user `{name}` not found"))?;
+            let user = users::find_by_username(db, &name)
+                .await?
+                .with_context(|| format!("user `{name}` not found"))?;
             if !user.active {
                 bail!("user `{name}` is deactivated");
             }
@@ -210,7 +260,10 @@ async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> 
     Ok(())
 }
 
-async fn project(db: &pairwise_store::DatabaseConnection, command: ProjectCommand) -> anyhow::Result<()> {
+async fn project(
+    db: &pairwise_store::DatabaseConnection,
+    command: ProjectCommand,
+) -> anyhow::Result<()> {
     match command {
         ProjectCommand::Create { name, description } => {
             let p = projects::create(db, &name, &description, None).await?;
@@ -222,7 +275,10 @@ async fn project(db: &pairwise_store::DatabaseConnection, command: ProjectComman
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for p in list {
-                    println!("{:<32} {:>8} prompts  {}", p.name, p.prompt_count, p.description);
+                    println!(
+                        "{:<32} {:>8} prompts  {}",
+                        p.name, p.prompt_count, p.description
+                    );
                 }
             }
         }

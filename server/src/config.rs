@@ -54,7 +54,11 @@ impl ServeConfig {
         }
         std::env::current_exe()
             .ok()
-            .and_then(|exe| exe.parent().and_then(|p| p.parent()).map(|p| p.join("site")))
+            .and_then(|exe| {
+                exe.parent()
+                    .and_then(|p| p.parent())
+                    .map(|p| p.join("site"))
+            })
             .filter(|p| p.is_dir())
             .unwrap_or(local)
     }

@@ -14,8 +14,16 @@ const GSM8K_SAMPLE: usize = 200;
 
 pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     let mut logins = Vec::new();
-    for (name, role) in [("demo-admin", Role::Admin), ("demo-reviewer", Role::Reviewer), ("demo-annotator", Role::Annotator)] {
-        let password: String = rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect();
+    for (name, role) in [
+        ("demo-admin", Role::Admin),
+        ("demo-reviewer", Role::Reviewer),
+        ("demo-annotator", Role::Annotator),
+    ] {
+        let password: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(20)
+            .map(char::from)
+            .collect();
         if users::find_by_username(db, name).await?.is_some() {
             users::set_password(db, name, &password).await?;
             users::set_active(db, name, true).await?;
@@ -28,30 +36,45 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     let project = match projects::find(db, DEMO_PROJECT).await? {
         Some(p) => p,
         None => {
-            projects::create(db, DEMO_PROJECT, "XSTest safety prompts and GSM8K math questions", None).await?;
+            projects::create(
+                db,
+                DEMO_PROJECT,
+                "XSTest safety prompts and GSM8K math questions",
+                None,
+            )
+            .await?;
             projects::require(db, DEMO_PROJECT).await?
         }
     };
     let mut added = 0;
     let xstest = data.join("xstest/xstest_prompts.csv");
     if xstest.is_file() {
-        let file = std::fs::File::open(&xstest).with_context(|| format!("cannot open {}", xstest.display()))?;
+        let file = std::fs::File::open(&xstest)
+            .with_context(|| format!("cannot open {}", xstest.display()))?;
         let mut records = Vec::new();
         for record in PromptReader::new(std::io::BufReader::new(file), ImportFormat::Csv)? {
             let mut record = record.with_context(|| xstest.display().to_string())?;
             let unsafe_ = record.metadata.get("label").and_then(|v| v.as_str()) == Some("unsafe");
-            record.split = Some(if unsafe_ { Split::Redteam } else { Split::Benign });
+            record.split = Some(if unsafe_ {
+                Split::Redteam
+            } else {
+                Split::Benign
+            });
             record.domain = Some("safety".into());
             record.source = Some("xstest".into());
             records.push(record);
         }
         added += insert_all(db, project.id, &records).await?;
     } else {
-        eprintln!("note: {} not found; the demo project starts without XSTest", xstest.display());
+        eprintln!(
+            "note: {} not found; the demo project starts without XSTest",
+            xstest.display()
+        );
     }
     let gsm8k = data.join("gsm8k/test.jsonl");
     if gsm8k.is_file() {
-        let file = std::fs::File::open(&gsm8k).with_context(|| format!("cannot open {}", gsm8k.display()))?;
+        let file = std::fs::File::open(&gsm8k)
+            .with_context(|| format!("cannot open {}", gsm8k.display()))?;
         let mut lines = String::new();
         for line in std::io::BufReader::new(file).lines().take(GSM8K_SAMPLE) {
             let row: serde_json::Value = serde_json::from_str(&line?).context("gsm8k line")?;
@@ -62,7 +85,8 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
             lines.push_str(&prompt.to_string());
             lines.push('\n');
         }
-        let records = PromptReader::new(lines.as_bytes(), ImportFormat::Jsonl)?.collect::<Result<Vec<_>, _>>()?;
+        let records = PromptReader::new(lines.as_bytes(), ImportFormat::Jsonl)?
+            .collect::<Result<Vec<_>, _>>()?;
         added += insert_all(db, project.id, &records).await?;
     }
     let total = prompts::count(db, project.id).await?;
@@ -74,7 +98,11 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn insert_all(db: &DatabaseConnection, project_id: i64, records: &[pairwise_core::PromptRecord]) -> anyhow::Result<u64> {
+async fn insert_all(
+    db: &DatabaseConnection,
+    project_id: i64,
+    records: &[pairwise_core::PromptRecord],
+) -> anyhow::Result<u64> {
     let txn = db.begin().await?;
     let mut added = 0;
     for chunk in records.chunks(500) {

@@ -33,7 +33,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
             {
                 let state = state.clone();
                 move || provide_context(state.clone())
@@ -50,9 +53,14 @@ pub fn with_layers(routes: Router<AppState>, state: AppState, config: &ServeConf
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(config.session_hours)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(
+            config.session_hours,
+        )));
     routes
-        .layer(middleware::from_fn_with_state(state.clone(), auth::resolve_caller))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::resolve_caller,
+        ))
         .layer(middleware::from_fn(security::cross_origin_protection))
         .layer(sessions)
         .layer(security::body_limit(config.max_body_bytes()))

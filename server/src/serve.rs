@@ -29,22 +29,35 @@ pub fn state(db: DatabaseConnection, config: &ServeConfig) -> AppState {
 }
 
 pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()> {
-    let db = pairwise_store::connect(database_url).await.with_context(|| format!("cannot open {database_url}"))?;
-    pairwise_store::migrate(&db).await.context("migrating the database")?;
+    let db = pairwise_store::connect(database_url)
+        .await
+        .with_context(|| format!("cannot open {database_url}"))?;
+    pairwise_store::migrate(&db)
+        .await
+        .context("migrating the database")?;
     let site = config.resolve_site_root();
-    if !site.join("pkg").join(format!("{}.js", app::OUTPUT_NAME)).is_file() {
+    if !site
+        .join("pkg")
+        .join(format!("{}.js", app::OUTPUT_NAME))
+        .is_file()
+    {
         tracing::warn!(site = %site.display(), "the built site is missing: pages render but do not hydrate (run `make build`)");
     }
     let state = state(db.clone(), &config);
     spawn_housekeeping(db, state.login_limiter.clone());
     let app = http::app(state, &config);
-    let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
     tracing::info!("Pairwise listening on http://{}", config.addr);
     println!("Pairwise is serving on http://{}", config.addr);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server failed")
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("server failed")
 }
 
 /// Removes expired sessions and forgets idle rate-limit keys every ten minutes.
@@ -70,7 +83,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

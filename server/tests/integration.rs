@@ -30,9 +30,15 @@ impl Harness {
         let state = serve::state(t.db.clone(), &config);
         let routes = http::routes(&state).route("/boom", get(boom));
         let router = http::with_layers(routes, state, &config);
-        users::create(&t.db, "admin1", Role::Admin, PASSWORD).await.expect("admin");
-        users::create(&t.db, "rev1", Role::Reviewer, PASSWORD).await.expect("reviewer");
-        users::create(&t.db, "ann1", Role::Annotator, PASSWORD).await.expect("annotator");
+        users::create(&t.db, "admin1", Role::Admin, PASSWORD)
+            .await
+            .expect("admin");
+        users::create(&t.db, "rev1", Role::Reviewer, PASSWORD)
+            .await
+            .expect("reviewer");
+        users::create(&t.db, "ann1", Role::Annotator, PASSWORD)
+            .await
+            .expect("annotator");
         Self { router, t }
     }
 
@@ -52,7 +58,9 @@ impl Harness {
     async fn login(&self, user: &str) -> String {
         let req = Request::post("/api/v1/auth/login")
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({"username": user, "password": PASSWORD}).to_string()))
+            .body(Body::from(
+                json!({"username": user, "password": PASSWORD}).to_string(),
+            ))
             .expect("request");
         let res = self.send(req).await;
         assert_eq!(res.status(), StatusCode::OK, "login of {user}");
@@ -60,14 +68,28 @@ impl Harness {
     }
 
     async fn token(&self, user: &str) -> String {
-        let u = users::find_by_username(&self.t.db, user).await.expect("query").expect("user");
-        tokens::issue(&self.t.db, u.id, "test").await.expect("token").1
+        let u = users::find_by_username(&self.t.db, user)
+            .await
+            .expect("query")
+            .expect("user");
+        tokens::issue(&self.t.db, u.id, "test")
+            .await
+            .expect("token")
+            .1
     }
 }
 
 fn cookie(res: &axum::response::Response) -> String {
-    let set = res.headers().get(header::SET_COOKIE).expect("a session cookie").to_str().expect("ascii");
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let set = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .expect("ascii");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
     set.split(';').next().expect("pair").to_owned()
 }
 
@@ -84,7 +106,15 @@ fn bearer(token: &str) -> String {
 }
 
 async fn body_text(res: axum::response::Response) -> String {
-    String::from_utf8(res.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8")
+    String::from_utf8(
+        res.into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf-8")
 }
 
 #[tokio::test]
@@ -97,17 +127,35 @@ async fn anonymous_calls_get_401_and_annotators_403_as_json() {
         assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
 
         let ann = h.token("ann1").await;
-        let (status, body, _) = h.json(get_with("/api/v1/users", Some(("authorization", &bearer(&ann))))).await;
+        let (status, body, _) = h
+            .json(get_with(
+                "/api/v1/users",
+                Some(("authorization", &bearer(&ann))),
+            ))
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body["error"]["code"], "forbidden");
 
         let admin = h.token("admin1").await;
-        let (status, body, _) = h.json(get_with("/api/v1/users", Some(("authorization", &bearer(&admin))))).await;
+        let (status, body, _) = h
+            .json(get_with(
+                "/api/v1/users",
+                Some(("authorization", &bearer(&admin))),
+            ))
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body.as_array().map(Vec::len), Some(3));
-        assert!(body.to_string().find("argon2").is_none(), "hashes never leave the server");
+        assert!(
+            body.to_string().find("argon2").is_none(),
+            "hashes never leave the server"
+        );
 
-        let (status, _, _) = h.json(get_with("/api/v1/me", Some(("authorization", "Bearer pw_not-a-token")))).await;
+        let (status, _, _) = h
+            .json(get_with(
+                "/api/v1/me",
+                Some(("authorization", "Bearer pw_not-a-token")),
+            ))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         h.t.finish().await;
     }
@@ -123,7 +171,9 @@ async fn projects_and_prompt_pages_through_the_api() {
             Request::post("/api/v1/projects")
                 .header("authorization", auth)
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(json!({"name": name, "description": "d"}).to_string()))
+                .body(Body::from(
+                    json!({"name": name, "description": "d"}).to_string(),
+                ))
                 .expect("request")
         };
         let (status, _, _) = h.json(create(&rev, "nope")).await;
@@ -134,9 +184,14 @@ async fn projects_and_prompt_pages_through_the_api() {
         assert_eq!(status, StatusCode::CONFLICT);
         let (status, body, _) = h.json(create(&admin, "Bad Name")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["error"]["message"].as_str().unwrap_or_default().contains("name"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("name"));
 
-        let lines: String = (0..120).map(|i| format!("{{\"prompt\":\"question {i}\"}}\n")).collect();
+        let lines: String = (0..120)
+            .map(|i| format!("{{\"prompt\":\"question {i}\"}}\n"))
+            .collect();
         let import = |body: String| {
             Request::post("/api/v1/projects/demo/prompts/import?format=jsonl&split=eval")
                 .header("authorization", &rev)
@@ -145,24 +200,48 @@ async fn projects_and_prompt_pages_through_the_api() {
         };
         let (status, report, _) = h.json(import(lines.clone())).await;
         assert_eq!(status, StatusCode::OK, "{report}");
-        assert_eq!(report, json!({"records": 120, "inserted": 120, "duplicates": 0}));
+        assert_eq!(
+            report,
+            json!({"records": 120, "inserted": 120, "duplicates": 0})
+        );
 
-        let broken = "{\"prompt\":\"new a\"}\n{\"prompt\":\"new b\"}\n{\"prompt\": [1]}\n".to_owned();
+        let broken =
+            "{\"prompt\":\"new a\"}\n{\"prompt\":\"new b\"}\n{\"prompt\": [1]}\n".to_owned();
         let (status, body, _) = h.json(import(broken)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("line 3: field `prompt`"), "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("line 3: field `prompt`"),
+            "{body}"
+        );
 
-        let (status, page, _) =
-            h.json(get_with("/api/v1/projects/demo/prompts?limit=50&offset=100", Some(("authorization", &rev)))).await;
+        let (status, page, _) = h
+            .json(get_with(
+                "/api/v1/projects/demo/prompts?limit=50&offset=100",
+                Some(("authorization", &rev)),
+            ))
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page["total"], 120, "the failed import added nothing");
         assert_eq!(page["items"].as_array().map(Vec::len), Some(20));
         assert_eq!(page["items"][0]["split"], "eval");
 
         let ann = bearer(&h.token("ann1").await);
-        let (status, _, _) = h.json(get_with("/api/v1/projects/demo/prompts", Some(("authorization", &ann)))).await;
+        let (status, _, _) = h
+            .json(get_with(
+                "/api/v1/projects/demo/prompts",
+                Some(("authorization", &ann)),
+            ))
+            .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        let (status, _, _) = h.json(get_with("/api/v1/projects/missing/prompts", Some(("authorization", &rev)))).await;
+        let (status, _, _) = h
+            .json(get_with(
+                "/api/v1/projects/missing/prompts",
+                Some(("authorization", &rev)),
+            ))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         h.t.finish().await;
     }
@@ -176,31 +255,59 @@ async fn logout_and_deactivation_end_sessions_and_tokens() {
     let me = |c: &str| get_with("/api/v1/me", Some(("cookie", c)));
     assert_eq!(h.json(me(&first)).await.0, StatusCode::OK);
 
-    let logout = Request::post("/api/v1/auth/logout").header("cookie", &first).body(Body::empty()).expect("request");
+    let logout = Request::post("/api/v1/auth/logout")
+        .header("cookie", &first)
+        .body(Body::empty())
+        .expect("request");
     assert_eq!(h.send(logout).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(h.json(me(&first)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(h.json(me(&second)).await.0, StatusCode::UNAUTHORIZED, "logout ends every session of the user");
+    assert_eq!(
+        h.json(me(&second)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "logout ends every session of the user"
+    );
 
     let third = h.login("rev1").await;
     let token = h.token("rev1").await;
-    users::set_active(&h.t.db, "rev1", false).await.expect("deactivate");
+    users::set_active(&h.t.db, "rev1", false)
+        .await
+        .expect("deactivate");
     assert_eq!(h.json(me(&third)).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(h.json(get_with("/api/v1/me", Some(("authorization", &bearer(&token))))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.json(get_with(
+            "/api/v1/me",
+            Some(("authorization", &bearer(&token)))
+        ))
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
     h.t.finish().await;
 }
 
 #[tokio::test]
 async fn a_revoked_token_fails_on_the_next_request() {
     let h = Harness::new(TestDb::sqlite().await).await;
-    let u = users::find_by_username(&h.t.db, "admin1").await.expect("query").expect("user");
+    let u = users::find_by_username(&h.t.db, "admin1")
+        .await
+        .expect("query")
+        .expect("user");
     let (view, secret) = tokens::issue(&h.t.db, u.id, "script").await.expect("token");
     let call = || get_with("/api/v1/me", Some(("authorization", &bearer(&secret))));
     let (status, body, _) = h.json(call()).await;
-    assert_eq!((status, body["username"].as_str()), (StatusCode::OK, Some("admin1")));
+    assert_eq!(
+        (status, body["username"].as_str()),
+        (StatusCode::OK, Some("admin1"))
+    );
     tokens::revoke(&h.t.db, view.id).await.expect("revoke");
     assert_eq!(h.json(call()).await.0, StatusCode::UNAUTHORIZED);
     let listed = tokens::list(&h.t.db, Some(u.id)).await.expect("list");
-    assert!(listed.iter().all(|t| !t.prefix.is_empty() && t.prefix.len() < secret.len()), "only a prefix is kept");
+    assert!(
+        listed
+            .iter()
+            .all(|t| !t.prefix.is_empty() && t.prefix.len() < secret.len()),
+        "only a prefix is kept"
+    );
     h.t.finish().await;
 }
 
@@ -221,25 +328,46 @@ async fn login_form_redirects_only_inside_the_site_and_guesses_fail() {
     assert_eq!(res.headers()[header::LOCATION], "/projects?x=1");
     let res = h.send(form("admin1", PASSWORD, "//evil.example/x")).await;
     assert_eq!(res.headers()[header::LOCATION], "/");
-    let res = h.send(form("admin1", PASSWORD, "https://evil.example")).await;
+    let res = h
+        .send(form("admin1", PASSWORD, "https://evil.example"))
+        .await;
     assert_eq!(res.headers()[header::LOCATION], "/");
-    for (user, password) in [("admin", "admin"), ("admin1", "admin"), ("admin1", "password"), ("root", "root")] {
+    for (user, password) in [
+        ("admin", "admin"),
+        ("admin1", "admin"),
+        ("admin1", "password"),
+        ("root", "root"),
+    ] {
         let res = h.send(form(user, password, "/")).await;
-        let location = res.headers()[header::LOCATION].to_str().expect("ascii").to_owned();
-        assert!(location.starts_with("/login?error=1"), "{user}/{password} → {location}");
-        assert!(res.headers().get(header::SET_COOKIE).is_none_or(|c| !c.to_str().unwrap_or("").contains("Max-Age")));
+        let location = res.headers()[header::LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            location.starts_with("/login?error=1"),
+            "{user}/{password} → {location}"
+        );
+        assert!(res
+            .headers()
+            .get(header::SET_COOKIE)
+            .is_none_or(|c| !c.to_str().unwrap_or("").contains("Max-Age")));
     }
     h.t.finish().await;
 }
 
 #[tokio::test]
 async fn login_attempts_are_rate_limited() {
-    let config = ServeConfig { login_per_minute: 3, ..ServeConfig::default() };
+    let config = ServeConfig {
+        login_per_minute: 3,
+        ..ServeConfig::default()
+    };
     let h = Harness::with_config(TestDb::sqlite().await, config).await;
     let attempt = || {
         Request::post("/api/v1/auth/login")
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({"username": "admin1", "password": "wrong password"}).to_string()))
+            .body(Body::from(
+                json!({"username": "admin1", "password": "wrong password"}).to_string(),
+            ))
             .expect("request")
     };
     for _ in 0..3 {
@@ -264,24 +392,52 @@ async fn every_response_has_an_enforcing_csp_and_nosniff() {
         ("/api/v1/openapi.json", None),
     ] {
         let res = h.send(get_with(uri, auth)).await;
-        let csp = res.headers().get(header::CONTENT_SECURITY_POLICY).unwrap_or_else(|| panic!("CSP on {uri}"));
-        assert!(csp.to_str().expect("ascii").contains("default-src 'self'"), "{uri}");
-        assert!(res.headers().get("content-security-policy-report-only").is_none());
-        assert_eq!(res.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
+        let csp = res
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap_or_else(|| panic!("CSP on {uri}"));
+        assert!(
+            csp.to_str().expect("ascii").contains("default-src 'self'"),
+            "{uri}"
+        );
+        assert!(res
+            .headers()
+            .get("content-security-policy-report-only")
+            .is_none());
+        assert_eq!(
+            res.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{uri}"
+        );
     }
     let page = h.send(get_with("/login", None)).await;
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").to_owned();
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let html = body_text(page).await;
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the page CSP");
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the CSP nonce");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the page CSP");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the CSP nonce"
+    );
     h.t.finish().await;
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413_declared_or_streamed() {
-    let config = ServeConfig { max_body_mb: 1, ..ServeConfig::default() };
+    let config = ServeConfig {
+        max_body_mb: 1,
+        ..ServeConfig::default()
+    };
     let h = Harness::with_config(TestDb::sqlite().await, config).await;
-    projects::create(&h.t.db, "p", "", None).await.expect("project");
+    projects::create(&h.t.db, "p", "", None)
+        .await
+        .expect("project");
     let rev = bearer(&h.token("rev1").await);
     let big = "{\"prompt\":\"x\"}\n".repeat(80_000); // ~1.2 MiB
     let declared = Request::post("/api/v1/projects/p/prompts/import?format=jsonl")
@@ -289,17 +445,29 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
         .header(header::CONTENT_LENGTH, big.len())
         .body(Body::from(big.clone()))
         .expect("request");
-    assert_eq!(h.send(declared).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        h.send(declared).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
 
     // No Content-Length: the limit trips while the body streams.
-    let chunks: Vec<Result<String, std::io::Error>> = big.as_bytes().chunks(64 * 1024).map(|c| Ok(String::from_utf8_lossy(c).into_owned())).collect();
+    let chunks: Vec<Result<String, std::io::Error>> = big
+        .as_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok(String::from_utf8_lossy(c).into_owned()))
+        .collect();
     let streamed = Request::post("/api/v1/projects/p/prompts/import?format=jsonl")
         .header("authorization", &rev)
         .body(Body::from_stream(futures_util::stream::iter(chunks)))
         .expect("request");
     let (status, body, _) = h.json(streamed).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert_eq!(pairwise_store::prompts::count(&h.t.db, 1).await.expect("count"), 0);
+    assert_eq!(
+        pairwise_store::prompts::count(&h.t.db, 1)
+            .await
+            .expect("count"),
+        0
+    );
     h.t.finish().await;
 }
 
@@ -309,7 +477,10 @@ async fn a_panicking_handler_returns_500_and_the_server_keeps_serving() {
     let (status, body, headers) = h.json(get_with("/boom", None)).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(body["error"]["code"], "internal");
-    assert!(!body.to_string().contains("exploded"), "the cause is logged, not shown");
+    assert!(
+        !body.to_string().contains("exploded"),
+        "the cause is logged, not shown"
+    );
     assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(h.json(get_with("/health", None)).await.0, StatusCode::OK);
     h.t.finish().await;
@@ -320,7 +491,10 @@ async fn cross_site_posts_are_refused() {
     let h = Harness::new(TestDb::sqlite().await).await;
     let cookie = h.login("admin1").await;
     let post = |headers: &[(&str, &str)]| {
-        let mut req = Request::builder().method(Method::POST).uri("/api/v1/projects").header("cookie", &cookie);
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/projects")
+            .header("cookie", &cookie);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -328,12 +502,29 @@ async fn cross_site_posts_are_refused() {
             .body(Body::from(json!({"name": "csrf"}).to_string()))
             .expect("request")
     };
-    assert_eq!(h.send(post(&[("sec-fetch-site", "cross-site")])).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(h.send(post(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        h.send(post(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000"), ("sec-fetch-site", "same-origin")]))
+        h.send(post(&[("sec-fetch-site", "cross-site")]))
             .await
             .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.send(post(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:3000")
+        ]))
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.send(post(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .await
+        .status(),
         StatusCode::CREATED
     );
     h.t.finish().await;
@@ -344,9 +535,14 @@ async fn there_is_no_self_signup() {
     let h = Harness::new(TestDb::sqlite().await).await;
     let signup = Request::post("/api/v1/users")
         .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"username": "me", "password": "0123456789abc", "role": "admin"}).to_string()))
+        .body(Body::from(
+            json!({"username": "me", "password": "0123456789abc", "role": "admin"}).to_string(),
+        ))
         .expect("request");
-    assert!(matches!(h.send(signup).await.status(), StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED));
+    assert!(matches!(
+        h.send(signup).await.status(),
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED
+    ));
     // The admin-only server function refuses anonymous callers too.
     let sfn = Request::post(<app::api::CreateUser as leptos::server_fn::ServerFn>::PATH)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -363,10 +559,19 @@ async fn there_is_no_self_signup() {
 #[tokio::test]
 async fn user_text_in_pages_is_escaped() {
     let h = Harness::new(TestDb::sqlite().await).await;
-    projects::create(&h.t.db, "xss", "</script><script>alert(1)</script>", None).await.expect("project");
+    projects::create(&h.t.db, "xss", "</script><script>alert(1)</script>", None)
+        .await
+        .expect("project");
     let cookie = h.login("admin1").await;
-    let html = body_text(h.send(get_with("/projects", Some(("cookie", &cookie)))).await).await;
-    assert!(html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), "the description is escaped text");
+    let html = body_text(
+        h.send(get_with("/projects", Some(("cookie", &cookie))))
+            .await,
+    )
+    .await;
+    assert!(
+        html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the description is escaped text"
+    );
     assert!(!html.contains("<script>alert(1)"));
     h.t.finish().await;
 }
@@ -374,18 +579,30 @@ async fn user_text_in_pages_is_escaped() {
 #[tokio::test]
 async fn pages_need_login_and_the_right_role() {
     let h = Harness::new(TestDb::sqlite().await).await;
-    let browser = Request::get("/users").header(header::ACCEPT, "text/html,application/xhtml+xml").body(Body::empty()).expect("request");
+    let browser = Request::get("/users")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .body(Body::empty())
+        .expect("request");
     let res = h.send(browser).await;
     let status = res.status();
     let headers = res.headers().clone();
-    assert!(status.is_redirection(), "{status} {headers:?} {}", body_text(res).await);
+    assert!(
+        status.is_redirection(),
+        "{status} {headers:?} {}",
+        body_text(res).await
+    );
     assert_eq!(headers[header::LOCATION], "/login?next=%2Fusers");
     let ann = h.login("ann1").await;
     let res = h.send(get_with("/users", Some(("cookie", &ann)))).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(body_text(res).await.contains("403"));
     let admin = h.login("admin1").await;
-    assert_eq!(h.send(get_with("/users", Some(("cookie", &admin)))).await.status(), StatusCode::OK);
+    assert_eq!(
+        h.send(get_with("/users", Some(("cookie", &admin))))
+            .await
+            .status(),
+        StatusCode::OK
+    );
     h.t.finish().await;
 }
 
@@ -396,11 +613,20 @@ async fn health_and_openapi_describe_the_server() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
-    assert!(body["migration"].as_str().unwrap_or_default().starts_with("m2026"));
+    assert!(body["migration"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("m2026"));
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     let (status, doc, _) = h.json(get_with("/api/v1/openapi.json", None)).await;
     assert_eq!(status, StatusCode::OK);
-    for path in ["/api/v1/me", "/api/v1/users", "/api/v1/projects", "/api/v1/projects/{name}/prompts", "/api/v1/auth/login"] {
+    for path in [
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/projects",
+        "/api/v1/projects/{name}/prompts",
+        "/api/v1/auth/login",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     h.t.finish().await;

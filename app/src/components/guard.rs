@@ -28,8 +28,16 @@ pub fn Guarded(role: Role, children: ChildrenFn) -> impl IntoView {
 #[component]
 pub fn ToLogin() -> impl IntoView {
     let location = use_location();
-    let next = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-    let next = if next.is_empty() || next == "/" { String::new() } else { format!("?next={}", urlencoding::encode(&next)) };
+    let next = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let next = if next.is_empty() || next == "/" {
+        String::new()
+    } else {
+        format!("?next={}", urlencoding::encode(&next))
+    };
     view! { <Redirect path=format!("/login{next}") /> }
 }
 
@@ -64,7 +72,9 @@ where
     S: Get<Value = Option<Result<T, AppError>>>,
 {
     move || match value.get() {
-        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
+        Some(Err(e)) => {
+            Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+        }
         _ => None,
     }
 }

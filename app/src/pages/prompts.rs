@@ -133,7 +133,11 @@ fn PromptTable(page: Page<PromptView>) -> impl IntoView {
     let (start, end) = (page.offset + 1, page.offset + page.items.len() as u64);
     let prev = (page.offset > 0).then(|| link(page.offset.saturating_sub(PROMPT_PAGE)));
     let next = (end < page.total).then(|| link(page.offset + PROMPT_PAGE));
-    let summary = if page.total == 0 { "No prompts match.".to_owned() } else { format!("{start}–{end} of {}", page.total) };
+    let summary = if page.total == 0 {
+        "No prompts match.".to_owned()
+    } else {
+        format!("{start}–{end} of {}", page.total)
+    };
     view! {
         <table class="data" data-testid="prompts">
             <thead><tr><th>"#"</th><th>"Prompt"</th><th>"Split"</th><th>"Domain"</th><th></th></tr></thead>

@@ -21,7 +21,10 @@ mod tests {
 
     #[test]
     fn whitespace_and_unicode_forms_do_not_change_the_normal_form() {
-        assert_eq!(normalize_text("  How can I\tkill a\n\nPython process? "), "How can I kill a Python process?");
+        assert_eq!(
+            normalize_text("  How can I\tkill a\n\nPython process? "),
+            "How can I kill a Python process?"
+        );
         // "é" precomposed vs "e" + combining acute accent.
         assert_eq!(normalize_text("caf\u{e9}"), normalize_text("cafe\u{301}"));
         assert_ne!(normalize_text("Kill"), normalize_text("kill"));
@@ -29,6 +32,9 @@ mod tests {
 
     #[test]
     fn stable_hash_matches_the_published_sha256_of_abc() {
-        assert_eq!(stable_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            stable_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -44,7 +44,9 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "reviewer" => Ok(Role::Reviewer),
             "annotator" => Ok(Role::Annotator),
-            other => Err(format!("unknown role `{other}` (expected admin, reviewer or annotator)")),
+            other => Err(format!(
+                "unknown role `{other}` (expected admin, reviewer or annotator)"
+            )),
         }
     }
 }
@@ -88,7 +90,9 @@ impl FromStr for Split {
             "eval" => Ok(Split::Eval),
             "benign" => Ok(Split::Benign),
             "redteam" => Ok(Split::Redteam),
-            other => Err(format!("unknown split `{other}` (expected train, eval, benign or redteam)")),
+            other => Err(format!(
+                "unknown split `{other}` (expected train, eval, benign or redteam)"
+            )),
         }
     }
 }

@@ -26,5 +26,9 @@ pub async fn record(
 
 /// The newest entries first.
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<audit_log::Model>> {
-    Ok(audit_log::Entity::find().order_by_desc(audit_log::Column::Id).limit(limit).all(db).await?)
+    Ok(audit_log::Entity::find()
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }

@@ -12,7 +12,10 @@ pub enum StoreError {
     Conflict(String),
     /// A field of the input is invalid (HTTP 422); the message names the field.
     #[error("field `{field}`: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// The database failed (HTTP 500; the cause is logged, never shown).
     #[error("database error: {0}")]
     Db(#[from] DbErr),
@@ -20,7 +23,10 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid { field, message: message.into() }
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use crate::{
 };
 use pairwise_core::dto::ProjectView;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -17,12 +17,17 @@ use std::collections::HashMap;
 pub fn validate_name(name: &str) -> Result<()> {
     let mut chars = name.chars();
     let ok = name.len() <= 64
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
-        Err(StoreError::invalid("name", "use 1–64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"))
+        Err(StoreError::invalid(
+            "name",
+            "use 1–64 lowercase letters, digits, `-` or `_`, starting with a letter or digit",
+        ))
     }
 }
 
@@ -44,10 +49,15 @@ pub async fn create(
 ) -> Result<ProjectView> {
     validate_name(name)?;
     if description.len() > 2000 {
-        return Err(StoreError::invalid("description", "at most 2000 characters"));
+        return Err(StoreError::invalid(
+            "description",
+            "at most 2000 characters",
+        ));
     }
     if find(db, name).await?.is_some() {
-        return Err(StoreError::Conflict(format!("project `{name}` already exists")));
+        return Err(StoreError::Conflict(format!(
+            "project `{name}` already exists"
+        )));
     }
     let model = project::ActiveModel {
         name: Set(name.to_owned()),
@@ -62,18 +72,26 @@ pub async fn create(
 }
 
 pub async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<project::Model>> {
-    Ok(project::Entity::find().filter(project::Column::Name.eq(name)).one(db).await?)
+    Ok(project::Entity::find()
+        .filter(project::Column::Name.eq(name))
+        .one(db)
+        .await?)
 }
 
 /// The project named `name`, or `NotFound`.
 pub async fn require(db: &impl ConnectionTrait, name: &str) -> Result<project::Model> {
-    find(db, name).await?.ok_or_else(|| StoreError::NotFound(format!("project `{name}`")))
+    find(db, name)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("project `{name}`")))
 }
 
 /// One project with its prompt count.
 pub async fn get_view(db: &impl ConnectionTrait, name: &str) -> Result<ProjectView> {
     let model = require(db, name).await?;
-    let count = prompt::Entity::find().filter(prompt::Column::ProjectId.eq(model.id)).count(db).await?;
+    let count = prompt::Entity::find()
+        .filter(prompt::Column::ProjectId.eq(model.id))
+        .count(db)
+        .await?;
     Ok(view(&model, count))
 }
 
@@ -85,7 +103,10 @@ struct CountRow {
 
 /// Every project, by name, with prompt counts from one grouped query.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ProjectView>> {
-    let projects = project::Entity::find().order_by_asc(project::Column::Name).all(db).await?;
+    let projects = project::Entity::find()
+        .order_by_asc(project::Column::Name)
+        .all(db)
+        .await?;
     let counts: HashMap<i64, u64> = prompt::Entity::find()
         .select_only()
         .column(prompt::Column::ProjectId)
@@ -97,7 +118,10 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ProjectView>> {
         .into_iter()
         .map(|r| (r.project_id, u64::try_from(r.n).unwrap_or(0)))
         .collect();
-    Ok(projects.iter().map(|p| view(p, counts.get(&p.id).copied().unwrap_or(0))).collect())
+    Ok(projects
+        .iter()
+        .map(|p| view(p, counts.get(&p.id).copied().unwrap_or(0)))
+        .collect())
 }
 
 #[cfg(test)]

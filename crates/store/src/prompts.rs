@@ -10,8 +10,8 @@ use pairwise_core::{
     ChatMessage, PromptRecord, Split,
 };
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 /// Largest page a caller may ask for.
@@ -44,24 +44,39 @@ pub async fn insert_batch(
         project_id: Set(project_id),
         external_id: Set(r.external_id.clone()),
         text: Set(r.text.clone()),
-        messages: Set(r.messages.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default())),
+        messages: Set(r
+            .messages
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_default())),
         source: Set(r.source.clone().or_else(|| defaults.source.clone())),
         domain: Set(defaults.domain.clone().or_else(|| r.domain.clone())),
-        split: Set(defaults.split.or(r.split).unwrap_or(Split::Train).as_str().to_owned()),
+        split: Set(defaults
+            .split
+            .or(r.split)
+            .unwrap_or(Split::Train)
+            .as_str()
+            .to_owned()),
         metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
         hash: Set(r.hash.clone()),
         created_at: Set(now),
         ..Default::default()
     });
     let inserted = prompt::Entity::insert_many(rows)
-        .on_conflict(OnConflict::columns([prompt::Column::ProjectId, prompt::Column::Hash]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([prompt::Column::ProjectId, prompt::Column::Hash])
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await?;
     Ok(inserted)
 }
 
 pub async fn count(db: &impl ConnectionTrait, project_id: i64) -> Result<u64> {
-    Ok(prompt::Entity::find().filter(prompt::Column::ProjectId.eq(project_id)).count(db).await?)
+    Ok(prompt::Entity::find()
+        .filter(prompt::Column::ProjectId.eq(project_id))
+        .count(db)
+        .await?)
 }
 
 /// Filters of the prompt list.
@@ -73,8 +88,14 @@ pub struct PromptFilter {
 }
 
 fn view(m: prompt::Model) -> Result<PromptView> {
-    let split = m.split.parse::<Split>().map_err(|e| StoreError::invalid("split", e))?;
-    let messages: Option<Vec<ChatMessage>> = m.messages.as_deref().and_then(|s| serde_json::from_str(s).ok());
+    let split = m
+        .split
+        .parse::<Split>()
+        .map_err(|e| StoreError::invalid("split", e))?;
+    let messages: Option<Vec<ChatMessage>> = m
+        .messages
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok());
     Ok(PromptView {
         id: m.id,
         external_id: m.external_id,
@@ -98,23 +119,49 @@ pub async fn page(
     offset: u64,
 ) -> Result<Page<PromptView>> {
     if limit == 0 || limit > MAX_PAGE {
-        return Err(StoreError::invalid("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(StoreError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let mut query = prompt::Entity::find().filter(prompt::Column::ProjectId.eq(project_id));
     if let Some(split) = filter.split {
         query = query.filter(prompt::Column::Split.eq(split.as_str()));
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         // LIKE is case-insensitive for ASCII on SQLite; lower() makes PostgreSQL agree.
-        let pattern = format!("%{}%", search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        query = query.filter(
-            { use sea_orm::sea_query::ExprTrait; sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(sea_orm::sea_query::Expr::col(
-                prompt::Column::Text,
-            )))
-            .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')) },
+        let pattern = format!(
+            "%{}%",
+            search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
+        query = query.filter({
+            use sea_orm::sea_query::ExprTrait;
+            sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                sea_orm::sea_query::Expr::col(prompt::Column::Text),
+            ))
+            .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
+        });
     }
     let total = query.clone().count(db).await?;
-    let items = query.order_by_asc(prompt::Column::Id).limit(limit).offset(offset).all(db).await?;
-    Ok(Page { total, limit, offset, items: items.into_iter().map(view).collect::<Result<_>>()? })
+    let items = query
+        .order_by_asc(prompt::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok(Page {
+        total,
+        limit,
+        offset,
+        items: items.into_iter().map(view).collect::<Result<_>>()?,
+    })
 }

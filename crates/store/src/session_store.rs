@@ -40,7 +40,10 @@ impl DbSessionStore {
 
 /// Ends every session of a user (logout everywhere, deactivation).
 pub async fn delete_for_user(db: &DatabaseConnection, user_id: i64) -> crate::error::Result<u64> {
-    let done = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id)).exec(db).await?;
+    let done = session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
     Ok(done.rows_affected)
 }
 
@@ -60,7 +63,10 @@ fn row(record: &Record) -> Result<session::ActiveModel> {
     let data = serde_json::to_string(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
     Ok(session::ActiveModel {
         id: Set(key(&record.id)),
-        user_id: Set(record.data.get(USER_ID_KEY).and_then(serde_json::Value::as_i64)),
+        user_id: Set(record
+            .data
+            .get(USER_ID_KEY)
+            .and_then(serde_json::Value::as_i64)),
         data: Set(data),
         expires_at: Set(to_chrono(record.expiry_date)),
     })
@@ -87,7 +93,11 @@ impl SessionStore for DbSessionStore {
         session::Entity::insert(row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::UserId, session::Column::Data, session::Column::ExpiresAt])
+                    .update_columns([
+                        session::Column::UserId,
+                        session::Column::Data,
+                        session::Column::ExpiresAt,
+                    ])
                     .to_owned(),
             )
             .exec_without_returning(&self.db)
@@ -108,11 +118,18 @@ impl SessionStore for DbSessionStore {
         let data = serde_json::from_str(&model.data).map_err(|e| Error::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(model.expires_at.timestamp())
             .map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        session::Entity::delete_by_id(key(id)).exec(&self.db).await.map_err(backend)?;
+        session::Entity::delete_by_id(key(id))
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 }

@@ -8,7 +8,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// Where test databases are created.
 pub fn pg_admin_url() -> String {
-    std::env::var("PAIRWISE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("PAIRWISE_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A database made for one test.
@@ -32,21 +33,39 @@ impl TestDb {
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let db = connect(&url).await.expect("open test sqlite");
         migrate(&db).await.expect("migrate sqlite");
-        Self { db, url, backend: "sqlite", cleanup: Cleanup::File(path) }
+        Self {
+            db,
+            url,
+            backend: "sqlite",
+            cleanup: Cleanup::File(path),
+        }
     }
 
     /// A migrated, brand-new PostgreSQL database.
     pub async fn postgres() -> Self {
         let admin_url = pg_admin_url();
-        let admin = connect(&admin_url).await.expect("PostgreSQL must run on 127.0.0.1:5432 (make setup starts it)");
+        let admin = connect(&admin_url)
+            .await
+            .expect("PostgreSQL must run on 127.0.0.1:5432 (make setup starts it)");
         let name = format!("pairwise_test_{:016x}", rand::thread_rng().gen::<u64>());
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
         admin.close().await.ok();
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base).to_owned();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base)
+            .to_owned();
         let url = format!("{base}/{name}");
         let db = connect(&url).await.expect("open test database");
         migrate(&db).await.expect("migrate postgres");
-        Self { db, url, backend: "postgres", cleanup: Cleanup::PgDatabase(name) }
+        Self {
+            db,
+            url,
+            backend: "postgres",
+            cleanup: Cleanup::PgDatabase(name),
+        }
     }
 
     /// Both backends, SQLite first.
@@ -65,7 +84,9 @@ impl TestDb {
             }
             Cleanup::PgDatabase(name) => {
                 if let Ok(admin) = connect(&pg_admin_url()).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                     admin.close().await.ok();
                 }
             }

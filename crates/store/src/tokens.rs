@@ -9,7 +9,9 @@ use crate::{
 use base64::Engine as _;
 use pairwise_core::{dto::TokenView, stable_hash};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 
 /// Every token starts with this, so leaked tokens are easy to find in logs and code.
 pub const TOKEN_PREFIX: &str = "pw_";
@@ -27,14 +29,24 @@ fn view(m: &api_token::Model) -> TokenView {
 }
 
 /// Issues a token for a user; returns its listing and the secret (never stored).
-pub async fn issue(db: &impl ConnectionTrait, user_id: i64, name: &str) -> Result<(TokenView, String)> {
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    name: &str,
+) -> Result<(TokenView, String)> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(StoreError::invalid("name", "give the token a name of 1–100 characters"));
+        return Err(StoreError::invalid(
+            "name",
+            "give the token a name of 1–100 characters",
+        ));
     }
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let model = api_token::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.to_owned()),

@@ -11,8 +11,8 @@ use argon2::{
 };
 use pairwise_core::{dto::UserView, Role};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use std::sync::OnceLock;
 
@@ -44,8 +44,17 @@ impl User {
 impl TryFrom<&user::Model> for User {
     type Error = StoreError;
     fn try_from(m: &user::Model) -> Result<Self> {
-        let role = m.role.parse::<Role>().map_err(|e| StoreError::invalid("role", e))?;
-        Ok(User { id: m.id, username: m.username.clone(), role, active: m.active, auth_epoch: m.auth_epoch })
+        let role = m
+            .role
+            .parse::<Role>()
+            .map_err(|e| StoreError::invalid("role", e))?;
+        Ok(User {
+            id: m.id,
+            username: m.username.clone(),
+            role,
+            active: m.active,
+            auth_epoch: m.auth_epoch,
+        })
     }
 }
 
@@ -53,17 +62,25 @@ impl TryFrom<&user::Model> for User {
 pub fn validate_username(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
-        Err(StoreError::invalid("username", "use 1–64 letters, digits, `.`, `_` or `-`"))
+        Err(StoreError::invalid(
+            "username",
+            "use 1–64 letters, digits, `.`, `_` or `-`",
+        ))
     }
 }
 
 fn validate_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(StoreError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(StoreError::invalid(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     Ok(())
 }
@@ -78,15 +95,26 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// Creates a user; the username must be new.
-pub async fn create(db: &impl ConnectionTrait, username: &str, role: Role, password: &str) -> Result<UserView> {
+pub async fn create(
+    db: &impl ConnectionTrait,
+    username: &str,
+    role: Role,
+    password: &str,
+) -> Result<UserView> {
     validate_username(username)?;
     validate_password(password)?;
     if find_by_username(db, username).await?.is_some() {
-        return Err(StoreError::Conflict(format!("user `{username}` already exists")));
+        return Err(StoreError::Conflict(format!(
+            "user `{username}` already exists"
+        )));
     }
     let model = user::ActiveModel {
         username: Set(username.to_owned()),
@@ -102,26 +130,44 @@ pub async fn create(db: &impl ConnectionTrait, username: &str, role: Role, passw
     Ok(User::try_from(&model)?.view(&model.created_at))
 }
 
-pub async fn find_by_username(db: &impl ConnectionTrait, username: &str) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Username.eq(username)).one(db).await?)
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(db)
+        .await?)
 }
 
 /// The user with this id, if any (active or not).
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<Option<User>> {
-    user::Entity::find_by_id(id).one(db).await?.as_ref().map(User::try_from).transpose()
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .as_ref()
+        .map(User::try_from)
+        .transpose()
 }
 
 /// The active user whose password this is, or `None` (unknown name, wrong password, deactivated).
 /// An unknown name costs the same hash as a wrong password, so timing does not tell names apart.
-pub async fn verify_login(db: &impl ConnectionTrait, username: &str, password: &str) -> Result<Option<User>> {
+pub async fn verify_login(
+    db: &impl ConnectionTrait,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>> {
     static DUMMY: OnceLock<String> = OnceLock::new();
     match find_by_username(db, username).await? {
         Some(model) => {
             let ok = verify_password(password, &model.password_hash);
-            Ok((ok && model.active).then(|| User::try_from(&model)).transpose()?)
+            Ok((ok && model.active)
+                .then(|| User::try_from(&model))
+                .transpose()?)
         }
         None => {
-            let dummy = DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default());
+            let dummy =
+                DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default());
             let _ = verify_password(password, dummy);
             Ok(None)
         }
@@ -129,8 +175,14 @@ pub async fn verify_login(db: &impl ConnectionTrait, username: &str, password: &
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UserView>> {
-    let models = user::Entity::find().order_by_asc(user::Column::Username).all(db).await?;
-    models.iter().map(|m| Ok(User::try_from(m)?.view(&m.created_at))).collect()
+    let models = user::Entity::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await?;
+    models
+        .iter()
+        .map(|m| Ok(User::try_from(m)?.view(&m.created_at)))
+        .collect()
 }
 
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
@@ -139,7 +191,9 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
 }
 
 async fn require(db: &impl ConnectionTrait, username: &str) -> Result<user::Model> {
-    find_by_username(db, username).await?.ok_or_else(|| StoreError::NotFound(format!("user `{username}`")))
+    find_by_username(db, username)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user `{username}`")))
 }
 
 /// Changes a user's role; their sessions stay, and the next request sees the new role.
@@ -153,7 +207,11 @@ pub async fn set_role(db: &impl ConnectionTrait, username: &str, role: Role) -> 
 
 /// Deactivates or reactivates a user. Deactivation ends every session and revokes every token of
 /// the user in one transaction, so nothing they held works one request later.
-pub async fn set_active(db: &sea_orm::DatabaseConnection, username: &str, active: bool) -> Result<()> {
+pub async fn set_active(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    active: bool,
+) -> Result<()> {
     let txn = db.begin().await?;
     let model = require(&txn, username).await?;
     let id = model.id;
@@ -172,7 +230,11 @@ pub async fn set_active(db: &sea_orm::DatabaseConnection, username: &str, active
 }
 
 /// Sets a new password and ends every older session of the user.
-pub async fn set_password(db: &sea_orm::DatabaseConnection, username: &str, password: &str) -> Result<()> {
+pub async fn set_password(
+    db: &sea_orm::DatabaseConnection,
+    username: &str,
+    password: &str,
+) -> Result<()> {
     validate_password(password)?;
     let txn = db.begin().await?;
     let model = require(&txn, username).await?;
@@ -181,15 +243,24 @@ pub async fn set_password(db: &sea_orm::DatabaseConnection, username: &str, pass
     row.password_hash = Set(hash_password(password)?);
     row.auth_epoch = Set(epoch + 1);
     row.update(&txn).await?;
-    session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(&txn).await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }
 
 async fn end_sessions_and_tokens(db: &impl ConnectionTrait, user_id: i64) -> Result<()> {
-    session::Entity::delete_many().filter(session::Column::UserId.eq(user_id)).exec(db).await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
     api_token::Entity::update_many()
-        .col_expr(api_token::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(
+            api_token::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(api_token::Column::UserId.eq(user_id))
         .filter(api_token::Column::RevokedAt.is_null())
         .exec(db)
@@ -213,7 +284,19 @@ mod tests {
     #[test]
     fn usernames_and_passwords_are_validated_by_field() {
         assert!(validate_username("ada.lovelace-1").is_ok());
-        assert!(matches!(validate_username("a b"), Err(StoreError::Invalid { field: "username", .. })));
-        assert!(matches!(validate_password("admin"), Err(StoreError::Invalid { field: "password", .. })));
+        assert!(matches!(
+            validate_username("a b"),
+            Err(StoreError::Invalid {
+                field: "username",
+                ..
+            })
+        ));
+        assert!(matches!(
+            validate_password("admin"),
+            Err(StoreError::Invalid {
+                field: "password",
+                ..
+            })
+        ));
     }
 }

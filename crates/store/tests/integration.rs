@@ -20,7 +20,9 @@ async fn migrations_apply_and_report_the_newest() {
     for t in TestDb::all().await {
         let (last, pending) = migration_status(&t.db).await.expect("status");
         assert_eq!(pending, 0, "{}", t.backend);
-        assert!(last.expect("applied").contains("create_projects_and_prompts"));
+        assert!(last
+            .expect("applied")
+            .contains("create_projects_and_prompts"));
         // Migrating again is a no-op.
         pairwise_store::migrate(&t.db).await.expect("re-migrate");
         t.finish().await;
@@ -31,18 +33,44 @@ async fn migrations_apply_and_report_the_newest() {
 async fn users_log_in_only_with_their_password_while_active() {
     for t in TestDb::all().await {
         let db = &t.db;
-        let ada = users::create(db, "ada", Role::Admin, PASSWORD).await.expect("create");
+        let ada = users::create(db, "ada", Role::Admin, PASSWORD)
+            .await
+            .expect("create");
         assert_eq!(ada.role, Role::Admin);
-        assert!(matches!(users::create(db, "ada", Role::Reviewer, PASSWORD).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            users::create(db, "ada", Role::Reviewer, PASSWORD).await,
+            Err(StoreError::Conflict(_))
+        ));
         assert!(matches!(
             users::create(db, "bob", Role::Admin, "admin").await,
-            Err(StoreError::Invalid { field: "password", .. })
+            Err(StoreError::Invalid {
+                field: "password",
+                ..
+            })
         ));
-        assert!(users::verify_login(db, "ada", PASSWORD).await.expect("login").is_some());
-        assert!(users::verify_login(db, "ada", "admin").await.expect("login").is_none());
-        assert!(users::verify_login(db, "nobody", PASSWORD).await.expect("login").is_none());
-        users::set_active(db, "ada", false).await.expect("deactivate");
-        assert!(users::verify_login(db, "ada", PASSWORD).await.expect("login").is_none(), "{}", t.backend);
+        assert!(users::verify_login(db, "ada", PASSWORD)
+            .await
+            .expect("login")
+            .is_some());
+        assert!(users::verify_login(db, "ada", "admin")
+            .await
+            .expect("login")
+            .is_none());
+        assert!(users::verify_login(db, "nobody", PASSWORD)
+            .await
+            .expect("login")
+            .is_none());
+        users::set_active(db, "ada", false)
+            .await
+            .expect("deactivate");
+        assert!(
+            users::verify_login(db, "ada", PASSWORD)
+                .await
+                .expect("login")
+                .is_none(),
+            "{}",
+            t.backend
+        );
         t.finish().await;
     }
 }
@@ -51,22 +79,41 @@ async fn users_log_in_only_with_their_password_while_active() {
 async fn deactivation_ends_sessions_and_revokes_tokens() {
     for t in TestDb::all().await {
         let db = &t.db;
-        let rev = users::create(db, "rev", Role::Reviewer, PASSWORD).await.expect("create");
+        let rev = users::create(db, "rev", Role::Reviewer, PASSWORD)
+            .await
+            .expect("create");
         let (_, secret) = tokens::issue(db, rev.id, "ci").await.expect("issue");
-        assert_eq!(tokens::authenticate(db, &secret).await.expect("auth").map(|u| u.id), Some(rev.id));
+        assert_eq!(
+            tokens::authenticate(db, &secret)
+                .await
+                .expect("auth")
+                .map(|u| u.id),
+            Some(rev.id)
+        );
 
         let store = DbSessionStore::new(db.clone());
         let mut record = Record {
             id: Id::default(),
-            data: [(USER_ID_KEY.to_owned(), serde_json::json!(rev.id))].into_iter().collect(),
+            data: [(USER_ID_KEY.to_owned(), serde_json::json!(rev.id))]
+                .into_iter()
+                .collect(),
             expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         };
         store.create(&mut record).await.expect("create session");
         assert!(store.load(&record.id).await.expect("load").is_some());
 
-        users::set_active(db, "rev", false).await.expect("deactivate");
-        assert!(store.load(&record.id).await.expect("load").is_none(), "{}", t.backend);
-        assert!(tokens::authenticate(db, &secret).await.expect("auth").is_none());
+        users::set_active(db, "rev", false)
+            .await
+            .expect("deactivate");
+        assert!(
+            store.load(&record.id).await.expect("load").is_none(),
+            "{}",
+            t.backend
+        );
+        assert!(tokens::authenticate(db, &secret)
+            .await
+            .expect("auth")
+            .is_none());
         assert!(tokens::list(db, Some(rev.id)).await.expect("list")[0].revoked);
         t.finish().await;
     }
@@ -78,7 +125,9 @@ async fn sessions_round_trip_expire_and_are_stored_hashed() {
         let store = DbSessionStore::new(t.db.clone());
         let mut live = Record {
             id: Id::default(),
-            data: [("k".to_owned(), serde_json::json!("v"))].into_iter().collect(),
+            data: [("k".to_owned(), serde_json::json!("v"))]
+                .into_iter()
+                .collect(),
             expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
         };
         store.create(&mut live).await.expect("create");
@@ -86,15 +135,27 @@ async fn sessions_round_trip_expire_and_are_stored_hashed() {
         assert_eq!(loaded.data, live.data);
         let raw = pairwise_store::entities::session::Entity::find_by_id(live.id.to_string());
         use sea_orm::EntityTrait;
-        assert!(raw.one(&t.db).await.expect("query").is_none(), "the raw id must not be a key");
+        assert!(
+            raw.one(&t.db).await.expect("query").is_none(),
+            "the raw id must not be a key"
+        );
 
-        let mut old = Record { id: Id::default(), data: Default::default(), expiry_date: time::OffsetDateTime::now_utc() - time::Duration::seconds(5) };
+        let mut old = Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: time::OffsetDateTime::now_utc() - time::Duration::seconds(5),
+        };
         store.create(&mut old).await.expect("create");
         assert!(store.load(&old.id).await.expect("load").is_none());
         assert_eq!(store.delete_expired().await.expect("sweep"), 1);
         store.delete(&live.id).await.expect("delete");
         assert!(store.load(&live.id).await.expect("load").is_none());
-        assert_eq!(session_store::delete_for_user(&t.db, 1).await.expect("none"), 0);
+        assert_eq!(
+            session_store::delete_for_user(&t.db, 1)
+                .await
+                .expect("none"),
+            0
+        );
         t.finish().await;
     }
 }
@@ -103,13 +164,21 @@ async fn sessions_round_trip_expire_and_are_stored_hashed() {
 async fn revoked_tokens_stop_working_at_once() {
     for t in TestDb::all().await {
         let db = &t.db;
-        let ann = users::create(db, "ann", Role::Annotator, PASSWORD).await.expect("create");
+        let ann = users::create(db, "ann", Role::Annotator, PASSWORD)
+            .await
+            .expect("create");
         let (view, secret) = tokens::issue(db, ann.id, "script").await.expect("issue");
         assert!(secret.starts_with("pw_") && secret.len() > 40);
         assert!(secret.starts_with(&view.prefix));
         tokens::revoke(db, view.id).await.expect("revoke");
-        assert!(tokens::authenticate(db, &secret).await.expect("auth").is_none());
-        assert!(tokens::authenticate(db, "pw_forged").await.expect("auth").is_none());
+        assert!(tokens::authenticate(db, &secret)
+            .await
+            .expect("auth")
+            .is_none());
+        assert!(tokens::authenticate(db, "pw_forged")
+            .await
+            .expect("auth")
+            .is_none());
         t.finish().await;
     }
 }
@@ -118,25 +187,70 @@ async fn revoked_tokens_stop_working_at_once() {
 async fn prompts_dedupe_by_hash_and_page_with_totals() {
     for t in TestDb::all().await {
         let db = &t.db;
-        let p = projects::create(db, "demo", "", None).await.expect("project");
-        assert!(matches!(projects::create(db, "demo", "", None).await, Err(StoreError::Conflict(_))));
+        let p = projects::create(db, "demo", "", None)
+            .await
+            .expect("project");
+        assert!(matches!(
+            projects::create(db, "demo", "", None).await,
+            Err(StoreError::Conflict(_))
+        ));
         let input = "{\"prompt\":\"one\"}\n{\"prompt\":\"two\",\"split\":\"eval\"}\n{\"prompt\":\" one \"}\n{\"prompt\":\"Three 100%_done\"}\n";
-        let records: Vec<_> =
-            PromptReader::new(input.as_bytes(), ImportFormat::Jsonl).expect("reader").map(Result::unwrap).collect();
-        let inserted = prompts::insert_batch(db, p.id, &records, &InsertDefaults::default()).await.expect("insert");
+        let records: Vec<_> = PromptReader::new(input.as_bytes(), ImportFormat::Jsonl)
+            .expect("reader")
+            .map(Result::unwrap)
+            .collect();
+        let inserted = prompts::insert_batch(db, p.id, &records, &InsertDefaults::default())
+            .await
+            .expect("insert");
         assert_eq!(inserted, 3, "{}", t.backend);
         // All duplicates: nothing new, no error.
-        assert_eq!(prompts::insert_batch(db, p.id, &records, &InsertDefaults::default()).await.expect("again"), 0);
+        assert_eq!(
+            prompts::insert_batch(db, p.id, &records, &InsertDefaults::default())
+                .await
+                .expect("again"),
+            0
+        );
 
-        let all = prompts::page(db, p.id, &PromptFilter::default(), 2, 0).await.expect("page");
+        let all = prompts::page(db, p.id, &PromptFilter::default(), 2, 0)
+            .await
+            .expect("page");
         assert_eq!((all.total, all.items.len()), (3, 2));
         assert_eq!(all.items[0].text, "one");
-        let eval = PromptFilter { split: Some(Split::Eval), search: None };
-        assert_eq!(prompts::page(db, p.id, &eval, 10, 0).await.expect("page").total, 1);
-        let search = PromptFilter { split: None, search: Some("100%_D".into()) };
-        assert_eq!(prompts::page(db, p.id, &search, 10, 0).await.expect("page").total, 1, "{}", t.backend);
-        let wildcard = PromptFilter { split: None, search: Some("%".into()) };
-        assert_eq!(prompts::page(db, p.id, &wildcard, 10, 0).await.expect("page").total, 1);
+        let eval = PromptFilter {
+            split: Some(Split::Eval),
+            search: None,
+        };
+        assert_eq!(
+            prompts::page(db, p.id, &eval, 10, 0)
+                .await
+                .expect("page")
+                .total,
+            1
+        );
+        let search = PromptFilter {
+            split: None,
+            search: Some("100%_D".into()),
+        };
+        assert_eq!(
+            prompts::page(db, p.id, &search, 10, 0)
+                .await
+                .expect("page")
+                .total,
+            1,
+            "{}",
+            t.backend
+        );
+        let wildcard = PromptFilter {
+            split: None,
+            search: Some("%".into()),
+        };
+        assert_eq!(
+            prompts::page(db, p.id, &wildcard, 10, 0)
+                .await
+                .expect("page")
+                .total,
+            1
+        );
         assert!(matches!(
             prompts::page(db, p.id, &PromptFilter::default(), 0, 0).await,
             Err(StoreError::Invalid { field: "limit", .. })

@@ -43,8 +43,14 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
     }
 }
 
@@ -55,7 +61,10 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list_users))
         .route("/projects", get(list_projects).post(create_project))
         .route("/projects/{name}/prompts", get(list_prompts))
-        .route("/projects/{name}/prompts/import", post(import_prompts_raw).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/projects/{name}/prompts/import",
+            post(import_prompts_raw).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -78,14 +87,32 @@ pub struct Health {
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let version = env!("CARGO_PKG_VERSION");
     match pairwise_store::migration_status(&state.db).await {
-        Ok((migration, 0)) => (StatusCode::OK, Json(Health { status: "ok", database: "ok".into(), migration, version })),
+        Ok((migration, 0)) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok",
+                database: "ok".into(),
+                migration,
+                version,
+            }),
+        ),
         Ok((migration, pending)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health { status: "degraded", database: format!("{pending} migrations pending"), migration, version }),
+            Json(Health {
+                status: "degraded",
+                database: format!("{pending} migrations pending"),
+                migration,
+                version,
+            }),
         ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health { status: "error", database: e.to_string(), migration: None, version }),
+            Json(Health {
+                status: "error",
+                database: e.to_string(),
+                migration: None,
+                version,
+            }),
         ),
     }
 }
@@ -98,14 +125,20 @@ pub async fn me(caller: Caller) -> Json<MeResponse> {
 
 /// Every user (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Vec<UserView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserView>>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<UserView>>, ApiError> {
     caller.require(Role::Admin)?;
     Ok(Json(users::list(&state.db).await?))
 }
 
 /// Every project with its prompt count (reviewer, admin).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", responses((status = 200, body = Vec<ProjectView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list_projects(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProjectView>>, ApiError> {
+pub async fn list_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ProjectView>>, ApiError> {
     caller.require(Role::Reviewer)?;
     Ok(Json(projects::list(&state.db).await?))
 }
@@ -126,8 +159,21 @@ pub async fn create_project(
     Json(body): Json<CreateProject>,
 ) -> Result<(StatusCode, Json<ProjectView>), ApiError> {
     let admin = caller.require(Role::Admin)?;
-    let project = projects::create(&state.db, body.name.trim(), &body.description, Some(admin.id)).await?;
-    audit::record(&state.db, Some(admin.id), "project.create", &format!("project:{}", project.name), serde_json::json!({})).await?;
+    let project = projects::create(
+        &state.db,
+        body.name.trim(),
+        &body.description,
+        Some(admin.id),
+    )
+    .await?;
+    audit::record(
+        &state.db,
+        Some(admin.id),
+        "project.create",
+        &format!("project:{}", project.name),
+        serde_json::json!({}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(project)))
 }
 
@@ -153,8 +199,20 @@ pub async fn list_prompts(
 ) -> Result<Json<Page<PromptView>>, ApiError> {
     caller.require(Role::Reviewer)?;
     let project = projects::require(&state.db, &name).await?;
-    let filter = prompts::PromptFilter { split: query.split, search: query.q };
-    Ok(Json(prompts::page(&state.db, project.id, &filter, query.limit.unwrap_or(50), query.offset.unwrap_or(0)).await?))
+    let filter = prompts::PromptFilter {
+        split: query.split,
+        search: query.q,
+    };
+    Ok(Json(
+        prompts::page(
+            &state.db,
+            project.id,
+            &filter,
+            query.limit.unwrap_or(50),
+            query.offset.unwrap_or(0),
+        )
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -186,15 +244,31 @@ pub async fn import_prompts_raw(
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| if is_body_limit(&e) { ApiError::TooLarge } else { ApiError::Invalid(format!("unreadable body: {e}")) })?;
-        tmp.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let chunk = chunk.map_err(|e| {
+            if is_body_limit(&e) {
+                ApiError::TooLarge
+            } else {
+                ApiError::Invalid(format!("unreadable body: {e}"))
+            }
+        })?;
+        tmp.write_all(&chunk)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     tmp.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
     let options = ImportOptions {
         format: query.format,
-        defaults: prompts::InsertDefaults { split: query.split, domain: query.domain, source: query.source },
+        defaults: prompts::InsertDefaults {
+            split: query.split,
+            domain: query.domain,
+            source: query.source,
+        },
         actor: Some(user.id),
     };
-    let reader = BufReader::new(tmp.reopen().map_err(|e| ApiError::Internal(e.to_string()))?);
-    Ok(Json(import_prompts(&state.db, &name, reader, &options, |_| ()).await?))
+    let reader = BufReader::new(
+        tmp.reopen()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(Json(
+        import_prompts(&state.db, &name, reader, &options, |_| ()).await?,
+    ))
 }

@@ -31,7 +31,11 @@ pub fn router() -> Router<AppState> {
 
 /// Resolves the caller of every request and stores it as [`Auth`] in the request extensions.
 /// A bearer token that is invalid is refused at once (401) rather than treated as anonymous.
-pub async fn resolve_caller(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn resolve_caller(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -59,14 +63,23 @@ pub async fn resolve_caller(State(state): State<AppState>, mut req: Request, nex
 /// The live user of a session: the account must still exist, be active and have the same auth
 /// epoch as at login; otherwise the session is ended.
 async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, ApiError> {
-    let id = session.get::<i64>(USER_ID_KEY).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = session
+        .get::<i64>(USER_ID_KEY)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(id) = id else { return Ok(None) };
-    let epoch = session.get::<i32>(EPOCH_KEY).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let epoch = session
+        .get::<i32>(EPOCH_KEY)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let user = users::get(&state.db, id).await?;
     match user {
         Some(user) if user.active && Some(user.auth_epoch) == epoch => Ok(Some(user)),
         _ => {
-            session.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            session
+                .flush()
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(None)
         }
     }
@@ -79,7 +92,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
@@ -101,7 +119,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Auth>().and_then(|a| a.user.clone()).map(Caller).ok_or(ApiError::Unauthenticated)
+        parts
+            .extensions
+            .get::<Auth>()
+            .and_then(|a| a.user.clone())
+            .map(Caller)
+            .ok_or(ApiError::Unauthenticated)
     }
 }
 
@@ -127,34 +150,56 @@ enum Attempt {
     Limited,
 }
 
-async fn attempt(state: &AppState, req_addr: Option<SocketAddr>, username: &str, password: &str) -> Result<Attempt, ApiError> {
-    let ip = req_addr.map(|a| a.ip().to_string()).unwrap_or_else(|| "local".into());
+async fn attempt(
+    state: &AppState,
+    req_addr: Option<SocketAddr>,
+    username: &str,
+    password: &str,
+) -> Result<Attempt, ApiError> {
+    let ip = req_addr
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "local".into());
     let key = format!("{ip}|{}", username.trim().to_lowercase());
     if state.login_limiter.check_key(&key).is_err() {
         tracing::warn!(%ip, "login rate limit reached");
         return Ok(Attempt::Limited);
     }
-    Ok(match users::verify_login(&state.db, username.trim(), password).await? {
-        Some(user) => Attempt::Ok(user),
-        None => Attempt::Wrong,
-    })
+    Ok(
+        match users::verify_login(&state.db, username.trim(), password).await? {
+            Some(user) => Attempt::Ok(user),
+            None => Attempt::Wrong,
+        },
+    )
 }
 
 /// Starts a session for `user` under a fresh id (no session fixation).
 async fn start_session(session: &Session, user: &User) -> Result<(), ApiError> {
     let internal = |e: tower_sessions::session::Error| ApiError::Internal(e.to_string());
     session.cycle_id().await.map_err(internal)?;
-    session.insert(USER_ID_KEY, user.id).await.map_err(internal)?;
-    session.insert(EPOCH_KEY, user.auth_epoch).await.map_err(internal)?;
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(internal)?;
+    session
+        .insert(EPOCH_KEY, user.auth_epoch)
+        .await
+        .map_err(internal)?;
     Ok(())
 }
 
 /// Ends every session of the caller (all browsers), keeping API tokens.
 async fn end_sessions(state: &AppState, session: &Session) -> Result<(), ApiError> {
-    if let Some(id) = session.get::<i64>(USER_ID_KEY).await.map_err(|e| ApiError::Internal(e.to_string()))? {
+    if let Some(id) = session
+        .get::<i64>(USER_ID_KEY)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    {
         pairwise_store::session_store::delete_for_user(&state.db, id).await?;
     }
-    session.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    session
+        .flush()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(())
 }
 
@@ -173,7 +218,11 @@ async fn login_form(
 ) -> Result<Response, ApiError> {
     let next = safe_next(form.next.as_deref());
     let back = |error: &str| {
-        let next = if next == "/" { String::new() } else { format!("&next={}", urlencoding::encode(&next)) };
+        let next = if next == "/" {
+            String::new()
+        } else {
+            format!("&next={}", urlencoding::encode(&next))
+        };
         Redirect::to(&format!("/login?error={error}{next}")).into_response()
     };
     match attempt(&state, addr, &form.username, &form.password).await? {
@@ -187,7 +236,10 @@ async fn login_form(
     }
 }
 
-async fn logout_form(State(state): State<AppState>, session: Session) -> Result<Redirect, ApiError> {
+async fn logout_form(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Redirect, ApiError> {
     end_sessions(&state, &session).await?;
     Ok(Redirect::to("/login"))
 }
@@ -208,7 +260,11 @@ pub struct MeResponse {
 
 impl From<&User> for MeResponse {
     fn from(u: &User) -> Self {
-        Self { id: u.id, username: u.username.clone(), role: u.role }
+        Self {
+            id: u.id,
+            username: u.username.clone(),
+            role: u.role,
+        }
     }
 }
 
@@ -234,13 +290,24 @@ pub async fn login_json(
 
 /// Ends every browser session of the caller.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout_json(State(state): State<AppState>, session: Session) -> Result<StatusCode, ApiError> {
+pub async fn logout_json(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<StatusCode, ApiError> {
     end_sessions(&state, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn audit(state: &AppState, user: i64, action: &str) {
-    if let Err(e) = pairwise_store::audit::record(&state.db, Some(user), action, &format!("user:{user}"), serde_json::json!({})).await {
+    if let Err(e) = pairwise_store::audit::record(
+        &state.db,
+        Some(user),
+        action,
+        &format!("user:{user}"),
+        serde_json::json!({}),
+    )
+    .await
+    {
         tracing::warn!(error = %e, "audit log write failed");
     }
 }
@@ -251,8 +318,18 @@ mod tests {
 
     #[test]
     fn next_only_ever_points_inside_the_site() {
-        assert_eq!(safe_next(Some("/projects/x/prompts?offset=50")), "/projects/x/prompts?offset=50");
-        for evil in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "", "/login?next=//x"] {
+        assert_eq!(
+            safe_next(Some("/projects/x/prompts?offset=50")),
+            "/projects/x/prompts?offset=50"
+        );
+        for evil in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "",
+            "/login?next=//x",
+        ] {
             assert_eq!(safe_next(Some(evil)), "/", "{evil}");
         }
         assert_eq!(safe_next(None), "/");

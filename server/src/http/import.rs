@@ -42,9 +42,11 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         match field.name().unwrap_or_default() {
             "file" => {
                 file_name = field.file_name().unwrap_or_default().to_owned();
-                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
                 while let Some(chunk) = field.chunk().await.map_err(limit)? {
-                    tmp.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+                    tmp.write_all(&chunk)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?;
                 }
                 tmp.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
                 file = Some(tmp);
@@ -52,7 +54,10 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
             "split" => {
                 let text = field.text().await.map_err(limit)?;
                 if !text.is_empty() {
-                    split = Some(text.parse::<Split>().map_err(|e| ApiError::Invalid(format!("field `split`: {e}")))?);
+                    split = Some(
+                        text.parse::<Split>()
+                            .map_err(|e| ApiError::Invalid(format!("field `split`: {e}")))?,
+                    );
                 }
             }
             "domain" => {
@@ -63,7 +68,12 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         }
     }
     let file = file.ok_or_else(|| ApiError::Invalid("field `file`: no file was sent".into()))?;
-    Ok(Upload { file, file_name, split, domain })
+    Ok(Upload {
+        file,
+        file_name,
+        split,
+        domain,
+    })
 }
 
 async fn import_form(
@@ -76,22 +86,43 @@ async fn import_form(
     let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
     let outcome = async {
         let upload = receive(multipart).await?;
-        let format = ImportFormat::from_path(std::path::Path::new(&upload.file_name)).ok_or_else(|| {
-            ApiError::Invalid(format!("field `file`: `{}` is not .jsonl, .json, .ndjson or .csv", upload.file_name))
-        })?;
+        let format =
+            ImportFormat::from_path(std::path::Path::new(&upload.file_name)).ok_or_else(|| {
+                ApiError::Invalid(format!(
+                    "field `file`: `{}` is not .jsonl, .json, .ndjson or .csv",
+                    upload.file_name
+                ))
+            })?;
         let options = ImportOptions {
             format,
-            defaults: InsertDefaults { split: upload.split, domain: upload.domain, source: Some(upload.file_name.clone()) },
+            defaults: InsertDefaults {
+                split: upload.split,
+                domain: upload.domain,
+                source: Some(upload.file_name.clone()),
+            },
             actor: Some(user.id),
         };
-        let reader = BufReader::new(upload.file.reopen().map_err(|e| ApiError::Internal(e.to_string()))?);
+        let reader = BufReader::new(
+            upload
+                .file
+                .reopen()
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
         Ok::<_, ApiError>(import_prompts(&state.db, &name, reader, &options, |_| ()).await?)
     }
     .await;
     Ok(match outcome {
-        Ok(report) => Redirect::to(&format!("{back}?imported={}&duplicates={}", report.inserted, report.duplicates)),
-        Err(e @ (ApiError::Internal(_) | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
-        Err(e) => Redirect::to(&format!("{back}?import_error={}", urlencoding::encode(&e.to_string()))),
+        Ok(report) => Redirect::to(&format!(
+            "{back}?imported={}&duplicates={}",
+            report.inserted, report.duplicates
+        )),
+        Err(e @ (ApiError::Internal(_) | ApiError::TooLarge | ApiError::Forbidden)) => {
+            return Err(e)
+        }
+        Err(e) => Redirect::to(&format!(
+            "{back}?import_error={}",
+            urlencoding::encode(&e.to_string())
+        )),
     }
     .into_response())
 }

@@ -32,10 +32,17 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
     let cross = match fetch_site {
         Some("same-origin") | Some("none") => false,
         Some(_) => true,
-        None => match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST)) {
+        None => match (
+            headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+            headers.get(header::HOST),
+        ) {
             (Some(origin), Some(host)) => {
-                let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("null");
-                host.to_str().map_or(true, |host| !origin_host.eq_ignore_ascii_case(host))
+                let origin_host = origin
+                    .split_once("://")
+                    .map(|(_, rest)| rest)
+                    .unwrap_or("null");
+                host.to_str()
+                    .map_or(true, |host| !origin_host.eq_ignore_ascii_case(host))
             }
             (Some(_), None) => true,
             (None, _) => false,
@@ -52,10 +59,18 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(DEFAULT_CSP));
     response
 }
 
@@ -66,8 +81,11 @@ pub fn body_limit(max: usize) -> RequestBodyLimitLayer {
 }
 
 /// Turns a panic in a handler into a JSON 500; the server keeps serving.
-pub fn catch_panic() -> CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> Response<Body>> {
-    CatchPanicLayer::custom(panic_response as fn(Box<dyn Any + Send + 'static>) -> Response<Body>)
+/// What `CatchPanicLayer` calls with the panic payload.
+type PanicHandler = fn(Box<dyn Any + Send + 'static>) -> Response<Body>;
+
+pub fn catch_panic() -> CatchPanicLayer<PanicHandler> {
+    CatchPanicLayer::custom(panic_response as PanicHandler)
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
@@ -83,7 +101,9 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 pub fn is_body_limit(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
-        if e.is::<http_body_util::LengthLimitError>() || e.to_string().contains("length limit exceeded") {
+        if e.is::<http_body_util::LengthLimitError>()
+            || e.to_string().contains("length limit exceeded")
+        {
             return true;
         }
         current = e.source();
