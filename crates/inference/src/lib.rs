@@ -1,3 +1,8 @@
-//! ONNX Runtime inference for Pairwise: model directories, chat templates, seeded sampling,
-//! batched multi-candidate decoding and log-prob scoring. Filled by the inference issue; nothing
-//! here is used yet.
+//! ONNX Runtime inference for Pairwise: model directories, chat templates, logits processing and
+//! seeded sampling, KV-cache generation of many candidates from one prefill, and log-prob scoring.
+
+pub mod params;
+pub mod sampler;
+
+pub use params::{DecodingParams, ParamError};
+pub use sampler::Sampler;
