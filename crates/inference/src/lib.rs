@@ -2,8 +2,20 @@
 //! seeded sampling, KV-cache generation of many candidates from one prefill, and log-prob scoring.
 
 pub mod chat_template;
+pub mod error;
+pub mod generate;
+pub mod language_model;
+pub mod model;
+pub mod onnx;
 pub mod params;
+pub mod runtime;
 pub mod sampler;
 
+pub use error::InferenceError;
+pub use generate::{generate, score, Candidate, FinishReason, Generation, Score, TokenEvent};
+pub use language_model::LanguageModel;
+pub use model::ModelDir;
+pub use onnx::OnnxDecoder;
 pub use params::{DecodingParams, ParamError};
+pub use runtime::{Device, Provider};
 pub use sampler::Sampler;
