@@ -41,6 +41,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
+import os
 import shutil
 import sys
 import time
@@ -66,9 +68,12 @@ CHATML_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-DEFAULT_PROMPT = (
-    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
-)
+# Verification prompts: a short factual answer (should say Paris) and one
+# whose answer fills the whole token budget, so the cache runs many steps.
+DEFAULT_PROMPTS = [
+    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+    "<|im_start|>user\nGive me three tips for staying healthy.<|im_end|>\n<|im_start|>assistant\n",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -371,6 +376,7 @@ def save_onnx_model(model: onnx.ModelProto, out_dir: Path) -> None:
         data.unlink()  # onnx appends to an existing external data file
     onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=EXTERNAL_DATA_NAME, size_threshold=1024)
+    os.chmod(data, 0o644)  # onnx creates it 0600; match model.onnx
     # Path-based check so that >2 GB models would also be validated.
     onnx.checker.check_model(str(path), full_check=False)
 
@@ -412,7 +418,6 @@ def write_hf_files(out_dir: Path, cfg: LlamaConfig, tokenizer, chat_template: st
         "pad_token": special_tokens["pad"],
         "tokenizer_class": "GPT2Tokenizer",
         "unk_token": special_tokens["unk"],
-        "vocab_size": tokenizer.get_vocab_size(with_added_tokens=True),
     }
     _write_json(out_dir / "tokenizer_config.json", tok_cfg)
     _write_json(out_dir / "config.json", cfg.to_hf_dict())
@@ -522,60 +527,80 @@ def _check_left_padding(dec: OrtDecoder, long_ids: list[int], short_ids: list[in
     return {"argmax_match": bool(agree), "max_rel_logit_diff": worst}
 
 
-def verify_model_dir(model_dir: Path, prompt: str, max_new_tokens: int = 24,
-                     check_parity: bool = True, short_prompt: str | None = None) -> dict[str, Any]:
-    """Greedy-decode ``prompt`` with the KV cache and write ``verify.json``.
+def verify_model_dir(model_dir: Path, prompts: list[str], max_new_tokens: int = 24,
+                     check_parity: bool = True) -> dict[str, Any]:
+    """Greedy-decode each prompt with the KV cache and write ``verify.json``.
 
-    With ``check_parity`` the cached greedy tokens are compared with a single
-    no-cache forward over prompt+generated tokens, and a left-padded batch is
-    compared with unbatched runs. Raises SystemExit if either disagrees.
+    With ``check_parity`` each case's cached greedy tokens are compared with a
+    single no-cache forward pass over prompt+generated tokens, and the first
+    two prompts are batched with left padding and compared with unbatched
+    runs. Raises SystemExit if any check disagrees.
+
+    verify.json: {max_new_tokens, stops_at_eos, eos_token_id, cases: [{prompt,
+    prompt_ids, generated_ids (greedy, ends with eos if it was produced),
+    generated_text, first_step_top5: [{id, logit}], min_top2_margin,
+    parity}], left_padding}. prompt_ids are encoded without special-token
+    insertion (the ChatML markers are in the prompt text).
     """
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     hf = json.loads((model_dir / "config.json").read_text())
     eos_id = hf["eos_token_id"]
-    prompt_ids = tok.encode(prompt, add_special_tokens=False).ids
     dec = OrtDecoder(model_dir)
-
-    t0 = time.perf_counter()
-    gen, step_logits = dec.greedy(prompt_ids, max_new_tokens, eos_id)
-    gen_s = time.perf_counter() - t0
-    text = tok.decode(gen, skip_special_tokens=False)
-    print(f"  [{model_dir.name}] greedy ({len(gen)} tokens, {gen_s:.2f}s): {text!r}")
-
-    first = step_logits[0]
-    top = np.argsort(-first)[:5]
+    label = model_dir.name.removesuffix(".tmp")
     result: dict[str, Any] = {
-        "prompt": prompt,
-        "prompt_ids": prompt_ids,
         "max_new_tokens": max_new_tokens,
         "stops_at_eos": True,
         "eos_token_id": eos_id,
-        "generated_ids": gen,
-        "generated_text": text,
-        "first_step_top5": [{"id": int(t), "logit": float(first[t])} for t in top],
+        "cases": [],
     }
+    all_ids = []
+    for prompt in prompts:
+        prompt_ids = tok.encode(prompt, add_special_tokens=False).ids
+        all_ids.append(prompt_ids)
+        t0 = time.perf_counter()
+        gen, step_logits = dec.greedy(prompt_ids, max_new_tokens, eos_id)
+        gen_s = time.perf_counter() - t0
+        text = tok.decode(gen, skip_special_tokens=False)
+        print(f"  [{label}] greedy ({len(gen)} tokens, {gen_s:.2f}s): {text!r}")
+        first = step_logits[0]
+        # Smallest top-1 vs top-2 logit gap over all steps: tells the Rust
+        # tests how much numerical drift the pinned greedy ids can tolerate.
+        margin = min(float(np.diff(np.sort(sl)[-2:])[0]) for sl in step_logits)
+        case: dict[str, Any] = {
+            "prompt": prompt,
+            "prompt_ids": prompt_ids,
+            "generated_ids": gen,
+            "generated_text": text,
+            "first_step_top5": [{"id": int(t), "logit": float(first[t])}
+                                for t in np.argsort(-first)[:5]],
+            "min_top2_margin": margin,
+        }
+        if check_parity:
+            full = np.asarray([prompt_ids + gen[:-1]], dtype=np.int64)
+            n = full.shape[1]
+            logits, _ = dec.run(full, np.ones((1, n), np.int64), np.arange(n)[None],
+                                dec.empty_past(1))
+            no_cache = logits[0, len(prompt_ids) - 1:]
+            no_cache_ids = [int(t) for t in np.argmax(no_cache, axis=-1)]
+            diff = max(float(np.max(np.abs(a - b))) for a, b in zip(no_cache, step_logits))
+            ok = no_cache_ids == gen
+            print(f"  [{label}] parity cache vs no-cache: argmax "
+                  f"{'MATCH' if ok else 'MISMATCH'}, max |dlogit| = {diff:.3e}")
+            case["parity"] = {"argmax_match": ok, "max_abs_logit_diff": diff}
+            if not ok:
+                raise SystemExit(f"parity check failed for {model_dir}: "
+                                 f"cached {gen} vs no-cache {no_cache_ids}")
+        result["cases"].append(case)
 
     if check_parity:
-        full = np.asarray([prompt_ids + gen[:-1]], dtype=np.int64)
-        n = full.shape[1]
-        logits, _ = dec.run(full, np.ones((1, n), np.int64), np.arange(n)[None], dec.empty_past(1))
-        no_cache = logits[0, len(prompt_ids) - 1:]
-        no_cache_ids = [int(t) for t in np.argmax(no_cache, axis=-1)]
-        diff = max(float(np.max(np.abs(a - b))) for a, b in zip(no_cache, step_logits))
-        ok = no_cache_ids == gen
-        print(f"  [{model_dir.name}] parity cache vs no-cache: argmax "
-              f"{'MATCH' if ok else 'MISMATCH'}, max |dlogit| = {diff:.3e}")
-        result["parity"] = {"argmax_match": ok, "max_abs_logit_diff": diff}
-        if not ok:
-            raise SystemExit(f"parity check failed for {model_dir}: cached {gen} vs full {no_cache_ids}")
-
-        short_ids = tok.encode(short_prompt or prompt, add_special_tokens=False).ids
-        if len(short_ids) >= len(prompt_ids):
-            short_ids = prompt_ids[len(prompt_ids) // 2:]
-        lp = _check_left_padding(dec, prompt_ids, short_ids)
-        print(f"  [{model_dir.name}] left padding batch vs solo: argmax "
+        long_ids, short_ids = sorted(all_ids[:2], key=len, reverse=True) if len(all_ids) > 1 \
+            else (all_ids[0], all_ids[0][len(all_ids[0]) // 2:])
+        if len(short_ids) == len(long_ids):
+            short_ids = short_ids[1:]
+        lp = _check_left_padding(dec, long_ids, short_ids)
+        print(f"  [{label}] left padding batch vs solo: argmax "
               f"{'MATCH' if lp['argmax_match'] else 'MISMATCH'}, max rel |dlogit| = "
               f"{lp['max_rel_logit_diff']:.3e}")
         result["left_padding"] = lp
@@ -600,6 +625,11 @@ def _field(reader, key: str, default: Any = None) -> Any:
     return f.contents()
 
 
+def _f32(value: float) -> float:
+    """GGUF stores float32; print 1e-05 rather than 9.999999747378752e-06."""
+    return float(str(np.float32(value)))
+
+
 def read_gguf_config(reader) -> LlamaConfig:
     arch = _field(reader, "general.architecture")
     if arch != "llama":
@@ -622,8 +652,8 @@ def read_gguf_config(reader) -> LlamaConfig:
         num_attention_heads=n_heads,
         num_key_value_heads=int(_field(reader, "llama.attention.head_count_kv", n_heads)),
         head_dim=head_dim,
-        rope_theta=float(_field(reader, "llama.rope.freq_base", 10000.0)),
-        rms_norm_eps=float(_field(reader, "llama.attention.layer_norm_rms_epsilon")),
+        rope_theta=_f32(_field(reader, "llama.rope.freq_base", 10000.0)),
+        rms_norm_eps=_f32(_field(reader, "llama.attention.layer_norm_rms_epsilon")),
         max_position_embeddings=int(_field(reader, "llama.context_length")),
         bos_token_id=int(_field(reader, "tokenizer.ggml.bos_token_id")),
         eos_token_id=eos,
@@ -747,7 +777,7 @@ def build_tokenizer_from_gguf(reader):
     return tok
 
 
-def convert(gguf_path: Path, out_dir: Path, prompt: str, max_new_tokens: int) -> None:
+def convert(gguf_path: Path, out_dir: Path, prompts: list[str], max_new_tokens: int) -> None:
     import gguf
 
     tmp = out_dir.with_name(out_dir.name + ".tmp")
@@ -775,14 +805,18 @@ def convert(gguf_path: Path, out_dir: Path, prompt: str, max_new_tokens: int) ->
     del model
     print(f"  wrote {tmp / 'model.onnx'} ({time.perf_counter() - t0:.1f}s)")
 
-    verify_model_dir(tmp, prompt, max_new_tokens)
+    verify_model_dir(tmp, prompts, max_new_tokens)
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
 
 
-def quantize_q4(src_dir: Path, out_dir: Path, prompt: str, max_new_tokens: int) -> None:
+def quantize_q4(src_dir: Path, out_dir: Path, prompts: list[str], max_new_tokens: int) -> None:
     """4-bit MatMulNBits copy of ``src_dir`` (block 32, symmetric)."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    # The quantizer module calls logging.basicConfig(level=INFO) on import and
+    # then logs a line per node; keep only warnings.
+    logging.getLogger().setLevel(logging.WARNING)
 
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -800,7 +834,7 @@ def quantize_q4(src_dir: Path, out_dir: Path, prompt: str, max_new_tokens: int) 
         shutil.copy2(src_dir / name, tmp / name)
     print(f"  wrote {tmp / 'model.onnx'} ({time.perf_counter() - t0:.1f}s)")
     # The cache-vs-no-cache check is cheap and catches a broken quantized graph.
-    verify_model_dir(tmp, prompt, max_new_tokens)
+    verify_model_dir(tmp, prompts, max_new_tokens)
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
 
@@ -810,22 +844,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gguf", type=Path, required=True, help="input llama GGUF file")
     ap.add_argument("--out", type=Path, required=True, help="float32 output directory")
     ap.add_argument("--out-q4", type=Path, help="optional 4-bit output directory")
-    ap.add_argument("--prompt", default=DEFAULT_PROMPT, help="verification prompt (ChatML)")
+    ap.add_argument("--prompt", action="append", dest="prompts",
+                    help="verification prompt, ChatML-formatted (repeatable; default: built-in pair)")
     ap.add_argument("--max-new-tokens", type=int, default=24)
     ap.add_argument("--force", action="store_true",
                     help="rebuild outputs even if their verify.json already exists")
     args = ap.parse_args(argv)
+    prompts = args.prompts or DEFAULT_PROMPTS
 
     # verify.json is written last, so its presence marks a complete directory.
     if args.force or not (args.out / "verify.json").exists():
         print(f"converting {args.gguf} -> {args.out}")
-        convert(args.gguf, args.out, args.prompt, args.max_new_tokens)
+        convert(args.gguf, args.out, prompts, args.max_new_tokens)
     else:
         print(f"{args.out} is complete, skipping")
     if args.out_q4 is not None:
         if args.force or not (args.out_q4 / "verify.json").exists():
             print(f"quantizing {args.out} -> {args.out_q4} (MatMulNBits 4-bit, block 32, symmetric)")
-            quantize_q4(args.out, args.out_q4, args.prompt, args.max_new_tokens)
+            quantize_q4(args.out, args.out_q4, prompts, args.max_new_tokens)
         else:
             print(f"{args.out_q4} is complete, skipping")
     return 0

@@ -41,6 +41,13 @@ pub enum Command {
     Import(ImportCommand),
     /// Create the demo users (new random passwords, printed) and the demo project with data.
     Demo(DemoArgs),
+    /// Generate candidates from one prompt with a local ONNX model.
+    Generate(crate::inference_cli::GenerateArgs),
+    /// Log-probabilities of responses under a model (teacher forcing).
+    Score(crate::inference_cli::ScoreArgs),
+    /// Benchmarks (write JSON under bench/results/).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,17 +144,22 @@ pub fn init_tracing() {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.database_url.as_str();
-    if let Command::Serve(config) = cli.command {
-        return crate::serve::serve(url, config).await;
-    }
+    let command = match cli.command {
+        Command::Serve(config) => return crate::serve::serve(url, config).await,
+        // Inference commands need no database; they run on a blocking thread.
+        Command::Generate(args) => return blocking(move || crate::inference_cli::generate(args)).await,
+        Command::Score(args) => return blocking(move || crate::inference_cli::score(args)).await,
+        Command::Bench(args) => return blocking(move || crate::bench::run(args)).await,
+        other => other,
+    };
     let db = pairwise_store::connect(url)
         .await
         .with_context(|| format!("cannot open {url}"))?;
     pairwise_store::migrate(&db)
         .await
         .context("migrating the database")?;
-    match cli.command {
-        Command::Serve(_) => unreachable!("handled above"),
+    match command {
+        Command::Serve(_) | Command::Generate(_) | Command::Score(_) | Command::Bench(_) => unreachable!("handled above"),
         Command::Migrate => {
             let (last, _) = pairwise_store::migration_status(&db).await?;
             println!(
@@ -205,6 +217,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&db, &args.data).await?,
     }
     Ok(())
+}
+
+async fn blocking(f: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(f).await.context("the command panicked")?
 }
 
 async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! seeded sampling, KV-cache generation of many candidates from one prefill, and log-prob scoring.
 
 pub mod chat_template;
+pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod language_model;
@@ -10,7 +11,9 @@ pub mod onnx;
 pub mod params;
 pub mod runtime;
 pub mod sampler;
+pub mod worker;
 
+pub use engine::{Engine, PromptInput};
 pub use error::InferenceError;
 pub use generate::{generate, score, Candidate, FinishReason, Generation, Score, TokenEvent};
 pub use language_model::LanguageModel;
@@ -19,3 +22,4 @@ pub use onnx::OnnxDecoder;
 pub use params::{DecodingParams, ParamError};
 pub use runtime::{Device, Provider};
 pub use sampler::Sampler;
+pub use worker::Worker;

@@ -1,0 +1,94 @@
+//! A loaded model: its directory (tokenizer, template, config, version) and its ONNX session,
+//! with prompt encoding that follows `apply_chat_template(tokenize=True)`.
+
+use crate::{
+    chat_template::Message,
+    error::{InferenceError, Result},
+    generate::{generate, score, Generation, Score, TokenEvent},
+    model::ModelDir,
+    onnx::OnnxDecoder,
+    params::DecodingParams,
+    runtime::{Device, Provider},
+};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// What to generate from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptInput {
+    /// A conversation, rendered with the model's chat template (generation prompt added).
+    Chat(Vec<Message>),
+    /// Text used as it is (the tokenizer adds its own special tokens, e.g. BOS).
+    Raw(String),
+}
+
+pub struct Engine {
+    pub dir: ModelDir,
+    decoder: OnnxDecoder,
+}
+
+impl Engine {
+    pub fn load(path: impl AsRef<Path>, device: Device, threads: usize) -> Result<Self> {
+        let dir = ModelDir::open(path)?;
+        let decoder = OnnxDecoder::load(&dir, device, threads)?;
+        Ok(Self { dir, decoder })
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.decoder.provider()
+    }
+
+    pub fn version(&self) -> &str {
+        &self.dir.version
+    }
+
+    /// Token ids of a prompt. Chats go through the chat template and are encoded without adding
+    /// special tokens again, as transformers does.
+    pub fn encode_prompt(&self, prompt: &PromptInput) -> Result<Vec<u32>> {
+        let (text, add_special) = match prompt {
+            PromptInput::Chat(messages) => {
+                let template = self.dir.chat_template.as_ref().ok_or_else(|| {
+                    InferenceError::Malformed {
+                        file: self.dir.path.join("tokenizer_config.json"),
+                        message: "no `chat_template`; use a raw prompt (--no-chat-template)".into(),
+                    }
+                })?;
+                (template.render(messages, true, &Default::default())?, false)
+            }
+            PromptInput::Raw(text) => (text.clone(), true),
+        };
+        self.encode_text(&text, add_special)
+    }
+
+    pub fn encode_text(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
+        let encoding = self.dir.tokenizer.encode(text, add_special_tokens).map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// One candidate per entry of `params`, sharing one prefill of `prompt_ids`.
+    pub fn generate(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &[DecodingParams],
+        on_token: impl FnMut(TokenEvent<'_>),
+    ) -> Result<Generation> {
+        let eos = self.dir.config.eos_token_ids.clone();
+        generate(&mut self.decoder, &self.dir.tokenizer, &eos, prompt_ids, params, on_token)
+    }
+
+    /// Like [`Engine::generate`] but never stopping at end-of-sequence (fixed-length benchmarks).
+    pub fn generate_ignoring_eos(&mut self, prompt_ids: &[u32], params: &[DecodingParams]) -> Result<Generation> {
+        generate(&mut self.decoder, &self.dir.tokenizer, &[], prompt_ids, params, |_| ())
+    }
+
+    /// Log-probabilities of each response after the prompt (teacher forcing).
+    pub fn score(&mut self, prompt: &PromptInput, responses: &[String]) -> Result<Vec<Score>> {
+        let prompt_ids = self.encode_prompt(prompt)?;
+        let pairs = responses
+            .iter()
+            .map(|r| Ok((prompt_ids.clone(), self.encode_text(r, false)?)))
+            .collect::<Result<Vec<_>>>()?;
+        score(&mut self.decoder, &pairs)
+    }
+}

@@ -1,0 +1,165 @@
+//! `pairwise bench generate`: tokens per second for (a) one sequence, (b) N sequential
+//! generations, (c) N rows with one shared prefill and batched decoding, the memory-bandwidth
+//! ceiling of one sequence, and the same workload in Python onnxruntime, all in one run so the
+//! ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
+
+use crate::inference_cli::ModelArgs;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use pairwise_inference::{chat_template::Message, DecodingParams, Engine, PromptInput};
+use serde_json::{json, Value};
+use std::{path::PathBuf, process::Command, time::Instant};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Multi-candidate generation throughput.
+    Generate(BenchGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchGenerateArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, default_value_t = 8)]
+    pub n: usize,
+    #[arg(long, default_value_t = 48)]
+    pub max_new_tokens: u32,
+    /// Python with numpy and onnxruntime for the reference loop (default: .tools/venv/bin/python
+    /// when present; `none` skips it).
+    #[arg(long)]
+    pub python: Option<String>,
+    /// Where to write the JSON (default: bench/results/generate-<model dir name>.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const PROMPT: &str = "Write a short story about a robot who learns to paint.";
+
+/// Memory copy bandwidth in bytes per second (read + write traffic), best of five 256 MiB copies.
+fn copy_bandwidth() -> f64 {
+    let n = 256 << 20;
+    let src = vec![1u8; n];
+    let mut dst = vec![0u8; n];
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        dst.copy_from_slice(&src);
+        std::hint::black_box(&dst);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * n as f64 / best
+}
+
+/// Bytes of the graph and its external weights.
+fn weight_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.ends_with(".onnx") || name.ends_with(".onnx_data") || name.ends_with(".onnx.data")
+        })
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .sum()
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    let BenchCommand::Generate(args) = command;
+    let mut engine = Engine::load(&args.model.model, args.model.device, args.model.threads)
+        .with_context(|| format!("loading {}", args.model.model.display()))?;
+    let prompt_ids = engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", PROMPT)]))?;
+    let params = |seed: u64| DecodingParams { temperature: 0.8, top_p: 0.95, max_new_tokens: args.max_new_tokens, seed, ..DecodingParams::default() };
+    let tokens = f64::from(args.max_new_tokens);
+    engine.generate_ignoring_eos(&prompt_ids, &[DecodingParams { max_new_tokens: 4, ..params(0) }])?; // warm-up
+
+    let t = Instant::now();
+    engine.generate_ignoring_eos(&prompt_ids, &[params(0)])?;
+    let single = tokens / t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    for i in 0..args.n as u64 {
+        engine.generate_ignoring_eos(&prompt_ids, &[params(i)])?;
+    }
+    let sequential = tokens * args.n as f64 / t.elapsed().as_secs_f64();
+
+    let all: Vec<DecodingParams> = (0..args.n as u64).map(params).collect();
+    let t = Instant::now();
+    let batched_run = engine.generate_ignoring_eos(&prompt_ids, &all)?;
+    let batched = tokens * args.n as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(batched_run.generated_tokens, args.n * args.max_new_tokens as usize);
+
+    let bandwidth = copy_bandwidth();
+    let weights = weight_bytes(&engine.dir.path);
+    let ceiling = bandwidth / weights.max(1) as f64;
+
+    let python = match args.python.as_deref() {
+        Some("none") => None,
+        Some(p) => Some(p.to_owned()),
+        None => {
+            let default = PathBuf::from(".tools/venv/bin/python");
+            default.is_file().then(|| default.to_string_lossy().into_owned())
+        }
+    };
+    let reference: Value = match python {
+        None => Value::Null,
+        Some(python) => {
+            let output = Command::new(&python)
+                .arg("bench/python_ort_loop.py")
+                .arg("--model")
+                .arg(&engine.dir.path)
+                .arg("--prompt-ids")
+                .arg(serde_json::to_string(&prompt_ids)?)
+                .arg("--n")
+                .arg(args.n.to_string())
+                .arg("--max-new-tokens")
+                .arg(args.max_new_tokens.to_string())
+                .arg("--threads")
+                .arg(args.model.threads.to_string())
+                .output()
+                .with_context(|| format!("running {python} bench/python_ort_loop.py"))?;
+            if !output.status.success() {
+                anyhow::bail!("python reference failed: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            serde_json::from_slice(&output.stdout).context("python reference output")?
+        }
+    };
+    let ratio = |key: &str, ours: f64| reference.get(key).and_then(Value::as_f64).map(|py| ours / py);
+    let result = json!({
+        "benchmark": "generate",
+        "model": engine.dir.path.display().to_string(),
+        "model_version": engine.version(),
+        "provider": engine.provider().as_str(),
+        "n": args.n,
+        "max_new_tokens": args.max_new_tokens,
+        "prompt_tokens": prompt_ids.len(),
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
+        "tokens_per_s": { "single": single, "sequential": sequential, "batched": batched },
+        "batched_over_sequential": batched / sequential,
+        "bandwidth": { "copy_bytes_per_s": bandwidth, "weight_bytes": weights, "single_ceiling_tokens_per_s": ceiling, "single_share_of_ceiling": single / ceiling },
+        "python_onnxruntime": reference,
+        "rust_over_python": { "single": ratio("single_tokens_per_s", single), "batched": ratio("batched_tokens_per_s", batched) },
+    });
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = engine.dir.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        PathBuf::from(format!("bench/results/generate-{name}.json"))
+    });
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).ok();
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        println!("tokens/s  single {single:.1}  sequential×{n} {sequential:.1}  batched×{n} {batched:.1}  (batched/sequential {:.2}×)", batched / sequential, n = args.n);
+        println!("one-sequence ceiling {ceiling:.1} tokens/s ({:.2} GB/s copy, {:.0} MB weights)", bandwidth / 1e9, weights as f64 / 1e6);
+        if let (Some(s), Some(b)) = (ratio("single_tokens_per_s", single), ratio("batched_tokens_per_s", batched)) {
+            println!("Rust / Python onnxruntime: single {s:.2}×, batched {b:.2}×");
+        }
+        println!("written to {}", out.display());
+    }
+    Ok(())
+}
