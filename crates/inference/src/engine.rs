@@ -82,6 +82,11 @@ impl Engine {
         generate(&mut self.decoder, &self.dir.tokenizer, &[], prompt_ids, params, |_| ())
     }
 
+    /// Log-probabilities of response token ids after prompt token ids (teacher forcing).
+    pub fn score_ids(&mut self, pairs: &[(Vec<u32>, Vec<u32>)]) -> Result<Vec<Score>> {
+        score(&mut self.decoder, pairs)
+    }
+
     /// Log-probabilities of each response after the prompt (teacher forcing).
     pub fn score(&mut self, prompt: &PromptInput, responses: &[String]) -> Result<Vec<Score>> {
         let prompt_ids = self.encode_prompt(prompt)?;

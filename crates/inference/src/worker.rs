@@ -74,16 +74,31 @@ impl Worker {
         self.queued.load(Ordering::SeqCst)
     }
 
-    /// Generates (blocking the calling thread until done; call from `spawn_blocking` in async code).
-    pub fn generate(&self, prompt: PromptInput, params: Vec<DecodingParams>) -> Result<Generation> {
+    /// Queues a generation; `Overloaded` at once when the queue is full.
+    pub fn submit_generate(&self, prompt: PromptInput, params: Vec<DecodingParams>) -> Result<Pending<Generation>> {
         let (reply, rx) = mpsc::channel();
         self.submit(Job::Generate { prompt, params, reply })?;
-        rx.recv().map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
+        Ok(Pending(rx))
+    }
+
+    /// Generates (blocking the calling thread until done; call from `spawn_blocking` in async code).
+    pub fn generate(&self, prompt: PromptInput, params: Vec<DecodingParams>) -> Result<Generation> {
+        self.submit_generate(prompt, params)?.wait()
     }
 
     pub fn score(&self, prompt: PromptInput, responses: Vec<String>) -> Result<Vec<Score>> {
         let (reply, rx) = mpsc::channel();
         self.submit(Job::Score { prompt, responses, reply })?;
         rx.recv().map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
+    }
+}
+
+/// A queued request's answer.
+pub struct Pending<T>(mpsc::Receiver<Result<T>>);
+
+impl<T> Pending<T> {
+    /// Blocks until the worker answers.
+    pub fn wait(self) -> Result<T> {
+        self.0.recv().map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
     }
 }
