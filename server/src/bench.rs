@@ -71,10 +71,23 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     let BenchCommand::Generate(args) = command;
     let mut engine = Engine::load(&args.model.model, args.model.device, args.model.threads)
         .with_context(|| format!("loading {}", args.model.model.display()))?;
-    let prompt_ids = engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", PROMPT)]))?;
-    let params = |seed: u64| DecodingParams { temperature: 0.8, top_p: 0.95, max_new_tokens: args.max_new_tokens, seed, ..DecodingParams::default() };
+    let prompt_ids =
+        engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", PROMPT)]))?;
+    let params = |seed: u64| DecodingParams {
+        temperature: 0.8,
+        top_p: 0.95,
+        max_new_tokens: args.max_new_tokens,
+        seed,
+        ..DecodingParams::default()
+    };
     let tokens = f64::from(args.max_new_tokens);
-    engine.generate_ignoring_eos(&prompt_ids, &[DecodingParams { max_new_tokens: 4, ..params(0) }])?; // warm-up
+    engine.generate_ignoring_eos(
+        &prompt_ids,
+        &[DecodingParams {
+            max_new_tokens: 4,
+            ..params(0)
+        }],
+    )?; // warm-up
 
     let t = Instant::now();
     engine.generate_ignoring_eos(&prompt_ids, &[params(0)])?;
@@ -90,7 +103,10 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     let t = Instant::now();
     let batched_run = engine.generate_ignoring_eos(&prompt_ids, &all)?;
     let batched = tokens * args.n as f64 / t.elapsed().as_secs_f64();
-    assert_eq!(batched_run.generated_tokens, args.n * args.max_new_tokens as usize);
+    assert_eq!(
+        batched_run.generated_tokens,
+        args.n * args.max_new_tokens as usize
+    );
 
     let bandwidth = copy_bandwidth();
     let weights = weight_bytes(&engine.dir.path);
@@ -101,7 +117,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         Some(p) => Some(p.to_owned()),
         None => {
             let default = PathBuf::from(".tools/venv/bin/python");
-            default.is_file().then(|| default.to_string_lossy().into_owned())
+            default
+                .is_file()
+                .then(|| default.to_string_lossy().into_owned())
         }
     };
     let reference: Value = match python {
@@ -122,12 +140,20 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 .output()
                 .with_context(|| format!("running {python} bench/python_ort_loop.py"))?;
             if !output.status.success() {
-                anyhow::bail!("python reference failed: {}", String::from_utf8_lossy(&output.stderr));
+                anyhow::bail!(
+                    "python reference failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
             }
             serde_json::from_slice(&output.stdout).context("python reference output")?
         }
     };
-    let ratio = |key: &str, ours: f64| reference.get(key).and_then(Value::as_f64).map(|py| ours / py);
+    let ratio = |key: &str, ours: f64| {
+        reference
+            .get(key)
+            .and_then(Value::as_f64)
+            .map(|py| ours / py)
+    };
     let result = json!({
         "benchmark": "generate",
         "model": engine.dir.path.display().to_string(),
@@ -144,19 +170,32 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         "rust_over_python": { "single": ratio("single_tokens_per_s", single), "batched": ratio("batched_tokens_per_s", batched) },
     });
     let out = args.out.clone().unwrap_or_else(|| {
-        let name = engine.dir.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        let name = engine
+            .dir
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
         PathBuf::from(format!("bench/results/generate-{name}.json"))
     });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).ok();
     }
-    std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, serde_json::to_string_pretty(&result)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         println!("tokens/s  single {single:.1}  sequential×{n} {sequential:.1}  batched×{n} {batched:.1}  (batched/sequential {:.2}×)", batched / sequential, n = args.n);
-        println!("one-sequence ceiling {ceiling:.1} tokens/s ({:.2} GB/s copy, {:.0} MB weights)", bandwidth / 1e9, weights as f64 / 1e6);
-        if let (Some(s), Some(b)) = (ratio("single_tokens_per_s", single), ratio("batched_tokens_per_s", batched)) {
+        println!(
+            "one-sequence ceiling {ceiling:.1} tokens/s ({:.2} GB/s copy, {:.0} MB weights)",
+            bandwidth / 1e9,
+            weights as f64 / 1e6
+        );
+        if let (Some(s), Some(b)) = (
+            ratio("single_tokens_per_s", single),
+            ratio("batched_tokens_per_s", batched),
+        ) {
             println!("Rust / Python onnxruntime: single {s:.2}×, batched {b:.2}×");
         }
         println!("written to {}", out.display());

@@ -147,7 +147,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Serve(config) => return crate::serve::serve(url, config).await,
         // Inference commands need no database; they run on a blocking thread.
-        Command::Generate(args) => return blocking(move || crate::inference_cli::generate(args)).await,
+        Command::Generate(args) => {
+            return blocking(move || crate::inference_cli::generate(args)).await
+        }
         Command::Score(args) => return blocking(move || crate::inference_cli::score(args)).await,
         Command::Bench(args) => return blocking(move || crate::bench::run(args)).await,
         other => other,
@@ -159,7 +161,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .context("migrating the database")?;
     match command {
-        Command::Serve(_) | Command::Generate(_) | Command::Score(_) | Command::Bench(_) => unreachable!("handled above"),
+        Command::Serve(_) | Command::Generate(_) | Command::Score(_) | Command::Bench(_) => {
+            unreachable!("handled above")
+        }
         Command::Migrate => {
             let (last, _) = pairwise_store::migration_status(&db).await?;
             println!(
@@ -220,7 +224,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn blocking(f: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {
-    tokio::task::spawn_blocking(f).await.context("the command panicked")?
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("the command panicked")?
 }
 
 async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> anyhow::Result<()> {

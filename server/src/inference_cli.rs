@@ -101,7 +101,8 @@ fn prompt_input(prompt: &str, raw: bool) -> PromptInput {
 }
 
 fn load(args: &ModelArgs) -> anyhow::Result<Engine> {
-    let engine = Engine::load(&args.model, args.device, args.threads).with_context(|| format!("loading {}", args.model.display()))?;
+    let engine = Engine::load(&args.model, args.device, args.threads)
+        .with_context(|| format!("loading {}", args.model.display()))?;
     eprintln!(
         "model {} (version {}…) on {}",
         args.model.display(),
@@ -123,7 +124,10 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let prompt_ids = engine.encode_prompt(&prompt_input(&args.prompt, args.no_chat_template))?;
     let total = args.n as u64 * u64::from(args.sampling.max_new_tokens);
     let bar = ProgressBar::new(total);
-    bar.set_style(ProgressStyle::with_template("generating {wide_bar} {pos}/{len} tokens ({per_sec})").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("generating {wide_bar} {pos}/{len} tokens ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let generation = engine.generate(&prompt_ids, &params, |_| bar.inc(1))?;
     bar.finish_and_clear();
     let provider = engine.provider().as_str();
@@ -145,13 +149,25 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
             });
             println!("{line}");
         } else {
-            println!("--- candidate {} (seed {}, {:?}, {} tokens, mean logprob {:.3})", candidate.index, p.seed, candidate.finish_reason, candidate.token_count, candidate.mean_logprob);
+            println!(
+                "--- candidate {} (seed {}, {:?}, {} tokens, mean logprob {:.3})",
+                candidate.index,
+                p.seed,
+                candidate.finish_reason,
+                candidate.token_count,
+                candidate.mean_logprob
+            );
             println!("{}", candidate.text);
         }
     }
     if !args.json {
         let secs = (generation.prefill_ms + generation.decode_ms) / 1000.0;
-        eprintln!("{} tokens in {:.2}s ({:.1} tokens/s)", generation.generated_tokens, secs, generation.generated_tokens as f64 / secs.max(1e-9));
+        eprintln!(
+            "{} tokens in {:.2}s ({:.1} tokens/s)",
+            generation.generated_tokens,
+            secs,
+            generation.generated_tokens as f64 / secs.max(1e-9)
+        );
     }
     Ok(())
 }
@@ -159,7 +175,10 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
 pub fn score(args: ScoreArgs) -> anyhow::Result<()> {
     let mut engine = load(&args.model)?;
     let started = Instant::now();
-    let scores = engine.score(&prompt_input(&args.prompt, args.no_chat_template), &args.response)?;
+    let scores = engine.score(
+        &prompt_input(&args.prompt, args.no_chat_template),
+        &args.response,
+    )?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     for (response, s) in args.response.iter().zip(&scores) {
         if args.json {
@@ -168,7 +187,10 @@ pub fn score(args: ScoreArgs) -> anyhow::Result<()> {
                 json!({"response": response, "sum_logprob": s.sum, "mean_logprob": s.mean, "count": s.count, "token_logprobs": s.token_logprobs, "model_version": engine.version(), "provider": engine.provider().as_str(), "elapsed_ms": ms})
             );
         } else {
-            println!("sum {:.4}  mean {:.4}  tokens {}  {response}", s.sum, s.mean, s.count);
+            println!(
+                "sum {:.4}  mean {:.4}  tokens {}  {response}",
+                s.sum, s.mean, s.count
+            );
         }
     }
     Ok(())

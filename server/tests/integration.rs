@@ -618,6 +618,11 @@ async fn health_and_openapi_describe_the_server() {
         .unwrap_or_default()
         .starts_with("m2026"));
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        body["inference"]["status"], "ok",
+        "make setup installs the ONNX Runtime library"
+    );
+    assert_eq!(body["inference"]["providers"][0], "cpu");
     let (status, doc, _) = h.json(get_with("/api/v1/openapi.json", None)).await;
     assert_eq!(status, StatusCode::OK);
     for path in [

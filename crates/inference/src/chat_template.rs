@@ -17,7 +17,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into() }
+        Self {
+            role: role.into(),
+            content: content.into(),
+        }
     }
 }
 
@@ -46,7 +49,10 @@ pub struct ChatTemplate {
 
 impl std::fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatTemplate").field("bos_token", &self.bos_token).field("eos_token", &self.eos_token).finish()
+        f.debug_struct("ChatTemplate")
+            .field("bos_token", &self.bos_token)
+            .field("eos_token", &self.eos_token)
+            .finish()
     }
 }
 
@@ -61,32 +67,57 @@ impl ChatTemplate {
 
     /// Like [`ChatTemplate::new`], with `strftime_now(fmt)` formatting this fixed date-time
     /// (RFC 3339) instead of the local clock.
-    pub fn with_fixed_now(source: &str, bos_token: &str, eos_token: &str, now: &str) -> Result<Self, TemplateError> {
+    pub fn with_fixed_now(
+        source: &str,
+        bos_token: &str,
+        eos_token: &str,
+        now: &str,
+    ) -> Result<Self, TemplateError> {
         Self::build(source, bos_token, eos_token, Some(now.to_owned()))
     }
 
-    fn build(source: &str, bos_token: &str, eos_token: &str, fixed_now: Option<String>) -> Result<Self, TemplateError> {
+    fn build(
+        source: &str,
+        bos_token: &str,
+        eos_token: &str,
+        fixed_now: Option<String>,
+    ) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_keep_trailing_newline(false);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_function("raise_exception", |message: String| -> Result<Value, JinjaError> {
-            Err(JinjaError::new(ErrorKind::InvalidOperation, format!("{RAISED}{message}")))
-        });
+        env.add_function(
+            "raise_exception",
+            |message: String| -> Result<Value, JinjaError> {
+                Err(JinjaError::new(
+                    ErrorKind::InvalidOperation,
+                    format!("{RAISED}{message}"),
+                ))
+            },
+        );
         let now = fixed_now.clone();
-        env.add_function("strftime_now", move |format: String| -> Result<String, JinjaError> {
-            let at = match &now {
-                Some(fixed) => chrono::DateTime::parse_from_rfc3339(fixed)
-                    .map_err(|e| JinjaError::new(ErrorKind::InvalidOperation, e.to_string()))?
-                    .naive_local(),
-                None => chrono::Local::now().naive_local(),
-            };
-            Ok(at.format(&format).to_string())
-        });
+        env.add_function(
+            "strftime_now",
+            move |format: String| -> Result<String, JinjaError> {
+                let at = match &now {
+                    Some(fixed) => chrono::DateTime::parse_from_rfc3339(fixed)
+                        .map_err(|e| JinjaError::new(ErrorKind::InvalidOperation, e.to_string()))?
+                        .naive_local(),
+                    None => chrono::Local::now().naive_local(),
+                };
+                Ok(at.format(&format).to_string())
+            },
+        );
         env.add_filter("tojson", tojson);
-        env.add_template_owned(NAME, source.to_owned()).map_err(|e| TemplateError::Syntax(e.to_string()))?;
-        Ok(Self { env: Arc::new(env), bos_token: bos_token.to_owned(), eos_token: eos_token.to_owned(), fixed_now })
+        env.add_template_owned(NAME, source.to_owned())
+            .map_err(|e| TemplateError::Syntax(e.to_string()))?;
+        Ok(Self {
+            env: Arc::new(env),
+            bos_token: bos_token.to_owned(),
+            eos_token: eos_token.to_owned(),
+            fixed_now,
+        })
     }
 
     /// Renders `messages`; `extra` adds variables (e.g. `date_string`, `tools`).
@@ -96,22 +127,30 @@ impl ChatTemplate {
         add_generation_prompt: bool,
         extra: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<String, TemplateError> {
-        let template = self.env.get_template(NAME).map_err(|e| TemplateError::Syntax(e.to_string()))?;
+        let template = self
+            .env
+            .get_template(NAME)
+            .map_err(|e| TemplateError::Syntax(e.to_string()))?;
         let mut context = serde_json::Map::new();
-        context.insert("messages".into(), serde_json::to_value(messages).unwrap_or_default());
+        context.insert(
+            "messages".into(),
+            serde_json::to_value(messages).unwrap_or_default(),
+        );
         context.insert("add_generation_prompt".into(), add_generation_prompt.into());
         context.insert("bos_token".into(), self.bos_token.clone().into());
         context.insert("eos_token".into(), self.eos_token.clone().into());
         for (k, v) in extra {
             context.insert(k.clone(), v.clone());
         }
-        template.render(Value::from_serialize(&context)).map_err(|e| {
-            if let Some(message) = e.detail().and_then(|d| d.strip_prefix(RAISED)) {
-                TemplateError::Raised(message.to_owned())
-            } else {
-                TemplateError::Render(format!("{e:#}"))
-            }
-        })
+        template
+            .render(Value::from_serialize(&context))
+            .map_err(|e| {
+                if let Some(message) = e.detail().and_then(|d| d.strip_prefix(RAISED)) {
+                    TemplateError::Raised(message.to_owned())
+                } else {
+                    TemplateError::Render(format!("{e:#}"))
+                }
+            })
     }
 
     pub fn has_fixed_now(&self) -> bool {
@@ -134,20 +173,29 @@ fn tojson(value: Value, kwargs: Kwargs) -> Result<Value, JinjaError> {
         }
         Some(n) => {
             let spaces = " ".repeat(n);
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes()));
+            let mut ser = serde_json::Serializer::with_formatter(
+                &mut out,
+                serde_json::ser::PrettyFormatter::with_indent(spaces.as_bytes()),
+            );
             serde::Serialize::serialize(&value, &mut ser)
         }
     };
     result.map_err(|e| JinjaError::new(ErrorKind::InvalidOperation, e.to_string()))?;
     // The JSON is inserted verbatim (a template renders text, not HTML).
-    Ok(Value::from_safe_string(String::from_utf8_lossy(&out).into_owned()))
+    Ok(Value::from_safe_string(
+        String::from_utf8_lossy(&out).into_owned(),
+    ))
 }
 
 /// serde_json formatter with Python's default separators.
 struct PythonCompact;
 
 impl serde_json::ser::Formatter for PythonCompact {
-    fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -155,7 +203,11 @@ impl serde_json::ser::Formatter for PythonCompact {
         }
     }
 
-    fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, writer: &mut W, first: bool) -> std::io::Result<()> {
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
         if first {
             Ok(())
         } else {
@@ -163,7 +215,10 @@ impl serde_json::ser::Formatter for PythonCompact {
         }
     }
 
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
         writer.write_all(b": ")
     }
 }
@@ -177,22 +232,37 @@ mod tests {
     #[test]
     fn chatml_renders_turns_and_the_generation_prompt() {
         let t = ChatTemplate::new(CHATML, "", "<|im_end|>").expect("compile");
-        let text = t.render(&[Message::new("user", "Hi")], true, &Default::default()).expect("render");
-        assert_eq!(text, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+        let text = t
+            .render(&[Message::new("user", "Hi")], true, &Default::default())
+            .expect("render");
+        assert_eq!(
+            text,
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
     }
 
     #[test]
     fn raise_exception_and_python_methods_work() {
         let src = "{% if messages[0]['role'] != 'user' %}{{ raise_exception('first turn must be user') }}{% endif %}{{ messages[0]['content'].strip().upper() }}";
         let t = ChatTemplate::new(src, "", "").expect("compile");
-        assert_eq!(t.render(&[Message::new("user", "  hi ")], false, &Default::default()).expect("render"), "HI");
-        let err = t.render(&[Message::new("system", "x")], false, &Default::default()).expect_err("raises");
-        assert!(matches!(err, TemplateError::Raised(ref m) if m == "first turn must be user"), "{err}");
+        assert_eq!(
+            t.render(&[Message::new("user", "  hi ")], false, &Default::default())
+                .expect("render"),
+            "HI"
+        );
+        let err = t
+            .render(&[Message::new("system", "x")], false, &Default::default())
+            .expect_err("raises");
+        assert!(
+            matches!(err, TemplateError::Raised(ref m) if m == "first turn must be user"),
+            "{err}"
+        );
     }
 
     #[test]
     fn tojson_writes_like_python_json_dumps() {
-        let t = ChatTemplate::new("{{ x | tojson }}|{{ x | tojson(indent=2) }}", "", "").expect("compile");
+        let t = ChatTemplate::new("{{ x | tojson }}|{{ x | tojson(indent=2) }}", "", "")
+            .expect("compile");
         let mut extra = serde_json::Map::new();
         extra.insert("x".into(), serde_json::json!({"b": [1, "é<"], "a": null}));
         let text = t.render(&[], false, &extra).expect("render");
@@ -201,7 +271,16 @@ mod tests {
 
     #[test]
     fn strftime_now_uses_the_fixed_date() {
-        let t = ChatTemplate::with_fixed_now("{{ strftime_now('%d %b %Y') }}", "", "", "2024-07-26T10:00:00Z").expect("compile");
-        assert_eq!(t.render(&[], false, &Default::default()).expect("render"), "26 Jul 2024");
+        let t = ChatTemplate::with_fixed_now(
+            "{{ strftime_now('%d %b %Y') }}",
+            "",
+            "",
+            "2024-07-26T10:00:00Z",
+        )
+        .expect("compile");
+        assert_eq!(
+            t.render(&[], false, &Default::default()).expect("render"),
+            "26 Jul 2024"
+        );
     }
 }

@@ -46,23 +46,29 @@ impl Engine {
     /// Token ids of a prompt. Chats go through the chat template and are encoded without adding
     /// special tokens again, as transformers does.
     pub fn encode_prompt(&self, prompt: &PromptInput) -> Result<Vec<u32>> {
-        let (text, add_special) = match prompt {
-            PromptInput::Chat(messages) => {
-                let template = self.dir.chat_template.as_ref().ok_or_else(|| {
-                    InferenceError::Malformed {
-                        file: self.dir.path.join("tokenizer_config.json"),
-                        message: "no `chat_template`; use a raw prompt (--no-chat-template)".into(),
-                    }
-                })?;
-                (template.render(messages, true, &Default::default())?, false)
-            }
-            PromptInput::Raw(text) => (text.clone(), true),
-        };
+        let (text, add_special) =
+            match prompt {
+                PromptInput::Chat(messages) => {
+                    let template = self.dir.chat_template.as_ref().ok_or_else(|| {
+                        InferenceError::Malformed {
+                            file: self.dir.path.join("tokenizer_config.json"),
+                            message: "no `chat_template`; use a raw prompt (--no-chat-template)"
+                                .into(),
+                        }
+                    })?;
+                    (template.render(messages, true, &Default::default())?, false)
+                }
+                PromptInput::Raw(text) => (text.clone(), true),
+            };
         self.encode_text(&text, add_special)
     }
 
     pub fn encode_text(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
-        let encoding = self.dir.tokenizer.encode(text, add_special_tokens).map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
+        let encoding = self
+            .dir
+            .tokenizer
+            .encode(text, add_special_tokens)
+            .map_err(|e| InferenceError::Tokenizer(e.to_string()))?;
         Ok(encoding.get_ids().to_vec())
     }
 
@@ -74,12 +80,30 @@ impl Engine {
         on_token: impl FnMut(TokenEvent<'_>),
     ) -> Result<Generation> {
         let eos = self.dir.config.eos_token_ids.clone();
-        generate(&mut self.decoder, &self.dir.tokenizer, &eos, prompt_ids, params, on_token)
+        generate(
+            &mut self.decoder,
+            &self.dir.tokenizer,
+            &eos,
+            prompt_ids,
+            params,
+            on_token,
+        )
     }
 
     /// Like [`Engine::generate`] but never stopping at end-of-sequence (fixed-length benchmarks).
-    pub fn generate_ignoring_eos(&mut self, prompt_ids: &[u32], params: &[DecodingParams]) -> Result<Generation> {
-        generate(&mut self.decoder, &self.dir.tokenizer, &[], prompt_ids, params, |_| ())
+    pub fn generate_ignoring_eos(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &[DecodingParams],
+    ) -> Result<Generation> {
+        generate(
+            &mut self.decoder,
+            &self.dir.tokenizer,
+            &[],
+            prompt_ids,
+            params,
+            |_| (),
+        )
     }
 
     /// Log-probabilities of response token ids after prompt token ids (teacher forcing).

@@ -70,7 +70,14 @@ pub struct TokenEvent<'a> {
 struct Row<'t> {
     index: usize,
     sampler: Sampler,
-    stream: tokenizers::DecodeStream<'t, tokenizers::ModelWrapper, tokenizers::NormalizerWrapper, tokenizers::PreTokenizerWrapper, tokenizers::PostProcessorWrapper, tokenizers::DecoderWrapper>,
+    stream: tokenizers::DecodeStream<
+        't,
+        tokenizers::ModelWrapper,
+        tokenizers::NormalizerWrapper,
+        tokenizers::PreTokenizerWrapper,
+        tokenizers::PostProcessorWrapper,
+        tokenizers::DecoderWrapper,
+    >,
     text: String,
     token_ids: Vec<u32>,
     sum_logprob: f64,
@@ -90,7 +97,11 @@ impl Row<'_> {
             self.finish = Some(FinishReason::Eos);
             return Ok(String::new());
         }
-        let delta = self.stream.step(token).map_err(|e| InferenceError::Tokenizer(e.to_string()))?.unwrap_or_default();
+        let delta = self
+            .stream
+            .step(token)
+            .map_err(|e| InferenceError::Tokenizer(e.to_string()))?
+            .unwrap_or_default();
         let before = self.text.len();
         self.text.push_str(&delta);
         if let Some(cut) = self.stop_position(before) {
@@ -127,7 +138,9 @@ pub fn generate<M: LanguageModel>(
     mut on_token: impl FnMut(TokenEvent<'_>),
 ) -> Result<Generation> {
     if params.is_empty() {
-        return Err(InferenceError::Request("ask for at least one candidate".into()));
+        return Err(InferenceError::Request(
+            "ask for at least one candidate".into(),
+        ));
     }
     if prompt_ids.is_empty() {
         return Err(InferenceError::Request("the prompt has no tokens".into()));
@@ -163,14 +176,25 @@ pub fn generate<M: LanguageModel>(
         let mut logits = first_logits.clone();
         let token = row.sampler.sample(&mut logits);
         let delta = row.push(token, &first_logits, eos_token_ids)?;
-        on_token(TokenEvent { candidate: row.index, token_id: token, text: &delta, generated: row.token_ids.len() });
+        on_token(TokenEvent {
+            candidate: row.index,
+            token_id: token,
+            text: &delta,
+            generated: row.token_ids.len(),
+        });
         if row.finish.is_some() {
             row.decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
         }
     }
 
-    let mut active: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].finish.is_none()).collect();
-    let mut cache = if active.is_empty() { None } else { Some(model.expand(cache, rows.len())?) };
+    let mut active: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].finish.is_none())
+        .collect();
+    let mut cache = if active.is_empty() {
+        None
+    } else {
+        Some(model.expand(cache, rows.len())?)
+    };
     let mut cache_rows: Vec<usize> = (0..rows.len()).collect();
     let mut steps = 0;
     while let Some(current) = cache.take() {
@@ -179,13 +203,19 @@ pub fn generate<M: LanguageModel>(
         }
         // Drop finished rows from the cache before paying for them again.
         let current = if cache_rows != active {
-            let keep: Vec<usize> = active.iter().map(|a| cache_rows.iter().position(|c| c == a).unwrap_or(0)).collect();
+            let keep: Vec<usize> = active
+                .iter()
+                .map(|a| cache_rows.iter().position(|c| c == a).unwrap_or(0))
+                .collect();
             cache_rows = active.clone();
             model.retain(current, &keep)?
         } else {
             current
         };
-        let tokens: Vec<u32> = active.iter().map(|&i| *rows[i].token_ids.last().unwrap_or(&0)).collect();
+        let tokens: Vec<u32> = active
+            .iter()
+            .map(|&i| *rows[i].token_ids.last().unwrap_or(&0))
+            .collect();
         let (next, logits) = model.step(current, &tokens)?;
         steps += 1;
         for (slot, &i) in active.iter().enumerate() {
@@ -194,7 +224,12 @@ pub fn generate<M: LanguageModel>(
             let row = &mut rows[i];
             let token = row.sampler.sample(&mut work);
             let delta = row.push(token, row_logits, eos_token_ids)?;
-            on_token(TokenEvent { candidate: row.index, token_id: token, text: &delta, generated: row.token_ids.len() });
+            on_token(TokenEvent {
+                candidate: row.index,
+                token_id: token,
+                text: &delta,
+                generated: row.token_ids.len(),
+            });
             if row.finish.is_some() {
                 row.decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
             }
@@ -214,14 +249,25 @@ pub fn generate<M: LanguageModel>(
                 finish_reason: r.finish.unwrap_or(FinishReason::Length),
                 token_count: count,
                 sum_logprob: r.sum_logprob,
-                mean_logprob: if count == 0 { 0.0 } else { r.sum_logprob / count as f64 },
+                mean_logprob: if count == 0 {
+                    0.0
+                } else {
+                    r.sum_logprob / count as f64
+                },
                 token_ids: r.token_ids,
                 decode_ms: r.decode_ms,
             }
         })
         .collect();
     let generated_tokens = candidates.iter().map(|c| c.token_count).sum();
-    Ok(Generation { prompt_token_ids: prompt_ids.to_vec(), candidates, prefill_ms, decode_ms, steps, generated_tokens })
+    Ok(Generation {
+        prompt_token_ids: prompt_ids.to_vec(),
+        candidates,
+        prefill_ms,
+        decode_ms,
+        steps,
+        generated_tokens,
+    })
 }
 
 /// Per-token log-probabilities of a response under a model (teacher forcing).
@@ -235,13 +281,18 @@ pub struct Score {
 
 /// Scores each (prompt ids, response ids) pair: the log-probability of every response token given
 /// everything before it.
-pub fn score<M: LanguageModel>(model: &mut M, pairs: &[(Vec<u32>, Vec<u32>)]) -> Result<Vec<Score>> {
+pub fn score<M: LanguageModel>(
+    model: &mut M,
+    pairs: &[(Vec<u32>, Vec<u32>)],
+) -> Result<Vec<Score>> {
     let vocab = model.vocab_size();
     let sequences: Vec<Vec<u32>> = pairs
         .iter()
         .map(|(p, r)| {
             if p.is_empty() {
-                Err(InferenceError::Request("a scored prompt has no tokens".into()))
+                Err(InferenceError::Request(
+                    "a scored prompt has no tokens".into(),
+                ))
             } else {
                 Ok(p.iter().chain(r.iter()).copied().collect())
             }
@@ -262,7 +313,12 @@ pub fn score<M: LanguageModel>(model: &mut M, pairs: &[(Vec<u32>, Vec<u32>)]) ->
                 .collect();
             let sum: f64 = token_logprobs.iter().map(|&l| f64::from(l)).sum();
             let count = token_logprobs.len();
-            Score { mean: if count == 0 { 0.0 } else { sum / count as f64 }, sum, count, token_logprobs }
+            Score {
+                mean: if count == 0 { 0.0 } else { sum / count as f64 },
+                sum,
+                count,
+                token_logprobs,
+            }
         })
         .collect())
 }
@@ -296,12 +352,19 @@ mod tests {
         }
         fn prefill(&mut self, prompt: &[u32]) -> Result<(Self::Cache, Vec<f32>)> {
             self.prefills += 1;
-            Ok((vec![prompt.to_vec()], next_logits(*prompt.last().unwrap_or(&0))))
+            Ok((
+                vec![prompt.to_vec()],
+                next_logits(*prompt.last().unwrap_or(&0)),
+            ))
         }
         fn expand(&mut self, cache: Self::Cache, n: usize) -> Result<Self::Cache> {
             Ok(vec![cache[0].clone(); n])
         }
-        fn step(&mut self, mut cache: Self::Cache, tokens: &[u32]) -> Result<(Self::Cache, Vec<f32>)> {
+        fn step(
+            &mut self,
+            mut cache: Self::Cache,
+            tokens: &[u32],
+        ) -> Result<(Self::Cache, Vec<f32>)> {
             assert_eq!(cache.len(), tokens.len(), "one token per cached row");
             self.rows_stepped.push(tokens.len());
             let mut out = Vec::new();
@@ -315,14 +378,24 @@ mod tests {
             Ok(keep.iter().map(|&i| cache[i].clone()).collect())
         }
         fn full_logits(&mut self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-            Ok(sequences.iter().map(|s| s.iter().flat_map(|&t| next_logits(t)).collect()).collect())
+            Ok(sequences
+                .iter()
+                .map(|s| s.iter().flat_map(|&t| next_logits(t)).collect())
+                .collect())
         }
     }
 
     fn tokenizer() -> Tokenizer {
-        let vocab: HashMap<String, u32> =
-            ["a", "b", "c", "d", "e", "f", "g", "</s>"].iter().enumerate().map(|(i, w)| (w.to_string(), i as u32)).collect();
-        let model = WordLevel::builder().vocab(vocab.into_iter().collect()).unk_token("a".into()).build().expect("wordlevel");
+        let vocab: HashMap<String, u32> = ["a", "b", "c", "d", "e", "f", "g", "</s>"]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i as u32))
+            .collect();
+        let model = WordLevel::builder()
+            .vocab(vocab.into_iter().collect())
+            .unk_token("a".into())
+            .build()
+            .expect("wordlevel");
         let mut t = Tokenizer::new(model);
         t.add_special_tokens(&[tokenizers::AddedToken::from("</s>", true)]);
         t
@@ -330,10 +403,20 @@ mod tests {
 
     #[test]
     fn candidates_share_one_prefill_and_finish_independently() {
-        let mut model = Scripted { prefills: 0, rows_stepped: Vec::new() };
-        let params = vec![DecodingParams::greedy(2), DecodingParams::greedy(10), DecodingParams::greedy(4)];
+        let mut model = Scripted {
+            prefills: 0,
+            rows_stepped: Vec::new(),
+        };
+        let params = vec![
+            DecodingParams::greedy(2),
+            DecodingParams::greedy(10),
+            DecodingParams::greedy(4),
+        ];
         let mut events = 0;
-        let g = generate(&mut model, &tokenizer(), &[EOS], &[0, 1], &params, |_| events += 1).expect("generate");
+        let g = generate(&mut model, &tokenizer(), &[EOS], &[0, 1], &params, |_| {
+            events += 1
+        })
+        .expect("generate");
         assert_eq!(model.prefills, 1);
         // Greedy from token 1: 2, 3, 4, 5, 6, 7(eos).
         assert_eq!(g.candidates[0].token_ids, vec![2, 3]);
@@ -346,32 +429,64 @@ mod tests {
         // Rows leave the batch as they finish: 3 rows, then 2 after row 0 ended, then 1.
         assert_eq!(model.rows_stepped, vec![3, 2, 2, 1, 1]);
         assert_eq!(events, 2 + 6 + 4);
-        assert!(g.candidates.iter().all(|c| c.mean_logprob < 0.0 && c.mean_logprob > -0.1));
+        assert!(g
+            .candidates
+            .iter()
+            .all(|c| c.mean_logprob < 0.0 && c.mean_logprob > -0.1));
     }
 
     #[test]
     fn stop_strings_end_a_candidate_and_are_removed() {
-        let mut model = Scripted { prefills: 0, rows_stepped: Vec::new() };
-        let params = vec![DecodingParams { stop: vec!["e".into()], ..DecodingParams::greedy(10) }];
-        let g = generate(&mut model, &tokenizer(), &[EOS], &[1], &params, |_| ()).expect("generate");
+        let mut model = Scripted {
+            prefills: 0,
+            rows_stepped: Vec::new(),
+        };
+        let params = vec![DecodingParams {
+            stop: vec!["e".into()],
+            ..DecodingParams::greedy(10)
+        }];
+        let g =
+            generate(&mut model, &tokenizer(), &[EOS], &[1], &params, |_| ()).expect("generate");
         assert_eq!(g.candidates[0].finish_reason, FinishReason::Stop);
         assert_eq!(g.candidates[0].text, "c d ");
     }
 
     #[test]
     fn invalid_params_and_empty_requests_are_refused_before_any_compute() {
-        let mut model = Scripted { prefills: 0, rows_stepped: Vec::new() };
-        let bad = vec![DecodingParams { top_p: 1.5, ..DecodingParams::default() }];
-        let err = generate(&mut model, &tokenizer(), &[EOS], &[1], &bad, |_| ()).expect_err("invalid");
+        let mut model = Scripted {
+            prefills: 0,
+            rows_stepped: Vec::new(),
+        };
+        let bad = vec![DecodingParams {
+            top_p: 1.5,
+            ..DecodingParams::default()
+        }];
+        let err =
+            generate(&mut model, &tokenizer(), &[EOS], &[1], &bad, |_| ()).expect_err("invalid");
         assert!(err.to_string().contains("top_p"), "{err}");
-        assert!(generate(&mut model, &tokenizer(), &[EOS], &[], &[DecodingParams::default()], |_| ()).is_err());
+        assert!(generate(
+            &mut model,
+            &tokenizer(),
+            &[EOS],
+            &[],
+            &[DecodingParams::default()],
+            |_| ()
+        )
+        .is_err());
         assert_eq!(model.prefills, 0);
     }
 
     #[test]
     fn scoring_teacher_forces_the_response() {
-        let mut model = Scripted { prefills: 0, rows_stepped: Vec::new() };
-        let scores = score(&mut model, &[(vec![0, 1], vec![2, 3]), (vec![0, 1], vec![5])]).expect("score");
+        let mut model = Scripted {
+            prefills: 0,
+            rows_stepped: Vec::new(),
+        };
+        let scores = score(
+            &mut model,
+            &[(vec![0, 1], vec![2, 3]), (vec![0, 1], vec![5])],
+        )
+        .expect("score");
         // The scripted continuation is likely; a jump is not.
         assert_eq!(scores[0].count, 2);
         assert!(scores[0].mean > -0.1);

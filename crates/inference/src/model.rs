@@ -43,7 +43,10 @@ pub struct ModelDir {
 
 impl std::fmt::Debug for ModelDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelDir").field("path", &self.path).field("version", &self.version).finish()
+        f.debug_struct("ModelDir")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -52,20 +55,32 @@ fn read_json(path: &Path) -> Result<Value> {
         if e.kind() == std::io::ErrorKind::NotFound {
             InferenceError::MissingFile(path.to_owned())
         } else {
-            InferenceError::Malformed { file: path.to_owned(), message: e.to_string() }
+            InferenceError::Malformed {
+                file: path.to_owned(),
+                message: e.to_string(),
+            }
         }
     })?;
-    serde_json::from_str(&text).map_err(|e| InferenceError::Malformed { file: path.to_owned(), message: format!("invalid JSON: {e}") })
+    serde_json::from_str(&text).map_err(|e| InferenceError::Malformed {
+        file: path.to_owned(),
+        message: format!("invalid JSON: {e}"),
+    })
 }
 
 fn malformed(file: &Path, message: impl Into<String>) -> InferenceError {
-    InferenceError::Malformed { file: file.to_owned(), message: message.into() }
+    InferenceError::Malformed {
+        file: file.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn usize_field(config: &Value, file: &Path, key: &str) -> Result<Option<usize>> {
     match config.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| malformed(file, format!("`{key}` must be a non-negative integer"))),
+        Some(v) => v
+            .as_u64()
+            .map(|n| Some(n as usize))
+            .ok_or_else(|| malformed(file, format!("`{key}` must be a non-negative integer"))),
     }
 }
 
@@ -73,7 +88,11 @@ fn usize_field(config: &Value, file: &Path, key: &str) -> Result<Option<usize>> 
 fn token_ids(value: Option<&Value>) -> Vec<u32> {
     match value {
         Some(Value::Number(n)) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_u64).map(|n| n as u32).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_u64)
+            .map(|n| n as u32)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -105,24 +124,32 @@ impl ModelDir {
         let tokenizer_config_file = path.join("tokenizer_config.json");
         let tokenizer_config = read_json(&tokenizer_config_file)?;
         let generation_file = path.join("generation_config.json");
-        let generation = if generation_file.is_file() { read_json(&generation_file)? } else { Value::Null };
+        let generation = if generation_file.is_file() {
+            read_json(&generation_file)?
+        } else {
+            Value::Null
+        };
 
         let tokenizer_file = path.join("tokenizer.json");
         if !tokenizer_file.is_file() {
             return Err(InferenceError::MissingFile(tokenizer_file));
         }
-        let tokenizer = Tokenizer::from_file(&tokenizer_file).map_err(|e| malformed(&tokenizer_file, e.to_string()))?;
+        let tokenizer = Tokenizer::from_file(&tokenizer_file)
+            .map_err(|e| malformed(&tokenizer_file, e.to_string()))?;
 
         let layers = usize_field(&config_json, &config_file, "num_hidden_layers")?
             .ok_or_else(|| malformed(&config_file, "`num_hidden_layers` is missing"))?;
         let heads = usize_field(&config_json, &config_file, "num_attention_heads")?
             .ok_or_else(|| malformed(&config_file, "`num_attention_heads` is missing"))?;
-        let kv_heads = usize_field(&config_json, &config_file, "num_key_value_heads")?.unwrap_or(heads);
+        let kv_heads =
+            usize_field(&config_json, &config_file, "num_key_value_heads")?.unwrap_or(heads);
         let head_dim = match usize_field(&config_json, &config_file, "head_dim")? {
             Some(d) => d,
             None => {
-                let hidden = usize_field(&config_json, &config_file, "hidden_size")?
-                    .ok_or_else(|| malformed(&config_file, "`head_dim` or `hidden_size` is needed"))?;
+                let hidden =
+                    usize_field(&config_json, &config_file, "hidden_size")?.ok_or_else(|| {
+                        malformed(&config_file, "`head_dim` or `hidden_size` is needed")
+                    })?;
                 hidden / heads.max(1)
             }
         };
@@ -139,7 +166,10 @@ impl ModelDir {
         eos_token_ids.sort_unstable();
         eos_token_ids.dedup();
         if eos_token_ids.is_empty() {
-            return Err(malformed(&config_file, "no `eos_token_id` in config.json or generation_config.json"));
+            return Err(malformed(
+                &config_file,
+                "no `eos_token_id` in config.json or generation_config.json",
+            ));
         }
         let bos_token_id = token_ids(config_json.get("bos_token_id")).first().copied();
 
@@ -154,13 +184,21 @@ impl ModelDir {
             _ => None,
         }
         .map(|source| {
-            ChatTemplate::new(&source, bos_token.as_deref().unwrap_or(""), eos_token.as_deref().unwrap_or(""))
-                .map_err(|e| malformed(&tokenizer_config_file, e.to_string()))
+            ChatTemplate::new(
+                &source,
+                bos_token.as_deref().unwrap_or(""),
+                eos_token.as_deref().unwrap_or(""),
+            )
+            .map_err(|e| malformed(&tokenizer_config_file, e.to_string()))
         })
         .transpose()?;
 
         let config = ModelConfig {
-            model_type: config_json.get("model_type").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+            model_type: config_json
+                .get("model_type")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned(),
             num_hidden_layers: layers,
             num_attention_heads: heads,
             num_key_value_heads: kv_heads,
@@ -170,7 +208,16 @@ impl ModelDir {
             bos_token_id,
         };
         let version = directory_hash(&path)?;
-        Ok(Self { path, model_file, config, tokenizer, chat_template, bos_token, eos_token, version })
+        Ok(Self {
+            path,
+            model_file,
+            config,
+            tokenizer,
+            chat_template,
+            bos_token,
+            eos_token,
+            version,
+        })
     }
 }
 
@@ -198,14 +245,20 @@ pub fn directory_hash(root: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     for file in files {
-        let rel = file.strip_prefix(root).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .to_string_lossy()
+            .replace('\\', "/");
         let mut f = std::fs::File::open(&file).map_err(|e| malformed(&file, e.to_string()))?;
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         hasher.update(rel.as_bytes());
         hasher.update([0]);
         hasher.update(len.to_le_bytes());
         loop {
-            let n = f.read(&mut buf).map_err(|e| malformed(&file, e.to_string()))?;
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| malformed(&file, e.to_string()))?;
             if n == 0 {
                 break;
             }

@@ -51,7 +51,10 @@ impl KvCache {
 }
 
 fn bad_graph(file: &std::path::Path, message: impl Into<String>) -> InferenceError {
-    InferenceError::Malformed { file: file.to_owned(), message: message.into() }
+    InferenceError::Malformed {
+        file: file.to_owned(),
+        message: message.into(),
+    }
 }
 
 impl OnnxDecoder {
@@ -63,14 +66,21 @@ impl OnnxDecoder {
                 .with_optimization_level(GraphOptimizationLevel::Level3)
                 .map_err(|e| InferenceError::Ort(e.to_string()))?;
             if threads > 0 {
-                builder = builder.with_intra_threads(threads).map_err(|e| InferenceError::Ort(e.to_string()))?;
+                builder = builder
+                    .with_intra_threads(threads)
+                    .map_err(|e| InferenceError::Ort(e.to_string()))?;
             }
             if cuda {
                 builder = builder
                     .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
-                    .map_err(|e| InferenceError::Provider { provider: "cuda".into(), message: e.to_string() })?;
+                    .map_err(|e| InferenceError::Provider {
+                        provider: "cuda".into(),
+                        message: e.to_string(),
+                    })?;
             }
-            builder.commit_from_file(&dir.model_file).map_err(|e| bad_graph(&dir.model_file, e.to_string()))
+            builder
+                .commit_from_file(&dir.model_file)
+                .map_err(|e| bad_graph(&dir.model_file, e.to_string()))
         };
         let (session, provider) = match device {
             Device::Cpu => (build(false)?, Provider::Cpu),
@@ -83,19 +93,33 @@ impl OnnxDecoder {
                 }
             },
         };
-        let inputs: Vec<String> = session.inputs().iter().map(|o| o.name().to_owned()).collect();
-        let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_owned()).collect();
+        let inputs: Vec<String> = session
+            .inputs()
+            .iter()
+            .map(|o| o.name().to_owned())
+            .collect();
+        let outputs: Vec<String> = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_owned())
+            .collect();
         let file = &dir.model_file;
         for needed in ["input_ids", "attention_mask"] {
             if !inputs.iter().any(|n| n == needed) {
-                return Err(bad_graph(file, format!("the graph has no `{needed}` input")));
+                return Err(bad_graph(
+                    file,
+                    format!("the graph has no `{needed}` input"),
+                ));
             }
         }
         if !outputs.iter().any(|n| n == "logits") {
             return Err(bad_graph(file, "the graph has no `logits` output"));
         }
         let layers = dir.config.num_hidden_layers;
-        let graph_layers = inputs.iter().filter(|n| n.starts_with("past_key_values.") && n.ends_with(".key")).count();
+        let graph_layers = inputs
+            .iter()
+            .filter(|n| n.starts_with("past_key_values.") && n.ends_with(".key"))
+            .count();
         if graph_layers != layers {
             return Err(bad_graph(
                 file,
@@ -104,14 +128,23 @@ impl OnnxDecoder {
         }
         for i in 0..layers {
             for kind in ["key", "value"] {
-                if !inputs.contains(&format!("past_key_values.{i}.{kind}")) || !outputs.contains(&format!("present.{i}.{kind}")) {
-                    return Err(bad_graph(file, format!("the graph lacks past_key_values.{i}.{kind} or present.{i}.{kind}")));
+                if !inputs.contains(&format!("past_key_values.{i}.{kind}"))
+                    || !outputs.contains(&format!("present.{i}.{kind}"))
+                {
+                    return Err(bad_graph(
+                        file,
+                        format!("the graph lacks past_key_values.{i}.{kind} or present.{i}.{kind}"),
+                    ));
                 }
             }
         }
         // Prefer the graph's static cache dims over config.json when the graph states them.
         let (mut kv_heads, mut head_dim) = (dir.config.num_key_value_heads, dir.config.head_dim);
-        if let Some(outlet) = session.inputs().iter().find(|o| o.name() == "past_key_values.0.key") {
+        if let Some(outlet) = session
+            .inputs()
+            .iter()
+            .find(|o| o.name() == "past_key_values.0.key")
+        {
             if let ort::value::ValueType::Tensor { shape, .. } = outlet.dtype() {
                 if shape.len() == 4 && shape[1] > 0 && shape[3] > 0 {
                     (kv_heads, head_dim) = (shape[1] as usize, shape[3] as usize);
@@ -142,47 +175,90 @@ impl OnnxDecoder {
             let v = Tensor::from_array(ArrayD::<f32>::zeros(shape))?.into_dyn();
             layers.push((k, v));
         }
-        Ok(KvCache { layers, rows, len: 0 })
+        Ok(KvCache {
+            layers,
+            rows,
+            len: 0,
+        })
     }
 
     /// Runs `ids` (`rows × seq`, every row the same length) after `cache`; returns the new cache
     /// and the full logits `[rows, seq, vocab]`.
-    fn run(&mut self, cache: KvCache, ids: &[i64], rows: usize, seq: usize) -> Result<(KvCache, ArrayD<f32>)> {
+    fn run(
+        &mut self,
+        cache: KvCache,
+        ids: &[i64],
+        rows: usize,
+        seq: usize,
+    ) -> Result<(KvCache, ArrayD<f32>)> {
         let past = cache.len;
         let total = past + seq;
-        let input_ids = Tensor::from_array(Array::from_shape_vec((rows, seq), ids.to_vec()).map_err(|e| InferenceError::Ort(e.to_string()))?)?;
+        let input_ids = Tensor::from_array(
+            Array::from_shape_vec((rows, seq), ids.to_vec())
+                .map_err(|e| InferenceError::Ort(e.to_string()))?,
+        )?;
         let mask = Tensor::from_array(Array::<i64, _>::ones((rows, total)))?;
-        let mut inputs: Vec<(Cow<'static, str>, SessionInputValue<'static>)> =
-            vec![("input_ids".into(), input_ids.into_dyn().into()), ("attention_mask".into(), mask.into_dyn().into())];
+        let mut inputs: Vec<(Cow<'static, str>, SessionInputValue<'static>)> = vec![
+            ("input_ids".into(), input_ids.into_dyn().into()),
+            ("attention_mask".into(), mask.into_dyn().into()),
+        ];
         if self.has_position_ids {
-            let positions: Vec<i64> = (0..rows).flat_map(|_| (past..total).map(|p| p as i64)).collect();
-            let positions = Array::from_shape_vec((rows, seq), positions).map_err(|e| InferenceError::Ort(e.to_string()))?;
-            inputs.push(("position_ids".into(), Tensor::from_array(positions)?.into_dyn().into()));
+            let positions: Vec<i64> = (0..rows)
+                .flat_map(|_| (past..total).map(|p| p as i64))
+                .collect();
+            let positions = Array::from_shape_vec((rows, seq), positions)
+                .map_err(|e| InferenceError::Ort(e.to_string()))?;
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(positions)?.into_dyn().into(),
+            ));
         }
         for (i, (k, v)) in cache.layers.into_iter().enumerate() {
             inputs.push((format!("past_key_values.{i}.key").into(), k.into()));
             inputs.push((format!("past_key_values.{i}.value").into(), v.into()));
         }
         let mut outputs = self.session.run(inputs)?;
-        let logits_value = outputs.remove("logits").ok_or_else(|| bad_graph(&self.model_file, "no logits output"))?;
+        let logits_value = outputs
+            .remove("logits")
+            .ok_or_else(|| bad_graph(&self.model_file, "no logits output"))?;
         let logits = logits_value.try_extract_array::<f32>()?.to_owned();
         let mut layers = Vec::with_capacity(self.layers);
         for i in 0..self.layers {
-            let k = outputs.remove(format!("present.{i}.key")).ok_or_else(|| bad_graph(&self.model_file, format!("no present.{i}.key")))?;
-            let v = outputs.remove(format!("present.{i}.value")).ok_or_else(|| bad_graph(&self.model_file, format!("no present.{i}.value")))?;
+            let k = outputs
+                .remove(format!("present.{i}.key"))
+                .ok_or_else(|| bad_graph(&self.model_file, format!("no present.{i}.key")))?;
+            let v = outputs
+                .remove(format!("present.{i}.value"))
+                .ok_or_else(|| bad_graph(&self.model_file, format!("no present.{i}.value")))?;
             layers.push((k, v));
         }
-        Ok((KvCache { layers, rows, len: total }, logits))
+        Ok((
+            KvCache {
+                layers,
+                rows,
+                len: total,
+            },
+            logits,
+        ))
     }
 
-    fn map_cache(&self, cache: KvCache, rows: usize, f: impl Fn(ndarray::ArrayViewD<'_, f32>) -> ArrayD<f32>) -> Result<KvCache> {
+    fn map_cache(
+        &self,
+        cache: KvCache,
+        rows: usize,
+        f: impl Fn(ndarray::ArrayViewD<'_, f32>) -> ArrayD<f32>,
+    ) -> Result<KvCache> {
         let mut layers = Vec::with_capacity(cache.layers.len());
         for (k, v) in cache.layers {
             let k = Tensor::from_array(f(k.try_extract_array::<f32>()?))?.into_dyn();
             let v = Tensor::from_array(f(v.try_extract_array::<f32>()?))?.into_dyn();
             layers.push((k, v));
         }
-        Ok(KvCache { layers, rows, len: cache.len })
+        Ok(KvCache {
+            layers,
+            rows,
+            len: cache.len,
+        })
     }
 }
 
@@ -200,7 +276,12 @@ impl LanguageModel for OnnxDecoder {
         let ids: Vec<i64> = prompt.iter().map(|&t| i64::from(t)).collect();
         let cache = self.empty_cache(1)?;
         let (cache, logits) = self.run(cache, &ids, 1, prompt.len())?;
-        let last = logits.index_axis(Axis(0), 0).index_axis(Axis(0), prompt.len() - 1).iter().copied().collect();
+        let last = logits
+            .index_axis(Axis(0), 0)
+            .index_axis(Axis(0), prompt.len() - 1)
+            .iter()
+            .copied()
+            .collect();
         Ok((cache, last))
     }
 
@@ -211,7 +292,9 @@ impl LanguageModel for OnnxDecoder {
         self.map_cache(cache, n, |a| {
             let mut shape = a.shape().to_vec();
             shape[0] = n;
-            a.broadcast(IxDyn(&shape)).map(|b| b.to_owned()).unwrap_or_else(|| a.to_owned())
+            a.broadcast(IxDyn(&shape))
+                .map(|b| b.to_owned())
+                .unwrap_or_else(|| a.to_owned())
         })
     }
 

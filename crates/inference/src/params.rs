@@ -30,7 +30,15 @@ pub struct DecodingParams {
 
 impl Default for DecodingParams {
     fn default() -> Self {
-        Self { temperature: 1.0, top_p: 1.0, top_k: 0, repetition_penalty: 1.0, max_new_tokens: 256, seed: 0, stop: Vec::new() }
+        Self {
+            temperature: 1.0,
+            top_p: 1.0,
+            top_k: 0,
+            repetition_penalty: 1.0,
+            max_new_tokens: 256,
+            seed: 0,
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -49,7 +57,11 @@ fn err(field: &'static str, message: String) -> Result<(), ParamError> {
 impl DecodingParams {
     /// Greedy decoding of up to `max_new_tokens`.
     pub fn greedy(max_new_tokens: u32) -> Self {
-        Self { temperature: 0.0, max_new_tokens, ..Self::default() }
+        Self {
+            temperature: 0.0,
+            max_new_tokens,
+            ..Self::default()
+        }
     }
 
     pub fn is_greedy(&self) -> bool {
@@ -59,19 +71,37 @@ impl DecodingParams {
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), ParamError> {
         if !self.temperature.is_finite() || self.temperature < 0.0 || self.temperature > 5.0 {
-            err("temperature", format!("must be between 0 and 5 (got {})", self.temperature))?;
+            err(
+                "temperature",
+                format!("must be between 0 and 5 (got {})", self.temperature),
+            )?;
         }
         if !self.top_p.is_finite() || self.top_p <= 0.0 || self.top_p > 1.0 {
             err("top_p", format!("must be > 0 and ≤ 1 (got {})", self.top_p))?;
         }
         if !self.repetition_penalty.is_finite() || self.repetition_penalty <= 0.0 {
-            err("repetition_penalty", format!("must be > 0 (got {})", self.repetition_penalty))?;
+            err(
+                "repetition_penalty",
+                format!("must be > 0 (got {})", self.repetition_penalty),
+            )?;
         }
         if self.max_new_tokens == 0 || self.max_new_tokens > MAX_NEW_TOKENS_LIMIT {
-            err("max_new_tokens", format!("must be between 1 and {MAX_NEW_TOKENS_LIMIT} (got {})", self.max_new_tokens))?;
+            err(
+                "max_new_tokens",
+                format!(
+                    "must be between 1 and {MAX_NEW_TOKENS_LIMIT} (got {})",
+                    self.max_new_tokens
+                ),
+            )?;
         }
         if self.stop.len() > MAX_STOP_STRINGS {
-            err("stop", format!("at most {MAX_STOP_STRINGS} stop strings (got {})", self.stop.len()))?;
+            err(
+                "stop",
+                format!(
+                    "at most {MAX_STOP_STRINGS} stop strings (got {})",
+                    self.stop.len()
+                ),
+            )?;
         }
         if self.stop.iter().any(String::is_empty) {
             err("stop", "stop strings must not be empty".into())?;
@@ -101,7 +131,12 @@ mod tests {
 
     #[test]
     fn top_p_above_one_is_refused_with_its_value() {
-        let e = DecodingParams { top_p: 1.5, ..Default::default() }.validate().expect_err("invalid");
+        let e = DecodingParams {
+            top_p: 1.5,
+            ..Default::default()
+        }
+        .validate()
+        .expect_err("invalid");
         assert_eq!(e.to_string(), "`top_p` must be > 0 and ≤ 1 (got 1.5)");
         assert!(DecodingParams::default().validate().is_ok());
         assert!(DecodingParams::greedy(8).is_greedy());

@@ -3,7 +3,7 @@
 //! `.tools/onnxruntime/lib`); `ORT_DYLIB_PATH` overrides the search.
 
 use crate::error::{InferenceError, Result};
-use ort::environment::Environment;
+use ort::{environment::Environment, ep};
 use std::{
     path::{Path, PathBuf},
     sync::OnceLock,
@@ -32,7 +32,9 @@ impl std::str::FromStr for Device {
             "cpu" => Ok(Self::Cpu),
             "cuda" => Ok(Self::Cuda),
             "auto" => Ok(Self::Auto),
-            other => Err(format!("unknown device `{other}` (expected cpu, cuda or auto)")),
+            other => Err(format!(
+                "unknown device `{other}` (expected cpu, cuda or auto)"
+            )),
         }
     }
 }
@@ -69,7 +71,11 @@ pub fn library_candidates() -> Vec<PathBuf> {
         roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
     }
     // The crate's own checkout, for tests and binaries run from anywhere inside it.
-    roots.extend(Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().map(Path::to_path_buf));
+    roots.extend(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(Path::to_path_buf),
+    );
     for root in roots {
         let candidate = root.join(BUNDLED_LIBRARY);
         if !out.contains(&candidate) {
@@ -105,4 +111,38 @@ pub fn environment() -> Result<&'static Environment> {
 pub fn library_path() -> Option<PathBuf> {
     environment().ok()?;
     library_candidates().into_iter().find(|p| p.is_file())
+}
+
+/// What the loaded runtime offers, for `/health` and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuntimeReport {
+    /// `ok`, or why the library could not be loaded.
+    pub status: String,
+    /// The library file in use.
+    pub library: Option<String>,
+    /// Execution providers this build of ONNX Runtime was compiled with and can use here.
+    pub providers: Vec<&'static str>,
+}
+
+/// Loads the runtime if needed and reports it; never fails.
+pub fn report() -> RuntimeReport {
+    use ort::ep::ExecutionProvider;
+    match environment() {
+        Ok(_) => {
+            let mut providers = vec!["cpu"];
+            if ep::CUDA::is_available().unwrap_or(false) {
+                providers.push("cuda");
+            }
+            RuntimeReport {
+                status: "ok".into(),
+                library: library_path().map(|p| p.display().to_string()),
+                providers,
+            }
+        }
+        Err(e) => RuntimeReport {
+            status: e.to_string(),
+            library: None,
+            providers: Vec::new(),
+        },
+    }
 }

@@ -88,8 +88,16 @@ pub fn argmax(logits: &[f32]) -> u32 {
 /// tokens have probability 0; the rest sum to 1.
 pub fn processed_distribution(logits: &[f32], params: &DecodingParams) -> Vec<f64> {
     let t = f64::from(params.temperature.max(f32::MIN_POSITIVE));
-    let mut scaled: Vec<f64> =
-        logits.iter().map(|&l| if l.is_finite() { f64::from(l) / t } else { f64::NEG_INFINITY }).collect();
+    let mut scaled: Vec<f64> = logits
+        .iter()
+        .map(|&l| {
+            if l.is_finite() {
+                f64::from(l) / t
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
     let k = params.top_k as usize;
     if k > 0 && k < scaled.len() {
         // HF keeps every token whose logit is ≥ the k-th largest (ties at the boundary stay).
@@ -159,7 +167,10 @@ pub fn draw(probs: &[f64], u: f64) -> u32 {
 pub fn log_prob(logits: &[f32], id: u32) -> f32 {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
-    let chosen = logits.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
+    let chosen = logits
+        .get(id as usize)
+        .copied()
+        .unwrap_or(f32::NEG_INFINITY);
     (f64::from(chosen - max) - sum.ln()) as f32
 }
 
@@ -168,7 +179,13 @@ mod tests {
     use super::*;
 
     fn params(temperature: f32, top_k: u32, top_p: f32, seed: u64) -> DecodingParams {
-        DecodingParams { temperature, top_k, top_p, seed, ..DecodingParams::default() }
+        DecodingParams {
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            ..DecodingParams::default()
+        }
     }
 
     #[test]
@@ -192,7 +209,9 @@ mod tests {
         // The same seed again gives the same sequence; another seed diverges somewhere.
         let run = |seed| {
             let mut s = Sampler::new(params(1.0, 0, 1.0, seed), &[], 4);
-            (0..32).map(|_| s.sample(&mut [1.0, 2.0, 3.0, 0.5])).collect::<Vec<_>>()
+            (0..32)
+                .map(|_| s.sample(&mut [1.0, 2.0, 3.0, 0.5]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
@@ -204,7 +223,14 @@ mod tests {
         apply_repetition_penalty(&mut logits, &[0, 1], 2.0);
         assert_eq!(logits, [1.0, -4.0, 1.0]);
         // Through the sampler: the seen token 0 loses to token 2 under greedy.
-        let mut s = Sampler::new(DecodingParams { repetition_penalty: 3.0, ..params(0.0, 0, 1.0, 0) }, &[0, 0], 3);
+        let mut s = Sampler::new(
+            DecodingParams {
+                repetition_penalty: 3.0,
+                ..params(0.0, 0, 1.0, 0)
+            },
+            &[0, 0],
+            3,
+        );
         assert_eq!(s.sample(&mut [3.0, -1.0, 1.5]), 2);
     }
 
@@ -245,7 +271,10 @@ mod tests {
                 (counts[i] as f64 - e).powi(2) / e
             })
             .sum();
-        assert!(chi2 < 16.27, "chi-square {chi2} with counts {counts:?} vs {expected:?}");
+        assert!(
+            chi2 < 16.27,
+            "chi-square {chi2} with counts {counts:?} vs {expected:?}"
+        );
     }
 
     #[test]

@@ -15,8 +15,16 @@ use std::sync::{
 };
 
 enum Job {
-    Generate { prompt: PromptInput, params: Vec<DecodingParams>, reply: mpsc::Sender<Result<Generation>> },
-    Score { prompt: PromptInput, responses: Vec<String>, reply: mpsc::Sender<Result<Vec<Score>>> },
+    Generate {
+        prompt: PromptInput,
+        params: Vec<DecodingParams>,
+        reply: mpsc::Sender<Result<Generation>>,
+    },
+    Score {
+        prompt: PromptInput,
+        responses: Vec<String>,
+        reply: mpsc::Sender<Result<Vec<Score>>>,
+    },
 }
 
 /// A handle to a model's worker thread; clone it freely.
@@ -44,18 +52,34 @@ impl Worker {
                 for job in rx {
                     counter.fetch_sub(1, Ordering::SeqCst);
                     match job {
-                        Job::Generate { prompt, params, reply } => {
-                            let result = engine.encode_prompt(&prompt).and_then(|ids| engine.generate(&ids, &params, |_| ()));
+                        Job::Generate {
+                            prompt,
+                            params,
+                            reply,
+                        } => {
+                            let result = engine
+                                .encode_prompt(&prompt)
+                                .and_then(|ids| engine.generate(&ids, &params, |_| ()));
                             let _ = reply.send(result);
                         }
-                        Job::Score { prompt, responses, reply } => {
+                        Job::Score {
+                            prompt,
+                            responses,
+                            reply,
+                        } => {
                             let _ = reply.send(engine.score(&prompt, &responses));
                         }
                     }
                 }
             })
             .map_err(|e| InferenceError::Runtime(format!("cannot start the worker thread: {e}")))?;
-        Ok(Self { jobs, queued, capacity, version, provider })
+        Ok(Self {
+            jobs,
+            queued,
+            capacity,
+            version,
+            provider,
+        })
     }
 
     fn submit(&self, job: Job) -> Result<()> {
@@ -64,7 +88,9 @@ impl Worker {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             match e {
                 mpsc::TrySendError::Full(_) => InferenceError::Overloaded(self.capacity),
-                mpsc::TrySendError::Disconnected(_) => InferenceError::Runtime("the worker has stopped".into()),
+                mpsc::TrySendError::Disconnected(_) => {
+                    InferenceError::Runtime("the worker has stopped".into())
+                }
             }
         })
     }
@@ -75,9 +101,17 @@ impl Worker {
     }
 
     /// Queues a generation; `Overloaded` at once when the queue is full.
-    pub fn submit_generate(&self, prompt: PromptInput, params: Vec<DecodingParams>) -> Result<Pending<Generation>> {
+    pub fn submit_generate(
+        &self,
+        prompt: PromptInput,
+        params: Vec<DecodingParams>,
+    ) -> Result<Pending<Generation>> {
         let (reply, rx) = mpsc::channel();
-        self.submit(Job::Generate { prompt, params, reply })?;
+        self.submit(Job::Generate {
+            prompt,
+            params,
+            reply,
+        })?;
         Ok(Pending(rx))
     }
 
@@ -88,8 +122,13 @@ impl Worker {
 
     pub fn score(&self, prompt: PromptInput, responses: Vec<String>) -> Result<Vec<Score>> {
         let (reply, rx) = mpsc::channel();
-        self.submit(Job::Score { prompt, responses, reply })?;
-        rx.recv().map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
+        self.submit(Job::Score {
+            prompt,
+            responses,
+            reply,
+        })?;
+        rx.recv()
+            .map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
     }
 }
 
@@ -99,6 +138,8 @@ pub struct Pending<T>(mpsc::Receiver<Result<T>>);
 impl<T> Pending<T> {
     /// Blocks until the worker answers.
     pub fn wait(self) -> Result<T> {
-        self.0.recv().map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
+        self.0
+            .recv()
+            .map_err(|_| InferenceError::Runtime("the worker stopped before answering".into()))?
     }
 }

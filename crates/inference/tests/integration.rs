@@ -10,29 +10,55 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn model(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models").join(name);
-    assert!(dir.join("verify.json").is_file(), "{} is missing: run `make setup` first", dir.display());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models")
+        .join(name);
+    assert!(
+        dir.join("verify.json").is_file(),
+        "{} is missing: run `make setup` first",
+        dir.display()
+    );
     dir
 }
 
 fn verify(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("verify.json")).expect("verify.json")).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(dir.join("verify.json")).expect("verify.json"))
+        .expect("json")
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+    v.as_array()
+        .expect("ids")
+        .iter()
+        .map(|x| x.as_u64().expect("id") as u32)
+        .collect()
 }
 
 fn greedy_parity(name: &str) {
     let dir = model(name);
     let reference = verify(&dir);
-    let max_new = reference["max_new_tokens"].as_u64().expect("max_new_tokens") as u32;
+    let max_new = reference["max_new_tokens"]
+        .as_u64()
+        .expect("max_new_tokens") as u32;
     let mut engine = Engine::load(&dir, Device::Cpu, 0).expect("load");
     for case in reference["cases"].as_array().expect("cases") {
         let prompt_ids = ids(&case["prompt_ids"]);
-        assert_eq!(engine.encode_text(case["prompt"].as_str().expect("prompt"), false).expect("encode"), prompt_ids, "tokenizer parity");
-        let g = engine.generate(&prompt_ids, &[DecodingParams::greedy(max_new)], |_| ()).expect("generate");
-        assert_eq!(g.candidates[0].token_ids, ids(&case["generated_ids"]), "{name}: {}", case["prompt"]);
+        assert_eq!(
+            engine
+                .encode_text(case["prompt"].as_str().expect("prompt"), false)
+                .expect("encode"),
+            prompt_ids,
+            "tokenizer parity"
+        );
+        let g = engine
+            .generate(&prompt_ids, &[DecodingParams::greedy(max_new)], |_| ())
+            .expect("generate");
+        assert_eq!(
+            g.candidates[0].token_ids,
+            ids(&case["generated_ids"]),
+            "{name}: {}",
+            case["prompt"]
+        );
     }
 }
 
@@ -51,8 +77,14 @@ fn the_demo_model_answers_in_english_through_its_chat_template() {
     let mut engine = Engine::load(model("demo"), Device::Cpu, 0).expect("load");
     let prompt = PromptInput::Chat(vec![Message::new("user", "What is the capital of France?")]);
     let ids = engine.encode_prompt(&prompt).expect("encode");
-    let g = engine.generate(&ids, &[DecodingParams::greedy(12)], |_| ()).expect("generate");
-    assert!(g.candidates[0].text.contains("Paris"), "{}", g.candidates[0].text);
+    let g = engine
+        .generate(&ids, &[DecodingParams::greedy(12)], |_| ())
+        .expect("generate");
+    assert!(
+        g.candidates[0].text.contains("Paris"),
+        "{}",
+        g.candidates[0].text
+    );
 }
 
 #[test]
@@ -61,30 +93,71 @@ fn batched_rows_decode_exactly_like_single_runs() {
     let mut engine = Engine::load(&dir, Device::Cpu, 0).expect("load");
     let prompt = ids(&verify(&dir)["cases"][0]["prompt_ids"]);
     // Different lengths make rows leave the batch at different steps.
-    let params: Vec<DecodingParams> = [3u32, 16, 9, 12].iter().map(|&n| DecodingParams::greedy(n)).collect();
-    let batched = engine.generate_ignoring_eos(&prompt, &params).expect("batched");
+    let params: Vec<DecodingParams> = [3u32, 16, 9, 12]
+        .iter()
+        .map(|&n| DecodingParams::greedy(n))
+        .collect();
+    let batched = engine
+        .generate_ignoring_eos(&prompt, &params)
+        .expect("batched");
     for (p, candidate) in params.iter().zip(&batched.candidates) {
-        let single = engine.generate_ignoring_eos(&prompt, std::slice::from_ref(p)).expect("single");
+        let single = engine
+            .generate_ignoring_eos(&prompt, std::slice::from_ref(p))
+            .expect("single");
         assert_eq!(candidate.token_ids, single.candidates[0].token_ids);
         assert_eq!(candidate.token_count, p.max_new_tokens as usize);
     }
-    assert_eq!(batched.steps, 15, "the batch runs until its longest row is done");
+    assert_eq!(
+        batched.steps, 15,
+        "the batch runs until its longest row is done"
+    );
 }
 
 #[test]
 fn seeds_reproduce_and_temperature_zero_ignores_them() {
     let dir = model("demo");
     let mut engine = Engine::load(&dir, Device::Cpu, 0).expect("load");
-    let prompt = engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", "Tell me a fact about the sea.")])).expect("encode");
-    let sampled = |seed| DecodingParams { temperature: 1.0, max_new_tokens: 12, seed, ..DecodingParams::default() };
+    let prompt = engine
+        .encode_prompt(&PromptInput::Chat(vec![Message::new(
+            "user",
+            "Tell me a fact about the sea.",
+        )]))
+        .expect("encode");
+    let sampled = |seed| DecodingParams {
+        temperature: 1.0,
+        max_new_tokens: 12,
+        seed,
+        ..DecodingParams::default()
+    };
     let run = |engine: &mut Engine, params: Vec<DecodingParams>| -> Vec<String> {
-        engine.generate(&prompt, &params, |_| ()).expect("generate").candidates.into_iter().map(|c| c.text).collect()
+        engine
+            .generate(&prompt, &params, |_| ())
+            .expect("generate")
+            .candidates
+            .into_iter()
+            .map(|c| c.text)
+            .collect()
     };
     let first = run(&mut engine, vec![sampled(1), sampled(2), sampled(3)]);
     let again = run(&mut engine, vec![sampled(1), sampled(2), sampled(3)]);
     assert_eq!(first, again, "same seeds, same texts");
-    assert!(first[0] != first[1] || first[1] != first[2], "different seeds give different texts: {first:?}");
-    let greedy = run(&mut engine, vec![DecodingParams { seed: 5, ..DecodingParams::greedy(8) }, DecodingParams { seed: 6, ..DecodingParams::greedy(8) }]);
+    assert!(
+        first[0] != first[1] || first[1] != first[2],
+        "different seeds give different texts: {first:?}"
+    );
+    let greedy = run(
+        &mut engine,
+        vec![
+            DecodingParams {
+                seed: 5,
+                ..DecodingParams::greedy(8)
+            },
+            DecodingParams {
+                seed: 6,
+                ..DecodingParams::greedy(8)
+            },
+        ],
+    );
     assert_eq!(greedy[0], greedy[1]);
 }
 
@@ -93,13 +166,27 @@ fn scoring_a_generation_gives_back_its_own_logprobs() {
     let dir = model("tiny");
     let mut engine = Engine::load(&dir, Device::Cpu, 0).expect("load");
     let prompt = ids(&verify(&dir)["cases"][0]["prompt_ids"]);
-    let params = DecodingParams { temperature: 1.0, max_new_tokens: 10, seed: 9, ..DecodingParams::default() };
-    let g = engine.generate_ignoring_eos(&prompt, &[params]).expect("generate");
+    let params = DecodingParams {
+        temperature: 1.0,
+        max_new_tokens: 10,
+        seed: 9,
+        ..DecodingParams::default()
+    };
+    let g = engine
+        .generate_ignoring_eos(&prompt, &[params])
+        .expect("generate");
     let c = &g.candidates[0];
-    let scores = engine.score_ids(&[(prompt.clone(), c.token_ids.clone())]).expect("score");
+    let scores = engine
+        .score_ids(&[(prompt.clone(), c.token_ids.clone())])
+        .expect("score");
     // Cached decoding and a full teacher-forced pass agree to float noise.
     assert_eq!(scores[0].count, c.token_count);
-    assert!((scores[0].sum - c.sum_logprob).abs() < 1e-3, "{} vs {}", scores[0].sum, c.sum_logprob);
+    assert!(
+        (scores[0].sum - c.sum_logprob).abs() < 1e-3,
+        "{} vs {}",
+        scores[0].sum,
+        c.sum_logprob
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -118,19 +205,37 @@ fn broken_model_directories_name_the_file() {
     let dir = tmp.path().join("m");
     copy_dir(&model("tiny"), &dir);
     let version = ModelDir::open(&dir).expect("open").version;
-    assert_eq!(ModelDir::open(&dir).expect("open").version, version, "the version is stable");
+    assert_eq!(
+        ModelDir::open(&dir).expect("open").version,
+        version,
+        "the version is stable"
+    );
 
-    std::fs::write(dir.join("generation_config.json"), "{\"eos_token_id\": 2, \"temperature\": 0.3}").expect("write");
-    assert_ne!(ModelDir::open(&dir).expect("open").version, version, "changing a file changes the version");
+    std::fs::write(
+        dir.join("generation_config.json"),
+        "{\"eos_token_id\": 2, \"temperature\": 0.3}",
+    )
+    .expect("write");
+    assert_ne!(
+        ModelDir::open(&dir).expect("open").version,
+        version,
+        "changing a file changes the version"
+    );
 
     std::fs::write(dir.join("config.json"), "{not json").expect("write");
     let err = ModelDir::open(&dir).expect_err("malformed");
-    assert!(err.to_string().contains("config.json") && err.to_string().contains("invalid JSON"), "{err}");
+    assert!(
+        err.to_string().contains("config.json") && err.to_string().contains("invalid JSON"),
+        "{err}"
+    );
 
     copy_dir(&model("tiny"), &dir);
     std::fs::remove_file(dir.join("tokenizer.json")).expect("rm");
     let err = ModelDir::open(&dir).expect_err("missing");
-    assert!(matches!(err, InferenceError::MissingFile(ref p) if p.ends_with("tokenizer.json")), "{err}");
+    assert!(
+        matches!(err, InferenceError::MissingFile(ref p) if p.ends_with("tokenizer.json")),
+        "{err}"
+    );
     assert!(err.to_string().contains("tokenizer.json"));
 }
 
@@ -140,10 +245,24 @@ fn a_full_worker_queue_answers_overloaded() {
     let engine = Engine::load(&dir, Device::Cpu, 1).expect("load");
     let worker = Worker::spawn(engine, 1).expect("spawn");
     let prompt = PromptInput::Raw("hello there".into());
-    let long = vec![DecodingParams { max_new_tokens: 2000, stop: vec![], ..DecodingParams::greedy(2000) }; 4];
+    let long = vec![
+        DecodingParams {
+            max_new_tokens: 2000,
+            stop: vec![],
+            ..DecodingParams::greedy(2000)
+        };
+        4
+    ];
     // One request runs, one waits; the queue holds no more, so a third or fourth is refused.
-    let results: Vec<_> = (0..4).map(|_| worker.submit_generate(prompt.clone(), long.clone())).collect();
-    assert!(results.iter().any(|r| matches!(r, Err(InferenceError::Overloaded(1)))), "some request must be refused");
+    let results: Vec<_> = (0..4)
+        .map(|_| worker.submit_generate(prompt.clone(), long.clone()))
+        .collect();
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(InferenceError::Overloaded(1)))),
+        "some request must be refused"
+    );
     for pending in results.into_iter().flatten() {
         pending.wait().expect("accepted requests finish");
     }
@@ -156,24 +275,36 @@ fn chat_templates_render_like_transformers() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&fixtures).expect("fixtures") {
         let path = entry.expect("entry").path();
-        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
         let source = fixture["template"].as_str().expect("template");
-        let (bos, eos) = (fixture["bos_token"].as_str().unwrap_or(""), fixture["eos_token"].as_str().unwrap_or(""));
+        let (bos, eos) = (
+            fixture["bos_token"].as_str().unwrap_or(""),
+            fixture["eos_token"].as_str().unwrap_or(""),
+        );
         for case in fixture["cases"].as_array().expect("cases") {
             let mut extra = case["extra"].as_object().cloned().unwrap_or_default();
-            let template = match extra.remove("strftime_now").and_then(|v| v.as_str().map(str::to_owned)) {
+            let template = match extra
+                .remove("strftime_now")
+                .and_then(|v| v.as_str().map(str::to_owned))
+            {
                 Some(now) => ChatTemplate::with_fixed_now(source, bos, eos, &now),
                 None => ChatTemplate::new(source, bos, eos),
             }
             .expect("compile");
-            let messages: Vec<Message> = serde_json::from_value(case["messages"].clone()).expect("messages");
+            let messages: Vec<Message> =
+                serde_json::from_value(case["messages"].clone()).expect("messages");
             let add = case["add_generation_prompt"].as_bool().unwrap_or(false);
             let rendered = template.render(&messages, add, &extra);
             let name = format!("{} / {}", path.display(), case["name"]);
             if case["error"].as_bool() == Some(true) {
                 assert!(rendered.is_err(), "{name} must raise");
             } else {
-                assert_eq!(rendered.expect(&name), case["expected"].as_str().expect("expected"), "{name}");
+                assert_eq!(
+                    rendered.expect(&name),
+                    case["expected"].as_str().expect("expected"),
+                    "{name}"
+                );
             }
             checked += 1;
         }

@@ -80,12 +80,23 @@ pub struct Health {
     /// Newest applied migration.
     pub migration: Option<String>,
     pub version: &'static str,
+    /// The ONNX Runtime library and its execution providers (`cpu`, and `cuda` where it loads).
+    #[schema(value_type = Object)]
+    pub inference: pairwise_inference::runtime::RuntimeReport,
 }
 
 /// Liveness and readiness.
 #[utoipa::path(get, path = "/health", tag = "meta", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let version = env!("CARGO_PKG_VERSION");
+    // Loading the runtime library is a one-time dlopen; later calls only read the report.
+    let inference = tokio::task::spawn_blocking(pairwise_inference::runtime::report)
+        .await
+        .unwrap_or_else(|e| pairwise_inference::runtime::RuntimeReport {
+            status: e.to_string(),
+            library: None,
+            providers: Vec::new(),
+        });
     match pairwise_store::migration_status(&state.db).await {
         Ok((migration, 0)) => (
             StatusCode::OK,
@@ -94,6 +105,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 database: "ok".into(),
                 migration,
                 version,
+                inference,
             }),
         ),
         Ok((migration, pending)) => (
@@ -103,6 +115,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 database: format!("{pending} migrations pending"),
                 migration,
                 version,
+                inference,
             }),
         ),
         Err(e) => (
@@ -112,6 +125,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
                 database: e.to_string(),
                 migration: None,
                 version,
+                inference,
             }),
         ),
     }
