@@ -82,7 +82,7 @@ server-release:
 build: site server-release
 
 ## ---- run ----
-run: setup-rust setup-wasm-bindgen setup-node build
+run: setup-rust setup-wasm-bindgen setup-node setup-models build
 	@mkdir -p data
 	./target/release/pairwise --database-url '$(DATABASE_URL)' migrate
 	./target/release/pairwise --database-url '$(DATABASE_URL)' demo

@@ -37,6 +37,9 @@ pub struct BenchGenerateArgs {
 }
 
 const PROMPT: &str = "Write a short story about a robot who learns to paint.";
+/// The workload samples like the diverse path would (both the Rust run and the Python loop).
+const TEMPERATURE: f32 = 0.8;
+const TOP_P: f32 = 0.95;
 
 /// Memory copy bandwidth in bytes per second (read + write traffic), best of five 256 MiB copies.
 fn copy_bandwidth() -> f64 {
@@ -137,6 +140,10 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
                 .arg(args.max_new_tokens.to_string())
                 .arg("--threads")
                 .arg(args.model.threads.to_string())
+                .arg("--temperature")
+                .arg(TEMPERATURE.to_string())
+                .arg("--top-p")
+                .arg(TOP_P.to_string())
                 .output()
                 .with_context(|| format!("running {python} bench/python_ort_loop.py"))?;
             if !output.status.success() {
@@ -160,6 +167,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         "model_version": engine.version(),
         "provider": engine.provider().as_str(),
         "n": args.n,
+        "decoding": { "temperature": TEMPERATURE, "top_p": TOP_P, "eos": "ignored" },
         "max_new_tokens": args.max_new_tokens,
         "prompt_tokens": prompt_ids.len(),
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },

@@ -112,27 +112,49 @@ pub fn processed_distribution(logits: &[f32], params: &DecodingParams) -> Vec<f6
     }
     let mut probs = softmax(&scaled);
     if params.top_p < 1.0 {
-        // Keep the most likely tokens until their mass reaches top_p; always keep the best one.
-        let mut order: Vec<usize> = (0..probs.len()).filter(|&i| probs[i] > 0.0).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+        nucleus(&mut probs, f64::from(params.top_p));
+    }
+    probs
+}
+
+/// Keeps the most likely tokens until their mass reaches `top_p` (always at least the best one)
+/// and renormalises. The nucleus is usually a few dozen tokens, so instead of sorting the whole
+/// vocabulary it selects the top `m` in linear time and sorts only those, growing `m` until the
+/// mass is reached.
+fn nucleus(probs: &mut [f64], top_p: f64) {
+    let mut candidates: Vec<usize> = (0..probs.len()).filter(|&i| probs[i] > 0.0).collect();
+    let n = candidates.len();
+    if n == 0 {
+        return;
+    }
+    let by_prob = |a: &usize, b: &usize| probs[*b].total_cmp(&probs[*a]).then(a.cmp(b));
+    let mut m = 64.min(n);
+    let keep = loop {
+        if m < n {
+            candidates.select_nth_unstable_by(m - 1, by_prob);
+        }
+        candidates[..m].sort_unstable_by(by_prob);
         let mut mass = 0.0;
-        let mut keep = order.len();
-        for (rank, &i) in order.iter().enumerate() {
+        let mut found = None;
+        for (rank, &i) in candidates[..m].iter().enumerate() {
             mass += probs[i];
-            if mass >= f64::from(params.top_p) {
-                keep = rank + 1;
+            if mass >= top_p {
+                found = Some(rank + 1);
                 break;
             }
         }
-        for &i in &order[keep..] {
-            probs[i] = 0.0;
+        match found {
+            Some(k) => break k,
+            None if m == n => break n,
+            None => m = (m * 4).min(n),
         }
-        let total: f64 = probs.iter().sum();
-        if total > 0.0 {
-            probs.iter_mut().for_each(|p| *p /= total);
-        }
+    };
+    let kept: Vec<(usize, f64)> = candidates[..keep].iter().map(|&i| (i, probs[i])).collect();
+    let total: f64 = kept.iter().map(|(_, p)| p).sum();
+    probs.iter_mut().for_each(|p| *p = 0.0);
+    for (i, p) in kept {
+        probs[i] = p / total;
     }
-    probs
 }
 
 fn softmax(logits: &[f64]) -> Vec<f64> {
@@ -275,6 +297,41 @@ mod tests {
             chi2 < 16.27,
             "chi-square {chi2} with counts {counts:?} vs {expected:?}"
         );
+    }
+
+    #[test]
+    fn the_nucleus_over_a_large_vocabulary_matches_a_full_sort() {
+        // A long flat tail forces the selection to grow past its first guess.
+        let logits: Vec<f32> = (0..5000)
+            .map(|i| {
+                if i < 3 {
+                    8.0 - i as f32
+                } else {
+                    (i % 17) as f32 * 0.01
+                }
+            })
+            .collect();
+        for top_p in [0.1f32, 0.5, 0.9, 0.99, 0.999] {
+            let fast = processed_distribution(&logits, &params(1.0, 0, top_p, 0));
+            let full = softmax(&logits.iter().map(|&l| f64::from(l)).collect::<Vec<_>>());
+            let mut order: Vec<usize> = (0..full.len()).collect();
+            order.sort_by(|&a, &b| full[b].total_cmp(&full[a]).then(a.cmp(&b)));
+            let mut mass = 0.0;
+            let mut keep = 0;
+            for &i in &order {
+                mass += full[i];
+                keep += 1;
+                if mass >= f64::from(top_p) {
+                    break;
+                }
+            }
+            assert_eq!(
+                fast.iter().filter(|&&p| p > 0.0).count(),
+                keep,
+                "top_p {top_p}"
+            );
+            assert!((fast.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
     }
 
     #[test]
