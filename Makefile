@@ -118,10 +118,13 @@ bench: setup-models
 	cargo build --release -p server
 	./target/release/pairwise bench generate --model $(BENCH_MODEL) --n 8 --max-new-tokens 48
 
-# On a machine with an NVIDIA GPU: the CUDA execution provider, then the benchmark on it.
+# On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI, the CUDA execution
+# provider on the demo model (fails loudly if it cannot load), then the benchmark on it.
 gpu-check: setup-models
 	cargo build --release -p server
-	./target/release/pairwise generate --model models/demo --device cuda --prompt "What is the capital of France?" --n 2 --temperature 0 --max-new-tokens 16
+	eval "$$(bash scripts/models/setup_gpu_runtime.sh)"; \
+	nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true; \
+	./target/release/pairwise generate --model models/demo --device cuda --prompt "What is the capital of France?" --n 2 --temperature 0 --max-new-tokens 16 --json; \
 	./target/release/pairwise bench generate --model models/demo --device cuda --n 8 --max-new-tokens 48 --python none --out bench/results/generate-demo-cuda.json
 
 clean:

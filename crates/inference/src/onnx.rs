@@ -17,6 +17,10 @@ use ort::{
 };
 use std::{borrow::Cow, path::PathBuf};
 
+/// Most sequences, and most padded tokens, in one scoring batch (bounds the logits buffer).
+const SCORE_BATCH_ROWS: usize = 8;
+const SCORE_BATCH_TOKENS: usize = 4096;
+
 /// One ONNX decoder session.
 pub struct OnnxDecoder {
     session: Session,
@@ -242,6 +246,51 @@ impl OnnxDecoder {
         ))
     }
 
+    /// A cache-free forward pass over right-padded rows → logits `[rows, width, vocab]`.
+    fn forward_padded(
+        &mut self,
+        ids: Vec<i64>,
+        mask: Vec<i64>,
+        rows: usize,
+        width: usize,
+    ) -> Result<ArrayD<f32>> {
+        let shape_err = |e: ndarray::ShapeError| InferenceError::Ort(e.to_string());
+        let mut inputs: Vec<(Cow<'static, str>, SessionInputValue<'static>)> = vec![
+            (
+                "input_ids".into(),
+                Tensor::from_array(Array::from_shape_vec((rows, width), ids).map_err(shape_err)?)?
+                    .into_dyn()
+                    .into(),
+            ),
+            (
+                "attention_mask".into(),
+                Tensor::from_array(Array::from_shape_vec((rows, width), mask).map_err(shape_err)?)?
+                    .into_dyn()
+                    .into(),
+            ),
+        ];
+        if self.has_position_ids {
+            let positions: Vec<i64> = (0..rows).flat_map(|_| 0..width as i64).collect();
+            inputs.push((
+                "position_ids".into(),
+                Tensor::from_array(
+                    Array::from_shape_vec((rows, width), positions).map_err(shape_err)?,
+                )?
+                .into_dyn()
+                .into(),
+            ));
+        }
+        for (i, (k, v)) in self.empty_cache(rows)?.layers.into_iter().enumerate() {
+            inputs.push((format!("past_key_values.{i}.key").into(), k.into()));
+            inputs.push((format!("past_key_values.{i}.value").into(), v.into()));
+        }
+        let mut outputs = self.session.run(inputs)?;
+        let logits = outputs
+            .remove("logits")
+            .ok_or_else(|| bad_graph(&self.model_file, "no logits output"))?;
+        Ok(logits.try_extract_array::<f32>()?.to_owned())
+    }
+
     fn map_cache(
         &self,
         cache: KvCache,
@@ -313,17 +362,48 @@ impl LanguageModel for OnnxDecoder {
     }
 
     fn full_logits(&mut self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        // One sequence per run: no padding, so every position sees exactly its own prefix.
-        let mut out = Vec::with_capacity(sequences.len());
-        for seq in sequences {
-            if seq.is_empty() {
-                out.push(Vec::new());
+        // Micro-batches of similar length, right-padded: with a causal mask, padding after a
+        // sequence never changes the logits of its own positions, and the attention mask hides it.
+        let mut order: Vec<usize> = (0..sequences.len()).collect();
+        order.sort_by_key(|&i| sequences[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); sequences.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start;
+            while end < order.len() {
+                let width = sequences[order[end]].len();
+                let rows = end - start + 1;
+                if end > start && (rows > SCORE_BATCH_ROWS || rows * width > SCORE_BATCH_TOKENS) {
+                    break;
+                }
+                end += 1;
+            }
+            let batch: Vec<usize> = order[start..end]
+                .iter()
+                .copied()
+                .filter(|&i| !sequences[i].is_empty())
+                .collect();
+            start = end;
+            if batch.is_empty() {
                 continue;
             }
-            let ids: Vec<i64> = seq.iter().map(|&t| i64::from(t)).collect();
-            let cache = self.empty_cache(1)?;
-            let (_, logits) = self.run(cache, &ids, 1, seq.len())?;
-            out.push(logits.into_raw_vec_and_offset().0);
+            let width = batch.iter().map(|&i| sequences[i].len()).max().unwrap_or(0);
+            let rows = batch.len();
+            let mut ids = vec![0i64; rows * width];
+            let mut mask = vec![0i64; rows * width];
+            for (r, &i) in batch.iter().enumerate() {
+                for (j, &t) in sequences[i].iter().enumerate() {
+                    ids[r * width + j] = i64::from(t);
+                    mask[r * width + j] = 1;
+                }
+            }
+            let logits = self.forward_padded(ids, mask, rows, width)?;
+            let vocab = self.vocab_size;
+            for (r, &i) in batch.iter().enumerate() {
+                let len = sequences[i].len();
+                let row = logits.index_axis(Axis(0), r);
+                out[i] = row.iter().take(len * vocab).copied().collect();
+            }
         }
         Ok(out)
     }
