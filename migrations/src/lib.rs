@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_accounts;
 mod m20261127_000002_create_projects_and_prompts;
+mod m20261127_000003_create_pairs_and_datasets;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_accounts::Migration),
             Box::new(m20261127_000002_create_projects_and_prompts::Migration),
+            Box::new(m20261127_000003_create_pairs_and_datasets::Migration),
         ]
     }
 }

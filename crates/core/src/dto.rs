@@ -81,3 +81,44 @@ pub struct TokenView {
     pub last_used_at: Option<String>,
     pub revoked: bool,
 }
+
+/// A frozen dataset version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatasetVersionView {
+    pub id: i64,
+    pub tag: String,
+    pub parent: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub recipe: crate::recipe::Recipe,
+    /// sha256 over the ordered pair hashes.
+    pub content_hash: String,
+    pub pair_count: u64,
+    pub created_by: Option<i64>,
+    pub created_at: String,
+}
+
+/// How two versions differ, by pair hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatasetDiff {
+    pub from: String,
+    pub to: String,
+    pub added: u64,
+    pub removed: u64,
+    pub unchanged: u64,
+    /// Up to ten hashes of each side, for a look.
+    pub added_examples: Vec<String>,
+    pub removed_examples: Vec<String>,
+    pub from_pair_count: u64,
+    pub to_pair_count: u64,
+}
+
+/// What a pair import did; nothing is stored unless every row was valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairImportReport {
+    pub rows: u64,
+    pub inserted: u64,
+    pub duplicates: u64,
+}

@@ -24,7 +24,13 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 5] = [Self::Trl, Self::TrlConversational, Self::TrlImplicit, Self::HhRlhf, Self::Kto];
+    pub const ALL: [ExportFormat; 5] = [
+        Self::Trl,
+        Self::TrlConversational,
+        Self::TrlImplicit,
+        Self::HhRlhf,
+        Self::Kto,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,7 +78,10 @@ pub struct ExportPair<'a> {
 }
 
 fn messages(prompt: &[ChatMessage]) -> Vec<Value> {
-    prompt.iter().map(|m| json!({"role": m.role, "content": m.content})).collect()
+    prompt
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect()
 }
 
 fn with_answer(prompt: &[ChatMessage], answer: &str) -> Vec<Value> {
@@ -82,7 +91,11 @@ fn with_answer(prompt: &[ChatMessage], answer: &str) -> Vec<Value> {
 }
 
 fn last_user(prompt: &[ChatMessage]) -> &str {
-    prompt.iter().rev().find(|m| m.role == "user").map_or("", |m| m.content.as_str())
+    prompt
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map_or("", |m| m.content.as_str())
 }
 
 /// The rows of one pair in `format`.
@@ -90,7 +103,9 @@ pub fn export_rows(format: ExportFormat, pair: &ExportPair<'_>) -> Vec<Value> {
     let meta = pair.metadata.clone();
     match format {
         ExportFormat::Trl => {
-            vec![json!({"prompt": last_user(pair.prompt), "chosen": pair.chosen, "rejected": pair.rejected, "metadata": meta})]
+            vec![
+                json!({"prompt": last_user(pair.prompt), "chosen": pair.chosen, "rejected": pair.rejected, "metadata": meta}),
+            ]
         }
         ExportFormat::TrlConversational => vec![json!({
             "prompt": messages(pair.prompt),
@@ -121,11 +136,22 @@ mod tests {
 
     #[test]
     fn every_format_writes_its_documented_shape() {
-        let prompt = vec![ChatMessage { role: "user".into(), content: "2+2?".into() }];
+        let prompt = vec![ChatMessage {
+            role: "user".into(),
+            content: "2+2?".into(),
+        }];
         let meta = json!({"pair_id": 1});
-        let pair = ExportPair { prompt: &prompt, chosen: "4", rejected: "5", metadata: &meta };
+        let pair = ExportPair {
+            prompt: &prompt,
+            chosen: "4",
+            rejected: "5",
+            metadata: &meta,
+        };
         let trl = &export_rows(ExportFormat::Trl, &pair)[0];
-        assert_eq!(trl.to_string(), r#"{"prompt":"2+2?","chosen":"4","rejected":"5","metadata":{"pair_id":1}}"#);
+        assert_eq!(
+            trl.to_string(),
+            r#"{"prompt":"2+2?","chosen":"4","rejected":"5","metadata":{"pair_id":1}}"#
+        );
         let conv = &export_rows(ExportFormat::TrlConversational, &pair)[0];
         assert_eq!(conv["chosen"][0]["role"], "assistant");
         let implicit = &export_rows(ExportFormat::TrlImplicit, &pair)[0];
@@ -134,7 +160,14 @@ mod tests {
         let hh = &export_rows(ExportFormat::HhRlhf, &pair)[0];
         assert_eq!(hh["chosen"], "\n\nHuman: 2+2?\n\nAssistant: 4");
         let kto = export_rows(ExportFormat::Kto, &pair);
-        assert_eq!((kto.len(), kto[0]["label"].as_bool(), kto[1]["label"].as_bool()), (2, Some(true), Some(false)));
+        assert_eq!(
+            (
+                kto.len(),
+                kto[0]["label"].as_bool(),
+                kto[1]["label"].as_bool()
+            ),
+            (2, Some(true), Some(false))
+        );
         for f in ExportFormat::ALL {
             assert_eq!(f.as_str().parse::<ExportFormat>(), Ok(f));
         }

@@ -27,7 +27,9 @@ impl FromStr for PairFormat {
             "hh-rlhf" | "hh" => Ok(Self::HhRlhf),
             "trl" => Ok(Self::Trl),
             "ultrafeedback" => Ok(Self::Ultrafeedback),
-            other => Err(format!("unknown pair format `{other}` (expected hh-rlhf, trl or ultrafeedback)")),
+            other => Err(format!(
+                "unknown pair format `{other}` (expected hh-rlhf, trl or ultrafeedback)"
+            )),
         }
     }
 }
@@ -64,7 +66,11 @@ impl fmt::Display for PairError {
 }
 
 fn error(line: u64, field: Option<&str>, message: impl Into<String>) -> PairError {
-    PairError { line, field: field.map(str::to_owned), message: message.into() }
+    PairError {
+        line,
+        field: field.map(str::to_owned),
+        message: message.into(),
+    }
 }
 
 /// Splits "\n\nHuman: a\n\nAssistant: b…" into turns.
@@ -82,13 +88,19 @@ pub fn parse_transcript(text: &str) -> Vec<ChatMessage> {
             (None, Some(a)) => (a, ASSISTANT, "assistant"),
             (None, None) => {
                 if let Some(r) = role {
-                    turns.push(ChatMessage { role: r.to_owned(), content: rest.to_owned() });
+                    turns.push(ChatMessage {
+                        role: r.to_owned(),
+                        content: rest.to_owned(),
+                    });
                 }
                 return turns;
             }
         };
         if let Some(r) = role {
-            turns.push(ChatMessage { role: r.to_owned(), content: rest[..at].to_owned() });
+            turns.push(ChatMessage {
+                role: r.to_owned(),
+                content: rest[..at].to_owned(),
+            });
         }
         role = Some(next_role);
         rest = &rest[at + marker.len()..];
@@ -98,19 +110,34 @@ pub fn parse_transcript(text: &str) -> Vec<ChatMessage> {
 /// HH-RLHF row → pair: the prompt is the common prefix of both transcripts cut back to the last
 /// "\n\nAssistant: "; the answers are what follows it.
 pub fn from_hh_rlhf(line: u64, chosen: &str, rejected: &str) -> Result<PairRecord, PairError> {
-    let common: usize = chosen.char_indices().zip(rejected.chars()).take_while(|((_, a), b)| a == b).map(|((_, a), _)| a.len_utf8()).sum();
+    let common: usize = chosen
+        .char_indices()
+        .zip(rejected.chars())
+        .take_while(|((_, a), b)| a == b)
+        .map(|((_, a), _)| a.len_utf8())
+        .sum();
     let shared = &chosen[..common];
     let cut = if shared.ends_with(ASSISTANT) {
         common
     } else {
         match shared.rfind(ASSISTANT) {
             Some(i) => i + ASSISTANT.len(),
-            None => return Err(error(line, Some("chosen"), "the transcripts share no \"\\n\\nAssistant: \" turn")),
+            None => {
+                return Err(error(
+                    line,
+                    Some("chosen"),
+                    "the transcripts share no \"\\n\\nAssistant: \" turn",
+                ))
+            }
         }
     };
     let prompt = parse_transcript(&chosen[..cut - ASSISTANT.len()]);
     if !prompt.iter().any(|m| m.role == "user") {
-        return Err(error(line, Some("chosen"), "no \"\\n\\nHuman: \" turn before the answers"));
+        return Err(error(
+            line,
+            Some("chosen"),
+            "no \"\\n\\nHuman: \" turn before the answers",
+        ));
     }
     Ok(PairRecord {
         prompt,
@@ -126,7 +153,11 @@ pub fn from_hh_rlhf(line: u64, chosen: &str, rejected: &str) -> Result<PairRecor
 pub fn to_hh_transcript(prompt: &[ChatMessage], answer: &str) -> String {
     let mut out = String::new();
     for m in prompt {
-        out.push_str(if m.role == "assistant" { ASSISTANT } else { HUMAN });
+        out.push_str(if m.role == "assistant" {
+            ASSISTANT
+        } else {
+            HUMAN
+        });
         out.push_str(&m.content);
     }
     out.push_str(ASSISTANT);
@@ -144,24 +175,48 @@ fn string_field(line: u64, row: &Map<String, Value>, field: &str) -> Result<Stri
 
 fn messages(line: u64, field: &str, value: &Value) -> Result<Vec<ChatMessage>, PairError> {
     let Value::Array(items) = value else {
-        return Err(error(line, Some(field), "expected a list of {role, content} messages"));
+        return Err(error(
+            line,
+            Some(field),
+            "expected a list of {role, content} messages",
+        ));
     };
     items
         .iter()
         .enumerate()
-        .map(|(i, m)| match (m.get("role").and_then(Value::as_str), m.get("content").and_then(Value::as_str)) {
-            (Some(role), Some(content)) => Ok(ChatMessage { role: role.to_owned(), content: content.to_owned() }),
-            _ => Err(error(line, Some(&format!("{field}[{i}]")), "needs string `role` and `content`")),
+        .map(|(i, m)| {
+            match (
+                m.get("role").and_then(Value::as_str),
+                m.get("content").and_then(Value::as_str),
+            ) {
+                (Some(role), Some(content)) => Ok(ChatMessage {
+                    role: role.to_owned(),
+                    content: content.to_owned(),
+                }),
+                _ => Err(error(
+                    line,
+                    Some(&format!("{field}[{i}]")),
+                    "needs string `role` and `content`",
+                )),
+            }
         })
         .collect()
 }
 
 /// The final assistant answer of a conversational field, and the turns before it.
-fn split_answer(line: u64, field: &str, value: &Value) -> Result<(Vec<ChatMessage>, String), PairError> {
+fn split_answer(
+    line: u64,
+    field: &str,
+    value: &Value,
+) -> Result<(Vec<ChatMessage>, String), PairError> {
     let mut turns = messages(line, field, value)?;
     match turns.pop() {
         Some(last) if last.role == "assistant" => Ok((turns, last.content)),
-        _ => Err(error(line, Some(field), "must end with an assistant message")),
+        _ => Err(error(
+            line,
+            Some(field),
+            "must end with an assistant message",
+        )),
     }
 }
 
@@ -177,14 +232,23 @@ pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRe
             from_hh_rlhf(line, &chosen, &rejected)?
         }
         PairFormat::Trl | PairFormat::Ultrafeedback => {
-            let chosen = row.get("chosen").cloned().ok_or_else(|| error(line, Some("chosen"), "missing"))?;
-            let rejected = row.get("rejected").cloned().ok_or_else(|| error(line, Some("rejected"), "missing"))?;
+            let chosen = row
+                .get("chosen")
+                .cloned()
+                .ok_or_else(|| error(line, Some("chosen"), "missing"))?;
+            let rejected = row
+                .get("rejected")
+                .cloned()
+                .ok_or_else(|| error(line, Some("rejected"), "missing"))?;
             match (&chosen, &rejected) {
                 // TRL standard: strings, with an explicit prompt.
                 (Value::String(c), Value::String(r)) => {
                     let prompt = string_field(line, &row, "prompt")?;
                     PairRecord {
-                        prompt: vec![ChatMessage { role: "user".into(), content: prompt }],
+                        prompt: vec![ChatMessage {
+                            role: "user".into(),
+                            content: prompt,
+                        }],
                         chosen: c.clone(),
                         rejected: r.clone(),
                         score_chosen: None,
@@ -199,16 +263,36 @@ pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRe
                     let (rejected_context, rejected) = split_answer(line, "rejected", &rejected)?;
                     let prompt = match row.get("prompt") {
                         Some(Value::Array(_)) => messages(line, "prompt", &row["prompt"])?,
-                        Some(Value::String(p)) if chosen_context.is_empty() => vec![ChatMessage { role: "user".into(), content: p.clone() }],
+                        Some(Value::String(p)) if chosen_context.is_empty() => vec![ChatMessage {
+                            role: "user".into(),
+                            content: p.clone(),
+                        }],
                         Some(Value::String(_)) => chosen_context.clone(),
                         _ => chosen_context.clone(),
                     };
                     if !chosen_context.is_empty() && chosen_context != rejected_context {
-                        return Err(error(line, Some("rejected"), "chosen and rejected have different conversation context"));
+                        return Err(error(
+                            line,
+                            Some("rejected"),
+                            "chosen and rejected have different conversation context",
+                        ));
                     }
-                    PairRecord { prompt, chosen, rejected, score_chosen: None, score_rejected: None, metadata: Map::new() }
+                    PairRecord {
+                        prompt,
+                        chosen,
+                        rejected,
+                        score_chosen: None,
+                        score_rejected: None,
+                        metadata: Map::new(),
+                    }
                 }
-                _ => return Err(error(line, Some("chosen"), "chosen and rejected must both be strings or both message lists")),
+                _ => {
+                    return Err(error(
+                        line,
+                        Some("chosen"),
+                        "chosen and rejected must both be strings or both message lists",
+                    ))
+                }
             }
         }
     };
@@ -216,11 +300,22 @@ pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRe
         return Err(error(line, Some("prompt"), "has no user turn"));
     }
     if pair.chosen == pair.rejected {
-        return Err(error(line, Some("rejected"), "is identical to `chosen` (a tie is not a pair)"));
+        return Err(error(
+            line,
+            Some("rejected"),
+            "is identical to `chosen` (a tie is not a pair)",
+        ));
     }
     pair.score_chosen = row.get("score_chosen").and_then(Value::as_f64);
     pair.score_rejected = row.get("score_rejected").and_then(Value::as_f64);
-    for key in ["prompt", "chosen", "rejected", "score_chosen", "score_rejected", "messages"] {
+    for key in [
+        "prompt",
+        "chosen",
+        "rejected",
+        "score_chosen",
+        "score_rejected",
+        "messages",
+    ] {
         row.remove(key);
     }
     pair.metadata = row;
@@ -248,12 +343,26 @@ mod tests {
 
     #[test]
     fn hh_rlhf_prompts_are_the_shared_prefix_split_into_turns() {
-        let chosen = "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant: Sure, here is how.";
-        let rejected = "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant: Sure? No.";
+        let chosen =
+            "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant: Sure, here is how.";
+        let rejected =
+            "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: help me\n\nAssistant: Sure? No.";
         let pair = from_hh_rlhf(1, chosen, rejected).expect("pair");
         assert_eq!(pair.prompt.len(), 3);
-        assert_eq!((pair.prompt[0].role.as_str(), pair.prompt[0].content.as_str()), ("user", "hi"));
-        assert_eq!((pair.prompt[1].role.as_str(), pair.prompt[1].content.as_str()), ("assistant", "hello"));
+        assert_eq!(
+            (
+                pair.prompt[0].role.as_str(),
+                pair.prompt[0].content.as_str()
+            ),
+            ("user", "hi")
+        );
+        assert_eq!(
+            (
+                pair.prompt[1].role.as_str(),
+                pair.prompt[1].content.as_str()
+            ),
+            ("assistant", "hello")
+        );
         // The common prefix "Sure" is cut back to the turn boundary.
         assert_eq!(pair.chosen, "Sure, here is how.");
         assert_eq!(pair.rejected, "Sure? No.");
@@ -263,7 +372,8 @@ mod tests {
 
     #[test]
     fn trl_standard_conversational_and_ultrafeedback_rows_read_alike() {
-        let standard = serde_json::json!({"prompt": "2+2?", "chosen": "4", "rejected": "5", "source": "x"});
+        let standard =
+            serde_json::json!({"prompt": "2+2?", "chosen": "4", "rejected": "5", "source": "x"});
         let conversational = serde_json::json!({
             "prompt": [{"role": "user", "content": "2+2?"}],
             "chosen": [{"role": "assistant", "content": "4"}],
@@ -279,21 +389,47 @@ mod tests {
         let b = from_json_row(1, PairFormat::Trl, conversational).expect("conversational");
         let c = from_json_row(1, PairFormat::Ultrafeedback, ultra).expect("ultrafeedback");
         for p in [&a, &b, &c] {
-            assert_eq!(pair_hash(&p.prompt, &p.chosen, &p.rejected), pair_hash(&a.prompt, &a.chosen, &a.rejected));
+            assert_eq!(
+                pair_hash(&p.prompt, &p.chosen, &p.rejected),
+                pair_hash(&a.prompt, &a.chosen, &a.rejected)
+            );
         }
         assert_eq!(a.metadata.get("source"), Some(&Value::String("x".into())));
         assert_eq!((c.score_chosen, c.score_rejected), (Some(9.0), Some(2.5)));
-        assert_eq!(c.metadata.get("prompt_id"), Some(&Value::String("abc".into())));
+        assert_eq!(
+            c.metadata.get("prompt_id"),
+            Some(&Value::String("abc".into()))
+        );
     }
 
     #[test]
     fn bad_rows_name_line_and_field() {
         let cases = [
-            (serde_json::json!({"prompt": "p", "chosen": "a"}), PairFormat::Trl, "rejected"),
-            (serde_json::json!({"prompt": "p", "chosen": "a", "rejected": "a"}), PairFormat::Trl, "rejected"),
-            (serde_json::json!({"prompt": "p", "chosen": "a", "rejected": 3}), PairFormat::Trl, "chosen"),
-            (serde_json::json!({"chosen": [{"role": "user", "content": "x"}], "rejected": [{"role": "assistant", "content": "y"}]}), PairFormat::Trl, "chosen"),
-            (serde_json::json!({"chosen": "no turns", "rejected": "at all"}), PairFormat::HhRlhf, "chosen"),
+            (
+                serde_json::json!({"prompt": "p", "chosen": "a"}),
+                PairFormat::Trl,
+                "rejected",
+            ),
+            (
+                serde_json::json!({"prompt": "p", "chosen": "a", "rejected": "a"}),
+                PairFormat::Trl,
+                "rejected",
+            ),
+            (
+                serde_json::json!({"prompt": "p", "chosen": "a", "rejected": 3}),
+                PairFormat::Trl,
+                "chosen",
+            ),
+            (
+                serde_json::json!({"chosen": [{"role": "user", "content": "x"}], "rejected": [{"role": "assistant", "content": "y"}]}),
+                PairFormat::Trl,
+                "chosen",
+            ),
+            (
+                serde_json::json!({"chosen": "no turns", "rejected": "at all"}),
+                PairFormat::HhRlhf,
+                "chosen",
+            ),
         ];
         for (row, format, field) in cases {
             let e = from_json_row(7, format, row.clone()).expect_err("bad");

@@ -142,3 +142,151 @@ async fn importing_into_a_missing_project_is_an_error() {
     );
     t.finish().await;
 }
+
+mod datasets {
+    use pairwise_core::{ExportFormat, PairFormat, Recipe};
+    use pairwise_pipeline::{export_version, import_pairs, maybe_gunzip};
+    use pairwise_store::{datasets, pairs, projects, testing::TestDb, StoreError};
+    use std::collections::HashSet;
+
+    fn hh_file() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/hh-rlhf/harmless-base-test.jsonl.gz")
+    }
+
+    fn originals() -> Vec<(String, String)> {
+        let reader =
+            maybe_gunzip(std::fs::File::open(hh_file()).expect("hh-rlhf")).expect("gunzip");
+        std::io::BufRead::lines(reader)
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(&l.expect("line")).expect("json");
+                (
+                    v["chosen"].as_str().expect("chosen").to_owned(),
+                    v["rejected"].as_str().expect("rejected").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn hh_rlhf_imports_freezes_and_exports_back_exactly() {
+        for t in TestDb::all().await {
+            let db = &t.db;
+            let project = projects::create(db, "hh", "", None).await.expect("project");
+            let reader =
+                maybe_gunzip(std::fs::File::open(hh_file()).expect("file")).expect("gunzip");
+            let report = import_pairs(
+                db,
+                "hh",
+                reader,
+                PairFormat::HhRlhf,
+                "harmless-base-test",
+                None,
+                |_| (),
+            )
+            .await
+            .expect("import");
+            let originals = originals();
+            assert_eq!(report.rows, originals.len() as u64);
+            assert_eq!(report.rows, 2312);
+            assert_eq!(report.inserted + report.duplicates, report.rows);
+            assert_eq!(
+                pairs::count(db, project.id).await.expect("count"),
+                report.inserted,
+                "{}",
+                t.backend
+            );
+
+            let v1 = datasets::freeze(db, project.id, "v1", &Recipe::default(), None)
+                .await
+                .expect("freeze");
+            assert_eq!(v1.pair_count, report.inserted);
+            assert!(matches!(
+                datasets::freeze(db, project.id, "v1", &Recipe::default(), None).await,
+                Err(StoreError::Conflict(_))
+            ));
+
+            let mut hh = Vec::new();
+            let rows = export_version(db, "hh", "v1", ExportFormat::HhRlhf, &mut hh)
+                .await
+                .expect("export");
+            assert_eq!(rows, v1.pair_count);
+            let original: HashSet<(String, String)> = originals.into_iter().collect();
+            for line in String::from_utf8(hh.clone()).expect("utf-8").lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("row");
+                let pair = (
+                    v["chosen"].as_str().expect("chosen").to_owned(),
+                    v["rejected"].as_str().expect("rejected").to_owned(),
+                );
+                assert!(
+                    original.contains(&pair),
+                    "an exported transcript differs from the original"
+                );
+            }
+            let mut again = Vec::new();
+            export_version(db, "hh", "v1", ExportFormat::HhRlhf, &mut again)
+                .await
+                .expect("export");
+            assert_eq!(hh, again, "two exports of one version are byte-identical");
+            for format in ExportFormat::ALL {
+                let mut out = Vec::new();
+                let n = export_version(db, "hh", "v1", format, &mut out)
+                    .await
+                    .expect("export");
+                assert_eq!(n, v1.pair_count * format.rows_per_pair() as u64, "{format}");
+            }
+
+            // A narrower recipe, its diff, and a rollback that equals the original.
+            let narrow = Recipe {
+                sources: vec!["nothing-else".into()],
+                ..Recipe::default()
+            };
+            let v2 = datasets::freeze(db, project.id, "v2", &narrow, None)
+                .await
+                .expect("freeze v2");
+            assert_eq!((v2.pair_count, v2.parent.as_deref()), (0, Some("v1")));
+            let diff = datasets::diff(db, project.id, "v1", "v2")
+                .await
+                .expect("diff");
+            assert_eq!((diff.removed, diff.added), (v1.pair_count, 0));
+            let v3 = datasets::rollback(db, project.id, "v1", "v3", None)
+                .await
+                .expect("rollback");
+            assert_eq!(
+                (v3.content_hash.as_str(), v3.pair_count),
+                (v1.content_hash.as_str(), v1.pair_count)
+            );
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_pair_line_writes_nothing_and_names_the_line() {
+        let t = TestDb::sqlite().await;
+        let project = projects::create(&t.db, "p", "", None)
+            .await
+            .expect("project");
+        let input = "{\"prompt\":\"a\",\"chosen\":\"x\",\"rejected\":\"y\"}\n{\"prompt\":\"b\",\"chosen\":\"x\",\"rejected\":\"y\"}\n{\"prompt\":\"c\",\"chosen\":\"x\"}\n";
+        let err = import_pairs(
+            &t.db,
+            "p",
+            input.as_bytes(),
+            PairFormat::Trl,
+            "f",
+            None,
+            |_| (),
+        )
+        .await
+        .expect_err("bad");
+        assert!(
+            err.to_string().starts_with("line 3: field `rejected`"),
+            "{err}"
+        );
+        assert_eq!(pairs::count(&t.db, project.id).await.expect("count"), 0);
+        assert!(datasets::list(&t.db, project.id)
+            .await
+            .expect("list")
+            .is_empty());
+        t.finish().await;
+    }
+}

@@ -2,9 +2,11 @@
 //! migrating, and the queries each domain needs. Nothing here knows about HTTP.
 
 pub mod audit;
+pub mod datasets;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod pairs;
 pub mod projects;
 pub mod prompts;
 pub mod session_store;

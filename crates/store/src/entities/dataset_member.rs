@@ -1,0 +1,18 @@
+//! The pair at one position of a dataset version.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "dataset_members")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub version_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub position: i64,
+    pub pair_id: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

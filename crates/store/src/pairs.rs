@@ -1,0 +1,83 @@
+//! Preference pairs: batched inserts that skip duplicates (same stable hash in the project).
+
+use crate::{entities::pair, error::Result};
+use pairwise_core::{pair_hash, ChatMessage, PairRecord};
+use sea_orm::{
+    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    Set,
+};
+
+/// How a new pair was made and where it came from.
+#[derive(Debug, Clone)]
+pub struct PairOrigin {
+    pub strategy: String,
+    pub source: String,
+    /// JSON object of versions, params and seeds (empty for imports).
+    pub provenance: serde_json::Value,
+}
+
+fn last_user(prompt: &[ChatMessage]) -> String {
+    prompt
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| m.content.clone())
+        .unwrap_or_default()
+}
+
+/// Inserts pairs, skipping those whose hash the project already has (or that repeat within the
+/// batch); returns how many were new. Run inside the caller's transaction for atomic imports.
+pub async fn insert_batch(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    records: &[PairRecord],
+    origin: &PairOrigin,
+) -> Result<u64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    let rows = records.iter().map(|r| {
+        let margin = match (r.score_chosen, r.score_rejected) {
+            (Some(c), Some(rj)) => Some(c - rj),
+            _ => None,
+        };
+        pair::ActiveModel {
+            project_id: Set(project_id),
+            hash: Set(pair_hash(&r.prompt, &r.chosen, &r.rejected)),
+            prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
+            prompt_text: Set(last_user(&r.prompt)),
+            chosen: Set(r.chosen.clone()),
+            rejected: Set(r.rejected.clone()),
+            strategy: Set(origin.strategy.clone()),
+            margin: Set(margin),
+            score_chosen: Set(r.score_chosen),
+            score_rejected: Set(r.score_rejected),
+            source: Set(origin.source.clone()),
+            provenance: Set(origin.provenance.to_string()),
+            metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+    });
+    Ok(pair::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([pair::Column::ProjectId, pair::Column::Hash])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?)
+}
+
+pub async fn count(db: &impl ConnectionTrait, project_id: i64) -> Result<u64> {
+    Ok(pair::Entity::find()
+        .filter(pair::Column::ProjectId.eq(project_id))
+        .count(db)
+        .await?)
+}
+
+/// The prompt turns of a stored pair.
+pub fn prompt_of(model: &pair::Model) -> Vec<ChatMessage> {
+    serde_json::from_str(&model.prompt).unwrap_or_default()
+}
