@@ -20,7 +20,7 @@ WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --e
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
 .PHONY: help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
-	bench gpu-check \
+	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
 help:
@@ -30,7 +30,7 @@ help:
 	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
 
 ## ---- setup (idempotent; skips what is present) ----
-setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models
+setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models setup-python-datasets
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -56,6 +56,11 @@ setup-browser:
 # the tiny test decoder and MiniLM, into .tools/ and models/ (about a minute, once).
 setup-models:
 	@bash scripts/models/setup_models.sh
+
+# `datasets` and `pyarrow` in the same venv, to load exports as a trainer would (make test).
+setup-python-datasets: setup-models
+	@.tools/venv/bin/python -c "import datasets, pyarrow" 2>/dev/null || \
+		.tools/venv/bin/pip install --quiet --disable-pip-version-check -r scripts/datasets/requirements.txt
 
 setup-postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
@@ -110,7 +115,20 @@ e2e: setup-browser setup-node e2e-build
 	echo "$$E2E_ANNOTATOR_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-annotator --role annotator --password-stdin; \
 	cd end2end && npx playwright test
 
-test: setup lint unit e2e
+# HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.
+EXPORTS_DIR := target/exports-check
+exports-check: setup-python-datasets e2e-build
+	@rm -rf $(EXPORTS_DIR) && mkdir -p $(EXPORTS_DIR)
+	@set -e; db="sqlite://$(CURDIR)/$(EXPORTS_DIR)/check.db?mode=rwc"; p=./target/debug/pairwise; \
+	$$p --database-url "$$db" project create --name hh >/dev/null; \
+	$$p --database-url "$$db" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
+	$$p --database-url "$$db" dataset freeze --project hh --tag v1; \
+	for f in trl trl-conversational trl-implicit hh-rlhf kto; do \
+		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; done; \
+	pairs=$$($$p --database-url "$$db" dataset list --project hh --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['pair_count'])"); \
+	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_exports.py $(EXPORTS_DIR) $$pairs
+
+test: setup lint unit exports-check e2e
 
 ## ---- benchmarks (not tests; JSON under bench/results/) ----
 BENCH_MODEL ?= models/demo

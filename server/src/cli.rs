@@ -39,6 +39,11 @@ pub enum Command {
     /// Import data into a project.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Dataset versions: freeze, list, diff.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Export a dataset version for a trainer (JSONL, streamed).
+    Export(ExportArgs),
     /// Create the demo users (new random passwords, printed) and the demo project with data.
     Demo(DemoArgs),
     /// Generate candidates from one prompt with a local ONNX model.
@@ -123,6 +128,66 @@ pub enum ImportCommand {
         #[arg(long)]
         format: Option<ImportFormat>,
     },
+    /// Import preference pairs (JSONL, gzip accepted). Atomic: a bad line stores nothing.
+    Pairs {
+        file: PathBuf,
+        #[arg(long)]
+        project: String,
+        /// hh-rlhf, trl (standard or conversational) or ultrafeedback (binarized).
+        #[arg(long)]
+        format: pairwise_core::PairFormat,
+        /// Source recorded on every pair (default: the file name).
+        #[arg(long)]
+        source: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Freeze the pairs a recipe selects (default: all) as an immutable version.
+    Freeze {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        tag: String,
+        /// JSON recipe: {"sources": [...], "strategies": [...], "min_margin": x, "max_margin": y}.
+        #[arg(long, conflicts_with = "from")]
+        recipe: Option<PathBuf>,
+        /// Roll back: the new version has exactly the pairs of this version.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// List a project's versions.
+    List {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pairs added and removed from version A to version B.
+    Diff {
+        #[arg(long)]
+        project: String,
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub project: String,
+    /// The version tag.
+    #[arg(long)]
+    pub version: String,
+    /// trl, trl-conversational, trl-implicit, hh-rlhf or kto.
+    #[arg(long)]
+    pub format: pairwise_core::ExportFormat,
+    /// Output file (.jsonl).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +283,81 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.inserted, report.records, report.duplicates
             );
         }
+        Command::Import(ImportCommand::Pairs {
+            file,
+            project,
+            format,
+            source,
+        }) => {
+            let handle = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let bar = ProgressBar::new(handle.metadata().map(|m| m.len()).unwrap_or(0));
+            bar.set_style(
+                ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.set_message("importing pairs");
+            let source = source.unwrap_or_else(|| {
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            let reader = pairwise_pipeline::maybe_gunzip(bar.wrap_read(handle))
+                .context("reading the file")?;
+            let result = pairwise_pipeline::import_pairs(
+                &db,
+                &project,
+                reader,
+                format,
+                &source,
+                None,
+                |r| bar.set_message(format!("{} rows", r.rows)),
+            )
+            .await;
+            bar.finish_and_clear();
+            let report =
+                result.with_context(|| format!("{}: nothing was imported", file.display()))?;
+            println!(
+                "imported {} new pairs into {project} ({} rows, {} duplicates skipped)",
+                report.inserted, report.rows, report.duplicates
+            );
+        }
+        Command::Dataset(command) => dataset(&db, command).await?,
+        Command::Export(args) => {
+            if args.out.extension().and_then(|e| e.to_str()) != Some("jsonl") {
+                bail!("--out must end in .jsonl (Parquet export is not built yet)");
+            }
+            let tmp = args.out.with_extension("jsonl.partial");
+            let file = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let rows = pairwise_pipeline::export_version(
+                &db,
+                &args.project,
+                &args.version,
+                args.format,
+                &mut writer,
+            )
+            .await;
+            drop(writer);
+            match rows {
+                Ok(rows) => {
+                    std::fs::rename(&tmp, &args.out)
+                        .with_context(|| format!("cannot write {}", args.out.display()))?;
+                    println!(
+                        "exported {rows} rows of {} {} as {} to {}",
+                        args.project,
+                        args.version,
+                        args.format,
+                        args.out.display()
+                    );
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            }
+        }
         Command::Demo(args) => demo::run(&db, &args.data).await?,
     }
     Ok(())
@@ -277,6 +417,82 @@ async fn user(db: &pairwise_store::DatabaseConnection, command: UserCommand) -> 
         UserCommand::Deactivate { name } => {
             users::set_active(db, &name, false).await?;
             println!("{name} is deactivated; their sessions ended and tokens were revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn dataset(
+    db: &pairwise_store::DatabaseConnection,
+    command: DatasetCommand,
+) -> anyhow::Result<()> {
+    use pairwise_store::datasets;
+    match command {
+        DatasetCommand::Freeze {
+            project,
+            tag,
+            recipe,
+            from,
+        } => {
+            let p = projects::require(db, &project).await?;
+            let version = match from {
+                Some(from) => datasets::rollback(db, p.id, &from, &tag, None).await?,
+                None => {
+                    let recipe: pairwise_core::Recipe = match recipe {
+                        Some(path) => {
+                            let text = std::fs::read_to_string(&path)
+                                .with_context(|| format!("cannot read {}", path.display()))?;
+                            serde_json::from_str(&text)
+                                .with_context(|| format!("{}: invalid recipe", path.display()))?
+                        }
+                        None => pairwise_core::Recipe::default(),
+                    };
+                    datasets::freeze(db, p.id, &tag, &recipe, None).await?
+                }
+            };
+            println!(
+                "froze {project} {} with {} pairs (content {})",
+                version.tag, version.pair_count, version.content_hash
+            );
+        }
+        DatasetCommand::List { project, json } => {
+            let p = projects::require(db, &project).await?;
+            let list = datasets::list(db, p.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for v in list {
+                    println!(
+                        "{:<16} {:>8} pairs  parent {:<12} {}  {}",
+                        v.tag,
+                        v.pair_count,
+                        v.parent.unwrap_or_default(),
+                        &v.content_hash[..12],
+                        v.created_at
+                    );
+                }
+            }
+        }
+        DatasetCommand::Diff {
+            project,
+            a,
+            b,
+            json,
+        } => {
+            let p = projects::require(db, &project).await?;
+            let diff = datasets::diff(db, p.id, &a, &b).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+            } else {
+                println!(
+                    "{a} → {b}: +{} −{} ={} ({} → {} pairs)",
+                    diff.added,
+                    diff.removed,
+                    diff.unchanged,
+                    diff.from_pair_count,
+                    diff.to_pair_count
+                );
+            }
         }
     }
     Ok(())

@@ -25,7 +25,7 @@ pub struct ImportOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     /// A line of the file is invalid; nothing was written.
-    #[error("{0}")]
+    #[error(transparent)]
     Parse(#[from] PromptImportError),
     /// The project is missing or the database failed; nothing was written.
     #[error(transparent)]
