@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod datasets;
 pub mod error;
 pub mod import;
 pub mod security;
@@ -23,7 +24,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/health", get(api::health))
         .merge(auth::router())
         .merge(import::router())
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().merge(datasets::router()))
         .leptos_routes_with_context(
             state,
             leptos_routes,

@@ -123,6 +123,72 @@ pub async fn import_pairs<R: BufRead>(
     Ok(report)
 }
 
+/// A dataset version located for export.
+#[derive(Debug, Clone)]
+pub struct ExportTarget {
+    pub project: String,
+    pub version_id: i64,
+    pub tag: String,
+    pub pair_count: u64,
+}
+
+/// Finds `tag` of `project` (NotFound names which).
+pub async fn export_target(
+    db: &DatabaseConnection,
+    project: &str,
+    tag: &str,
+) -> Result<ExportTarget, StoreError> {
+    let p = projects::require(db, project).await?;
+    let v = datasets::require(db, p.id, tag).await?;
+    Ok(ExportTarget {
+        project: p.name,
+        version_id: v.id,
+        tag: v.tag,
+        pair_count: u64::try_from(v.pair_count).unwrap_or(0),
+    })
+}
+
+/// The JSONL bytes of the version's pairs from `position` on (one page), the next position and
+/// the rows written; an empty chunk means the end. Callers stream pages, so memory stays flat.
+pub async fn export_chunk(
+    db: &DatabaseConnection,
+    target: &ExportTarget,
+    format: ExportFormat,
+    position: i64,
+) -> Result<(Vec<u8>, i64, u64), StoreError> {
+    let page = datasets::pairs_page(db, target.version_id, position, EXPORT_PAGE).await?;
+    let mut out = Vec::with_capacity(page.len() * 512);
+    let mut rows = 0u64;
+    for p in &page {
+        let prompt = pairs::prompt_of(p);
+        let metadata = serde_json::json!({
+            "pair_id": p.id,
+            "hash": p.hash,
+            "strategy": p.strategy,
+            "margin": p.margin,
+            "score_chosen": p.score_chosen,
+            "score_rejected": p.score_rejected,
+            "source": p.source,
+            "provenance": serde_json::from_str::<serde_json::Value>(&p.provenance).unwrap_or_default(),
+            "dataset_version": target.tag,
+            "extra": serde_json::from_str::<serde_json::Value>(&p.metadata).unwrap_or_default(),
+        });
+        let pair = ExportPair {
+            prompt: &prompt,
+            chosen: &p.chosen,
+            rejected: &p.rejected,
+            metadata: &metadata,
+        };
+        for row in export_rows(format, &pair) {
+            serde_json::to_writer(&mut out, &row)
+                .map_err(|e| StoreError::invalid("format", e.to_string()))?;
+            out.push(b'\n');
+            rows += 1;
+        }
+    }
+    Ok((out, position + page.len() as i64, rows))
+}
+
 /// Writes version `tag` of `project` to `out` as JSONL in `format`; returns the rows written.
 pub async fn export_version<W: Write>(
     db: &DatabaseConnection,
@@ -131,44 +197,17 @@ pub async fn export_version<W: Write>(
     format: ExportFormat,
     out: &mut W,
 ) -> Result<u64, StoreError> {
-    let project = projects::require(db, project).await?;
-    let version = datasets::require(db, project.id, tag).await?;
+    let target = export_target(db, project, tag).await?;
     let io = |e: std::io::Error| StoreError::invalid("out", format!("cannot write: {e}"));
-    let mut rows = 0u64;
-    let mut position = 0i64;
+    let (mut rows, mut position) = (0u64, 0i64);
     loop {
-        let page = datasets::pairs_page(db, version.id, position, EXPORT_PAGE).await?;
-        if page.is_empty() {
+        let (chunk, next, n) = export_chunk(db, &target, format, position).await?;
+        if chunk.is_empty() {
             break;
         }
-        position += page.len() as i64;
-        for p in &page {
-            let prompt = pairs::prompt_of(p);
-            let metadata = serde_json::json!({
-                "pair_id": p.id,
-                "hash": p.hash,
-                "strategy": p.strategy,
-                "margin": p.margin,
-                "score_chosen": p.score_chosen,
-                "score_rejected": p.score_rejected,
-                "source": p.source,
-                "provenance": serde_json::from_str::<serde_json::Value>(&p.provenance).unwrap_or_default(),
-                "dataset_version": version.tag,
-                "extra": serde_json::from_str::<serde_json::Value>(&p.metadata).unwrap_or_default(),
-            });
-            let pair = ExportPair {
-                prompt: &prompt,
-                chosen: &p.chosen,
-                rejected: &p.rejected,
-                metadata: &metadata,
-            };
-            for row in export_rows(format, &pair) {
-                serde_json::to_writer(&mut *out, &row)
-                    .map_err(|e| StoreError::invalid("out", e.to_string()))?;
-                out.write_all(b"\n").map_err(io)?;
-                rows += 1;
-            }
-        }
+        out.write_all(&chunk).map_err(io)?;
+        rows += n;
+        position = next;
     }
     out.flush().map_err(io)?;
     Ok(rows)

@@ -4,5 +4,7 @@
 pub mod datasets;
 pub mod import;
 
-pub use datasets::{export_version, import_pairs, maybe_gunzip};
+pub use datasets::{
+    export_chunk, export_target, export_version, import_pairs, maybe_gunzip, ExportTarget,
+};
 pub use import::{import_prompts, ImportError, ImportOptions};

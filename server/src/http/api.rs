@@ -30,9 +30,10 @@ use utoipa::OpenApi;
     info(title = "Pairwise API", description = "Scripts' access to Pairwise. Authenticate with `Authorization: Bearer <token>` (from `pairwise user token` or the Users page) or with the session cookie of `POST /api/v1/auth/login`."),
     paths(
         health, me, list_users, list_projects, create_project, list_prompts, import_prompts_raw,
-        super::auth::login_json, super::auth::logout_json
+        super::auth::login_json, super::auth::logout_json,
+        super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export
     ),
-    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health)),
+    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

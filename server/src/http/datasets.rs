@@ -1,0 +1,157 @@
+//! Dataset versions over HTTP (reviewers): list, freeze, look at, diff, and download an export
+//! streamed page by page. There is no route that changes or deletes a frozen version.
+
+use super::{auth::Caller, error::ApiError};
+use app::ssr::AppState;
+use axum::{
+    body::Body,
+    extract::{Path, Query, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use pairwise_core::{
+    dto::{DatasetDiff, DatasetVersionView},
+    ExportFormat, Recipe, Role,
+};
+use pairwise_pipeline::{export_chunk, export_target};
+use pairwise_store::{datasets, projects};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{name}/datasets", get(list).post(freeze))
+        .route("/projects/{name}/datasets/{tag}", get(show))
+        .route("/projects/{name}/datasets/{tag}/diff/{other}", get(diff))
+        .route("/projects/{name}/datasets/{tag}/export", get(export))
+}
+
+/// The versions of a project, oldest first.
+#[utoipa::path(get, path = "/api/v1/projects/{name}/datasets", tag = "datasets", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<DatasetVersionView>), (status = 403, body = super::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<DatasetVersionView>>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let p = projects::require(&state.db, &name).await?;
+    Ok(Json(datasets::list(&state.db, p.id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct FreezeRequest {
+    pub tag: String,
+    /// Which pairs (default: all).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub recipe: Recipe,
+    /// Roll back: copy exactly the pairs of this version instead of applying a recipe.
+    pub from: Option<String>,
+}
+
+/// Freezes a new version (reviewer). An existing tag → 409: frozen versions never change.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/datasets", tag = "datasets", params(("name" = String, Path)), request_body = FreezeRequest,
+    responses((status = 201, body = DatasetVersionView), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn freeze(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<FreezeRequest>,
+) -> Result<(StatusCode, Json<DatasetVersionView>), ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let p = projects::require(&state.db, &name).await?;
+    let version = match body.from {
+        Some(from) => datasets::rollback(&state.db, p.id, &from, &body.tag, Some(user.id)).await?,
+        None => datasets::freeze(&state.db, p.id, &body.tag, &body.recipe, Some(user.id)).await?,
+    };
+    pairwise_store::audit::record(
+        &state.db,
+        Some(user.id),
+        "dataset.freeze",
+        &format!("project:{name}/{}", version.tag),
+        serde_json::json!({"pairs": version.pair_count}),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(version)))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{name}/datasets/{tag}", tag = "datasets", params(("name" = String, Path), ("tag" = String, Path)),
+    responses((status = 200, body = DatasetVersionView), (status = 404, body = super::error::ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, tag)): Path<(String, String)>,
+) -> Result<Json<DatasetVersionView>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let p = projects::require(&state.db, &name).await?;
+    Ok(Json(datasets::get_view(&state.db, p.id, &tag).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{name}/datasets/{tag}/diff/{other}", tag = "datasets",
+    params(("name" = String, Path), ("tag" = String, Path), ("other" = String, Path)), responses((status = 200, body = DatasetDiff)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, tag, other)): Path<(String, String, String)>,
+) -> Result<Json<DatasetDiff>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let p = projects::require(&state.db, &name).await?;
+    Ok(Json(datasets::diff(&state.db, p.id, &tag, &other).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// trl, trl-conversational, trl-implicit, hh-rlhf or kto.
+    pub format: String,
+}
+
+/// Downloads a version as JSONL, streamed page by page (constant memory). The file name is made
+/// of validated names only, so it cannot carry a path.
+#[utoipa::path(get, path = "/api/v1/projects/{name}/datasets/{tag}/export", tag = "datasets",
+    params(("name" = String, Path), ("tag" = String, Path), ExportQuery), responses((status = 200, content_type = "application/x-ndjson", body = String)))]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, tag)): Path<(String, String)>,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let format: ExportFormat = query
+        .format
+        .parse()
+        .map_err(|e: String| ApiError::Invalid(format!("field `format`: {e}")))?;
+    let target = export_target(&state.db, &name, &tag).await?;
+    let file = format!(
+        "{}-{}-{}.jsonl",
+        target.project,
+        target.tag,
+        format.as_str()
+    );
+    let db = state.db.clone();
+    let stream = futures_util::stream::unfold(Some(0i64), move |position| {
+        let (db, target) = (db.clone(), target.clone());
+        async move {
+            let position = position?;
+            match export_chunk(&db, &target, format, position).await {
+                Ok((chunk, _, _)) if chunk.is_empty() => None,
+                Ok((chunk, next, _)) => Some((Ok::<_, std::io::Error>(chunk), Some(next))),
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed mid-stream");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        }
+    });
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
