@@ -113,6 +113,8 @@ e2e: setup-browser setup-node e2e-build
 	export E2E_ANNOTATOR_PASSWORD=$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
 	echo "$$E2E_ADMIN_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-admin --role admin --password-stdin; \
 	echo "$$E2E_ANNOTATOR_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-annotator --role annotator --password-stdin; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project create --name hh --description "HH-RLHF harmless-base test pairs"; \
+	./target/debug/pairwise --database-url "$$E2E_DB" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
 	cd end2end && npx playwright test
 
 # HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.

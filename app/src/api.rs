@@ -218,3 +218,79 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     .await?;
     Ok(())
 }
+
+#[server]
+pub async fn list_versions(
+    project: String,
+) -> Result<Vec<pairwise_core::dto::DatasetVersionView>, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::datasets::list(&db, p.id).await?)
+}
+
+/// Pairs of a project, for the datasets page header.
+#[server]
+pub async fn pair_count(project: String) -> Result<u64, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::pairs::count(&db, p.id).await?)
+}
+
+#[server]
+pub async fn freeze_version(
+    project: String,
+    tag: String,
+    sources: String,
+    min_margin: String,
+    max_margin: String,
+) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
+    let user = require(Role::Reviewer)?;
+    let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<f64>().map(Some).map_err(|_| AppError::Invalid {
+            field: field.into(),
+            message: "must be a number".into(),
+        })
+    };
+    let recipe = pairwise_core::Recipe {
+        sources: sources
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        strategies: Vec::new(),
+        min_margin: number("min_margin", &min_margin)?,
+        max_margin: number("max_margin", &max_margin)?,
+    };
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    let version =
+        pairwise_store::datasets::freeze(&db, p.id, tag.trim(), &recipe, Some(user.id)).await?;
+    audit::record(
+        &db,
+        Some(user.id),
+        "dataset.freeze",
+        &format!("project:{project}/{}", version.tag),
+        serde_json::json!({"pairs": version.pair_count}),
+    )
+    .await?;
+    Ok(version)
+}
+
+#[server]
+pub async fn diff_versions(
+    project: String,
+    from: String,
+    to: String,
+) -> Result<pairwise_core::dto::DatasetDiff, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::datasets::diff(&db, p.id, &from, &to).await?)
+}

@@ -16,8 +16,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, projects::ProjectsPage,
-    prompts::PromptsPage, users::UsersPage,
+    datasets::DatasetsPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    projects::ProjectsPage, prompts::PromptsPage, users::UsersPage,
 };
 
 /// The name of the wasm/js bundle under `/pkg` (`pairwise.js`, `pairwise_bg.wasm`).
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/projects") view=ProjectsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/prompts") view=PromptsPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/datasets") view=DatasetsPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                 </Routes>
             </main>

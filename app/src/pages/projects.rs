@@ -72,17 +72,19 @@ fn ProjectTable(list: Vec<ProjectView>) -> impl IntoView {
     }
     view! {
         <table class="data" data-testid="projects">
-            <thead><tr><th>"Name"</th><th>"Description"</th><th class="num">"Prompts"</th><th>"Created"</th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Description"</th><th class="num">"Prompts"</th><th>"Datasets"</th><th>"Created"</th></tr></thead>
             <tbody>
                 {list
                     .into_iter()
                     .map(|p| {
                         let href = format!("/projects/{}/prompts", p.name);
+                        let datasets = format!("/projects/{}/datasets", p.name);
                         view! {
                             <tr>
                                 <td><A href=href>{p.name}</A></td>
                                 <td>{p.description}</td>
                                 <td class="num">{p.prompt_count}</td>
+                                <td><A href=datasets>"versions"</A></td>
                                 <td><time>{p.created_at}</time></td>
                             </tr>
                         }

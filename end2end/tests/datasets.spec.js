@@ -1,0 +1,29 @@
+// A reviewer freezes a dataset version in the browser, compares it, and downloads an export.
+import { test, expect } from '@playwright/test';
+import { admin, login, waitForHydration } from './helpers.js';
+
+test('freeze a version, compare and download it', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/projects/hh/datasets');
+  await expect(page.getByTestId('pair-count')).toHaveText('2312 pairs in the project');
+  await waitForHydration(page);
+  await page.getByLabel('Tag').fill('v1');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByTestId('frozen')).toHaveText('Froze v1 with 2312 pairs.');
+  await expect(page.getByTestId('versions')).toContainText('v1');
+
+  // The same tag again is refused: a frozen version never changes.
+  await page.getByLabel('Tag').fill('v1');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByRole('alert')).toContainText('already exists');
+
+  await page.getByTestId('diff').click();
+  await expect(page.getByTestId('diff-result')).toContainText('+0 added, −0 removed, 2312 unchanged');
+
+  const href = await page.getByRole('link', { name: 'hh-rlhf', exact: true }).getAttribute('href');
+  const response = await page.request.get(href);
+  expect(response.status()).toBe(200);
+  const lines = (await response.text()).trim().split('\n');
+  expect(lines.length).toBe(2312);
+  expect(JSON.parse(lines[0]).chosen.startsWith('\n\nHuman: ')).toBe(true);
+});
