@@ -49,6 +49,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Freezing pages through a project's pairs in id order: keep that a range scan.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_pairs_project_id")
+                    .table(Pairs::Table)
+                    .col(Pairs::ProjectId)
+                    .col(Pairs::Id)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

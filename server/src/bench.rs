@@ -14,6 +14,163 @@ use std::{path::PathBuf, process::Command, time::Instant};
 pub enum BenchCommand {
     /// Multi-candidate generation throughput.
     Generate(BenchGenerateArgs),
+    /// Import, freeze and export of many synthetic pairs, each command run (and measured) alone.
+    Datasets(BenchDatasetsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDatasetsArgs {
+    /// Synthetic pairs to import, freeze and export.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub pairs: usize,
+    /// Where to write the JSON (default: bench/results/datasets-<pairs>.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Peak resident memory of this process (VmHWM), on Linux.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Runs `pairwise ARGS` as a child with RSS reporting; returns (seconds, peak RSS bytes).
+fn timed_child(args: &[&str]) -> anyhow::Result<(f64, Option<u64>)> {
+    let exe = std::env::current_exe().context("locating the pairwise binary")?;
+    let t = Instant::now();
+    let output = Command::new(exe)
+        .args(args)
+        .env("PAIRWISE_REPORT_RSS", "1")
+        .env("PAIRWISE_LOG", "warn")
+        .output()?;
+    let seconds = t.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        anyhow::bail!("pairwise {} failed: {stderr}", args.join(" "));
+    }
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes="))
+        .and_then(|v| v.trim().parse().ok());
+    Ok((seconds, rss))
+}
+
+fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("pairs.jsonl");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&input)?);
+        for i in 0..args.pairs {
+            let row = json!({
+                "prompt": format!("Question {i}: how should one answer request number {} politely and correctly?", i * 7919 % 100_003),
+                "chosen": format!("A careful, complete answer to question {i}, with a reason and a safe alternative where needed."),
+                "rejected": format!("A short answer to {i}."),
+                "source": "synthetic",
+            });
+            serde_json::to_writer(&mut w, &row)?;
+            w.write_all(b"\n")?;
+        }
+    }
+    let input_bytes = std::fs::metadata(&input)?.len();
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let out = dir.path().join("export.jsonl");
+    let (input_s, out_s) = (input.display().to_string(), out.display().to_string());
+    timed_child(&[
+        "--database-url",
+        &db,
+        "project",
+        "create",
+        "--name",
+        "bench",
+    ])?;
+    let (import_s, import_rss) = timed_child(&[
+        "--database-url",
+        &db,
+        "import",
+        "pairs",
+        &input_s,
+        "--project",
+        "bench",
+        "--format",
+        "trl",
+    ])?;
+    let (freeze_s, freeze_rss) = timed_child(&[
+        "--database-url",
+        &db,
+        "dataset",
+        "freeze",
+        "--project",
+        "bench",
+        "--tag",
+        "v1",
+    ])?;
+    let (export_s, export_rss) = timed_child(&[
+        "--database-url",
+        &db,
+        "export",
+        "--project",
+        "bench",
+        "--version",
+        "v1",
+        "--format",
+        "trl",
+        "--out",
+        &out_s,
+    ])?;
+    let exported_rows =
+        std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&out)?)).count();
+    anyhow::ensure!(
+        exported_rows == args.pairs,
+        "exported {exported_rows} rows of {} pairs",
+        args.pairs
+    );
+    let result = json!({
+        "benchmark": "datasets",
+        "pairs": args.pairs,
+        "input_bytes": input_bytes,
+        "backend": "sqlite",
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
+        "import": { "seconds": import_s, "rows_per_s": args.pairs as f64 / import_s, "peak_rss_bytes": import_rss },
+        "freeze": { "seconds": freeze_s, "peak_rss_bytes": freeze_rss },
+        "export": { "seconds": export_s, "rows_per_s": args.pairs as f64 / export_s, "peak_rss_bytes": export_rss, "bytes": std::fs::metadata(&out)?.len() },
+        "note": "each step is a separate `pairwise` process, timed end to end (start-up included)",
+    });
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("bench/results/datasets-{}.json", args.pairs)));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).ok();
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        let mb = |v: Option<u64>| v.map_or("?".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6));
+        println!(
+            "import {:.1}s ({:.0} rows/s, peak {})",
+            import_s,
+            args.pairs as f64 / import_s,
+            mb(import_rss)
+        );
+        println!("freeze {:.1}s (peak {})", freeze_s, mb(freeze_rss));
+        println!(
+            "export {:.1}s ({:.0} rows/s, peak {})",
+            export_s,
+            args.pairs as f64 / export_s,
+            mb(export_rss)
+        );
+        println!("written to {}", path.display());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +228,10 @@ fn weight_bytes(dir: &std::path::Path) -> u64 {
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Generate(args) = command;
+    let args = match command {
+        BenchCommand::Generate(args) => args,
+        BenchCommand::Datasets(args) => return datasets(args),
+    };
     let mut engine = Engine::load(&args.model.model, args.model.device, args.model.threads)
         .with_context(|| format!("loading {}", args.model.model.display()))?;
     let prompt_ids =

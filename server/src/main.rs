@@ -6,7 +6,14 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     let cli = pairwise_server::cli::Cli::parse();
     pairwise_server::cli::init_tracing();
-    match pairwise_server::cli::run(cli).await {
+    let result = pairwise_server::cli::run(cli).await;
+    if std::env::var_os("PAIRWISE_REPORT_RSS").is_some() {
+        // For `pairwise bench datasets`, which runs commands as children to measure each alone.
+        if let Some(peak) = pairwise_server::bench::peak_rss_bytes() {
+            eprintln!("peak_rss_bytes={peak}");
+        }
+    }
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

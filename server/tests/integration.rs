@@ -658,7 +658,7 @@ async fn reviewers_freeze_diff_and_download_versions_that_nothing_can_change() {
         pairwise_pipeline::import_pairs(
             &h.t.db,
             "ds",
-            rows.as_bytes(),
+            std::io::Cursor::new(rows.into_bytes()),
             pairwise_core::PairFormat::Trl,
             "unit",
             None,

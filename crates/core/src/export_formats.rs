@@ -4,7 +4,7 @@
 
 use crate::{pair_formats::to_hh_transcript, ChatMessage};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{fmt, str::FromStr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,25 +68,38 @@ impl FromStr for ExportFormat {
     }
 }
 
-/// What an exported row needs to know about its pair.
+/// What an exported row needs to know about its pair; `metadata` is any serialisable object
+/// (the exporter passes a borrowed struct so rows are written without building JSON trees).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ExportPair<'a> {
+pub struct ExportPair<'a, M: Serialize> {
     pub prompt: &'a [ChatMessage],
     pub chosen: &'a str,
     pub rejected: &'a str,
-    pub metadata: &'a Value,
+    pub metadata: &'a M,
 }
 
-fn messages(prompt: &[ChatMessage]) -> Vec<Value> {
+#[derive(Serialize)]
+struct Msg<'a> {
+    role: &'a str,
+    content: &'a str,
+}
+
+fn turns(prompt: &[ChatMessage]) -> Vec<Msg<'_>> {
     prompt
         .iter()
-        .map(|m| json!({"role": m.role, "content": m.content}))
+        .map(|m| Msg {
+            role: &m.role,
+            content: &m.content,
+        })
         .collect()
 }
 
-fn with_answer(prompt: &[ChatMessage], answer: &str) -> Vec<Value> {
-    let mut all = messages(prompt);
-    all.push(json!({"role": "assistant", "content": answer}));
+fn with_answer<'a>(prompt: &'a [ChatMessage], answer: &'a str) -> Vec<Msg<'a>> {
+    let mut all = turns(prompt);
+    all.push(Msg {
+        role: "assistant",
+        content: answer,
+    });
     all
 }
 
@@ -98,36 +111,133 @@ fn last_user(prompt: &[ChatMessage]) -> &str {
         .map_or("", |m| m.content.as_str())
 }
 
-/// The rows of one pair in `format`.
-pub fn export_rows(format: ExportFormat, pair: &ExportPair<'_>) -> Vec<Value> {
-    let meta = pair.metadata.clone();
+#[derive(Serialize)]
+struct Standard<'a, M> {
+    prompt: &'a str,
+    chosen: &'a str,
+    rejected: &'a str,
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
+struct Conversational<'a, M> {
+    prompt: Vec<Msg<'a>>,
+    chosen: [Msg<'a>; 1],
+    rejected: [Msg<'a>; 1],
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
+struct Implicit<'a, M> {
+    chosen: Vec<Msg<'a>>,
+    rejected: Vec<Msg<'a>>,
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
+struct Transcripts<'a, M> {
+    chosen: String,
+    rejected: String,
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
+struct Unpaired<'a, M> {
+    prompt: Vec<Msg<'a>>,
+    completion: [Msg<'a>; 1],
+    label: bool,
+    metadata: &'a M,
+}
+
+/// Writes the rows of one pair in `format` as JSON lines; returns how many.
+pub fn write_rows<W: std::io::Write, M: Serialize>(
+    out: &mut W,
+    format: ExportFormat,
+    pair: &ExportPair<'_, M>,
+) -> serde_json::Result<usize> {
+    let assistant = |content| {
+        [Msg {
+            role: "assistant",
+            content,
+        }]
+    };
+    let mut line = |row: &dyn erased::Row| -> serde_json::Result<()> {
+        row.write(out)?;
+        out.write_all(b"\n").map_err(serde_json::Error::io)
+    };
+    let meta = pair.metadata;
     match format {
         ExportFormat::Trl => {
-            vec![
-                json!({"prompt": last_user(pair.prompt), "chosen": pair.chosen, "rejected": pair.rejected, "metadata": meta}),
-            ]
+            line(&Standard {
+                prompt: last_user(pair.prompt),
+                chosen: pair.chosen,
+                rejected: pair.rejected,
+                metadata: meta,
+            })?;
         }
-        ExportFormat::TrlConversational => vec![json!({
-            "prompt": messages(pair.prompt),
-            "chosen": [{"role": "assistant", "content": pair.chosen}],
-            "rejected": [{"role": "assistant", "content": pair.rejected}],
-            "metadata": meta,
-        })],
-        ExportFormat::TrlImplicit => vec![json!({
-            "chosen": with_answer(pair.prompt, pair.chosen),
-            "rejected": with_answer(pair.prompt, pair.rejected),
-            "metadata": meta,
-        })],
-        ExportFormat::HhRlhf => vec![json!({
-            "chosen": to_hh_transcript(pair.prompt, pair.chosen),
-            "rejected": to_hh_transcript(pair.prompt, pair.rejected),
-            "metadata": meta,
-        })],
-        ExportFormat::Kto => vec![
-            json!({"prompt": messages(pair.prompt), "completion": [{"role": "assistant", "content": pair.chosen}], "label": true, "metadata": meta}),
-            json!({"prompt": messages(pair.prompt), "completion": [{"role": "assistant", "content": pair.rejected}], "label": false, "metadata": meta}),
-        ],
+        ExportFormat::TrlConversational => {
+            line(&Conversational {
+                prompt: turns(pair.prompt),
+                chosen: assistant(pair.chosen),
+                rejected: assistant(pair.rejected),
+                metadata: meta,
+            })?;
+        }
+        ExportFormat::TrlImplicit => {
+            line(&Implicit {
+                chosen: with_answer(pair.prompt, pair.chosen),
+                rejected: with_answer(pair.prompt, pair.rejected),
+                metadata: meta,
+            })?;
+        }
+        ExportFormat::HhRlhf => {
+            line(&Transcripts {
+                chosen: to_hh_transcript(pair.prompt, pair.chosen),
+                rejected: to_hh_transcript(pair.prompt, pair.rejected),
+                metadata: meta,
+            })?;
+        }
+        ExportFormat::Kto => {
+            line(&Unpaired {
+                prompt: turns(pair.prompt),
+                completion: assistant(pair.chosen),
+                label: true,
+                metadata: meta,
+            })?;
+            line(&Unpaired {
+                prompt: turns(pair.prompt),
+                completion: assistant(pair.rejected),
+                label: false,
+                metadata: meta,
+            })?;
+        }
     }
+    Ok(format.rows_per_pair())
+}
+
+/// Object-safe "write yourself as JSON", so one closure writes every row shape.
+mod erased {
+    pub trait Row {
+        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Row for T {
+        fn write(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
+    }
+}
+
+/// The rows of one pair as JSON values (tests and small callers).
+pub fn export_rows<M: Serialize>(format: ExportFormat, pair: &ExportPair<'_, M>) -> Vec<Value> {
+    let mut out = Vec::new();
+    if write_rows(&mut out, format, pair).is_err() {
+        return Vec::new();
+    }
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,7 +250,7 @@ mod tests {
             role: "user".into(),
             content: "2+2?".into(),
         }];
-        let meta = json!({"pair_id": 1});
+        let meta = serde_json::json!({"pair_id": 1});
         let pair = ExportPair {
             prompt: &prompt,
             chosen: "4",

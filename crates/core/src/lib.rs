@@ -9,7 +9,7 @@ pub mod prompt_import;
 pub mod recipe;
 pub mod role;
 
-pub use export_formats::{export_rows, ExportFormat, ExportPair};
+pub use export_formats::{export_rows, write_rows, ExportFormat, ExportPair};
 pub use hash::{normalize_text, stable_hash};
 pub use pair_formats::{pair_hash, PairError, PairFormat, PairRecord};
 pub use prompt_import::{ChatMessage, ImportFormat, PromptImportError, PromptReader, PromptRecord};

@@ -3,26 +3,28 @@
 
 use crate::import::ImportError;
 use pairwise_core::{
-    dto::PairImportReport, export_rows, pair_formats::from_json_row, ExportFormat, ExportPair,
+    dto::PairImportReport, pair_formats::from_json_row, write_rows, ExportFormat, ExportPair,
     PairError, PairFormat,
 };
 use pairwise_store::{
     audit, datasets,
-    pairs::{self, PairOrigin},
+    pairs::{self, HashedPair, PairOrigin},
     projects, DatabaseConnection, StoreError,
 };
 use sea_orm::TransactionTrait;
 use std::io::{BufRead, BufReader, Read, Write};
 
-/// Rows per INSERT (15 columns × 500 stays below every bind limit).
-const BATCH: usize = 500;
+/// Rows per INSERT (15 columns × 2000 stays below SQLite's 32,766 and PostgreSQL's 65,535 binds).
+const BATCH: usize = 2000;
 /// Pairs read per query while exporting.
-const EXPORT_PAGE: u64 = 1000;
+const EXPORT_PAGE: u64 = 5000;
 /// Longest accepted line: a bigger one is a broken or hostile file, not a pair.
 pub const MAX_LINE_BYTES: usize = 8 << 20;
 
 /// Wraps `reader` in a gzip decoder when it starts with the gzip magic bytes.
-pub fn maybe_gunzip<R: Read + 'static>(reader: R) -> std::io::Result<Box<dyn BufRead>> {
+pub fn maybe_gunzip<R: Read + Send + 'static>(
+    reader: R,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
     let mut buffered = BufReader::new(reader);
     let magic = buffered.fill_buf()?;
     if magic.len() >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -52,11 +54,72 @@ fn read_error(line: u64, message: String) -> ImportError {
     })
 }
 
-/// Imports every row of `reader` as pairs of `project`, or nothing at all.
-pub async fn import_pairs<R: BufRead>(
+/// Reads, validates and hashes rows on a blocking thread, in batches; stops at the first error.
+fn parse_batches<R: BufRead>(
+    mut reader: R,
+    format: PairFormat,
+    tx: tokio::sync::mpsc::Sender<Result<Vec<HashedPair>, ImportError>>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let fail = |e: ImportError| {
+        let _ = tx.blocking_send(Err(e));
+    };
+    loop {
+        buf.clear();
+        line += 1;
+        // Bounded read: a line longer than the cap is an error, not an allocation.
+        let n = match (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+        {
+            Ok(n) => n,
+            Err(e) => return fail(read_error(line, format!("unreadable: {e}"))),
+        };
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            return fail(read_error(
+                line,
+                format!("line longer than {MAX_LINE_BYTES} bytes"),
+            ));
+        }
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t.trim(),
+            Err(e) => return fail(read_error(line, format!("not UTF-8: {e}"))),
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return fail(read_error(line, format!("invalid JSON: {e}"))),
+        };
+        match from_json_row(line, format, value) {
+            Ok(record) => batch.push(HashedPair::from(record)),
+            Err(e) => return fail(e.into()),
+        }
+        if batch.len() == BATCH
+            && tx
+                .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                .is_err()
+        {
+            return; // the importer stopped listening (it failed); nothing more to do
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(batch));
+    }
+}
+
+/// Imports every row of `reader` as pairs of `project`, or nothing at all. Parsing and hashing
+/// run on a blocking thread while the previous batch is written, so the two cores overlap.
+pub async fn import_pairs<R: BufRead + Send + 'static>(
     db: &DatabaseConnection,
     project: &str,
-    mut reader: R,
+    reader: R,
     format: PairFormat,
     source: &str,
     actor: Option<i64>,
@@ -68,48 +131,21 @@ pub async fn import_pairs<R: BufRead>(
         source: source.to_owned(),
         provenance: serde_json::json!({"import_format": format}),
     };
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let parser = tokio::task::spawn_blocking(move || parse_batches(reader, format, tx));
     let txn = db.begin().await?;
     let mut report = PairImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        line += 1;
-        // Bounded read: a line longer than the cap is an error, not an allocation.
-        let n = (&mut reader)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| read_error(line, format!("unreadable: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        if buf.len() > MAX_LINE_BYTES {
-            return Err(read_error(
-                line,
-                format!("line longer than {MAX_LINE_BYTES} bytes"),
-            ));
-        }
-        let text = std::str::from_utf8(&buf)
-            .map_err(|e| read_error(line, format!("not UTF-8: {e}")))?
-            .trim();
-        if text.is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| read_error(line, format!("invalid JSON: {e}")))?;
-        batch.push(from_json_row(line, format, value)?);
-        if batch.len() == BATCH {
-            report.inserted += pairs::insert_batch(&txn, project.id, &batch, &origin).await?;
-            report.rows += batch.len() as u64;
-            batch.clear();
-            report.duplicates = report.rows - report.inserted;
-            on_batch(&report);
-        }
+    while let Some(batch) = rx.recv().await {
+        // An error returns here; dropping `txn` rolls back and dropping `rx` stops the parser.
+        let batch = batch?;
+        report.inserted += pairs::insert_batch(&txn, project.id, &batch, &origin).await?;
+        report.rows += batch.len() as u64;
+        report.duplicates = report.rows - report.inserted;
+        on_batch(&report);
     }
-    report.inserted += pairs::insert_batch(&txn, project.id, &batch, &origin).await?;
-    report.rows += batch.len() as u64;
-    report.duplicates = report.rows - report.inserted;
+    parser
+        .await
+        .map_err(|e| read_error(0, format!("the parser stopped: {e}")))?;
     audit::record(
         &txn,
         actor,
@@ -121,6 +157,22 @@ pub async fn import_pairs<R: BufRead>(
     txn.commit().await?;
     on_batch(&report);
     Ok(report)
+}
+
+/// The `metadata` object of every exported row. Stored JSON (provenance, the row's own fields)
+/// is embedded as written, without rebuilding it per row.
+#[derive(serde::Serialize)]
+struct ExportMeta<'a> {
+    pair_id: i64,
+    hash: &'a str,
+    strategy: &'a str,
+    margin: Option<f64>,
+    score_chosen: Option<f64>,
+    score_rejected: Option<f64>,
+    source: &'a str,
+    provenance: &'a serde_json::value::RawValue,
+    dataset_version: &'a str,
+    extra: &'a serde_json::value::RawValue,
 }
 
 /// A dataset version located for export.
@@ -159,32 +211,29 @@ pub async fn export_chunk(
     let page = datasets::pairs_page(db, target.version_id, position, EXPORT_PAGE).await?;
     let mut out = Vec::with_capacity(page.len() * 512);
     let mut rows = 0u64;
+    let bad = |e: serde_json::Error| StoreError::invalid("metadata", e.to_string());
     for p in &page {
         let prompt = pairs::prompt_of(p);
-        let metadata = serde_json::json!({
-            "pair_id": p.id,
-            "hash": p.hash,
-            "strategy": p.strategy,
-            "margin": p.margin,
-            "score_chosen": p.score_chosen,
-            "score_rejected": p.score_rejected,
-            "source": p.source,
-            "provenance": serde_json::from_str::<serde_json::Value>(&p.provenance).unwrap_or_default(),
-            "dataset_version": target.tag,
-            "extra": serde_json::from_str::<serde_json::Value>(&p.metadata).unwrap_or_default(),
-        });
+        let metadata = ExportMeta {
+            pair_id: p.id,
+            hash: &p.hash,
+            strategy: &p.strategy,
+            margin: p.margin,
+            score_chosen: p.score_chosen,
+            score_rejected: p.score_rejected,
+            source: &p.source,
+            provenance: serde_json::from_str(&p.provenance).map_err(bad)?,
+            dataset_version: &target.tag,
+            extra: serde_json::from_str(&p.metadata).map_err(bad)?,
+        };
         let pair = ExportPair {
             prompt: &prompt,
             chosen: &p.chosen,
             rejected: &p.rejected,
             metadata: &metadata,
         };
-        for row in export_rows(format, &pair) {
-            serde_json::to_writer(&mut out, &row)
-                .map_err(|e| StoreError::invalid("format", e.to_string()))?;
-            out.push(b'\n');
-            rows += 1;
-        }
+        rows += write_rows(&mut out, format, &pair)
+            .map_err(|e| StoreError::invalid("format", e.to_string()))? as u64;
     }
     Ok((out, position + page.len() as i64, rows))
 }

@@ -294,29 +294,24 @@ async fn member_page(
         .collect())
 }
 
-/// The pairs of a version from `position` on, in version order (for streaming exports).
+/// The pairs of a version from `position` on, in version order (for streaming exports): one
+/// query joining the members to their pairs.
 pub async fn pairs_page(
     db: &impl ConnectionTrait,
     version_id: i64,
     position: i64,
     limit: u64,
 ) -> Result<Vec<pair::Model>> {
-    let members = dataset_member::Entity::find()
+    use sea_orm::{EntityTrait as _, JoinType, RelationDef, RelationTrait as _};
+    let members_to_pairs: RelationDef = dataset_member::Relation::Pair.def();
+    Ok(pair::Entity::find()
+        .join_rev(JoinType::InnerJoin, members_to_pairs)
         .filter(dataset_member::Column::VersionId.eq(version_id))
         .filter(dataset_member::Column::Position.gte(position))
         .order_by_asc(dataset_member::Column::Position)
         .limit(limit)
         .all(db)
-        .await?;
-    let ids: Vec<i64> = members.iter().map(|m| m.pair_id).collect();
-    let mut by_id: std::collections::HashMap<i64, pair::Model> = pair::Entity::find()
-        .filter(pair::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    Ok(ids.into_iter().filter_map(|id| by_id.remove(&id)).collect())
+        .await?)
 }
 
 /// Every version of a project, oldest first.

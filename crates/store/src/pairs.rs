@@ -25,26 +25,40 @@ fn last_user(prompt: &[ChatMessage]) -> String {
         .unwrap_or_default()
 }
 
+/// A pair with its stable hash, computed by the caller (imports hash on a parsing thread).
+#[derive(Debug, Clone)]
+pub struct HashedPair {
+    pub record: PairRecord,
+    pub hash: String,
+}
+
+impl From<PairRecord> for HashedPair {
+    fn from(record: PairRecord) -> Self {
+        let hash = pair_hash(&record.prompt, &record.chosen, &record.rejected);
+        Self { record, hash }
+    }
+}
+
 /// Inserts pairs, skipping those whose hash the project already has (or that repeat within the
 /// batch); returns how many were new. Run inside the caller's transaction for atomic imports.
 pub async fn insert_batch(
     db: &impl ConnectionTrait,
     project_id: i64,
-    records: &[PairRecord],
+    records: &[HashedPair],
     origin: &PairOrigin,
 ) -> Result<u64> {
     if records.is_empty() {
         return Ok(0);
     }
     let now = chrono::Utc::now();
-    let rows = records.iter().map(|r| {
+    let rows = records.iter().map(|HashedPair { record: r, hash }| {
         let margin = match (r.score_chosen, r.score_rejected) {
             (Some(c), Some(rj)) => Some(c - rj),
             _ => None,
         };
         pair::ActiveModel {
             project_id: Set(project_id),
-            hash: Set(pair_hash(&r.prompt, &r.chosen, &r.rejected)),
+            hash: Set(hash.clone()),
             prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
             prompt_text: Set(last_user(&r.prompt)),
             chosen: Set(r.chosen.clone()),

@@ -13,6 +13,13 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::pair::Entity",
+        from = "Column::PairId",
+        to = "super::pair::Column::Id"
+    )]
+    Pair,
+}
 
 impl ActiveModelBehavior for ActiveModel {}
