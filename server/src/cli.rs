@@ -254,12 +254,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let handle = std::fs::File::open(&file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
-            let bar = ProgressBar::new(handle.metadata().map(|m| m.len()).unwrap_or(0));
-            bar.set_style(
-                ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_message("importing");
+            let bar = file_progress(&handle, "importing");
             let source = file.file_name().map(|n| n.to_string_lossy().into_owned());
             let options = ImportOptions {
                 format,
@@ -291,12 +286,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let handle = std::fs::File::open(&file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
-            let bar = ProgressBar::new(handle.metadata().map(|m| m.len()).unwrap_or(0));
-            bar.set_style(
-                ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.set_message("importing pairs");
+            let bar = file_progress(&handle, "importing pairs");
             let source = source.unwrap_or_else(|| {
                 file.file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -361,6 +351,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&db, &args.data).await?,
     }
     Ok(())
+}
+
+/// A byte-based progress bar over reading `file`.
+fn file_progress(file: &std::fs::File, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(file.metadata().map(|m| m.len()).unwrap_or(0));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar
 }
 
 async fn blocking(f: impl FnOnce() -> anyhow::Result<()> + Send + 'static) -> anyhow::Result<()> {

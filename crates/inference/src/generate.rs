@@ -88,6 +88,30 @@ struct Row<'t> {
 }
 
 impl Row<'_> {
+    /// Samples this row's next token from its logits, records it, reports it, and notes the
+    /// time if the row just finished.
+    fn advance(
+        &mut self,
+        logits: &[f32],
+        eos: &[u32],
+        decode_start: Instant,
+        on_token: &mut impl FnMut(TokenEvent<'_>),
+    ) -> Result<()> {
+        let mut work = logits.to_vec();
+        let token = self.sampler.sample(&mut work);
+        let delta = self.push(token, logits, eos)?;
+        on_token(TokenEvent {
+            candidate: self.index,
+            token_id: token,
+            text: &delta,
+            generated: self.token_ids.len(),
+        });
+        if self.finish.is_some() {
+            self.decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
+        }
+        Ok(())
+    }
+
     /// Takes a sampled token; returns the text it added.
     fn push(&mut self, token: u32, logits: &[f32], eos: &[u32]) -> Result<String> {
         self.sum_logprob += f64::from(log_prob(logits, token));
@@ -173,18 +197,7 @@ pub fn generate<M: LanguageModel>(
 
     // The first token of every row comes from the shared prefill logits.
     for row in &mut rows {
-        let mut logits = first_logits.clone();
-        let token = row.sampler.sample(&mut logits);
-        let delta = row.push(token, &first_logits, eos_token_ids)?;
-        on_token(TokenEvent {
-            candidate: row.index,
-            token_id: token,
-            text: &delta,
-            generated: row.token_ids.len(),
-        });
-        if row.finish.is_some() {
-            row.decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
-        }
+        row.advance(&first_logits, eos_token_ids, decode_start, &mut on_token)?;
     }
 
     let mut active: Vec<usize> = (0..rows.len())
@@ -220,19 +233,7 @@ pub fn generate<M: LanguageModel>(
         steps += 1;
         for (slot, &i) in active.iter().enumerate() {
             let row_logits = &logits[slot * vocab..(slot + 1) * vocab];
-            let mut work = row_logits.to_vec();
-            let row = &mut rows[i];
-            let token = row.sampler.sample(&mut work);
-            let delta = row.push(token, row_logits, eos_token_ids)?;
-            on_token(TokenEvent {
-                candidate: row.index,
-                token_id: token,
-                text: &delta,
-                generated: row.token_ids.len(),
-            });
-            if row.finish.is_some() {
-                row.decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
-            }
+            rows[i].advance(row_logits, eos_token_ids, decode_start, &mut on_token)?;
         }
         active.retain(|&i| rows[i].finish.is_none());
         cache = Some(next);
