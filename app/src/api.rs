@@ -294,3 +294,25 @@ pub async fn diff_versions(
     let p = projects::require(&db, &project).await?;
     Ok(pairwise_store::datasets::diff(&db, p.id, &from, &to).await?)
 }
+
+/// Rows per page of the pair browser.
+pub const PAIR_PAGE: u64 = 25;
+
+#[server]
+pub async fn list_pairs(
+    project: String,
+    offset: u64,
+    source: String,
+    strategy: String,
+    search: String,
+) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    let filter = pairwise_store::pairs::PairFilter {
+        source: Some(source).filter(|s| !s.is_empty()),
+        strategy: Some(strategy).filter(|s| !s.is_empty()),
+        search: Some(search).filter(|s| !s.is_empty()),
+    };
+    Ok(pairwise_store::pairs::page(&db, p.id, &filter, PAIR_PAGE, offset).await?)
+}

@@ -20,6 +20,15 @@ test('freeze a version, compare and download it', async ({ page }) => {
   await page.getByTestId('diff').click();
   await expect(page.getByTestId('diff-result')).toContainText('+0 added, −0 removed, 2312 unchanged');
 
+  // The pair browser pages on the server and searches prompts.
+  await expect(page.getByTestId('pair-summary')).toHaveText('1–25 of 2312');
+  await page.getByTestId('next-pairs').click();
+  await expect(page.getByTestId('pair-summary')).toHaveText('26–50 of 2312');
+  await page.getByLabel('Prompt contains').fill('pranks with a pen');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.getByTestId('pair-summary')).toHaveText(/^1–\d+ of \d+$/);
+  await expect(page.getByTestId('pairs')).toContainText('turns');
+
   const href = await page.getByRole('link', { name: 'hh-rlhf', exact: true }).getAttribute('href');
   const response = await page.request.get(href);
   expect(response.status()).toBe(200);

@@ -2,13 +2,19 @@
 //! any version in every export format.
 
 use crate::{
-    api::{diff_versions, list_versions, pair_count, FreezeVersion},
+    api::{diff_versions, list_pairs, list_versions, pair_count, FreezeVersion, PAIR_PAGE},
     components::guard::{action_error, ErrorBox, Guarded},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
-use pairwise_core::{dto::DatasetVersionView, ExportFormat, Role};
+use leptos_router::{
+    components::A,
+    hooks::{use_params_map, use_query_map},
+};
+use pairwise_core::{
+    dto::{DatasetVersionView, Page, PairView},
+    ExportFormat, Role,
+};
 
 #[component]
 pub fn DatasetsPage() -> impl IntoView {
@@ -66,6 +72,86 @@ fn Datasets() -> impl IntoView {
                 }
             })}
         </Transition>
+        <PairBrowser />
+    }
+}
+
+/// The project's pairs, paged on the server, filtered by source, strategy and prompt text.
+#[component]
+fn PairBrowser() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let q = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
+    let page = Resource::new(
+        move || {
+            (
+                params.with(|p| p.get("name").unwrap_or_default()),
+                q("offset").parse::<u64>().unwrap_or(0),
+                q("source"),
+                q("strategy"),
+                q("q"),
+            )
+        },
+        |(name, offset, source, strategy, search)| {
+            list_pairs(name, offset, source, strategy, search)
+        },
+    );
+    view! {
+        <h2>"Pairs"</h2>
+        <form method="get" class="row filters" role="search">
+            <label>"Source" <input name="source" value=move || q("source") /></label>
+            <label>"Strategy" <input name="strategy" value=move || q("strategy") placeholder="imported" /></label>
+            <label class="grow">"Prompt contains" <input name="q" type="search" value=move || q("q") /></label>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <PairTable page /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PairTable(page: Page<PairView>) -> impl IntoView {
+    let query = use_query_map();
+    let link = move |offset: u64| {
+        let mut q = query.get_untracked();
+        q.replace("offset", offset.to_string());
+        q.to_query_string()
+    };
+    let end = page.offset + page.items.len() as u64;
+    let prev = (page.offset > 0).then(|| link(page.offset.saturating_sub(PAIR_PAGE)));
+    let next = (end < page.total).then(|| link(page.offset + PAIR_PAGE));
+    let summary = if page.total == 0 {
+        "No pairs match.".to_owned()
+    } else {
+        format!("{}–{end} of {}", page.offset + 1, page.total)
+    };
+    // Model answers are untrusted: they are rendered as text (Leptos escapes them).
+    view! {
+        <table class="data pairs" data-testid="pairs">
+            <thead><tr><th>"Prompt"</th><th>"Chosen"</th><th>"Rejected"</th><th>"Strategy"</th><th>"Source"</th></tr></thead>
+            <tbody>
+                {page.items.into_iter().map(|p| view! {
+                    <tr>
+                        <td><div class="clamp">{p.prompt}</div>{(p.turns > 1).then(|| view! { <span class="badge">{format!("{} turns", p.turns)}</span> })}</td>
+                        <td><div class="clamp">{p.chosen}</div></td>
+                        <td><div class="clamp">{p.rejected}</div></td>
+                        <td><span class="badge">{p.strategy}</span></td>
+                        <td>{p.source}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pair pages">
+            <span data-testid="pair-summary">{summary}</span>
+            {prev.map(|href| view! { <A href=href>"← Previous"</A> })}
+            {next.map(|href| view! { <A href=href attr:data-testid="next-pairs">"Next →"</A> })}
+        </nav>
     }
 }
 

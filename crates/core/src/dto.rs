@@ -122,3 +122,20 @@ pub struct PairImportReport {
     pub inserted: u64,
     pub duplicates: u64,
 }
+
+/// One preference pair as the pair browser shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairView {
+    pub id: i64,
+    pub hash: String,
+    /// The last user turn.
+    pub prompt: String,
+    /// Turns in the prompt (more than one for multi-turn context).
+    pub turns: usize,
+    pub chosen: String,
+    pub rejected: String,
+    pub strategy: String,
+    pub source: String,
+    pub margin: Option<f64>,
+}

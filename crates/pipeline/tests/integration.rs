@@ -197,6 +197,27 @@ mod datasets {
                 t.backend
             );
 
+            let browse = pairs::PairFilter {
+                search: Some("PRANKS WITH A PEN".into()),
+                ..Default::default()
+            };
+            let found = pairs::page(db, project.id, &browse, 10, 0)
+                .await
+                .expect("page");
+            assert!(
+                found.total >= 1 && found.items.iter().any(|p| p.turns > 1),
+                "{}",
+                t.backend
+            );
+            assert_eq!(
+                pairs::page(db, project.id, &Default::default(), 25, 2300)
+                    .await
+                    .expect("page")
+                    .items
+                    .len(),
+                12
+            );
+
             let v1 = datasets::freeze(db, project.id, "v1", &Recipe::default(), None)
                 .await
                 .expect("freeze");

@@ -95,3 +95,74 @@ pub async fn count(db: &impl ConnectionTrait, project_id: i64) -> Result<u64> {
 pub fn prompt_of(model: &pair::Model) -> Vec<ChatMessage> {
     serde_json::from_str(&model.prompt).unwrap_or_default()
 }
+
+/// Filters of the pair browser.
+#[derive(Debug, Clone, Default)]
+pub struct PairFilter {
+    pub source: Option<String>,
+    pub strategy: Option<String>,
+    /// Case-insensitive substring of any turn of the prompt.
+    pub search: Option<String>,
+}
+
+/// One page of a project's pairs in import order, with the total that matches.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    filter: &PairFilter,
+    limit: u64,
+    offset: u64,
+) -> Result<pairwise_core::dto::Page<pairwise_core::dto::PairView>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    if limit == 0 || limit > crate::prompts::MAX_PAGE {
+        return Err(crate::StoreError::invalid(
+            "limit",
+            format!("must be between 1 and {}", crate::prompts::MAX_PAGE),
+        ));
+    }
+    let mut query = pair::Entity::find().filter(pair::Column::ProjectId.eq(project_id));
+    if let Some(source) = filter.source.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(pair::Column::Source.eq(source));
+    }
+    if let Some(strategy) = filter.strategy.as_deref().filter(|s| !s.is_empty()) {
+        query = query.filter(pair::Column::Strategy.eq(strategy));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        query = query.filter(crate::prompts::contains_ci(pair::Column::Prompt, search));
+    }
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_asc(pair::Column::Id)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    let items = items
+        .into_iter()
+        .map(|p| {
+            let turns = prompt_of(&p).len();
+            pairwise_core::dto::PairView {
+                id: p.id,
+                hash: p.hash,
+                prompt: p.prompt_text,
+                turns,
+                chosen: p.chosen,
+                rejected: p.rejected,
+                strategy: p.strategy,
+                source: p.source,
+                margin: p.margin,
+            }
+        })
+        .collect();
+    Ok(pairwise_core::dto::Page {
+        total,
+        limit,
+        offset,
+        items,
+    })
+}

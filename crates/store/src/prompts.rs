@@ -110,6 +110,22 @@ fn view(m: prompt::Model) -> Result<PromptView> {
     })
 }
 
+/// `lower(column) LIKE '%text%'` with LIKE's wildcards escaped. LIKE is case-insensitive for
+/// ASCII on SQLite; `lower()` makes PostgreSQL agree.
+pub(crate) fn contains_ci(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    text: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
 /// One page of a project's prompts in import order, with the total that matches the filter.
 pub async fn page(
     db: &impl ConnectionTrait,
@@ -134,22 +150,7 @@ pub async fn page(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        // LIKE is case-insensitive for ASCII on SQLite; lower() makes PostgreSQL agree.
-        let pattern = format!(
-            "%{}%",
-            search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        query = query.filter({
-            use sea_orm::sea_query::ExprTrait;
-            sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                sea_orm::sea_query::Expr::col(prompt::Column::Text),
-            ))
-            .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
-        });
+        query = query.filter(contains_ci(prompt::Column::Text, search));
     }
     let total = query.clone().count(db).await?;
     let items = query
