@@ -277,6 +277,41 @@ mod datasets {
                 (v3.content_hash.as_str(), v3.pair_count),
                 (v1.content_hash.as_str(), v1.pair_count)
             );
+
+            // import(export(v)) reproduces v: same pairs, same order, same content hash.
+            for (format, as_format) in [
+                (ExportFormat::TrlConversational, PairFormat::Trl),
+                (ExportFormat::HhRlhf, PairFormat::HhRlhf),
+            ] {
+                let mut exported = Vec::new();
+                export_version(db, "hh", "v1", format, &mut exported)
+                    .await
+                    .expect("export");
+                let name = format!("again-{}", format.as_str());
+                let copy = projects::create(db, &name, "", None)
+                    .await
+                    .expect("project");
+                let report = import_pairs(
+                    db,
+                    &name,
+                    std::io::Cursor::new(exported),
+                    as_format,
+                    "round-trip",
+                    None,
+                    |_| (),
+                )
+                .await
+                .expect("re-import");
+                assert_eq!(report.inserted, v1.pair_count, "{format}");
+                let again = datasets::freeze(db, copy.id, "v1", &Recipe::default(), None)
+                    .await
+                    .expect("freeze");
+                assert_eq!(
+                    again.content_hash, v1.content_hash,
+                    "{format} round trip on {}",
+                    t.backend
+                );
+            }
             t.finish().await;
         }
     }
