@@ -3,14 +3,14 @@
 
 use crate::{
     api::{diff_versions, list_pairs, list_versions, pair_count, FreezeVersion, PAIR_PAGE},
-    components::guard::{action_error, ErrorBox, Guarded},
+    components::{
+        guard::{action_error, ErrorBox, Guarded},
+        pager::Pager,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::A,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use pairwise_core::{
     dto::{DatasetVersionView, Page, PairView},
     ExportFormat, Role,
@@ -117,20 +117,7 @@ fn PairBrowser() -> impl IntoView {
 
 #[component]
 fn PairTable(page: Page<PairView>) -> impl IntoView {
-    let query = use_query_map();
-    let link = move |offset: u64| {
-        let mut q = query.get_untracked();
-        q.replace("offset", offset.to_string());
-        q.to_query_string()
-    };
-    let end = page.offset + page.items.len() as u64;
-    let prev = (page.offset > 0).then(|| link(page.offset.saturating_sub(PAIR_PAGE)));
-    let next = (end < page.total).then(|| link(page.offset + PAIR_PAGE));
-    let summary = if page.total == 0 {
-        "No pairs match.".to_owned()
-    } else {
-        format!("{}–{end} of {}", page.offset + 1, page.total)
-    };
+    let (offset, shown, total) = (page.offset, page.items.len() as u64, page.total);
     // Model answers are untrusted: they are rendered as text (Leptos escapes them).
     view! {
         <table class="data pairs" data-testid="pairs">
@@ -147,11 +134,7 @@ fn PairTable(page: Page<PairView>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pair pages">
-            <span data-testid="pair-summary">{summary}</span>
-            {prev.map(|href| view! { <A href=href>"← Previous"</A> })}
-            {next.map(|href| view! { <A href=href attr:data-testid="next-pairs">"Next →"</A> })}
-        </nav>
+        <Pager offset shown total page_size=PAIR_PAGE empty="No pairs match." label="Pair pages" summary_testid="pair-summary" next_testid="next-pairs" />
     }
 }
 

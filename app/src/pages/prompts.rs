@@ -3,14 +3,14 @@
 
 use crate::{
     api::{get_project, list_prompts, PROMPT_PAGE},
-    components::guard::{ErrorBox, Guarded},
+    components::{
+        guard::{ErrorBox, Guarded},
+        pager::Pager,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::A,
-    hooks::{use_params_map, use_query_map},
-};
+use leptos_router::hooks::{use_params_map, use_query_map};
 use pairwise_core::{
     dto::{Page, PromptView},
     Role, Split,
@@ -124,30 +124,13 @@ fn ImportForm(project: String) -> impl IntoView {
 
 #[component]
 fn PromptTable(page: Page<PromptView>) -> impl IntoView {
-    let query = use_query_map();
-    let link = move |offset: u64| {
-        let mut q = query.get_untracked();
-        q.replace("offset", offset.to_string());
-        q.to_query_string()
-    };
-    let (start, end) = (page.offset + 1, page.offset + page.items.len() as u64);
-    let prev = (page.offset > 0).then(|| link(page.offset.saturating_sub(PROMPT_PAGE)));
-    let next = (end < page.total).then(|| link(page.offset + PROMPT_PAGE));
-    let summary = if page.total == 0 {
-        "No prompts match.".to_owned()
-    } else {
-        format!("{start}–{end} of {}", page.total)
-    };
+    let (offset, shown, total) = (page.offset, page.items.len() as u64, page.total);
     view! {
         <table class="data" data-testid="prompts">
             <thead><tr><th>"#"</th><th>"Prompt"</th><th>"Split"</th><th>"Domain"</th><th></th></tr></thead>
             <tbody>{page.items.into_iter().map(|p| view! { <PromptRow prompt=p /> }).collect_view()}</tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            <span data-testid="page-summary">{summary}</span>
-            {prev.map(|href| view! { <A href=href>"← Previous"</A> })}
-            {next.map(|href| view! { <A href=href attr:data-testid="next-page">"Next →"</A> })}
-        </nav>
+        <Pager offset shown total page_size=PROMPT_PAGE empty="No prompts match." label="Pages" summary_testid="page-summary" next_testid="next-page" />
     }
 }
 

@@ -23,19 +23,7 @@ const PAGE: u64 = 2000;
 
 /// Checks a version tag: 1–64 letters, digits, `.`, `_` or `-`.
 pub fn validate_tag(tag: &str) -> Result<()> {
-    let ok = !tag.is_empty()
-        && tag.len() <= 64
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(StoreError::invalid(
-            "tag",
-            "use 1–64 letters, digits, `.`, `_` or `-`",
-        ))
-    }
+    crate::users::validate_identifier("tag", tag)
 }
 
 async fn view(db: &impl ConnectionTrait, m: &dataset_version::Model) -> Result<DatasetVersionView> {

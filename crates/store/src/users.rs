@@ -60,16 +60,21 @@ impl TryFrom<&user::Model> for User {
 
 /// Checks a username: 1–64 characters of letters, digits, `.`, `_` or `-`.
 pub fn validate_username(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
+    validate_identifier("username", name)
+}
+
+/// Checks an identifier (usernames, version tags): 1–64 letters, digits, `.`, `_` or `-`.
+pub(crate) fn validate_identifier(field: &'static str, value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
         Err(StoreError::invalid(
-            "username",
+            field,
             "use 1–64 letters, digits, `.`, `_` or `-`",
         ))
     }
