@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_accounts;
 mod m20261127_000002_create_projects_and_prompts;
 mod m20261127_000003_create_pairs_and_datasets;
+mod m20261127_000004_create_pipeline;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_accounts::Migration),
             Box::new(m20261127_000002_create_projects_and_prompts::Migration),
             Box::new(m20261127_000003_create_pairs_and_datasets::Migration),
+            Box::new(m20261127_000004_create_pipeline::Migration),
         ]
     }
 }

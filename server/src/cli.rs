@@ -50,6 +50,17 @@ pub enum Command {
     Generate(crate::inference_cli::GenerateArgs),
     /// Log-probabilities of responses under a model (teacher forcing).
     Score(crate::inference_cli::ScoreArgs),
+    /// The models registry.
+    #[command(subcommand)]
+    Model(crate::pipeline_cli::ModelCommand),
+    /// Rubric versions.
+    #[command(subcommand)]
+    Rubric(crate::pipeline_cli::RubricCommand),
+    /// Generation and judge runs.
+    #[command(subcommand)]
+    Run(crate::pipeline_cli::RunCommand),
+    /// Process queued runs (several workers may share one database).
+    Worker(crate::pipeline_cli::WorkerArgs),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -313,6 +324,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Dataset(command) => dataset(&db, command).await?,
+        Command::Model(command) => crate::pipeline_cli::model(&db, command).await?,
+        Command::Rubric(command) => crate::pipeline_cli::rubric(&db, command).await?,
+        Command::Run(command) => crate::pipeline_cli::run(&db, command, None).await?,
+        Command::Worker(args) => crate::pipeline_cli::worker(&db, args).await?,
         Command::Export(args) => {
             if args.out.extension().and_then(|e| e.to_str()) != Some("jsonl") {
                 bail!("--out must end in .jsonl (Parquet export is not built yet)");

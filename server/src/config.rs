@@ -23,6 +23,9 @@ pub struct ServeConfig {
     /// Hours a session lives without activity.
     #[arg(long, env = "PAIRWISE_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: i64,
+    /// In-process job workers (0 = none; then run `pairwise worker` beside the server).
+    #[arg(long, env = "PAIRWISE_WORKERS", default_value_t = 1)]
+    pub workers: usize,
 }
 
 impl Default for ServeConfig {
@@ -34,6 +37,7 @@ impl Default for ServeConfig {
             max_body_mb: 256,
             login_per_minute: 10,
             session_hours: 12,
+            workers: 1,
         }
     }
 }

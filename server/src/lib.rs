@@ -7,4 +7,5 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod inference_cli;
+pub mod pipeline_cli;
 pub mod serve;

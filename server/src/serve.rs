@@ -44,7 +44,13 @@ pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()
         tracing::warn!(site = %site.display(), "the built site is missing: pages render but do not hydrate (run `make build`)");
     }
     let state = state(db.clone(), &config);
-    spawn_housekeeping(db, state.login_limiter.clone());
+    spawn_housekeeping(db.clone(), state.login_limiter.clone());
+    let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for _ in 0..config.workers {
+        let worker = pairwise_pipeline::Worker::new(db.clone(), Default::default());
+        workers.push(tokio::spawn(worker.run(stop_rx.clone())));
+    }
     let app = http::app(state, &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -57,7 +63,13 @@ pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()
     )
     .with_graceful_shutdown(shutdown())
     .await
-    .context("server failed")
+    .context("server failed")?;
+    // A run in progress stops at its next item; its lease lets the next worker continue it.
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+    }
+    Ok(())
 }
 
 /// Removes expired sessions and forgets idle rate-limit keys every ten minutes.

@@ -139,3 +139,131 @@ pub struct PairView {
     pub source: String,
     pub margin: Option<f64>,
 }
+
+/// A registered model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelView {
+    pub id: i64,
+    pub name: String,
+    /// `generator`, `judge`, `reward` or `reference`.
+    pub kind: String,
+    pub path: String,
+    /// Content hash of the model's files when last checked.
+    pub version: String,
+    /// Execution provider asked for: `cpu`, `cuda` or `auto`.
+    pub device: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub checked_at: String,
+}
+
+/// One rubric version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RubricView {
+    pub id: i64,
+    pub name: String,
+    pub version: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: crate::rubric::RubricSpec,
+    /// A judgment used this version: it is read-only (it always is; editing makes a new version).
+    pub locked: bool,
+    pub judgments: u64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// A generation or judge run (a job) with its progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunView {
+    pub id: i64,
+    pub project: String,
+    /// `generate` or `judge`.
+    pub kind: String,
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    pub status: String,
+    pub done: u64,
+    pub total: u64,
+    pub tokens: u64,
+    /// Generated tokens per second since the run started (running and finished runs).
+    pub tokens_per_s: Option<f64>,
+    /// Seconds left at the current pace (running runs).
+    pub eta_s: Option<f64>,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub summary: serde_json::Value,
+    /// RFC 3339.
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// A judgment of a candidate as the candidate browser shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandidateScore {
+    pub run_id: i64,
+    pub rubric: String,
+    pub rubric_version: i32,
+    pub mode: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub scores: serde_json::Value,
+    pub overall: Option<f64>,
+    pub parse_ok: bool,
+}
+
+/// A generated candidate with how it was made and its judge scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandidateView {
+    pub id: i64,
+    pub run_id: i64,
+    pub prompt_id: i64,
+    pub path: String,
+    pub index: i32,
+    pub transform: Option<String>,
+    pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: serde_json::Value,
+    pub seed: String,
+    pub model_version: String,
+    pub provider: String,
+    pub finish_reason: String,
+    pub token_count: i32,
+    pub mean_logprob: f64,
+    pub ref_logprob: Option<f64>,
+    pub decode_ms: f64,
+    pub scores: Vec<CandidateScore>,
+}
+
+/// One pairwise judgment in both orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairwiseView {
+    pub run_id: i64,
+    pub rubric: String,
+    pub rubric_version: i32,
+    pub first: i64,
+    pub second: i64,
+    /// `first`, `second` or `tie` with the first candidate shown as A …
+    pub winner_ab: String,
+    /// … and shown as B.
+    pub winner_ba: String,
+    pub consistent: bool,
+    pub needs_review: bool,
+}
+
+/// A prompt with all its candidates side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PromptCandidates {
+    pub prompt: PromptView,
+    pub candidates: Vec<CandidateView>,
+    pub pairwise: Vec<PairwiseView>,
+}

@@ -3,11 +3,14 @@
 
 pub mod dto;
 pub mod export_formats;
+pub mod generation;
 pub mod hash;
+pub mod judge;
 pub mod pair_formats;
 pub mod prompt_import;
 pub mod recipe;
 pub mod role;
+pub mod rubric;
 
 pub use export_formats::{export_rows, write_rows, ExportFormat, ExportPair};
 pub use hash::{normalize_text, stable_hash};

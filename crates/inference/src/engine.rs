@@ -5,6 +5,7 @@ use crate::{
     chat_template::Message,
     error::{InferenceError, Result},
     generate::{generate, score, Generation, Score, TokenEvent},
+    language_model::LanguageModel,
     model::ModelDir,
     onnx::OnnxDecoder,
     params::DecodingParams,
@@ -104,6 +105,22 @@ impl Engine {
             params,
             |_| (),
         )
+    }
+
+    /// Log-probabilities (log-softmax of the raw logits) of every token of the vocabulary as the
+    /// next token after `prompt_ids`: one prefill, nothing sampled.
+    pub fn next_token_logprobs(&mut self, prompt_ids: &[u32]) -> Result<Vec<f32>> {
+        if prompt_ids.is_empty() {
+            return Err(InferenceError::Request("the prompt has no tokens".into()));
+        }
+        let (_, logits) = self.decoder.prefill(prompt_ids)?;
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let log_sum = (logits
+            .iter()
+            .map(|&l| f64::from(l - max).exp())
+            .sum::<f64>())
+        .ln() as f32;
+        Ok(logits.iter().map(|&l| l - max - log_sum).collect())
     }
 
     /// Log-probabilities of response token ids after prompt token ids (teacher forcing).

@@ -1,10 +1,17 @@
-//! The Pairwise pipeline. Today: atomic prompt import (one code path for the CLI, the web form
-//! and the REST API). Generation, judging, pairing, freezing and export arrive as later stages.
+//! The Pairwise pipeline as resumable jobs: prompt and pair import, generation runs over three
+//! paths, judge runs against versioned rubrics, dataset freeze and export. Workers claim runs
+//! from the database queue, so the server and standalone `pairwise worker` processes share them.
 
 pub mod datasets;
+pub mod error;
 pub mod import;
+pub mod runs;
+pub mod worker;
 
 pub use datasets::{
     export_chunk, export_target, export_version, import_pairs, maybe_gunzip, ExportTarget,
 };
+pub use error::PipelineError;
 pub use import::{import_prompts, ImportError, ImportOptions};
+pub use runs::{create_generation, create_judge, GenerateRequest, JudgeRequest, ModelRef};
+pub use worker::{Outcome, Worker, WorkerOptions};

@@ -346,3 +346,283 @@ mod datasets {
         t.finish().await;
     }
 }
+
+mod runs {
+    use pairwise_core::{judge::JudgeMode, PromptRecord};
+    use pairwise_pipeline::{
+        create_generation, create_judge, GenerateRequest, JudgeRequest, Outcome, Worker,
+        WorkerOptions,
+    };
+    use pairwise_store::{
+        candidates, jobs, judgments, projects, prompts, testing::TestDb, DatabaseConnection,
+    };
+    use std::time::Duration;
+
+    fn tiny() -> String {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models/tiny")
+            .display()
+            .to_string()
+    }
+
+    async fn project_with_prompts(db: &DatabaseConnection, texts: &[&str]) {
+        let p = projects::create(db, "gen", "", None)
+            .await
+            .expect("project");
+        let records: Vec<PromptRecord> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| PromptRecord {
+                line: i as u64 + 1,
+                external_id: None,
+                text: (*t).to_owned(),
+                messages: None,
+                source: None,
+                domain: None,
+                split: None,
+                metadata: Default::default(),
+                hash: pairwise_core::stable_hash(t),
+            })
+            .collect();
+        prompts::insert_batch(db, p.id, &records, &Default::default())
+            .await
+            .expect("prompts");
+    }
+
+    fn worker(db: &DatabaseConnection, id: &str) -> Worker {
+        Worker::new(
+            db.clone(),
+            WorkerOptions {
+                id: id.into(),
+                lease: Duration::from_secs(30),
+                poll: Duration::from_millis(10),
+                threads: 1,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn generation_stores_every_candidate_with_provenance_and_a_taken_over_run_finishes() {
+        for t in TestDb::all().await {
+            project_with_prompts(&t.db, &["What is 2+2?", "Name a color.", "Say hi."]).await;
+            let mut request = GenerateRequest::new("gen", tiny());
+            request.n = 5;
+            request.max_new_tokens = 6;
+            request.seed = 42;
+            let run = create_generation(&t.db, request.clone(), None)
+                .await
+                .expect("run");
+            assert_eq!((run.status.as_str(), run.total), ("queued", 3));
+
+            // A worker claims the run and dies at once; its lease lapses; another takes over.
+            jobs::claim(
+                &t.db,
+                "dead",
+                chrono::Duration::milliseconds(1),
+                &["generate"],
+            )
+            .await
+            .expect("claim")
+            .expect("claimed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let (id, outcome) = worker(&t.db, "w1")
+                .run_one()
+                .await
+                .expect("run")
+                .expect("a job");
+            assert_eq!(id, run.id);
+            assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+            let view = jobs::show(&t.db, id).await.expect("show");
+            assert_eq!(
+                (view.status.as_str(), view.done, view.attempts),
+                ("done", 3, 2)
+            );
+            assert_eq!(view.summary["candidates"], 15);
+
+            let stored = candidates::for_runs(&t.db, 1, &[id]).await.expect("list");
+            assert_eq!(stored.len(), 15, "{}", t.backend);
+            let paths = |p: &str| stored.iter().filter(|c| c.path == p).count();
+            assert_eq!(
+                (
+                    paths("conservative"),
+                    paths("diverse"),
+                    paths("adversarial")
+                ),
+                (6, 6, 3)
+            );
+            for c in &stored {
+                assert_eq!(c.transform.is_some(), c.path == "adversarial");
+                let params: serde_json::Value = serde_json::from_str(&c.params).expect("params");
+                assert_eq!(params["seed"].to_string(), c.seed);
+                assert_eq!(params["max_new_tokens"], 6);
+                assert_eq!(c.provider, "cpu");
+                assert!(["eos", "length", "stop"].contains(&c.finish_reason.as_str()));
+                assert!(c.token_count >= 1 && c.token_count <= 6);
+                assert_eq!(c.model_version.len(), 64);
+            }
+            let conservative = stored.iter().find(|c| c.path == "conservative").expect("c");
+            assert!(conservative.params.contains("\"temperature\":0.5"));
+
+            // Same request, same seed → the same texts (seeded per prompt × index).
+            let again = create_generation(&t.db, request, None).await.expect("run");
+            worker(&t.db, "w2")
+                .run_one()
+                .await
+                .expect("run")
+                .expect("job");
+            let second = candidates::for_runs(&t.db, 1, &[again.id])
+                .await
+                .expect("list");
+            let texts = |v: &[pairwise_store::entities::candidate::Model]| {
+                v.iter()
+                    .map(|c| (c.prompt_id, c.idx, c.text.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(texts(&stored), texts(&second));
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
+        for t in TestDb::all().await {
+            project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
+            let mut request = GenerateRequest::new("gen", tiny());
+            request.n = 3;
+            request.max_new_tokens = 5;
+            let generation = create_generation(&t.db, request, None).await.expect("run");
+            let mut w = worker(&t.db, "w");
+            w.run_one().await.expect("generate").expect("job");
+
+            // JSON judge: the random tiny model writes no JSON; every item is a recorded parse
+            // failure with its raw output, and the run still ends done.
+            let mut judge = JudgeRequest::new("gen", tiny(), "default", JudgeMode::Json);
+            judge.max_new_tokens = 8;
+            let json = create_judge(&t.db, judge, None).await.expect("judge");
+            assert!(
+                json.warnings[0].contains("self-consistency"),
+                "{:?}",
+                json.warnings
+            );
+            let (_, outcome) = w.run_one().await.expect("judge").expect("job");
+            assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+            let stats = judgments::stats(&t.db, json.id).await.expect("stats");
+            assert_eq!(stats.judgments, 6);
+            use pairwise_store::entities::judgment;
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let rows = judgment::Entity::find()
+                .filter(judgment::Column::JobId.eq(json.id))
+                .all(&t.db)
+                .await
+                .expect("judgments");
+            for j in &rows {
+                assert!(!j.raw_output.is_empty(), "raw output kept");
+                if j.parse_ok {
+                    assert!(j.scores.is_some() && j.overall.is_some());
+                } else {
+                    assert_eq!(j.attempts, 2, "one stricter retry after a failure");
+                    assert!(j.scores.is_none());
+                }
+            }
+            assert_eq!(
+                stats.parse_failures,
+                rows.iter().filter(|j| !j.parse_ok).count() as u64
+            );
+            assert_eq!(
+                jobs::show(&t.db, json.id).await.expect("show").summary["parse_failure_rate"],
+                serde_json::json!(stats.parse_failure_rate)
+            );
+
+            // Probability-weighted judge: always parses, scores within 0–1.
+            let prob = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", tiny(), "default@1", JudgeMode::Prob),
+                None,
+            )
+            .await
+            .expect("judge");
+            w.run_one().await.expect("judge").expect("job");
+            let stats = judgments::stats(&t.db, prob.id).await.expect("stats");
+            assert_eq!((stats.judgments, stats.parse_failures), (6, 0));
+            let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+            assert_eq!(page.candidates.len(), 3);
+            for c in &page.candidates {
+                let prob_scores = c.scores.iter().find(|s| s.mode == "prob").expect("prob");
+                assert_eq!(prob_scores.rubric_version, 1);
+                for d in ["helpful", "honest", "harmless"] {
+                    let v = prob_scores.scores[d].as_f64().expect("score");
+                    assert!((0.0..=1.0).contains(&v), "{d} = {v}");
+                }
+            }
+
+            // Pairwise: neighbours within each prompt, both orders, inconsistency recorded and
+            // inconsistent pairs marked for review.
+            let pairwise = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", tiny(), "default", JudgeMode::Pairwise),
+                None,
+            )
+            .await
+            .expect("judge");
+            w.run_one().await.expect("judge").expect("job");
+            let view = jobs::show(&t.db, pairwise.id).await.expect("show");
+            assert_eq!(
+                (view.status.as_str(), view.total, view.done),
+                ("done", 4, 4)
+            );
+            let rate = view.summary["inconsistency_rate"].as_f64().expect("rate");
+            assert!((0.0..=1.0).contains(&rate));
+            let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+            assert_eq!(page.pairwise.len(), 2);
+            for p in &page.pairwise {
+                assert!(["first", "second", "tie"].contains(&p.winner_ab.as_str()));
+                assert_eq!(p.needs_review, !p.consistent);
+                assert_eq!(p.consistent, p.winner_ab == p.winner_ba);
+            }
+            assert_eq!(generation.kind, "generate");
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_run_requests_name_the_field() {
+        for t in TestDb::all().await {
+            project_with_prompts(&t.db, &["hi"]).await;
+            let mut request = GenerateRequest::new("gen", tiny());
+            request.presets.insert(
+                pairwise_core::generation::GenerationPath::Diverse,
+                pairwise_core::generation::PathPreset {
+                    temperature: 1.5,
+                    top_p: 0.9,
+                    top_k: 0,
+                    repetition_penalty: 1.0,
+                },
+            );
+            let err = create_generation(&t.db, request.clone(), None)
+                .await
+                .expect_err("hot")
+                .to_string();
+            assert!(err.contains("diverse.temperature"), "{err}");
+            request.confirm_high_temperature = true;
+            create_generation(&t.db, request.clone(), None)
+                .await
+                .expect("confirmed");
+            request.model = "/nonexistent/model".into();
+            let err = create_generation(&t.db, request, None)
+                .await
+                .expect_err("model")
+                .to_string();
+            assert!(err.contains("`model`"), "{err}");
+            let err = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", tiny(), "nope@3", JudgeMode::Json),
+                None,
+            )
+            .await
+            .expect_err("rubric")
+            .to_string();
+            assert!(err.contains("rubric `nope` version 3"), "{err}");
+            t.finish().await;
+        }
+    }
+}

@@ -1,11 +1,16 @@
 //! SeaORM entities, one file per table; the schema itself lives in the migrations crate.
 
+pub mod ai_model;
 pub mod api_token;
 pub mod audit_log;
+pub mod candidate;
 pub mod dataset_member;
 pub mod dataset_version;
+pub mod job;
+pub mod judgment;
 pub mod pair;
 pub mod project;
 pub mod prompt;
+pub mod rubric;
 pub mod session;
 pub mod user;

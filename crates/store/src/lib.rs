@@ -2,13 +2,18 @@
 //! migrating, and the queries each domain needs. Nothing here knows about HTTP.
 
 pub mod audit;
+pub mod candidates;
 pub mod datasets;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod jobs;
+pub mod judgments;
+pub mod models;
 pub mod pairs;
 pub mod projects;
 pub mod prompts;
+pub mod rubrics;
 pub mod session_store;
 pub mod testing;
 pub mod tokens;

@@ -87,7 +87,7 @@ pub struct PromptFilter {
     pub search: Option<String>,
 }
 
-fn view(m: prompt::Model) -> Result<PromptView> {
+pub(crate) fn view(m: prompt::Model) -> Result<PromptView> {
     let split = m
         .split
         .parse::<Split>()
@@ -126,6 +126,47 @@ pub(crate) fn contains_ci(
         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
+fn filtered(project_id: i64, filter: &PromptFilter) -> sea_orm::Select<prompt::Entity> {
+    let mut query = prompt::Entity::find().filter(prompt::Column::ProjectId.eq(project_id));
+    if let Some(split) = filter.split {
+        query = query.filter(prompt::Column::Split.eq(split.as_str()));
+    }
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        query = query.filter(contains_ci(prompt::Column::Text, search));
+    }
+    query
+}
+
+/// Ids of a project's prompts that match the filter, in import order (at most `limit`).
+pub async fn ids(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    filter: &PromptFilter,
+    limit: Option<u64>,
+) -> Result<Vec<i64>> {
+    Ok(filtered(project_id, filter)
+        .select_only()
+        .column(prompt::Column::Id)
+        .order_by_asc(prompt::Column::Id)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+/// The prompts with these ids (any order).
+pub async fn get_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<prompt::Model>> {
+    Ok(prompt::Entity::find()
+        .filter(prompt::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
 /// One page of a project's prompts in import order, with the total that matches the filter.
 pub async fn page(
     db: &impl ConnectionTrait,
@@ -140,18 +181,7 @@ pub async fn page(
             format!("must be between 1 and {MAX_PAGE}"),
         ));
     }
-    let mut query = prompt::Entity::find().filter(prompt::Column::ProjectId.eq(project_id));
-    if let Some(split) = filter.split {
-        query = query.filter(prompt::Column::Split.eq(split.as_str()));
-    }
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        query = query.filter(contains_ci(prompt::Column::Text, search));
-    }
+    let query = filtered(project_id, filter);
     let total = query.clone().count(db).await?;
     let items = query
         .order_by_asc(prompt::Column::Id)

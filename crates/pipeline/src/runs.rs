@@ -1,0 +1,386 @@
+//! Creating runs: a generation run over a project's prompts, or a judge run over its candidates.
+//! Everything a worker needs is resolved and validated here and stored as the job's payload, so a
+//! resumed run does exactly what the first attempt started (same prompts, same seeds).
+
+use crate::error::{PipelineError, Result};
+use pairwise_core::{
+    dto::RunView,
+    generation::{GenerationPath, PathPreset, DEFAULT_CANDIDATES},
+    judge::JudgeMode,
+    Split,
+};
+use pairwise_inference::{Device, ModelDir};
+use pairwise_store::{
+    candidates, jobs, models, projects,
+    prompts::{self, PromptFilter},
+    rubrics, DatabaseConnection,
+};
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, path::PathBuf};
+
+pub const GENERATE: &str = "generate";
+pub const JUDGE: &str = "judge";
+
+/// Most candidates per prompt one run may ask for.
+pub const MAX_CANDIDATES: u32 = 64;
+/// Most prompts one run may cover (the prompt ids live in the job's payload).
+pub const MAX_RUN_PROMPTS: u64 = 100_000;
+
+/// A model as a run uses it: where it is, which version it was when the run was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRef {
+    /// The registered name, when it is registered.
+    pub name: Option<String>,
+    pub path: PathBuf,
+    pub version: String,
+    pub device: String,
+}
+
+impl ModelRef {
+    pub fn device(&self) -> Device {
+        self.device.parse().unwrap_or(Device::Cpu)
+    }
+}
+
+/// `NAME` of a registered model, or a model directory.
+pub async fn resolve_model(
+    db: &DatabaseConnection,
+    name_or_dir: &str,
+    device: Option<&str>,
+) -> Result<ModelRef> {
+    if let Some(m) = models::find(db, name_or_dir).await? {
+        let path = PathBuf::from(&m.path);
+        let version = open_version(path.clone()).await?;
+        if models::record_version(db, m.id, &version).await? {
+            tracing::info!(model = %m.name, %version, "model files changed: new version recorded");
+        }
+        return Ok(ModelRef {
+            name: Some(m.name),
+            path,
+            version,
+            device: device.unwrap_or(&m.device).to_owned(),
+        });
+    }
+    let path = PathBuf::from(name_or_dir);
+    if !path.is_dir() {
+        return Err(PipelineError::invalid(
+            "model",
+            format!("`{name_or_dir}` is neither a registered model nor a model directory"),
+        ));
+    }
+    let path = path.canonicalize().unwrap_or(path);
+    let version = open_version(path.clone()).await?;
+    Ok(ModelRef {
+        name: None,
+        path,
+        version,
+        device: device.unwrap_or("cpu").to_owned(),
+    })
+}
+
+/// Opens a model directory (checks its files) and returns its content-hash version.
+pub async fn open_version(path: PathBuf) -> Result<String> {
+    tokio::task::spawn_blocking(move || ModelDir::open(&path).map(|d| d.version))
+        .await
+        .map_err(|e| PipelineError::Internal(e.to_string()))?
+        .map_err(|e| PipelineError::invalid("model", e.to_string()))
+}
+
+/// The payload of a generation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratePayload {
+    pub model: ModelRef,
+    pub prompt_ids: Vec<i64>,
+    pub n: u32,
+    pub paths: Vec<GenerationPath>,
+    pub presets: BTreeMap<GenerationPath, PathPreset>,
+    pub max_new_tokens: u32,
+    pub seed: u64,
+}
+
+/// What a user asks for when starting a generation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    pub project: String,
+    /// A registered model name or a model directory.
+    pub model: String,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default = "default_n")]
+    pub n: u32,
+    #[serde(default = "default_paths")]
+    pub paths: Vec<GenerationPath>,
+    /// Preset overrides per path (the defaults otherwise).
+    #[serde(default)]
+    pub presets: BTreeMap<GenerationPath, PathPreset>,
+    #[serde(default = "default_max_new_tokens")]
+    pub max_new_tokens: u32,
+    /// Only prompts of this split.
+    #[serde(default)]
+    pub split: Option<Split>,
+    /// Only prompts containing this text.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// At most this many prompts (in import order).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    #[serde(default)]
+    pub seed: u64,
+    /// Allows temperatures above 1.3.
+    #[serde(default)]
+    pub confirm_high_temperature: bool,
+}
+
+fn default_n() -> u32 {
+    DEFAULT_CANDIDATES
+}
+fn default_paths() -> Vec<GenerationPath> {
+    GenerationPath::ALL.to_vec()
+}
+fn default_max_new_tokens() -> u32 {
+    128
+}
+
+impl GenerateRequest {
+    pub fn new(project: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            model: model.into(),
+            device: None,
+            n: default_n(),
+            paths: default_paths(),
+            presets: BTreeMap::new(),
+            max_new_tokens: default_max_new_tokens(),
+            split: None,
+            search: None,
+            limit: None,
+            seed: 0,
+            confirm_high_temperature: false,
+        }
+    }
+}
+
+async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i64> {
+    Ok(projects::find(db, name)
+        .await?
+        .ok_or_else(|| PipelineError::NotFound(format!("project `{name}`")))?
+        .id)
+}
+
+/// Validates and enqueues a generation run.
+pub async fn create_generation(
+    db: &DatabaseConnection,
+    request: GenerateRequest,
+    created_by: Option<i64>,
+) -> Result<RunView> {
+    let project_id = project_id(db, &request.project).await?;
+    if request.n == 0 || request.n > MAX_CANDIDATES {
+        return Err(PipelineError::invalid(
+            "n",
+            format!("must be between 1 and {MAX_CANDIDATES} (got {})", request.n),
+        ));
+    }
+    let mut paths = request.paths.clone();
+    paths.dedup();
+    if paths.is_empty() {
+        return Err(PipelineError::invalid("paths", "choose at least one path"));
+    }
+    if request.max_new_tokens == 0 || request.max_new_tokens > 4096 {
+        return Err(PipelineError::invalid(
+            "max_new_tokens",
+            format!(
+                "must be between 1 and 4096 (got {})",
+                request.max_new_tokens
+            ),
+        ));
+    }
+    let mut presets = BTreeMap::new();
+    for path in &paths {
+        let preset = request
+            .presets
+            .get(path)
+            .copied()
+            .unwrap_or_else(|| path.default_preset());
+        preset
+            .validate(*path, request.confirm_high_temperature)
+            .map_err(|m| PipelineError::invalid("presets", m))?;
+        presets.insert(*path, preset);
+    }
+    let limit = request
+        .limit
+        .unwrap_or(MAX_RUN_PROMPTS)
+        .min(MAX_RUN_PROMPTS);
+    let filter = PromptFilter {
+        split: request.split,
+        search: request.search.clone(),
+    };
+    let prompt_ids = prompts::ids(db, project_id, &filter, Some(limit)).await?;
+    if prompt_ids.is_empty() {
+        return Err(PipelineError::invalid(
+            "prompts",
+            format!(
+                "project `{}` has no prompts matching the filter",
+                request.project
+            ),
+        ));
+    }
+    let model = resolve_model(db, &request.model, request.device.as_deref()).await?;
+    let payload = GeneratePayload {
+        model,
+        n: request.n,
+        paths,
+        presets,
+        max_new_tokens: request.max_new_tokens,
+        seed: request.seed,
+        prompt_ids,
+    };
+    let total = payload.prompt_ids.len() as i64;
+    let job = jobs::enqueue(
+        db,
+        jobs::NewJob {
+            project_id,
+            kind: GENERATE.into(),
+            payload: serde_json::to_value(&payload)
+                .map_err(|e| PipelineError::Internal(e.to_string()))?,
+            total,
+            warnings: Vec::new(),
+            created_by,
+        },
+    )
+    .await?;
+    Ok(jobs::view(&job, &request.project))
+}
+
+/// The payload of a judge run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgePayload {
+    pub model: ModelRef,
+    pub rubric_id: i64,
+    pub mode: JudgeMode,
+    /// Judge the candidates of these generation runs.
+    pub generation_runs: Vec<i64>,
+    pub max_new_tokens: u32,
+}
+
+/// What a user asks for when starting a judge run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeRequest {
+    pub project: String,
+    pub model: String,
+    #[serde(default)]
+    pub device: Option<String>,
+    /// `name` or `name@version`.
+    pub rubric: String,
+    pub mode: JudgeMode,
+    /// Generation runs whose candidates to judge (default: every finished generation run).
+    #[serde(default)]
+    pub runs: Vec<i64>,
+    #[serde(default = "default_judge_tokens")]
+    pub max_new_tokens: u32,
+}
+
+fn default_judge_tokens() -> u32 {
+    96
+}
+
+impl JudgeRequest {
+    pub fn new(
+        project: impl Into<String>,
+        model: impl Into<String>,
+        rubric: impl Into<String>,
+        mode: JudgeMode,
+    ) -> Self {
+        Self {
+            project: project.into(),
+            model: model.into(),
+            device: None,
+            rubric: rubric.into(),
+            mode,
+            runs: Vec::new(),
+            max_new_tokens: default_judge_tokens(),
+        }
+    }
+}
+
+/// Validates and enqueues a judge run. A judge with the same version as a generator of the
+/// candidates is allowed, with a warning recorded on the run (self-consistency bias).
+pub async fn create_judge(
+    db: &DatabaseConnection,
+    request: JudgeRequest,
+    created_by: Option<i64>,
+) -> Result<RunView> {
+    let project_id = project_id(db, &request.project).await?;
+    let rubric = rubrics::resolve(db, &request.rubric).await?;
+    rubrics::spec_of(&rubric)?;
+    if request.mode == JudgeMode::Reward {
+        return Err(PipelineError::invalid(
+            "mode",
+            "reward-model scoring is not available yet; use json, prob or pairwise",
+        ));
+    }
+    let runs = if request.runs.is_empty() {
+        jobs::list(db, Some(project_id), 10_000)
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == GENERATE && r.status == jobs::DONE)
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    } else {
+        for id in &request.runs {
+            let job = jobs::get(db, *id).await?;
+            if job.project_id != project_id || job.kind != GENERATE {
+                return Err(PipelineError::invalid(
+                    "runs",
+                    format!("run {id} is not a generation run of `{}`", request.project),
+                ));
+            }
+        }
+        request.runs.clone()
+    };
+    if runs.is_empty() {
+        return Err(PipelineError::invalid(
+            "runs",
+            format!(
+                "project `{}` has no finished generation run to judge",
+                request.project
+            ),
+        ));
+    }
+    let stored = candidates::for_runs(db, project_id, &runs).await?;
+    if stored.is_empty() {
+        return Err(PipelineError::invalid(
+            "runs",
+            "those runs have no candidates",
+        ));
+    }
+    let model = resolve_model(db, &request.model, request.device.as_deref()).await?;
+    let mut warnings = Vec::new();
+    if stored.iter().any(|c| c.model_version == model.version) {
+        warnings.push(format!(
+            "the judge is the generator (same model version {}): self-consistency bias — its \
+             scores favour its own style",
+            &model.version[..12.min(model.version.len())]
+        ));
+    }
+    let payload = JudgePayload {
+        model,
+        rubric_id: rubric.id,
+        mode: request.mode,
+        generation_runs: runs,
+        max_new_tokens: request.max_new_tokens.clamp(8, 1024),
+    };
+    let job = jobs::enqueue(
+        db,
+        jobs::NewJob {
+            project_id,
+            kind: JUDGE.into(),
+            payload: serde_json::to_value(&payload)
+                .map_err(|e| PipelineError::Internal(e.to_string()))?,
+            total: 0,
+            warnings,
+            created_by,
+        },
+    )
+    .await?;
+    Ok(jobs::view(&job, &request.project))
+}

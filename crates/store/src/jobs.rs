@@ -1,0 +1,352 @@
+//! The persistent job queue. A worker claims the oldest runnable job with a compare-and-set
+//! update (queued, or running with an expired lease), so two workers never hold one job, on
+//! SQLite and PostgreSQL alike. The holder renews its lease with heartbeats; a heartbeat that
+//! finds the job cancelled or taken over tells the worker to stop. A job whose worker died is
+//! claimed again once its lease expires, until `max_attempts` claims have been spent.
+
+use crate::{
+    entities::{job, project},
+    error::{Result, StoreError},
+    rfc3339,
+};
+use chrono::{DateTime, Duration, Utc};
+use pairwise_core::dto::RunView;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// Claims a job gets before it is failed for good (each crash of its worker spends one).
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
+
+/// What to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub project_id: i64,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub total: i64,
+    pub warnings: Vec<String>,
+    pub created_by: Option<i64>,
+}
+
+pub async fn enqueue(db: &impl ConnectionTrait, new: NewJob) -> Result<job::Model> {
+    let now = Utc::now();
+    Ok(job::ActiveModel {
+        project_id: Set(new.project_id),
+        kind: Set(new.kind),
+        status: Set(QUEUED.into()),
+        payload: Set(new.payload.to_string()),
+        total: Set(new.total),
+        done: Set(0),
+        tokens: Set(0),
+        attempts: Set(0),
+        max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
+        warnings: Set(serde_json::to_string(&new.warnings).unwrap_or_else(|_| "[]".into())),
+        summary: Set("{}".into()),
+        created_by: Set(new.created_by),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+fn runnable(now: DateTime<Utc>) -> Condition {
+    Condition::any().add(job::Column::Status.eq(QUEUED)).add(
+        Condition::all()
+            .add(job::Column::Status.eq(RUNNING))
+            .add(job::Column::LeaseExpiresAt.lt(now)),
+    )
+}
+
+/// Claims the oldest runnable job for `worker` with a lease of `lease`; `None` when there is
+/// nothing to do. Jobs whose attempts are spent are failed here instead of being claimed.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    lease: Duration,
+    kinds: &[&str],
+) -> Result<Option<job::Model>> {
+    loop {
+        let now = Utc::now();
+        let Some(candidate) = job::Entity::find()
+            .filter(runnable(now))
+            .filter(job::Column::Kind.is_in(kinds.iter().copied()))
+            .order_by_asc(job::Column::Id)
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if candidate.attempts >= candidate.max_attempts {
+            let message = format!(
+                "gave up after {} attempts (the worker stopped each time)",
+                candidate.attempts
+            );
+            job::Entity::update_many()
+                .col_expr(job::Column::Status, Expr::value(FAILED))
+                .col_expr(job::Column::Error, Expr::value(message))
+                .col_expr(job::Column::FinishedAt, Expr::value(now))
+                .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                .filter(job::Column::Id.eq(candidate.id))
+                .filter(job::Column::Attempts.eq(candidate.attempts))
+                .filter(runnable(now))
+                .exec(db)
+                .await?;
+            continue;
+        }
+        // Compare-and-set: only one worker's update matches the job in its runnable state.
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(RUNNING))
+            .col_expr(job::Column::LeaseOwner, Expr::value(worker))
+            .col_expr(job::Column::LeaseExpiresAt, Expr::value(now + lease))
+            .col_expr(job::Column::HeartbeatAt, Expr::value(now))
+            .col_expr(job::Column::Attempts, Expr::value(candidate.attempts + 1))
+            .col_expr(
+                job::Column::StartedAt,
+                Expr::value(candidate.started_at.unwrap_or(now)),
+            )
+            .filter(job::Column::Id.eq(candidate.id))
+            .filter(job::Column::Attempts.eq(candidate.attempts))
+            .filter(runnable(now))
+            .exec(db)
+            .await?;
+        if result.rows_affected == 1 {
+            return job::Entity::find_by_id(candidate.id)
+                .one(db)
+                .await?
+                .map(Some)
+                .ok_or_else(|| StoreError::NotFound(format!("job {}", candidate.id)));
+        }
+        // Another worker won this one; look again.
+    }
+}
+
+/// Renews `worker`'s lease and records progress. `false` means the job is no longer this
+/// worker's to run (cancelled, or its lease lapsed and another worker took it): stop at once.
+pub async fn heartbeat(
+    db: &impl ConnectionTrait,
+    id: i64,
+    worker: &str,
+    lease: Duration,
+    done: i64,
+    tokens: i64,
+) -> Result<bool> {
+    let now = Utc::now();
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::LeaseExpiresAt, Expr::value(now + lease))
+        .col_expr(job::Column::HeartbeatAt, Expr::value(now))
+        .col_expr(job::Column::Done, Expr::value(done))
+        .col_expr(job::Column::Tokens, Expr::value(tokens))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(RUNNING))
+        .filter(job::Column::LeaseOwner.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Ends a job held by `worker` as `done` (with its summary) or `failed` (with the error).
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    id: i64,
+    worker: &str,
+    outcome: std::result::Result<serde_json::Value, String>,
+    done: i64,
+    tokens: i64,
+) -> Result<bool> {
+    let now = Utc::now();
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::Done, Expr::value(done))
+        .col_expr(job::Column::Tokens, Expr::value(tokens));
+    update = match outcome {
+        Ok(summary) => update
+            .col_expr(job::Column::Status, Expr::value(DONE))
+            .col_expr(job::Column::Summary, Expr::value(summary.to_string()))
+            .col_expr(job::Column::Error, Expr::value(Option::<String>::None)),
+        Err(error) => update
+            .col_expr(job::Column::Status, Expr::value(FAILED))
+            .col_expr(job::Column::Error, Expr::value(error)),
+    };
+    let result = update
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(RUNNING))
+        .filter(job::Column::LeaseOwner.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Cancels a queued or running job (a running worker sees it at its next heartbeat).
+pub async fn cancel(db: &impl ConnectionTrait, id: i64) -> Result<job::Model> {
+    let now = Utc::now();
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(CANCELLED))
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.is_in([QUEUED, RUNNING]))
+        .exec(db)
+        .await?;
+    let job = get(db, id).await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::Conflict(format!(
+            "run {id} is {}; only queued or running runs can be cancelled",
+            job.status
+        )));
+    }
+    Ok(job)
+}
+
+/// Puts a failed or cancelled job back in the queue with fresh attempts; work already stored is
+/// kept and skipped (every item has an idempotency key).
+pub async fn retry(db: &impl ConnectionTrait, id: i64) -> Result<job::Model> {
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(QUEUED))
+        .col_expr(job::Column::Attempts, Expr::value(0))
+        .col_expr(job::Column::Error, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::FinishedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.is_in([FAILED, CANCELLED]))
+        .exec(db)
+        .await?;
+    let job = get(db, id).await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::Conflict(format!(
+            "run {id} is {}; only failed or cancelled runs can be retried",
+            job.status
+        )));
+    }
+    Ok(job)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<job::Model> {
+    job::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("run {id}")))
+}
+
+/// Adds warnings to a job (recorded on the run, shown in lists).
+pub async fn add_warnings(db: &impl ConnectionTrait, id: i64, warnings: &[String]) -> Result<()> {
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    let job = get(db, id).await?;
+    let mut all: Vec<String> = serde_json::from_str(&job.warnings).unwrap_or_default();
+    for w in warnings {
+        if !all.contains(w) {
+            all.push(w.clone());
+        }
+    }
+    job::Entity::update_many()
+        .col_expr(
+            job::Column::Warnings,
+            Expr::value(serde_json::to_string(&all).unwrap_or_else(|_| "[]".into())),
+        )
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Sets a job's item total (known once the worker has resolved its inputs).
+pub async fn set_total(db: &impl ConnectionTrait, id: i64, total: i64) -> Result<()> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Total, Expr::value(total))
+        .filter(job::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A job as lists and the CLI show it, with tokens/s and ETA.
+pub fn view(m: &job::Model, project: &str) -> RunView {
+    let now = Utc::now();
+    let elapsed = m
+        .started_at
+        .map(|s| (m.finished_at.unwrap_or(now) - s).num_milliseconds() as f64 / 1000.0)
+        .filter(|&s| s > 0.0);
+    let tokens_per_s = elapsed
+        .filter(|_| m.tokens > 0)
+        .map(|s| m.tokens as f64 / s);
+    let eta_s = match (m.status.as_str(), elapsed) {
+        (RUNNING, Some(s)) if m.done > 0 && m.total > m.done => {
+            Some(s / m.done as f64 * (m.total - m.done) as f64)
+        }
+        _ => None,
+    };
+    RunView {
+        id: m.id,
+        project: project.to_owned(),
+        kind: m.kind.clone(),
+        status: m.status.clone(),
+        done: m.done.max(0) as u64,
+        total: m.total.max(0) as u64,
+        tokens: m.tokens.max(0) as u64,
+        tokens_per_s,
+        eta_s,
+        attempts: m.attempts,
+        error: m.error.clone(),
+        warnings: serde_json::from_str(&m.warnings).unwrap_or_default(),
+        payload: serde_json::from_str(&m.payload).unwrap_or_default(),
+        summary: serde_json::from_str(&m.summary).unwrap_or_default(),
+        created_at: rfc3339(&m.created_at),
+        started_at: m.started_at.as_ref().map(rfc3339),
+        finished_at: m.finished_at.as_ref().map(rfc3339),
+    }
+}
+
+/// The newest runs first (of one project, or all), with their project names.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    project_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<RunView>> {
+    let mut query = job::Entity::find()
+        .order_by_desc(job::Column::Id)
+        .limit(limit);
+    if let Some(p) = project_id {
+        query = query.filter(job::Column::ProjectId.eq(p));
+    }
+    let jobs = query.all(db).await?;
+    let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();
+    let names: std::collections::HashMap<i64, String> = project::Entity::find()
+        .filter(project::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(jobs
+        .iter()
+        .map(|j| view(j, names.get(&j.project_id).map_or("", String::as_str)))
+        .collect())
+}
+
+/// One run with its project name.
+pub async fn show(db: &impl ConnectionTrait, id: i64) -> Result<RunView> {
+    let job = get(db, id).await?;
+    let project = project::Entity::find_by_id(job.project_id)
+        .one(db)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    Ok(view(&job, &project))
+}

@@ -1,0 +1,454 @@
+//! `pairwise model …`, `pairwise rubric …`, `pairwise run …` and `pairwise worker`: the models
+//! registry, rubric versions, generation and judge runs, and standalone job workers.
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use pairwise_core::{generation::GenerationPath, judge::JudgeMode, rubric::RubricSpec, Split};
+use pairwise_pipeline::{
+    runs::{create_generation, create_judge, open_version},
+    GenerateRequest, JudgeRequest, Worker, WorkerOptions,
+};
+use pairwise_store::{jobs, models, rubrics, DatabaseConnection};
+use std::{path::PathBuf, time::Duration};
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Register a model directory (optimum layout) under a name; its files' hash is its version.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["generator", "judge", "reward", "reference"])]
+        kind: String,
+        /// cpu, cuda or auto.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        dir: PathBuf,
+    },
+    /// List registered models with their versions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RubricCommand {
+    /// List every version of every rubric.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one version (`NAME` for the latest, or `NAME@VERSION`) as JSON.
+    Show { rubric: String },
+    /// Save a spec (JSON file: dimensions, templates, temperature) as the next version of NAME.
+    Save {
+        #[arg(long)]
+        name: String,
+        spec: PathBuf,
+        /// Allow a judge temperature above 0.3.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Field-by-field differences between two versions (`NAME@1 NAME@2`).
+    Diff { a: String, b: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Queue a generation run over a project's prompts; prints the run id.
+    Generate(GenerateArgs),
+    /// Queue a judge run over a project's candidates; prints the run id.
+    Judge(JudgeArgs),
+    /// One run's status.
+    Status {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent runs.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a queued or running run.
+    Cancel { id: i64 },
+    /// Queue a failed or cancelled run again (stored work is kept).
+    Retry { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[arg(long)]
+    pub project: String,
+    /// A registered model name or a model directory.
+    #[arg(long)]
+    pub model: String,
+    /// Candidates per prompt.
+    #[arg(long, default_value_t = 8)]
+    pub n: u32,
+    /// Comma-separated: conservative, diverse, adversarial.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "conservative,diverse,adversarial"
+    )]
+    pub paths: Vec<GenerationPath>,
+    #[arg(long, default_value_t = 128)]
+    pub max_new_tokens: u32,
+    /// Only prompts of this split.
+    #[arg(long)]
+    pub split: Option<Split>,
+    /// Only prompts containing this text.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// At most this many prompts.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// JSON object of preset overrides: {"diverse": {"temperature": 1.2, "top_p": 0.95, "top_k": 80, "repetition_penalty": 1.1}}.
+    #[arg(long)]
+    pub presets: Option<String>,
+    /// Allow temperatures above 1.3.
+    #[arg(long)]
+    pub confirm_high_temperature: bool,
+    /// cpu, cuda or auto (default: the registered model's).
+    #[arg(long)]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub model: String,
+    /// NAME or NAME@VERSION.
+    #[arg(long, default_value = "default")]
+    pub rubric: String,
+    /// json, prob or pairwise.
+    #[arg(long)]
+    pub mode: JudgeMode,
+    /// Generation runs to judge (default: every finished one of the project).
+    #[arg(long, value_delimiter = ',')]
+    pub runs: Vec<i64>,
+    #[arg(long, default_value_t = 96)]
+    pub max_new_tokens: u32,
+    #[arg(long)]
+    pub device: Option<String>,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait for the run to end (processing it in this process), then print its summary.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Seconds a claim lasts without a heartbeat (a killed worker's run is taken over after it).
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Stop once the queue is empty.
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// ONNX Runtime threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub async fn model(db: &DatabaseConnection, command: ModelCommand) -> anyhow::Result<()> {
+    match command {
+        ModelCommand::Add {
+            name,
+            kind,
+            device,
+            dir,
+        } => {
+            let path = dir
+                .canonicalize()
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+            let version = open_version(path.clone()).await?;
+            let view = models::register(
+                db,
+                models::NewModel {
+                    name,
+                    kind,
+                    path: path.display().to_string(),
+                    version,
+                    device,
+                    created_by: None,
+                },
+            )
+            .await?;
+            println!(
+                "registered {} ({}) version {}",
+                view.name, view.kind, view.version
+            );
+        }
+        ModelCommand::List { json } => {
+            let list = models::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for m in list {
+                    println!(
+                        "{:<20} {:<10} {:<5} {}  {}",
+                        m.name,
+                        m.kind,
+                        m.device,
+                        &m.version[..12.min(m.version.len())],
+                        m.path
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn rubric(db: &DatabaseConnection, command: RubricCommand) -> anyhow::Result<()> {
+    match command {
+        RubricCommand::List { json } => {
+            let list = rubrics::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in list {
+                    let dims: Vec<_> = r.spec.dimensions.iter().map(|d| d.name.as_str()).collect();
+                    println!(
+                        "{}@{}  {}  {}",
+                        r.name,
+                        r.version,
+                        dims.join(","),
+                        if r.locked { "locked" } else { "" }
+                    );
+                }
+            }
+        }
+        RubricCommand::Show { rubric } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rubrics::show(db, &rubric).await?)?
+            );
+        }
+        RubricCommand::Save { name, spec, force } => {
+            let text = std::fs::read_to_string(&spec)
+                .with_context(|| format!("cannot read {}", spec.display()))?;
+            let parsed: RubricSpec = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a rubric spec", spec.display()))?;
+            let view = rubrics::save(db, &name, &parsed, force, None).await?;
+            println!("saved {}@{}", view.name, view.version);
+        }
+        RubricCommand::Diff { a, b } => {
+            let (ra, rb) = (rubrics::show(db, &a).await?, rubrics::show(db, &b).await?);
+            let changes = pairwise_core::rubric::diff(&ra.spec, &rb.spec);
+            println!("{}", serde_json::to_string_pretty(&changes)?);
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(
+    db: &DatabaseConnection,
+    command: RunCommand,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
+    match command {
+        RunCommand::Generate(args) => {
+            let mut request = GenerateRequest::new(&args.project, &args.model);
+            request.n = args.n;
+            request.paths = args.paths;
+            request.max_new_tokens = args.max_new_tokens;
+            request.split = args.split;
+            request.search = args.search;
+            request.limit = args.limit;
+            request.seed = args.seed;
+            request.device = args.device;
+            request.confirm_high_temperature = args.confirm_high_temperature;
+            if let Some(presets) = &args.presets {
+                request.presets = serde_json::from_str(presets)
+                    .context("--presets is not a valid JSON object")?;
+            }
+            let run = create_generation(db, request, None).await?;
+            finish_submit(db, run.id, &args.wait, threads).await?
+        }
+        RunCommand::Judge(args) => {
+            let mut request =
+                JudgeRequest::new(&args.project, &args.model, &args.rubric, args.mode);
+            request.runs = args.runs;
+            request.max_new_tokens = args.max_new_tokens;
+            request.device = args.device;
+            let run = create_judge(db, request, None).await?;
+            for w in &run.warnings {
+                eprintln!("warning: {w}");
+            }
+            finish_submit(db, run.id, &args.wait, threads).await?
+        }
+        RunCommand::Status { id, json } => {
+            let view = jobs::show(db, id).await?;
+            let mut value = serde_json::to_value(&view)?;
+            if view.kind == pairwise_pipeline::runs::GENERATE {
+                value["candidates"] = pairwise_store::candidates::count_for_job(db, id)
+                    .await?
+                    .into();
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                println!(
+                    "run {} ({}) {}: {}/{}{}",
+                    view.id,
+                    view.kind,
+                    view.status,
+                    view.done,
+                    view.total,
+                    view.error.map(|e| format!(" — {e}")).unwrap_or_default()
+                );
+            }
+        }
+        RunCommand::List { project, json } => {
+            let project_id = match project {
+                Some(name) => Some(pairwise_store::projects::require(db, &name).await?.id),
+                None => None,
+            };
+            let list = jobs::list(db, project_id, 100).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in list {
+                    println!(
+                        "{:>5} {:<9} {:<10} {:<12} {}/{}",
+                        r.id, r.kind, r.status, r.project, r.done, r.total
+                    );
+                }
+            }
+        }
+        RunCommand::Cancel { id } => {
+            jobs::cancel(db, id).await?;
+            println!("run {id} cancelled");
+        }
+        RunCommand::Retry { id } => {
+            jobs::retry(db, id).await?;
+            println!("run {id} queued again");
+        }
+    }
+    Ok(())
+}
+
+/// Prints the id; with --wait, processes queued runs in this process until this one ends, with
+/// a progress bar, then prints the summary.
+async fn finish_submit(
+    db: &DatabaseConnection,
+    id: i64,
+    wait: &WaitArgs,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
+    if !wait.wait {
+        if wait.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&jobs::show(db, id).await?)?
+            );
+        } else {
+            println!("{id}");
+        }
+        return Ok(());
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} run {prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(id.to_string());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut options = WorkerOptions::default();
+    if let Some(t) = threads {
+        options.threads = t;
+    }
+    let worker = tokio::spawn(Worker::new(db.clone(), options).run(stop_rx));
+    let view = loop {
+        let view = jobs::show(db, id).await?;
+        bar.set_length(view.total);
+        bar.set_position(view.done);
+        if let Some(tps) = view.tokens_per_s {
+            bar.set_message(format!("{tps:.1} tok/s"));
+        }
+        if matches!(
+            view.status.as_str(),
+            jobs::DONE | jobs::FAILED | jobs::CANCELLED
+        ) {
+            break view;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    bar.finish_and_clear();
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    let mut summary = serde_json::json!({
+        "id": view.id,
+        "kind": view.kind,
+        "status": view.status,
+    });
+    if let (Some(object), Some(extra)) = (summary.as_object_mut(), view.summary.as_object()) {
+        for (k, v) in extra {
+            object.insert(k.clone(), v.clone());
+        }
+        if let Some(e) = &view.error {
+            object.insert("error".into(), e.clone().into());
+        }
+        if !view.warnings.is_empty() {
+            object.insert("warnings".into(), serde_json::json!(view.warnings));
+        }
+    }
+    if wait.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{summary}");
+    }
+    if view.status != jobs::DONE {
+        bail!("run {id} ended {}", view.status);
+    }
+    Ok(())
+}
+
+/// `pairwise worker`: processes queued runs until interrupted (or, with --exit-when-idle, until
+/// the queue is empty).
+pub async fn worker(db: &DatabaseConnection, args: WorkerArgs) -> anyhow::Result<()> {
+    let mut options = WorkerOptions {
+        lease: Duration::from_secs(args.lease_secs.max(1)),
+        ..WorkerOptions::default()
+    };
+    if let Some(t) = args.threads {
+        options.threads = t;
+    }
+    let mut worker = Worker::new(db.clone(), options);
+    eprintln!("worker {} waiting for runs", worker.id());
+    if args.exit_when_idle {
+        while let Some((id, outcome)) = worker.run_one().await? {
+            eprintln!("run {id}: {outcome:?}");
+        }
+        return Ok(());
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+    });
+    worker.run(stop_rx).await;
+    Ok(())
+}
