@@ -830,25 +830,29 @@ mod workers {
 
             let mut first = worker(&t.url, &[]);
             let started = Instant::now();
-            let at_kill = loop {
+            let reached = loop {
                 let n = candidates::count_for_job(&t.db, run.id)
                     .await
                     .expect("count");
                 if n >= 2 * u64::from(N) {
-                    first.kill().expect("SIGKILL");
-                    first.wait().expect("reap");
-                    break candidates::count_for_job(&t.db, run.id)
-                        .await
-                        .expect("count");
+                    break true;
                 }
-                assert!(
-                    started.elapsed() < Duration::from_secs(120),
-                    "the worker never started: {}",
-                    std::fs::read_to_string(std::env::temp_dir().join("pairwise-worker-test.log"))
-                        .unwrap_or_default()
-                );
+                if started.elapsed() > Duration::from_secs(120) {
+                    break false;
+                }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             };
+            first.kill().expect("SIGKILL");
+            first.wait().expect("reap");
+            assert!(
+                reached,
+                "the worker never started: {}",
+                std::fs::read_to_string(std::env::temp_dir().join("pairwise-worker-test.log"))
+                    .unwrap_or_default()
+            );
+            let at_kill = candidates::count_for_job(&t.db, run.id)
+                .await
+                .expect("count");
             assert!(
                 at_kill < total,
                 "{}: the run finished before the kill ({at_kill} candidates); make it longer",
