@@ -115,6 +115,8 @@ e2e: setup-browser setup-node e2e-build
 	echo "$$E2E_ANNOTATOR_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-annotator --role annotator --password-stdin; \
 	./target/debug/pairwise --database-url "$$E2E_DB" project create --name hh --description "HH-RLHF harmless-base test pairs"; \
 	./target/debug/pairwise --database-url "$$E2E_DB" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project create --name gen --description "XSTest prompts for generation runs"; \
+	./target/debug/pairwise --database-url "$$E2E_DB" import prompts ../shared/data/xstest/xstest_prompts.csv --project gen; \
 	cd end2end && npx playwright test
 
 # HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.

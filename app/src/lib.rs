@@ -2,6 +2,7 @@
 //! browser. Server functions stay thin: role check → store or pipeline call → view.
 
 pub mod api;
+pub mod api_runs;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -16,8 +17,9 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    datasets::DatasetsPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    projects::ProjectsPage, prompts::PromptsPage, users::UsersPage,
+    candidates::CandidatesPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
+    models::ModelsPage, not_found::NotFound, projects::ProjectsPage, prompts::PromptsPage,
+    rubrics::RubricsPage, runs::RunsPage, users::UsersPage,
 };
 
 /// The name of the wasm/js bundle under `/pkg` (`pairwise.js`, `pairwise_bg.wasm`).
@@ -67,6 +69,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") view=ProjectsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/prompts") view=PromptsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/datasets") view=DatasetsPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/candidates") view=CandidatesPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
+                    <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                 </Routes>
             </main>

@@ -1,9 +1,13 @@
 //! One routed page per file.
 
+pub mod candidates;
 pub mod datasets;
 pub mod home;
 pub mod login;
+pub mod models;
 pub mod not_found;
 pub mod projects;
 pub mod prompts;
+pub mod rubrics;
+pub mod runs;
 pub mod users;

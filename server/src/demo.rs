@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use pairwise_core::{ImportFormat, PromptReader, Role, Split};
-use pairwise_store::{projects, prompts, users, DatabaseConnection};
+use pairwise_store::{models, projects, prompts, users, DatabaseConnection};
 use rand::{distributions::Alphanumeric, Rng};
 use sea_orm::TransactionTrait;
 use std::{io::BufRead, path::Path};
@@ -89,12 +89,51 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
             .collect::<Result<Vec<_>, _>>()?;
         added += insert_all(db, project.id, &records).await?;
     }
+    register_demo_models(db).await?;
     let total = prompts::count(db, project.id).await?;
     println!("Demo project `{DEMO_PROJECT}`: {total} prompts ({added} added now).");
     println!("Demo logins (new random passwords on every run):");
     for (name, role, password) in logins {
         println!("  {:<10} {:<16} {}", role.as_str(), name, password);
     }
+    Ok(())
+}
+
+/// The demo models made by `make setup`: SmolLM2-135M (fp32) as the generator, its 4-bit
+/// quantization as the judge (a different version hash, though the same model family), and the
+/// tiny random decoder for quick runs. Missing directories are skipped with a note.
+async fn register_demo_models(db: &DatabaseConnection) -> anyhow::Result<()> {
+    for (name, kind, dir) in [
+        ("smollm2-135m", "generator", "models/demo"),
+        ("smollm2-135m-q4", "judge", "models/demo-q4"),
+        ("tiny-random", "generator", "models/tiny"),
+    ] {
+        let Ok(path) = Path::new(dir).canonicalize() else {
+            eprintln!("note: {dir} not found (run `make setup`); model `{name}` not registered");
+            continue;
+        };
+        let version = pairwise_pipeline::runs::open_version(path.clone()).await?;
+        match models::find(db, name).await? {
+            Some(m) => {
+                models::record_version(db, m.id, &version).await?;
+            }
+            None => {
+                models::register(
+                    db,
+                    models::NewModel {
+                        name: name.into(),
+                        kind: kind.into(),
+                        path: path.display().to_string(),
+                        version,
+                        device: "cpu".into(),
+                        created_by: None,
+                    },
+                )
+                .await?;
+            }
+        }
+    }
+    println!("Demo models: smollm2-135m (generator), smollm2-135m-q4 (judge), tiny-random.");
     Ok(())
 }
 

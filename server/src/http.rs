@@ -6,6 +6,7 @@ pub mod auth;
 pub mod datasets;
 pub mod error;
 pub mod import;
+pub mod runs;
 pub mod security;
 
 use crate::config::ServeConfig;
@@ -24,7 +25,12 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/health", get(api::health))
         .merge(auth::router())
         .merge(import::router())
-        .nest("/api/v1", api::router().merge(datasets::router()))
+        .nest(
+            "/api/v1",
+            api::router()
+                .merge(datasets::router())
+                .merge(runs::router()),
+        )
         .leptos_routes_with_context(
             state,
             leptos_routes,

@@ -31,8 +31,8 @@ fn SignedInNav(me: Me) -> impl IntoView {
     view! {
         <nav aria-label="Main">
             <A href="/">"Home"</A>
-            {reviewer.then(|| view! { <A href="/projects">"Projects"</A> })}
-            {admin.then(|| view! { <A href="/users">"Users"</A> })}
+            {reviewer.then(|| view! { <A href="/projects">"Projects"</A> <A href="/runs">"Runs"</A> })}
+            {admin.then(|| view! { <A href="/models">"Models"</A> <A href="/rubrics">"Rubrics"</A> <A href="/users">"Users"</A> })}
         </nav>
         <div class="whoami">
             <span>{me.username}</span>

@@ -16,7 +16,7 @@ use axum::{
 };
 use futures_util::StreamExt;
 use pairwise_core::{
-    dto::{ImportReport, Page, ProjectView, PromptView, UserView},
+    dto::{ImportReport, Page, ProjectView, PromptView, RunView, UserView},
     ImportFormat, Role, Split,
 };
 use pairwise_pipeline::{import_prompts, ImportOptions};
@@ -31,9 +31,10 @@ use utoipa::OpenApi;
     paths(
         health, me, list_users, list_projects, create_project, list_prompts, import_prompts_raw,
         super::auth::login_json, super::auth::logout_json,
-        super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export
+        super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export,
+        super::runs::list, super::runs::show, super::runs::generate, super::runs::judge
     ),
-    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff)),
+    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, RunView)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

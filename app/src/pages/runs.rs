@@ -1,0 +1,238 @@
+//! Generation and judge runs (reviewers): start them, watch their progress live (server-sent
+//! events from `/api/v1/runs/events`, no reloading), cancel and retry them.
+
+use crate::{
+    api::list_projects,
+    api_runs::{
+        list_models, list_rubrics, list_runs, CancelRun, RetryRun, StartGeneration, StartJudge,
+    },
+    components::guard::{action_error, ErrorBox, Guarded},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use pairwise_core::{dto::RunView, Role};
+
+#[component]
+pub fn RunsPage() -> impl IntoView {
+    view! {
+        <Title text="Runs" />
+        <Guarded role=Role::Reviewer>
+            <Runs />
+        </Guarded>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RunActions {
+    generate: ServerAction<StartGeneration>,
+    judge: ServerAction<StartJudge>,
+    cancel: ServerAction<CancelRun>,
+    retry: ServerAction<RetryRun>,
+}
+
+#[component]
+fn Runs() -> impl IntoView {
+    let actions = RunActions {
+        generate: ServerAction::new(),
+        judge: ServerAction::new(),
+        cancel: ServerAction::new(),
+        retry: ServerAction::new(),
+    };
+    let version = move || {
+        actions.generate.version().get()
+            + actions.judge.version().get()
+            + actions.cancel.version().get()
+            + actions.retry.version().get()
+    };
+    let initial = Resource::new(version, |_| list_runs());
+    // Pushed by the server whenever a run changes; None until the first event arrives.
+    let live: RwSignal<Option<Vec<RunView>>> = RwSignal::new(None);
+    let connected = RwSignal::new(false);
+    subscribe(live, connected);
+    Effect::new(move |_| {
+        // A form's own answer arrives before the next event: show the list it produced.
+        version();
+        live.set(None);
+    });
+    view! {
+        <h1>"Runs " <span class="badge" data-testid="live-status" title="progress arrives as server-sent events">{move || if connected.get() { "live" } else { "not live" }}</span></h1>
+        <StartForms actions />
+        {action_error(actions.cancel.value())}
+        {action_error(actions.retry.value())}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let first = initial.await;
+                view! {
+                    {move || match (live.get(), first.clone()) {
+                        (Some(list), _) | (None, Ok(list)) => view! { <RunTable list actions /> }.into_any(),
+                        (None, Err(error)) => view! { <ErrorBox error /> }.into_any(),
+                    }}
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Opens the event stream in the browser; each message is the JSON list of recent runs.
+#[allow(unused_variables)]
+fn subscribe(live: RwSignal<Option<Vec<RunView>>>, connected: RwSignal<bool>) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::{closure::Closure, JsCast};
+        let Ok(source) = web_sys::EventSource::new("/api/v1/runs/events") else {
+            return;
+        };
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if let Some(text) = event.data().as_string() {
+                    if let Ok(list) = serde_json::from_str::<Vec<RunView>>(&text) {
+                        live.set(Some(list));
+                        connected.set(true);
+                    }
+                }
+            },
+        );
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    });
+}
+
+#[component]
+fn StartForms(actions: RunActions) -> impl IntoView {
+    let choices = Resource::new(
+        || (),
+        |_| async {
+            (
+                list_projects().await,
+                list_models().await,
+                list_rubrics().await,
+            )
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (projects, models, rubrics) = choices.await;
+                let projects: Vec<String> = projects.map(|l| l.into_iter().map(|p| p.name).collect()).unwrap_or_default();
+                let models = models.unwrap_or_default();
+                let rubrics: Vec<String> = rubrics.map(|l| l.into_iter().map(|r| format!("{}@{}", r.name, r.version)).collect()).unwrap_or_default();
+                let project_options = projects.iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view();
+                let project_options2 = project_options.clone();
+                let generators = models.iter().map(|m| view! { <option value=m.name.clone()>{format!("{} ({})", m.name, m.kind)}</option> }).collect_view();
+                let judges = models.iter().map(|m| view! { <option value=m.name.clone()>{format!("{} ({})", m.name, m.kind)}</option> }).collect_view();
+                let rubric_options = rubrics.iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view();
+                view! {
+                    <details class="card" open>
+                        <summary>"Generate candidates"</summary>
+                        <ActionForm action=actions.generate attr:class="row">
+                            <label>"Project" <select name="project" data-testid="gen-project">{project_options}</select></label>
+                            <label>"Model" <select name="model" data-testid="gen-model">{generators}</select></label>
+                            <label>"Candidates per prompt" <input name="n" type="number" min="1" max="64" value="8" size="4" /></label>
+                            <fieldset class="row">
+                                <legend>"Paths"</legend>
+                                <label><input type="checkbox" name="conservative" value="1" checked /> " conservative"</label>
+                                <label><input type="checkbox" name="diverse" value="1" checked /> " diverse"</label>
+                                <label><input type="checkbox" name="adversarial" value="1" checked /> " adversarial"</label>
+                            </fieldset>
+                            <label>"Max new tokens" <input name="max_new_tokens" type="number" min="1" max="4096" value="128" size="5" /></label>
+                            <label>"Prompts (empty = all)" <input name="limit" inputmode="numeric" size="6" data-testid="gen-limit" /></label>
+                            <label>"Split"
+                                <select name="split">
+                                    <option value="">"all"</option>
+                                    <option value="train">"train"</option>
+                                    <option value="eval">"eval"</option>
+                                    <option value="benign">"benign"</option>
+                                    <option value="redteam">"redteam"</option>
+                                </select>
+                            </label>
+                            <label><input type="checkbox" name="confirm" value="1" /> " allow temperature above 1.3"</label>
+                            <button type="submit" class="primary" data-testid="start-generation">"Start generation"</button>
+                        </ActionForm>
+                        {action_error(actions.generate.value())}
+                    </details>
+                    <details class="card" open>
+                        <summary>"Judge candidates"</summary>
+                        <ActionForm action=actions.judge attr:class="row">
+                            <label>"Project" <select name="project" data-testid="judge-project">{project_options2}</select></label>
+                            <label>"Judge model" <select name="model" data-testid="judge-model">{judges}</select></label>
+                            <label>"Rubric" <select name="rubric" data-testid="judge-rubric">{rubric_options}</select></label>
+                            <label>"Mode"
+                                <select name="mode" data-testid="judge-mode">
+                                    <option value="pairwise">"pairwise (A/B and B/A)"</option>
+                                    <option value="prob">"probability-weighted"</option>
+                                    <option value="json">"generative JSON"</option>
+                                </select>
+                            </label>
+                            <button type="submit" class="primary" data-testid="start-judge">"Start judging"</button>
+                        </ActionForm>
+                        {action_error(actions.judge.value())}
+                    </details>
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn rate(summary: &serde_json::Value, key: &str) -> Option<String> {
+    summary
+        .get(key)
+        .and_then(|v| v.as_f64())
+        .map(|r| format!("{:.0}%", r * 100.0))
+}
+
+#[component]
+fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="muted">"No runs yet."</p> }.into_any();
+    }
+    view! {
+        <table class="data runs" data-testid="runs">
+            <thead><tr><th>"Run"</th><th>"Project"</th><th>"Status"</th><th>"Progress"</th><th>"Speed"</th><th>"Results"</th><th></th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|r| {
+                    let percent = (r.done * 100).checked_div(r.total).unwrap_or(0);
+                    let mode = r.payload.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
+                    let results = match r.kind.as_str() {
+                        "generate" => r.summary.get("candidates").map(|c| format!("{c} candidates")).unwrap_or_default(),
+                        _ => [
+                            rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
+                            rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),
+                        ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
+                    };
+                    let speed = [
+                        r.tokens_per_s.map(|t| format!("{t:.1} tok/s")),
+                        r.eta_s.map(|e| format!("ETA {e:.0} s")),
+                    ].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                    let (id, status) = (r.id, r.status.clone());
+                    let can_cancel = matches!(status.as_str(), "queued" | "running");
+                    let can_retry = matches!(status.as_str(), "failed" | "cancelled");
+                    let candidates = format!("/projects/{}/candidates", r.project);
+                    view! {
+                        <tr data-testid=format!("run-{id}") data-status=status.clone() data-kind=r.kind.clone()>
+                            <td>{format!("#{id} {}", r.kind)} {mode.map(|m| view! { " " <span class="badge">{m}</span> })}</td>
+                            <td><a href=candidates>{r.project}</a></td>
+                            <td><span class=format!("badge status-{status}")>{status.clone()}</span></td>
+                            <td>
+                                <progress max=r.total.max(1) value=r.done aria-label=format!("run {id} progress")></progress>
+                                " " <span data-testid="run-progress">{format!("{}/{} ({percent}%)", r.done, r.total)}</span>
+                            </td>
+                            <td>{speed}</td>
+                            <td data-testid="run-results">
+                                {results}
+                                {r.error.map(|e| view! { <p class="error">{e}</p> })}
+                                {r.warnings.into_iter().map(|w| view! { <p class="warning" role="note">"⚠ " {w}</p> }).collect_view()}
+                            </td>
+                            <td>
+                                {can_cancel.then(|| view! { <button type="button" on:click=move |_| { actions.cancel.dispatch(CancelRun { id }); }>"Cancel"</button> })}
+                                {can_retry.then(|| view! { <button type="button" on:click=move |_| { actions.retry.dispatch(RetryRun { id }); }>"Retry"</button> })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

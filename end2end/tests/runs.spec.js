@@ -1,0 +1,78 @@
+// The pipeline in the browser: register a model, version a rubric (v1 → v2, diff), start a
+// generation run and watch its progress reach 100% live, then a pairwise judge run whose
+// inconsistency rate and both orders are shown.
+import { test, expect } from '@playwright/test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { admin, login, waitForHydration } from './helpers.js';
+
+const tiny = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/tiny');
+
+test('rubric versions, a live generation run and a pairwise judge run', async ({ page }) => {
+  test.setTimeout(180_000);
+  await login(page, admin);
+
+  await page.goto('/models');
+  await waitForHydration(page);
+  await page.getByLabel('Name').fill('tiny');
+  await page.getByLabel('Directory on the server').fill(tiny);
+  await page.getByTestId('register-model').click();
+  await expect(page.getByTestId('models')).toContainText('tiny');
+
+  await page.goto('/rubrics');
+  await waitForHydration(page);
+  await expect(page.getByTestId('rubrics')).toContainText('default@1');
+  await page.getByTestId('rubric-name').fill('e2e-3h');
+  await page.getByTestId('save-rubric').click();
+  await expect(page.getByTestId('rubric-saved')).toHaveText('Saved e2e-3h@1.');
+  await page.getByTestId('rubric-base').selectOption('e2e-3h@1');
+  await expect(page.getByTestId('rubric-name')).toHaveValue('e2e-3h');
+  const spec = await page.getByTestId('rubric-spec').inputValue();
+  await page.getByTestId('rubric-spec').fill(spec.replace('"weight": 1.0', '"weight": 2.0'));
+  await page.getByTestId('save-rubric').click();
+  await expect(page.getByTestId('rubric-saved')).toHaveText('Saved e2e-3h@2.');
+  await expect(page.getByTestId('rubrics')).toContainText('e2e-3h@1');
+  await expect(page.getByTestId('rubrics')).toContainText('e2e-3h@2');
+  await page.getByTestId('diff-a').selectOption('e2e-3h@1');
+  await page.getByTestId('diff-b').selectOption('e2e-3h@2');
+  await page.getByTestId('rubric-diff').click();
+  await expect(page.getByTestId('rubric-diff-result')).toContainText('dimension helpful');
+  await expect(page.getByTestId('rubric-diff-result')).toContainText('weight 2');
+
+  // A generation run on 5 prompts; the page is never reloaded: progress arrives as events.
+  // The runs page keeps an event stream open (no network idle): wait for its first event.
+  await page.goto('/runs');
+  await expect(page.getByTestId('live-status')).toHaveText('live');
+  await page.getByTestId('gen-project').selectOption('gen');
+  await page.getByTestId('gen-model').selectOption('tiny');
+  await page.getByLabel('Candidates per prompt').fill('4');
+  await page.getByLabel('Max new tokens').fill('24');
+  await page.getByTestId('gen-limit').fill('5');
+  await page.getByTestId('start-generation').click();
+  const generation = page.locator('tr[data-kind="generate"]').first();
+  await expect(generation.getByTestId('run-progress')).toHaveText('5/5 (100%)', { timeout: 90_000 });
+  await expect(generation).toHaveAttribute('data-status', 'done');
+  await expect(generation.getByTestId('run-results')).toContainText('20 candidates');
+  await expect(generation.locator('progress')).toHaveAttribute('value', '5');
+
+  await page.getByTestId('judge-project').selectOption('gen');
+  await page.getByTestId('judge-model').selectOption('tiny');
+  await page.getByTestId('judge-rubric').selectOption('e2e-3h@2');
+  await page.getByTestId('judge-mode').selectOption('pairwise');
+  await page.getByTestId('start-judge').click();
+  const judge = page.locator('tr[data-kind="judge"]').first();
+  await expect(judge).toHaveAttribute('data-status', 'done', { timeout: 90_000 });
+  await expect(judge.getByTestId('run-results')).toContainText(/position inconsistency \d+%/);
+  await expect(judge.getByTestId('run-results')).toContainText('self-consistency');
+
+  // Both orders of every comparison in the candidate browser, labelled with the rubric version.
+  await judge.getByRole('link', { name: 'gen' }).click();
+  const first = page.getByTestId('prompt-candidates').first();
+  await expect(first.locator('article.candidate')).toHaveCount(4);
+  await expect(first.getByTestId('pairwise')).toContainText('e2e-3h@2): A/B →');
+  await expect(first.getByTestId('pairwise')).toContainText('B/A →');
+
+  // The rubric version a judgment used is shown as locked.
+  await page.goto('/rubrics');
+  await expect(page.getByTestId('rubrics').locator('tr', { hasText: 'e2e-3h@2' })).toContainText('locked');
+});

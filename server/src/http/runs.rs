@@ -1,0 +1,147 @@
+//! Runs over HTTP (reviewers): list and look at runs, start generation and judge runs, cancel and
+//! retry them, and follow them live as server-sent events (the runs page listens to these).
+
+use super::{auth::Caller, error::ApiError};
+use app::ssr::AppState;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::sse::{Event, KeepAlive, Sse},
+    routing::{get, post},
+    Json, Router,
+};
+use futures_util::stream::{self, Stream};
+use pairwise_core::{dto::RunView, Role};
+use pairwise_pipeline::{create_generation, create_judge, GenerateRequest, JudgeRequest};
+use pairwise_store::{jobs, projects};
+use serde::Deserialize;
+use std::{convert::Infallible, time::Duration};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(list))
+        .route("/runs/events", get(events))
+        .route("/runs/{id}", get(show))
+        .route("/runs/{id}/cancel", post(cancel))
+        .route("/runs/{id}/retry", post(retry))
+        .route("/runs/generate", post(generate))
+        .route("/runs/judge", post(judge))
+}
+
+impl From<pairwise_pipeline::PipelineError> for ApiError {
+    fn from(e: pairwise_pipeline::PipelineError) -> Self {
+        use pairwise_pipeline::PipelineError as P;
+        match e {
+            P::NotFound(what) => Self::NotFound(what),
+            P::Invalid { field, message } => Self::Invalid(format!("field `{field}`: {message}")),
+            P::Store(e) => e.into(),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RunFilter {
+    /// Only runs of this project.
+    pub project: Option<String>,
+}
+
+/// Recent runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunFilter),
+    responses((status = 200, body = Vec<RunView>), (status = 403, body = super::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<RunFilter>,
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let project = match filter.project {
+        Some(name) => Some(projects::require(&state.db, &name).await?.id),
+        None => None,
+    };
+    Ok(Json(jobs::list(&state.db, project, 100).await?))
+}
+
+/// One run with its progress, warnings and summary (parse-failure and inconsistency rates).
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunView), (status = 404, body = super::error::ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RunView>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    Ok(Json(jobs::show(&state.db, id).await?))
+}
+
+/// Queues a generation run (body: project, model, n, paths, presets, max_new_tokens, split,
+/// search, limit, seed, confirm_high_temperature).
+#[utoipa::path(post, path = "/api/v1/runs/generate", tag = "runs", request_body = Object,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn generate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<GenerateRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let run = create_generation(&state.db, request, Some(user.id)).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Queues a judge run (body: project, model, rubric, mode, runs, max_new_tokens).
+#[utoipa::path(post, path = "/api/v1/runs/judge", tag = "runs", request_body = Object,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn judge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<JudgeRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let run = create_judge(&state.db, request, Some(user.id)).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RunView>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    jobs::cancel(&state.db, id).await?;
+    Ok(Json(jobs::show(&state.db, id).await?))
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<RunView>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    jobs::retry(&state.db, id).await?;
+    Ok(Json(jobs::show(&state.db, id).await?))
+}
+
+/// The recent runs as JSON, sent at once and then whenever anything in them changes (checked
+/// twice a second), with keep-alive comments in between.
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let stream = stream::unfold((state.db, String::new()), |(db, last)| async move {
+        loop {
+            match jobs::list(&db, None, 50).await {
+                Ok(list) => {
+                    let json = serde_json::to_string(&list).unwrap_or_default();
+                    if json != last {
+                        let event = Event::default().data(json.clone());
+                        return Some((Ok(event), (db, json)));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "run events: listing failed"),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
