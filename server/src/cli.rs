@@ -59,6 +59,9 @@ pub enum Command {
     /// Generation and judge runs.
     #[command(subcommand)]
     Run(crate::pipeline_cli::RunCommand),
+    /// Pairs built from judged candidates.
+    #[command(subcommand)]
+    Pairs(crate::pipeline_cli::PairsCommand),
     /// Process queued runs (several workers may share one database).
     Worker(crate::pipeline_cli::WorkerArgs),
     /// Benchmarks (write JSON under bench/results/).
@@ -328,6 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rubric(command) => crate::pipeline_cli::rubric(&db, command).await?,
         Command::Run(command) => crate::pipeline_cli::run(&db, command, None).await?,
         Command::Worker(args) => crate::pipeline_cli::worker(&db, args).await?,
+        Command::Pairs(command) => crate::pipeline_cli::pairs(&db, command).await?,
         Command::Export(args) => {
             if args.out.extension().and_then(|e| e.to_str()) != Some("jsonl") {
                 bail!("--out must end in .jsonl (Parquet export is not built yet)");

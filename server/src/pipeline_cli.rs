@@ -60,6 +60,19 @@ pub enum RunCommand {
     Generate(GenerateArgs),
     /// Queue a judge run over a project's candidates; prints the run id.
     Judge(JudgeArgs),
+    /// Queue a reference-scoring run: each candidate's mean per-token log-prob under a reference
+    /// model (hard negatives vs trivial ones); prints the run id.
+    Reference {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+        /// Generation runs to score (default: every finished one of the project).
+        #[arg(long, value_delimiter = ',')]
+        runs: Vec<i64>,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// One run's status.
     Status {
         id: i64,
@@ -77,6 +90,67 @@ pub enum RunCommand {
     Cancel { id: i64 },
     /// Queue a failed or cancelled run again (stored work is kept).
     Retry { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PairsCommand {
+    /// Build chosen/rejected pairs from a finished judge run by strategy (atomic; duplicates by
+    /// stable hash are skipped).
+    Build {
+        #[arg(long)]
+        project: String,
+        /// The judge run.
+        #[arg(long)]
+        run: i64,
+        /// extreme or margin (pointwise runs), pairwise (pairwise runs).
+        #[arg(long)]
+        strategy: pairwise_core::strategy::Strategy,
+        /// Margin strategy: neighbours whose score gap is below this.
+        #[arg(long, default_value_t = pairwise_core::strategy::DEFAULT_MARGIN_THRESHOLD)]
+        threshold: f64,
+        #[arg(long)]
+        min_margin: Option<f64>,
+        /// Drop saturated margins above this.
+        #[arg(long)]
+        max_margin: Option<f64>,
+        /// Reference log-prob gap (nats/token) above which a pair is a trivial negative.
+        #[arg(long, default_value_t = pairwise_pipeline::pairing::DEFAULT_TRIVIAL_GAP)]
+        trivial_gap: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn pairs(db: &DatabaseConnection, command: PairsCommand) -> anyhow::Result<()> {
+    let PairsCommand::Build {
+        project,
+        run,
+        strategy,
+        threshold,
+        min_margin,
+        max_margin,
+        trivial_gap,
+        json,
+    } = command;
+    let request = pairwise_pipeline::BuildRequest {
+        project: project.clone(),
+        judge_run: run,
+        strategy,
+        threshold,
+        min_margin,
+        max_margin,
+        trivial_gap,
+    };
+    let report = pairwise_pipeline::build_pairs(db, &request, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "{} new {} pairs in {project} from run {run} ({} chosen, {} filtered by margin, {} duplicates, {} trivial negatives)",
+            report.inserted, strategy.as_str(), report.chosen, report.filtered, report.duplicates, report.trivial_negatives
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +369,15 @@ pub async fn run(
                 eprintln!("warning: {w}");
             }
             finish_submit(db, run.id, &args.wait, threads).await?
+        }
+        RunCommand::Reference {
+            project,
+            model,
+            runs,
+            wait,
+        } => {
+            let run = pairwise_pipeline::create_reference(db, &project, &model, runs, None).await?;
+            finish_submit(db, run.id, &wait, threads).await?
         }
         RunCommand::Status { id, json } => {
             let view = jobs::show(db, id).await?;

@@ -126,6 +126,7 @@ fn PromptBlock(p: PromptCandidates) -> impl IntoView {
                                 param(&c, "temperature"), param(&c, "top_p"), param(&c, "top_k"), param(&c, "repetition_penalty"),
                                 c.seed, c.token_count, c.finish_reason, c.mean_logprob
                             )}</p>
+                            {c.ref_logprob.map(|l| view! { <p class="muted small">{format!("reference mean logprob {l:.2}")}</p> })}
                             <div class="answer">{c.text}</div>
                             <ul class="scores">{scores}</ul>
                         </article>

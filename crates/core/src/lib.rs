@@ -11,6 +11,7 @@ pub mod prompt_import;
 pub mod recipe;
 pub mod role;
 pub mod rubric;
+pub mod strategy;
 
 pub use export_formats::{export_rows, write_rows, ExportFormat, ExportPair};
 pub use hash::{normalize_text, stable_hash};

@@ -5,6 +5,7 @@
 pub mod datasets;
 pub mod error;
 pub mod import;
+pub mod pairing;
 pub mod runs;
 pub mod worker;
 
@@ -13,5 +14,8 @@ pub use datasets::{
 };
 pub use error::PipelineError;
 pub use import::{import_prompts, ImportError, ImportOptions};
-pub use runs::{create_generation, create_judge, GenerateRequest, JudgeRequest, ModelRef};
+pub use pairing::{build_pairs, BuildReport, BuildRequest};
+pub use runs::{
+    create_generation, create_judge, create_reference, GenerateRequest, JudgeRequest, ModelRef,
+};
 pub use worker::{Outcome, Worker, WorkerOptions};

@@ -318,34 +318,8 @@ pub async fn create_judge(
             "reward-model scoring is not available yet; use json, prob or pairwise",
         ));
     }
-    let runs = if request.runs.is_empty() {
-        jobs::list(db, Some(project_id), 10_000)
-            .await?
-            .into_iter()
-            .filter(|r| r.kind == GENERATE && r.status == jobs::DONE)
-            .map(|r| r.id)
-            .collect::<Vec<_>>()
-    } else {
-        for id in &request.runs {
-            let job = jobs::get(db, *id).await?;
-            if job.project_id != project_id || job.kind != GENERATE {
-                return Err(PipelineError::invalid(
-                    "runs",
-                    format!("run {id} is not a generation run of `{}`", request.project),
-                ));
-            }
-        }
-        request.runs.clone()
-    };
-    if runs.is_empty() {
-        return Err(PipelineError::invalid(
-            "runs",
-            format!(
-                "project `{}` has no finished generation run to judge",
-                request.project
-            ),
-        ));
-    }
+    let runs =
+        finished_generation_runs(db, project_id, &request.project, request.runs.clone()).await?;
     let stored = candidates::for_runs(db, project_id, &runs).await?;
     if stored.is_empty() {
         return Err(PipelineError::invalid(
@@ -383,4 +357,85 @@ pub async fn create_judge(
     )
     .await?;
     Ok(jobs::view(&job, &request.project))
+}
+
+pub const REFERENCE: &str = "reference";
+
+/// The payload of a reference-scoring run: the mean per-token log-probability of every candidate
+/// of the generation runs under a reference model (hard-negative analysis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferencePayload {
+    pub model: ModelRef,
+    pub generation_runs: Vec<i64>,
+}
+
+/// Queues a reference-scoring run over a project's generation runs (default: every finished one).
+pub async fn create_reference(
+    db: &DatabaseConnection,
+    project: &str,
+    model: &str,
+    runs: Vec<i64>,
+    created_by: Option<i64>,
+) -> Result<RunView> {
+    let project_id = project_id(db, project).await?;
+    let runs = finished_generation_runs(db, project_id, project, runs).await?;
+    let model = resolve_model(db, model, None).await?;
+    let prompts = candidates::for_runs(db, project_id, &runs)
+        .await?
+        .iter()
+        .map(|c| c.prompt_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let job = jobs::enqueue(
+        db,
+        jobs::NewJob {
+            project_id,
+            kind: REFERENCE.into(),
+            payload: serde_json::to_value(ReferencePayload {
+                model,
+                generation_runs: runs,
+            })
+            .map_err(|e| PipelineError::Internal(e.to_string()))?,
+            total: prompts as i64,
+            warnings: Vec::new(),
+            created_by,
+        },
+    )
+    .await?;
+    Ok(jobs::view(&job, project))
+}
+
+/// The given generation runs of the project (checked), or all its finished ones.
+pub(crate) async fn finished_generation_runs(
+    db: &DatabaseConnection,
+    project_id: i64,
+    project: &str,
+    runs: Vec<i64>,
+) -> Result<Vec<i64>> {
+    let runs = if runs.is_empty() {
+        jobs::list(db, Some(project_id), 10_000)
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == GENERATE && r.status == jobs::DONE)
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    } else {
+        for id in &runs {
+            let job = jobs::get(db, *id).await?;
+            if job.project_id != project_id || job.kind != GENERATE {
+                return Err(PipelineError::invalid(
+                    "runs",
+                    format!("run {id} is not a generation run of `{project}`"),
+                ));
+            }
+        }
+        runs
+    };
+    if runs.is_empty() {
+        return Err(PipelineError::invalid(
+            "runs",
+            format!("project `{project}` has no finished generation run"),
+        ));
+    }
+    Ok(runs)
 }

@@ -7,7 +7,7 @@
 
 use crate::{
     error::{PipelineError, Result},
-    runs::{GeneratePayload, JudgePayload, ModelRef, GENERATE, JUDGE},
+    runs::{GeneratePayload, JudgePayload, ModelRef, ReferencePayload, GENERATE, JUDGE, REFERENCE},
 };
 use pairwise_core::{
     generation::{candidate_seed, plan_candidates, PlannedCandidate},
@@ -143,8 +143,13 @@ impl Worker {
 
     /// Claims one job and processes it; `None` when the queue is empty.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        let Some(job) =
-            jobs::claim(&self.db, &self.options.id, self.lease(), &[GENERATE, JUDGE]).await?
+        let Some(job) = jobs::claim(
+            &self.db,
+            &self.options.id,
+            self.lease(),
+            &[GENERATE, JUDGE, REFERENCE],
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -158,6 +163,7 @@ impl Worker {
         let result = match job.kind.as_str() {
             GENERATE => self.generate(&job, &progress).await,
             JUDGE => self.judge(&job, &progress).await,
+            REFERENCE => self.reference(&job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
@@ -446,6 +452,75 @@ fn storable(text: String) -> String {
     }
 }
 
+impl Worker {
+    /// Mean per-token log-probability of every candidate under the reference model, given the
+    /// original prompt (as π_ref(y | x) in DPO). One prompt's candidates score in one batch;
+    /// candidates that already carry this model version's score are skipped (resumable).
+    async fn reference(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+    ) -> Result<serde_json::Value> {
+        let payload: ReferencePayload = serde_json::from_str(&job.payload)
+            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+        let engine = self.engine(&payload.model).await?;
+        let version = lock(&engine)?.version().to_owned();
+        let stored =
+            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let mut by_prompt: BTreeMap<i64, Vec<&candidate::Model>> = BTreeMap::new();
+        for c in &stored {
+            by_prompt.entry(c.prompt_id).or_default().push(c);
+        }
+        jobs::set_total(&self.db, job.id, by_prompt.len() as i64).await?;
+        progress.done.store(0, Ordering::SeqCst);
+        let ids: Vec<i64> = by_prompt.keys().copied().collect();
+        let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut scored = 0u64;
+        for (prompt_id, group) in by_prompt {
+            if progress.lost.load(Ordering::SeqCst) {
+                return Err(PipelineError::Internal(
+                    "run cancelled or taken over".into(),
+                ));
+            }
+            let todo: Vec<&candidate::Model> = group
+                .into_iter()
+                .filter(|c| c.ref_model_version.as_deref() != Some(version.as_str()))
+                .collect();
+            let Some(prompt) = loaded.get(&prompt_id).filter(|_| !todo.is_empty()) else {
+                progress.done.fetch_add(1, Ordering::SeqCst);
+                continue;
+            };
+            let messages = messages_of(prompt);
+            let texts: Vec<String> = todo.iter().map(|c| c.text.clone()).collect();
+            let scores = blocking(&engine, move |e| {
+                let input = prompt_input(e, &messages);
+                e.score(&input, &texts)
+            })
+            .await?;
+            for (c, s) in todo.iter().zip(scores) {
+                // An empty answer has no tokens to score: its mean is 0 (nothing unlikely in it).
+                let mean = if s.count == 0 || !s.mean.is_finite() {
+                    0.0
+                } else {
+                    s.mean
+                };
+                candidates::set_reference(&self.db, c.id, mean, &version).await?;
+                scored += 1;
+            }
+            self.advance(job.id, progress, 1, 0).await?;
+        }
+        Ok(serde_json::json!({
+            "candidates": stored.len(),
+            "scored": scored,
+            "reference_version": version,
+        }))
+    }
+}
+
 fn lock(engine: &SharedEngine) -> Result<std::sync::MutexGuard<'_, Engine>> {
     engine
         .lock()
@@ -467,7 +542,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The conversation of a prompt: its stored messages, or one user turn.
-fn messages_of(p: &prompt::Model) -> Vec<ChatMessage> {
+pub(crate) fn messages_of(p: &prompt::Model) -> Vec<ChatMessage> {
     p.messages
         .as_deref()
         .and_then(|m| serde_json::from_str::<Vec<ChatMessage>>(m).ok())

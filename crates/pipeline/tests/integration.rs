@@ -585,6 +585,111 @@ mod runs {
     }
 
     #[tokio::test]
+    async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags() {
+        use pairwise_core::strategy::Strategy;
+        use pairwise_pipeline::{build_pairs, create_reference, BuildRequest};
+        for t in TestDb::all().await {
+            project_with_prompts(&t.db, &["What is 2+2?", "Name a color.", "Say hi."]).await;
+            let mut request = GenerateRequest::new("gen", tiny());
+            request.n = 4;
+            request.max_new_tokens = 6;
+            let generation = create_generation(&t.db, request, None).await.expect("run");
+            let mut w = worker(&t.db, "w");
+            w.run_one().await.expect("generate").expect("job");
+            let judge = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
+                None,
+            )
+            .await
+            .expect("judge");
+            // Pairs need a finished run.
+            let err = build_pairs(
+                &t.db,
+                &BuildRequest::new("gen", judge.id, Strategy::Extreme),
+                None,
+            )
+            .await
+            .expect_err("queued")
+            .to_string();
+            assert!(err.contains("finished run"), "{err}");
+            w.run_one().await.expect("judge").expect("job");
+            let reference = create_reference(&t.db, "gen", &tiny(), vec![], None)
+                .await
+                .expect("reference");
+            w.run_one().await.expect("reference").expect("job");
+            let view = jobs::show(&t.db, reference.id).await.expect("show");
+            assert_eq!(
+                (view.status.as_str(), view.summary["scored"].as_u64()),
+                ("done", Some(12))
+            );
+            let scored = candidates::for_runs(&t.db, 1, &[generation.id])
+                .await
+                .expect("list");
+            assert!(scored
+                .iter()
+                .all(|c| c.ref_logprob.is_some_and(|l| l <= 0.0)));
+
+            let mut extreme = BuildRequest::new("gen", judge.id, Strategy::Extreme);
+            extreme.trivial_gap = 0.0;
+            let report = build_pairs(&t.db, &extreme, None).await.expect("extreme");
+            assert_eq!(report.prompts, 3);
+            assert_eq!(
+                report.chosen, 3,
+                "one extreme pair per prompt (no ties among 4)"
+            );
+            assert_eq!(report.inserted + report.duplicates, 3);
+            assert_eq!(report.unscored_reference, 0);
+            // Building again adds nothing: pairs are deduplicated by their stable hash.
+            let again = build_pairs(&t.db, &extreme, None).await.expect("again");
+            assert_eq!((again.inserted, again.duplicates), (0, report.inserted));
+
+            let page = pairwise_store::pairs::page(&t.db, 1, &Default::default(), 50, 0)
+                .await
+                .expect("pairs");
+            for p in &page.items {
+                assert_eq!(p.strategy, "extreme");
+                assert_ne!(p.chosen, p.rejected);
+                assert!(p.margin.is_some_and(|m| m > 0.0));
+            }
+            use pairwise_store::entities::pair;
+            use sea_orm::EntityTrait;
+            let stored = pair::Entity::find().all(&t.db).await.expect("rows");
+            let provenance: serde_json::Value =
+                serde_json::from_str(&stored[0].provenance).expect("json");
+            assert_eq!(provenance["rubric"], "default@1");
+            assert_eq!(provenance["judge_mode"], "prob");
+            assert!(provenance["chosen"]["seed"].is_string());
+            assert!(provenance["rejected"]["params"]["temperature"].is_number());
+            assert!(provenance["hard_negative"]["gap"].is_number());
+            assert!(provenance["trivial_negative"].is_boolean());
+
+            // Margin pairs: neighbours closer than the threshold only; the filters apply.
+            let mut margin = BuildRequest::new("gen", judge.id, Strategy::Margin);
+            margin.threshold = 1.0;
+            margin.max_margin = Some(0.0);
+            let filtered = build_pairs(&t.db, &margin, None).await.expect("margin");
+            assert_eq!(filtered.inserted, 0);
+            assert_eq!(filtered.filtered, filtered.chosen);
+            assert!(
+                filtered.chosen >= 3,
+                "neighbours of 4 candidates in 3 prompts"
+            );
+
+            let err = build_pairs(
+                &t.db,
+                &BuildRequest::new("gen", judge.id, Strategy::Pairwise),
+                None,
+            )
+            .await
+            .expect_err("mode")
+            .to_string();
+            assert!(err.contains("does not fit"), "{err}");
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
     async fn bad_run_requests_name_the_field() {
         for t in TestDb::all().await {
             project_with_prompts(&t.db, &["hi"]).await;

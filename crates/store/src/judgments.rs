@@ -74,3 +74,13 @@ pub async fn stats(db: &impl ConnectionTrait, job_id: i64) -> Result<JudgeStats>
         inconsistency_rate: (pairwise > 0).then(|| inconsistent as f64 / pairwise as f64),
     })
 }
+
+/// Every judgment of a run, in id order.
+pub async fn for_job(db: &impl ConnectionTrait, job_id: i64) -> Result<Vec<judgment::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(judgment::Entity::find()
+        .filter(judgment::Column::JobId.eq(job_id))
+        .order_by_asc(judgment::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -39,6 +39,58 @@ impl From<PairRecord> for HashedPair {
     }
 }
 
+fn active(
+    project_id: i64,
+    HashedPair { record: r, hash }: &HashedPair,
+    origin: &PairOrigin,
+    now: chrono::DateTime<chrono::Utc>,
+) -> pair::ActiveModel {
+    let margin = match (r.score_chosen, r.score_rejected) {
+        (Some(c), Some(rj)) => Some(c - rj),
+        _ => None,
+    };
+    pair::ActiveModel {
+        project_id: Set(project_id),
+        hash: Set(hash.clone()),
+        prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
+        prompt_text: Set(last_user(&r.prompt)),
+        chosen: Set(r.chosen.clone()),
+        rejected: Set(r.rejected.clone()),
+        strategy: Set(origin.strategy.clone()),
+        margin: Set(margin),
+        score_chosen: Set(r.score_chosen),
+        score_rejected: Set(r.score_rejected),
+        source: Set(origin.source.clone()),
+        provenance: Set(origin.provenance.to_string()),
+        metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Inserts pairs that each have their own origin (pairs built from candidates carry their own
+/// seeds and versions), skipping hashes the project has; returns how many were new.
+pub async fn insert_each(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    items: &[(HashedPair, PairOrigin)],
+) -> Result<u64> {
+    if items.is_empty() {
+        return Ok(0);
+    }
+    let now = chrono::Utc::now();
+    Ok(
+        pair::Entity::insert_many(items.iter().map(|(p, o)| active(project_id, p, o, now)))
+            .on_conflict(
+                OnConflict::columns([pair::Column::ProjectId, pair::Column::Hash])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?,
+    )
+}
+
 /// Inserts pairs, skipping those whose hash the project already has (or that repeat within the
 /// batch); returns how many were new. Run inside the caller's transaction for atomic imports.
 pub async fn insert_batch(
@@ -51,29 +103,7 @@ pub async fn insert_batch(
         return Ok(0);
     }
     let now = chrono::Utc::now();
-    let rows = records.iter().map(|HashedPair { record: r, hash }| {
-        let margin = match (r.score_chosen, r.score_rejected) {
-            (Some(c), Some(rj)) => Some(c - rj),
-            _ => None,
-        };
-        pair::ActiveModel {
-            project_id: Set(project_id),
-            hash: Set(hash.clone()),
-            prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
-            prompt_text: Set(last_user(&r.prompt)),
-            chosen: Set(r.chosen.clone()),
-            rejected: Set(r.rejected.clone()),
-            strategy: Set(origin.strategy.clone()),
-            margin: Set(margin),
-            score_chosen: Set(r.score_chosen),
-            score_rejected: Set(r.score_rejected),
-            source: Set(origin.source.clone()),
-            provenance: Set(origin.provenance.to_string()),
-            metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-    });
+    let rows = records.iter().map(|p| active(project_id, p, origin, now));
     Ok(pair::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([pair::Column::ProjectId, pair::Column::Hash])

@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/runs/{id}/retry", post(retry))
         .route("/runs/generate", post(generate))
         .route("/runs/judge", post(judge))
+        .route("/runs/reference", post(reference))
+        .route("/projects/{name}/pairs/build", post(build_pairs))
 }
 
 impl From<pairwise_pipeline::PipelineError> for ApiError {
@@ -99,6 +101,64 @@ pub async fn judge(
     let user = caller.require(Role::Reviewer)?;
     let run = create_judge(&state.db, request, Some(user.id)).await?;
     Ok((StatusCode::CREATED, Json(run)))
+}
+
+#[derive(Deserialize)]
+pub struct ReferenceRequest {
+    pub project: String,
+    pub model: String,
+    #[serde(default)]
+    pub runs: Vec<i64>,
+}
+
+/// Queues a reference-scoring run (mean per-token log-prob of every candidate).
+pub async fn reference(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ReferenceRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let run = pairwise_pipeline::create_reference(
+        &state.db,
+        &body.project,
+        &body.model,
+        body.runs,
+        Some(user.id),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+#[derive(Deserialize)]
+pub struct BuildBody {
+    pub judge_run: i64,
+    pub strategy: pairwise_core::strategy::Strategy,
+    pub threshold: Option<f64>,
+    pub min_margin: Option<f64>,
+    pub max_margin: Option<f64>,
+    pub trivial_gap: Option<f64>,
+}
+
+/// Builds pairs from a finished judge run (reviewer); atomic, duplicates skipped.
+pub async fn build_pairs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<BuildBody>,
+) -> Result<Json<pairwise_pipeline::BuildReport>, ApiError> {
+    let user = caller.require(Role::Reviewer)?;
+    let mut request = pairwise_pipeline::BuildRequest::new(name, body.judge_run, body.strategy);
+    if let Some(t) = body.threshold {
+        request.threshold = t;
+    }
+    request.min_margin = body.min_margin;
+    request.max_margin = body.max_margin;
+    if let Some(g) = body.trivial_gap {
+        request.trivial_gap = g;
+    }
+    Ok(Json(
+        pairwise_pipeline::build_pairs(&state.db, &request, Some(user.id)).await?,
+    ))
 }
 
 pub async fn cancel(

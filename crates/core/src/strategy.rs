@@ -1,0 +1,153 @@
+//! Pair construction from the judged candidates of one prompt. Extreme: best against worst (fast
+//! volume, risks saturated margins). Margin: neighbours by score whose gap is below a threshold
+//! (sharpens the decision boundary). Ties never make a pair, so chosen ≠ rejected always; margin
+//! filters drop saturated or too-small gaps.
+
+use serde::{Deserialize, Serialize};
+
+/// Default gap below which neighbouring candidates make a margin pair.
+pub const DEFAULT_MARGIN_THRESHOLD: f64 = 0.05;
+
+/// How pairs are chosen among a prompt's scored candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Extreme,
+    Margin,
+    /// Pairwise judgments whose two orders agree on a winner.
+    Pairwise,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Extreme => "extreme",
+            Self::Margin => "margin",
+            Self::Pairwise => "pairwise",
+        }
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "extreme" => Ok(Self::Extreme),
+            "margin" => Ok(Self::Margin),
+            "pairwise" => Ok(Self::Pairwise),
+            other => Err(format!(
+                "unknown strategy `{other}` (expected extreme, margin or pairwise)"
+            )),
+        }
+    }
+}
+
+/// A candidate with its overall judge score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub id: i64,
+    pub score: f64,
+}
+
+/// A chosen/rejected choice with its margin (chosen score − rejected score, > 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Choice {
+    pub chosen: i64,
+    pub rejected: i64,
+    pub margin: f64,
+}
+
+fn sorted(scored: &[Scored]) -> Vec<Scored> {
+    let mut v: Vec<Scored> = scored
+        .iter()
+        .copied()
+        .filter(|s| s.score.is_finite())
+        .collect();
+    // Highest first; equal scores keep id order so the result is deterministic.
+    v.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    v
+}
+
+/// Best against worst; `None` with fewer than two candidates or when all scores tie.
+pub fn extreme(scored: &[Scored]) -> Option<Choice> {
+    let v = sorted(scored);
+    let (best, worst) = (v.first()?, v.last()?);
+    (best.score > worst.score).then_some(Choice {
+        chosen: best.id,
+        rejected: worst.id,
+        margin: best.score - worst.score,
+    })
+}
+
+/// Neighbours by score whose gap is above zero and below `threshold`.
+pub fn margin(scored: &[Scored], threshold: f64) -> Vec<Choice> {
+    sorted(scored)
+        .windows(2)
+        .filter_map(|w| {
+            let gap = w[0].score - w[1].score;
+            (gap > 0.0 && gap < threshold).then_some(Choice {
+                chosen: w[0].id,
+                rejected: w[1].id,
+                margin: gap,
+            })
+        })
+        .collect()
+}
+
+/// Whether a margin passes the recipe's filters (a bound of `None` is open).
+pub fn within(margin: f64, min: Option<f64>, max: Option<f64>) -> bool {
+    min.is_none_or(|lo| margin >= lo) && max.is_none_or(|hi| margin <= hi)
+}
+
+/// A rejected answer far less likely under the reference model than the chosen one is a trivial
+/// negative: DPO's sigmoid saturates on it and it teaches little. `gap` is in nats of mean
+/// per-token log-probability.
+pub fn trivial_negative(ref_chosen: f64, ref_rejected: f64, gap: f64) -> bool {
+    ref_chosen - ref_rejected > gap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(pairs: &[(i64, f64)]) -> Vec<Scored> {
+        pairs
+            .iter()
+            .map(|&(id, score)| Scored { id, score })
+            .collect()
+    }
+
+    #[test]
+    fn extreme_takes_best_and_worst_and_never_a_tie() {
+        let c = extreme(&s(&[(1, 0.4), (2, 0.9), (3, 0.1)])).expect("pair");
+        assert_eq!((c.chosen, c.rejected), (2, 3));
+        assert!((c.margin - 0.8).abs() < 1e-12);
+        assert_eq!(extreme(&s(&[(1, 0.5), (2, 0.5)])), None);
+        assert_eq!(extreme(&s(&[(1, 0.5)])), None);
+        assert_eq!(extreme(&s(&[(1, f64::NAN), (2, 0.5)])), None);
+    }
+
+    #[test]
+    fn margin_pairs_neighbours_below_the_threshold_only() {
+        let pairs = margin(
+            &s(&[(1, 0.50), (2, 0.52), (3, 0.90), (4, 0.52), (5, 0.10)]),
+            0.05,
+        );
+        // 0.90→0.52 (gap .38) and 0.52→0.50? sorted: 3(.90) 2(.52) 4(.52) 1(.50) 5(.10)
+        let got: Vec<(i64, i64)> = pairs.iter().map(|c| (c.chosen, c.rejected)).collect();
+        assert_eq!(got, vec![(4, 1)], "ties (2, 4) and big gaps are skipped");
+        assert!(pairs
+            .iter()
+            .all(|c| c.chosen != c.rejected && c.margin > 0.0));
+    }
+
+    #[test]
+    fn filters_and_trivial_negatives() {
+        assert!(within(0.3, Some(0.1), Some(0.5)));
+        assert!(!within(0.9, None, Some(0.5)));
+        assert!(!within(0.05, Some(0.1), None));
+        assert!(trivial_negative(-0.5, -4.0, 2.0));
+        assert!(!trivial_negative(-0.5, -1.0, 2.0));
+        assert_eq!("margin".parse::<Strategy>(), Ok(Strategy::Margin));
+    }
+}
