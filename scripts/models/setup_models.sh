@@ -10,6 +10,7 @@
 #   models/demo/                       SmolLM2-135M-Instruct, float32 ONNX decoder with KV cache
 #   models/demo-q4/                    the same with 4-bit MatMulNBits weights
 #   models/tiny/                       2-layer random-weight decoder for fast tests
+#   models/tiny-reward/                random-weight sequence classifier (reward-model tests)
 #   models/minilm/                     all-MiniLM-L6-v2 int8 sentence embedder
 #
 # Idempotent: each step is skipped when its output is already complete (model
@@ -130,6 +131,14 @@ if [ -f "$MODELS/tiny/verify.json" ]; then
     skip "$MODELS/tiny"
 else
     "$VPY" "$SCRIPTS/make_tiny_decoder.py" --out "$MODELS/tiny" || die "tiny model build failed"
+fi
+
+# ---------------------------------------------------------------------------
+step "d2. tiny random reward model -> $MODELS/tiny-reward"
+if [ -f "$MODELS/tiny-reward/verify.json" ]; then
+    skip "$MODELS/tiny-reward"
+else
+    "$VPY" "$SCRIPTS/make_tiny_reward.py" --tiny "$MODELS/tiny" --out "$MODELS/tiny-reward" || die "tiny reward model build failed"
 fi
 
 # ---------------------------------------------------------------------------

@@ -100,13 +100,15 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
 }
 
 /// The demo models made by `make setup`: SmolLM2-135M (fp32) as the generator, its 4-bit
-/// quantization as the judge (a different version hash, though the same model family), and the
-/// tiny random decoder for quick runs. Missing directories are skipped with a note.
+/// quantization as the judge (a different version hash, though the same model family), the tiny
+/// random decoder for quick runs and the tiny random reward classifier (a stand-in: no registry
+/// package ships a real reward model). Missing directories are skipped with a note.
 async fn register_demo_models(db: &DatabaseConnection) -> anyhow::Result<()> {
     for (name, kind, dir) in [
         ("smollm2-135m", "generator", "models/demo"),
         ("smollm2-135m-q4", "judge", "models/demo-q4"),
         ("tiny-random", "generator", "models/tiny"),
+        ("tiny-reward", "reward", "models/tiny-reward"),
     ] {
         let Ok(path) = Path::new(dir).canonicalize() else {
             eprintln!("note: {dir} not found (run `make setup`); model `{name}` not registered");
@@ -133,7 +135,9 @@ async fn register_demo_models(db: &DatabaseConnection) -> anyhow::Result<()> {
             }
         }
     }
-    println!("Demo models: smollm2-135m (generator), smollm2-135m-q4 (judge), tiny-random.");
+    println!(
+        "Demo models: smollm2-135m (generator), smollm2-135m-q4 (judge), tiny-random, tiny-reward (random-weight classifier)."
+    );
     Ok(())
 }
 

@@ -205,7 +205,7 @@ pub struct JudgeArgs {
     /// NAME or NAME@VERSION.
     #[arg(long, default_value = "default")]
     pub rubric: String,
-    /// json, prob or pairwise.
+    /// json, prob, pairwise (judge models) or reward (a sequence-classification reward model).
     #[arg(long)]
     pub mode: JudgeMode,
     /// Generation runs to judge (default: every finished one of the project).

@@ -163,6 +163,7 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                                     <option value="pairwise">"pairwise (A/B and B/A)"</option>
                                     <option value="prob">"probability-weighted"</option>
                                     <option value="json">"generative JSON"</option>
+                                    <option value="reward">"reward model (classifier)"</option>
                                 </select>
                             </label>
                             <button type="submit" class="primary" data-testid="start-judge">"Start judging"</button>

@@ -61,42 +61,52 @@ fn bad_graph(file: &std::path::Path, message: impl Into<String>) -> InferenceErr
     }
 }
 
+/// An ONNX Runtime session for `model_file` on `device` (CUDA, CPU, or CUDA falling back to the
+/// CPU for `auto`) with `threads` intra-op threads (0 = ONNX Runtime's choice).
+pub(crate) fn build_session(
+    model_file: &std::path::Path,
+    device: Device,
+    threads: usize,
+) -> Result<(Session, Provider)> {
+    let env = environment()?;
+    let build = |cuda: bool| -> Result<Session> {
+        let mut builder = Session::builder(env)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)
+            .map_err(|e| InferenceError::Ort(e.to_string()))?;
+        if threads > 0 {
+            builder = builder
+                .with_intra_threads(threads)
+                .map_err(|e| InferenceError::Ort(e.to_string()))?;
+        }
+        if cuda {
+            builder = builder
+                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
+                .map_err(|e| InferenceError::Provider {
+                    provider: "cuda".into(),
+                    message: e.to_string(),
+                })?;
+        }
+        builder
+            .commit_from_file(model_file)
+            .map_err(|e| bad_graph(model_file, e.to_string()))
+    };
+    Ok(match device {
+        Device::Cpu => (build(false)?, Provider::Cpu),
+        Device::Cuda => (build(true)?, Provider::Cuda),
+        Device::Auto => match build(true) {
+            Ok(s) => (s, Provider::Cuda),
+            Err(e) => {
+                tracing::info!(reason = %e, "CUDA unavailable; using the CPU");
+                (build(false)?, Provider::Cpu)
+            }
+        },
+    })
+}
+
 impl OnnxDecoder {
     /// Loads `dir`'s graph on `device` with `threads` intra-op threads (0 = ONNX Runtime's choice).
     pub fn load(dir: &ModelDir, device: Device, threads: usize) -> Result<Self> {
-        let env = environment()?;
-        let build = |cuda: bool| -> Result<Session> {
-            let mut builder = Session::builder(env)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)
-                .map_err(|e| InferenceError::Ort(e.to_string()))?;
-            if threads > 0 {
-                builder = builder
-                    .with_intra_threads(threads)
-                    .map_err(|e| InferenceError::Ort(e.to_string()))?;
-            }
-            if cuda {
-                builder = builder
-                    .with_execution_providers([ep::CUDA::default().build().error_on_failure()])
-                    .map_err(|e| InferenceError::Provider {
-                        provider: "cuda".into(),
-                        message: e.to_string(),
-                    })?;
-            }
-            builder
-                .commit_from_file(&dir.model_file)
-                .map_err(|e| bad_graph(&dir.model_file, e.to_string()))
-        };
-        let (session, provider) = match device {
-            Device::Cpu => (build(false)?, Provider::Cpu),
-            Device::Cuda => (build(true)?, Provider::Cuda),
-            Device::Auto => match build(true) {
-                Ok(s) => (s, Provider::Cuda),
-                Err(e) => {
-                    tracing::info!(reason = %e, "CUDA unavailable; using the CPU");
-                    (build(false)?, Provider::Cpu)
-                }
-            },
-        };
+        let (session, provider) = build_session(&dir.model_file, device, threads)?;
         let inputs: Vec<String> = session
             .inputs()
             .iter()

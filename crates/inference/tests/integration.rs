@@ -311,3 +311,53 @@ fn chat_templates_render_like_transformers() {
     }
     assert!(checked >= 8, "only {checked} fixture cases found");
 }
+
+#[test]
+fn reward_model_scores_match_onnxruntime_python_and_ignore_padding() {
+    use pairwise_inference::RewardModel;
+    let dir = model("tiny-reward");
+    let reference = verify(&dir);
+    let mut rm = RewardModel::load(&dir, Device::Cpu, 1).expect("load");
+    let rows: Vec<Vec<u32>> = reference["input_ids"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .zip(reference["attention_mask"].as_array().expect("mask"))
+        .map(|(ids_row, mask_row)| {
+            ids(ids_row)
+                .into_iter()
+                .zip(mask_row.as_array().expect("mask row"))
+                .filter(|(_, m)| m.as_i64() == Some(1))
+                .map(|(id, _)| id)
+                .collect()
+        })
+        .collect();
+    let scores = rm.score_ids(&rows).expect("score");
+    for (got, want) in scores
+        .iter()
+        .zip(reference["logits"].as_array().expect("logits"))
+    {
+        let want = want.as_f64().expect("logit") as f32;
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+    // A row scores the same alone as in a padded batch.
+    let alone = rm.score_ids(&rows[1..]).expect("score");
+    assert!((alone[0] - scores[1]).abs() < 1e-6);
+
+    let conversation = vec![Message::new("user", "Is the sky blue?")];
+    let answers = vec!["Yes, on a clear day.".to_owned(), "No.".to_owned()];
+    let a = rm.score(&conversation, &answers).expect("score");
+    let b = rm.score(&conversation, &answers).expect("score");
+    assert_eq!(a, b, "deterministic");
+    assert_ne!(a[0], a[1]);
+    assert_eq!(rm.version().len(), 64);
+}
+
+#[test]
+fn a_decoder_is_not_a_reward_model() {
+    let err = match pairwise_inference::RewardModel::load(model("tiny"), Device::Cpu, 1) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a decoder loaded as a reward model"),
+    };
+    assert!(err.contains("model.onnx"), "{err}");
+}

@@ -312,12 +312,6 @@ pub async fn create_judge(
     let project_id = project_id(db, &request.project).await?;
     let rubric = rubrics::resolve(db, &request.rubric).await?;
     rubrics::spec_of(&rubric)?;
-    if request.mode == JudgeMode::Reward {
-        return Err(PipelineError::invalid(
-            "mode",
-            "reward-model scoring is not available yet; use json, prob or pairwise",
-        ));
-    }
     let runs =
         finished_generation_runs(db, project_id, &request.project, request.runs.clone()).await?;
     let stored = candidates::for_runs(db, project_id, &runs).await?;

@@ -340,6 +340,9 @@ impl Worker {
             .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
         let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
         let spec = rubrics::spec_of(&rubric)?;
+        if payload.mode == JudgeMode::Reward {
+            return self.judge_reward(job, progress, &payload, &rubric).await;
+        }
         let engine = self.engine(&payload.model).await?;
         let version = lock(&engine)?.version().to_owned();
         let stored =
@@ -453,6 +456,109 @@ fn storable(text: String) -> String {
 }
 
 impl Worker {
+    /// Reward-model scoring: one scalar per (prompt, answer) from a sequence classifier, stored as
+    /// a judgment with `scores = {"reward": logit}` and `overall = logit` under the run's rubric
+    /// version (for grouping; the classifier itself ignores the rubric text).
+    async fn judge_reward(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+        payload: &JudgePayload,
+        rubric: &pairwise_store::entities::rubric::Model,
+    ) -> Result<serde_json::Value> {
+        let (path, device, threads) = (
+            payload.model.path.clone(),
+            payload.model.device(),
+            self.options.threads,
+        );
+        // A reward model is used for one run; the decoder cache is left as it is.
+        let model = tokio::task::spawn_blocking(move || {
+            pairwise_inference::RewardModel::load(&path, device, threads)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(e.to_string()))??;
+        let version = model.version().to_owned();
+        let model = Arc::new(Mutex::new(model));
+        let stored =
+            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let ids: Vec<i64> = stored.iter().map(|c| c.prompt_id).collect();
+        let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        jobs::set_total(&self.db, job.id, stored.len() as i64).await?;
+        let done_keys = judgments::stored_keys(&self.db, job.id).await?;
+        progress
+            .done
+            .store(done_keys.len() as i64, Ordering::SeqCst);
+        for c in &stored {
+            let key = format!("c{}", c.id);
+            if done_keys.contains(&key) {
+                continue;
+            }
+            if progress.lost.load(Ordering::SeqCst) {
+                return Err(PipelineError::Internal(
+                    "run cancelled or taken over".into(),
+                ));
+            }
+            let conversation: Vec<Message> = loaded
+                .get(&c.prompt_id)
+                .map(messages_of)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| Message::new(m.role, m.content))
+                .collect();
+            let answer = vec![c.text.clone()];
+            let shared = model.clone();
+            let score = tokio::task::spawn_blocking(move || {
+                let mut m = shared.lock().map_err(|_| {
+                    PipelineError::Internal("a previous reward call panicked".into())
+                })?;
+                m.score(&conversation, &answer).map_err(PipelineError::from)
+            })
+            .await
+            .map_err(|e| PipelineError::Internal(e.to_string()))??;
+            let logit = f64::from(score.first().copied().unwrap_or(f32::NAN));
+            let finite = logit.is_finite();
+            let row = judgment::ActiveModel {
+                project_id: Set(job.project_id),
+                job_id: Set(job.id),
+                rubric_id: Set(rubric.id),
+                mode: Set(JudgeMode::Reward.as_str().into()),
+                item_key: Set(key),
+                candidate_id: Set(c.id),
+                other_candidate_id: Set(None),
+                scores: Set(finite.then(|| serde_json::json!({ "reward": logit }).to_string())),
+                overall: Set(finite.then_some(logit)),
+                winner_ab: Set(None),
+                winner_ba: Set(None),
+                consistent: Set(None),
+                needs_review: Set(false),
+                parse_ok: Set(finite),
+                attempts: Set(1),
+                raw_output: Set(format!("{logit}")),
+                judge_version: Set(version.clone()),
+                created_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            };
+            judgments::insert(&self.db, vec![row]).await?;
+            self.advance(job.id, progress, 1, 0).await?;
+        }
+        let stats = judgments::stats(&self.db, job.id).await?;
+        let mut summary = serde_json::to_value(stats).unwrap_or_default();
+        if let Some(object) = summary.as_object_mut() {
+            object.insert("mode".into(), "reward".into());
+            object.insert(
+                "rubric".into(),
+                format!("{}@{}", rubric.name, rubric.version).into(),
+            );
+            object.insert("judge_version".into(), version.into());
+            object.insert("candidates".into(), stored.len().into());
+        }
+        Ok(summary)
+    }
+
     /// Mean per-token log-probability of every candidate under the reference model, given the
     /// original prompt (as π_ref(y | x) in DPO). One prompt's candidates score in one batch;
     /// candidates that already carry this model version's score are skipped (resumable).

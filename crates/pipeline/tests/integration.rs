@@ -690,6 +690,76 @@ mod runs {
     }
 
     #[tokio::test]
+    async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
+        use pairwise_core::strategy::Strategy;
+        use pairwise_pipeline::{build_pairs, BuildRequest};
+        let reward = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models/tiny-reward")
+            .display()
+            .to_string();
+        for t in TestDb::all().await {
+            project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
+            let mut request = GenerateRequest::new("gen", tiny());
+            request.n = 3;
+            request.max_new_tokens = 5;
+            create_generation(&t.db, request, None).await.expect("run");
+            let mut w = worker(&t.db, "w");
+            w.run_one().await.expect("generate").expect("job");
+            let run = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", reward.clone(), "default", JudgeMode::Reward),
+                None,
+            )
+            .await
+            .expect("judge");
+            assert!(
+                run.warnings.is_empty(),
+                "a separate reward model: {:?}",
+                run.warnings
+            );
+            let (_, outcome) = w.run_one().await.expect("judge").expect("job");
+            assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+            let stats = judgments::stats(&t.db, run.id).await.expect("stats");
+            assert_eq!((stats.judgments, stats.parse_failures), (6, 0));
+            let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+            for c in &page.candidates {
+                let s = c
+                    .scores
+                    .iter()
+                    .find(|s| s.mode == "reward")
+                    .expect("reward");
+                assert!(s.scores["reward"].as_f64().expect("logit").is_finite());
+                assert_eq!(s.overall, s.scores["reward"].as_f64());
+            }
+            let report = build_pairs(
+                &t.db,
+                &BuildRequest::new("gen", run.id, Strategy::Extreme),
+                None,
+            )
+            .await
+            .expect("pairs");
+            assert_eq!(report.chosen, 2);
+            // A decoder given as a reward model fails the run with a message naming the problem.
+            let wrong = create_judge(
+                &t.db,
+                JudgeRequest::new("gen", tiny(), "default", JudgeMode::Reward),
+                None,
+            )
+            .await
+            .expect("queued");
+            match w.run_one().await.expect("judge").expect("job").1 {
+                Outcome::Failed(e) => assert!(e.contains("not a sequence classifier"), "{e}"),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(
+                jobs::get(&t.db, wrong.id).await.expect("job").status,
+                "failed"
+            );
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
     async fn bad_run_requests_name_the_field() {
         for t in TestDb::all().await {
             project_with_prompts(&t.db, &["hi"]).await;
