@@ -148,6 +148,7 @@ pub async fn start_generation(
     max_new_tokens: u32,
     limit: Option<String>,
     split: Option<String>,
+    presets: Option<String>,
     confirm: Option<String>,
 ) -> Result<RunView, AppError> {
     let user = require(Role::Reviewer)?;
@@ -178,6 +179,12 @@ pub async fn start_generation(
         })?),
         None => None,
     };
+    if let Some(text) = presets.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        request.presets = serde_json::from_str(text).map_err(|e| AppError::Invalid {
+            field: "presets".into(),
+            message: format!("line {} column {}: {e}", e.line(), e.column()),
+        })?;
+    }
     request.confirm_high_temperature = confirm.is_some_and(|c| !c.is_empty());
     let db = db()?;
     let run = pairwise_pipeline::create_generation(&db, request, Some(user.id)).await?;
@@ -190,6 +197,16 @@ pub async fn start_generation(
     )
     .await?;
     Ok(run)
+}
+
+/// The default decoding preset of every path, as the generation form shows it for editing.
+pub fn default_presets_json() -> String {
+    use pairwise_core::generation::GenerationPath;
+    let presets: std::collections::BTreeMap<GenerationPath, _> = GenerationPath::ALL
+        .into_iter()
+        .map(|p| (p, p.default_preset()))
+        .collect();
+    serde_json::to_string_pretty(&presets).unwrap_or_default()
 }
 
 /// Starts a judge run from the runs page's form.

@@ -48,6 +48,13 @@ test('rubric versions, a live generation run and a pairwise judge run', async ({
   await page.getByLabel('Candidates per prompt').fill('4');
   await page.getByLabel('Max new tokens').fill('24');
   await page.getByTestId('gen-limit').fill('5');
+  // Presets are editable; a temperature above 1.3 is refused unless confirmed.
+  await page.getByText('Decoding presets per path').click();
+  const presets = await page.getByTestId('gen-presets').inputValue();
+  await page.getByTestId('gen-presets').fill(presets.replace('"temperature": 1.1', '"temperature": 1.5'));
+  await page.getByTestId('start-generation').click();
+  await expect(page.getByRole('alert')).toContainText('diverse.temperature');
+  await page.getByTestId('gen-presets').fill(presets);
   await page.getByTestId('start-generation').click();
   const generation = page.locator('tr[data-kind="generate"]').first();
   await expect(generation.getByTestId('run-progress')).toHaveText('5/5 (100%)', { timeout: 90_000 });

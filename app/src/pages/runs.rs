@@ -147,6 +147,10 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                                     <option value="redteam">"redteam"</option>
                                 </select>
                             </label>
+                            <details class="grow">
+                                <summary>"Decoding presets per path"</summary>
+                                <textarea name="presets" rows="8" class="code" data-testid="gen-presets">{crate::api_runs::default_presets_json()}</textarea>
+                            </details>
                             <label><input type="checkbox" name="confirm" value="1" /> " allow temperature above 1.3"</label>
                             <button type="submit" class="primary" data-testid="start-generation">"Start generation"</button>
                         </ActionForm>

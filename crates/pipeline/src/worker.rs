@@ -893,10 +893,13 @@ async fn judge_json(
     max_new_tokens: u32,
     seed: u64,
 ) -> Result<(JudgedRow, i64)> {
+    // Scores are a flat object: stop at its closing brace (kept below), so a chatty judge does
+    // not run out of tokens in the middle of invented extra keys.
     let params = DecodingParams {
         temperature: spec.temperature,
         max_new_tokens,
         seed,
+        stop: vec!["}".into()],
         ..DecodingParams::default()
     };
     let first_prompt = spec.render_pointwise(request, answer);
@@ -920,7 +923,10 @@ async fn judge_json(
             .candidates
             .into_iter()
             .next()
-            .map(|c| c.text)
+            .map(|c| match c.finish_reason {
+                pairwise_inference::FinishReason::Stop => c.text + "}",
+                _ => c.text,
+            })
             .unwrap_or_default();
         raw_outputs.push(text.clone());
         match judge::parse_scores(&text, spec) {
