@@ -290,3 +290,25 @@ pub async fn candidate_page(
         items,
     })
 }
+
+/// A dataset version with its quality report (the version page).
+#[server]
+pub async fn version_report(
+    project: String,
+    tag: String,
+    against: Option<String>,
+) -> Result<
+    (
+        pairwise_core::dto::DatasetVersionView,
+        pairwise_core::dto::QualityReport,
+    ),
+    AppError,
+> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    let version = pairwise_store::datasets::get_view(&db, p.id, &tag).await?;
+    let against = against.filter(|a| !a.trim().is_empty());
+    let report = pairwise_pipeline::quality_report(&db, &project, &tag, against.as_deref()).await?;
+    Ok((version, report))
+}

@@ -19,7 +19,7 @@ use leptos_router::{
 use pages::{
     candidates::CandidatesPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
     models::ModelsPage, not_found::NotFound, projects::ProjectsPage, prompts::PromptsPage,
-    rubrics::RubricsPage, runs::RunsPage, users::UsersPage,
+    rubrics::RubricsPage, runs::RunsPage, users::UsersPage, version::VersionPage,
 };
 
 /// The name of the wasm/js bundle under `/pkg` (`pairwise.js`, `pairwise_bg.wasm`).
@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name/prompts") view=PromptsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/datasets") view=DatasetsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/candidates") view=CandidatesPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/datasets/:tag") view=VersionPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />

@@ -11,3 +11,4 @@ pub mod prompts;
 pub mod rubrics;
 pub mod runs;
 pub mod users;
+pub mod version;

@@ -35,4 +35,12 @@ test('freeze a version, compare and download it', async ({ page }) => {
   const lines = (await response.text()).trim().split('\n');
   expect(lines.length).toBe(2312);
   expect(JSON.parse(lines[0]).chosen.startsWith('\n\nHuman: ')).toBe(true);
+
+  // The version page: provenance and the quality report with its charts.
+  await page.getByTestId('versions').getByRole('link', { name: 'v1', exact: true }).click();
+  await expect(page.getByTestId('version-pairs')).toHaveText('2312');
+  await expect(page.getByTestId('length-characters')).toContainText('chosen is longer in 44.3%');
+  await expect(page.getByTestId('histogram-characters').locator('rect')).toHaveCount(20);
+  await expect(page.getByTestId('templated')).toContainText('of 2312 chosen answers');
+  await expect(page.getByTestId('contamination')).toContainText('splits: 0 of 0 prompts');
 });

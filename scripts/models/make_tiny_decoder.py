@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("models/tiny"))
     ap.add_argument("--force", action="store_true", help="rebuild even if verify.json exists")
+    ap.add_argument("--shape", choices=["tiny", "smollm2-135m"], default="tiny",
+                    help="layer shapes: tiny (tests) or SmolLM2-135M's (30 layers, hidden 576; "
+                         "random weights, tiny vocabulary) for throughput checks on a GPU "
+                         "machine that cannot download the real model")
     args = ap.parse_args(argv)
     out: Path = args.out
     if not args.force and (out / "verify.json").exists():
@@ -136,14 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     tmp.mkdir(parents=True)
 
     tokenizer = build_tokenizer()
+    dims = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16)
+    if args.shape == "smollm2-135m":
+        dims = dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                    num_attention_heads=9, num_key_value_heads=3, head_dim=64)
     cfg = LlamaConfig(
         vocab_size=tokenizer.get_vocab_size(with_added_tokens=True),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
+        **dims,
         rope_theta=10000.0,
         rms_norm_eps=1e-5,
         max_position_embeddings=2048,

@@ -9,7 +9,7 @@
 #   LD_LIBRARY_PATH  the nvidia-* library folders (cuDNN, cuBLAS, CUDA runtime, …)
 set -euo pipefail
 
-ORT_VERSION=1.32.0
+ORT_VERSION=1.31.1  # the newest onnxruntime-gpu on PyPI (CUDA 13)
 TARGET=.tools/ort-gpu
 PYTHON=${PYTHON:-python3}
 

@@ -59,11 +59,26 @@ pub enum Command {
     /// Generation and judge runs.
     #[command(subcommand)]
     Run(crate::pipeline_cli::RunCommand),
+    /// The quality report of a dataset version (length bias, templates, contamination, margins).
+    Report {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        version: String,
+        /// Also check the prompts for contamination with this other version (an eval set).
+        #[arg(long)]
+        against: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Pairs built from judged candidates.
     #[command(subcommand)]
     Pairs(crate::pipeline_cli::PairsCommand),
     /// Process queued runs (several workers may share one database).
     Worker(crate::pipeline_cli::WorkerArgs),
+    /// Agreement statistics offline (percent agreement, Cohen's κ per pair, Fleiss' κ,
+    /// Krippendorff's α) from JSONL {"item", "annotator", "label"} or a CSV.
+    Agreement(AgreementArgs),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -205,6 +220,28 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AgreementArgs {
+    /// JSONL (one rating per line) or CSV (by its extension).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// CSV, one rating per row: the item column …
+    #[arg(long)]
+    pub item_col: Option<String>,
+    /// … the annotator column …
+    #[arg(long)]
+    pub annotator_col: Option<String>,
+    /// … and the label column.
+    #[arg(long)]
+    pub label_col: Option<String>,
+    /// CSV, one item per row: these columns are annotators (e.g. annotation_1,annotation_2);
+    /// --item-col names the item column (default: the row number).
+    #[arg(long, value_delimiter = ',')]
+    pub wide: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Folder with the public datasets (xstest/, gsm8k/).
     #[arg(long, env = "PAIRWISE_DEMO_DATA", default_value = "../shared/data")]
@@ -231,6 +268,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Score(args) => return blocking(move || crate::inference_cli::score(args)).await,
         Command::Bench(args) => return blocking(move || crate::bench::run(args)).await,
+        Command::Agreement(args) => return agreement(args),
         other => other,
     };
     let db = pairwise_store::connect(url)
@@ -240,7 +278,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .await
         .context("migrating the database")?;
     match command {
-        Command::Serve(_) | Command::Generate(_) | Command::Score(_) | Command::Bench(_) => {
+        Command::Serve(_)
+        | Command::Generate(_)
+        | Command::Score(_)
+        | Command::Bench(_)
+        | Command::Agreement(_) => {
             unreachable!("handled above")
         }
         Command::Migrate => {
@@ -332,6 +374,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(command) => crate::pipeline_cli::run(&db, command, None).await?,
         Command::Worker(args) => crate::pipeline_cli::worker(&db, args).await?,
         Command::Pairs(command) => crate::pipeline_cli::pairs(&db, command).await?,
+        Command::Report {
+            project,
+            version,
+            against,
+            json,
+        } => {
+            let report =
+                pairwise_pipeline::quality_report(&db, &project, &version, against.as_deref())
+                    .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                crate::pipeline_cli::print_report(&report);
+            }
+        }
         Command::Export(args) => {
             if args.out.extension().and_then(|e| e.to_str()) != Some("jsonl") {
                 bail!("--out must end in .jsonl (Parquet export is not built yet)");
@@ -539,6 +596,74 @@ async fn project(
                     );
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// `pairwise agreement`: reads ratings and prints the statistics.
+fn agreement(args: AgreementArgs) -> anyhow::Result<()> {
+    use pairwise_core::agreement::{self, CsvLayout};
+    let file = std::fs::File::open(&args.input)
+        .with_context(|| format!("cannot open {}", args.input.display()))?;
+    let is_csv = args
+        .input
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let ratings = if is_csv {
+        let layout = if !args.wide.is_empty() {
+            CsvLayout::Wide {
+                columns: args.wide.clone(),
+                item: args.item_col.clone(),
+            }
+        } else {
+            match (&args.item_col, &args.annotator_col, &args.label_col) {
+                (Some(item), Some(annotator), Some(label)) => CsvLayout::Long {
+                    item: item.clone(),
+                    annotator: annotator.clone(),
+                    label: label.clone(),
+                },
+                _ => bail!(
+                    "a CSV needs --wide COL1,COL2 or all of --item-col, --annotator-col, --label-col"
+                ),
+            }
+        };
+        agreement::read_csv(file, &layout)
+    } else {
+        agreement::read_jsonl(BufReader::new(file))
+    }
+    .with_context(|| args.input.display().to_string())?;
+    if ratings.is_empty() {
+        bail!("{}: no ratings", args.input.display());
+    }
+    let stats = agreement::agreement(&ratings);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        let f = |x: Option<f64>| x.map_or_else(|| "undefined".to_owned(), |v| format!("{v:.4}"));
+        println!(
+            "{} ratings of {} items by {} annotators ({} labels)",
+            stats.ratings,
+            stats.items,
+            stats.annotators.len(),
+            stats.labels.len()
+        );
+        println!("percent agreement   {}", f(stats.percent_agreement));
+        println!(
+            "Fleiss' kappa       {} ({} items)",
+            f(stats.fleiss_kappa),
+            stats.fleiss_items
+        );
+        println!("Krippendorff alpha  {}", f(stats.krippendorff_alpha));
+        for c in &stats.cohen {
+            println!(
+                "Cohen's kappa {} / {}: {} on {} shared items",
+                c.a,
+                c.b,
+                f(c.kappa),
+                c.n
+            );
         }
     }
     Ok(())

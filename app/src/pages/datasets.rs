@@ -156,7 +156,7 @@ fn VersionTable(project: String, list: Vec<DatasetVersionView>) -> impl IntoView
                 .collect_view();
             view! {
                 <tr>
-                    <td>{v.tag.clone()}</td>
+                    <td><a href=format!("/projects/{project}/datasets/{}", v.tag)>{v.tag.clone()}</a></td>
                     <td>{v.parent.clone().unwrap_or_default()}</td>
                     <td class="num">{v.pair_count}</td>
                     <td><code title=v.content_hash.clone()>{v.content_hash.chars().take(12).collect::<String>()}</code></td>

@@ -267,3 +267,91 @@ pub struct PromptCandidates {
     pub candidates: Vec<CandidateView>,
     pub pairwise: Vec<PairwiseView>,
 }
+
+/// One bar of a histogram: values in `[lo, hi)` (the last bar includes `hi`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Bin {
+    pub lo: f64,
+    pub hi: f64,
+    pub count: u64,
+}
+
+/// Distribution of chosen − rejected differences.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiffStats {
+    pub mean: f64,
+    pub median: f64,
+    /// Share of pairs whose chosen answer is longer.
+    pub share_chosen_longer: f64,
+    pub histogram: Vec<Bin>,
+}
+
+/// A cluster of near-identical chosen answers (templates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemplateCluster {
+    pub size: u64,
+    /// Contains refusal phrasing ("I can't", "I'm sorry", …).
+    pub refusal_like: bool,
+    pub examples: Vec<String>,
+}
+
+/// Prompts that appear on both sides of a split (or of two versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Contamination {
+    /// What was compared: `splits` (eval vs the rest of this version) or `version:TAG`.
+    pub against: String,
+    /// Distinct prompts on the evaluation side.
+    pub compared: u64,
+    /// Of those, identical (normalized hash) to a prompt on the other side.
+    pub exact: u64,
+    /// Of the rest, near-duplicates (MinHash Jaccard ≥ threshold).
+    pub near: u64,
+    pub threshold: f64,
+    pub examples: Vec<String>,
+}
+
+/// A judge run whose judgments made pairs of this version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JudgeRunStats {
+    pub run: i64,
+    pub mode: String,
+    pub rubric: String,
+    pub parse_failure_rate: f64,
+    pub inconsistency_rate: Option<f64>,
+}
+
+/// The quality report of a dataset version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QualityReport {
+    pub project: String,
+    pub version: String,
+    pub pairs: u64,
+    /// Length bias: chosen − rejected in characters …
+    pub length_chars: DiffStats,
+    /// … and in whitespace-separated words.
+    pub length_words: DiffStats,
+    /// Margins of pairs that have one.
+    pub margin_histogram: Vec<Bin>,
+    pub pairs_with_margin: u64,
+    pub by_strategy: std::collections::BTreeMap<String, u64>,
+    pub by_source: std::collections::BTreeMap<String, u64>,
+    /// Path of the chosen side (pairs built from generated candidates).
+    pub by_chosen_path: std::collections::BTreeMap<String, u64>,
+    pub trivial_negatives: u64,
+    /// Pairs sharing their prompt with another pair of the version.
+    pub repeated_prompts: u64,
+    /// Clusters of templated chosen answers, largest first.
+    pub templates: Vec<TemplateCluster>,
+    /// Share of (sampled) chosen answers inside a template cluster.
+    pub templated_share: f64,
+    /// Chosen answers the template clustering looked at (a deterministic sample of big versions).
+    pub templates_sampled: u64,
+    pub contamination: Vec<Contamination>,
+    pub judge_runs: Vec<JudgeRunStats>,
+}

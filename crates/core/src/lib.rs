@@ -1,6 +1,7 @@
 //! Pure domain of Pairwise: roles, prompt normalization and stable hashes, and the prompt import
 //! formats. No IO beyond reading from a caller's `BufRead`; builds for wasm32 too.
 
+pub mod agreement;
 pub mod dto;
 pub mod export_formats;
 pub mod generation;

@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod error;
 pub mod import;
 pub mod pairing;
+pub mod report;
 pub mod runs;
 pub mod worker;
 
@@ -15,6 +16,7 @@ pub use datasets::{
 pub use error::PipelineError;
 pub use import::{import_prompts, ImportError, ImportOptions};
 pub use pairing::{build_pairs, BuildReport, BuildRequest};
+pub use report::quality_report;
 pub use runs::{
     create_generation, create_judge, create_reference, GenerateRequest, JudgeRequest, ModelRef,
 };

@@ -229,6 +229,8 @@ pub async fn build_pairs(
         let provenance = serde_json::json!({
             "judge_run": job.id,
             "judge_mode": payload.mode.as_str(),
+            "prompt_id": prompt.id,
+            "split": prompt.split,
             "judge_version": payload.model.version,
             "rubric": format!("{}@{}", rubric.name, rubric.version),
             "chosen": side(chosen),

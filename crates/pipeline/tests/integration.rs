@@ -169,6 +169,59 @@ mod datasets {
     }
 
     #[tokio::test]
+    async fn the_quality_report_measures_length_bias_templates_and_contamination() {
+        for t in TestDb::all().await {
+            let db = &t.db;
+            let project = projects::create(db, "hh", "", None).await.expect("project");
+            let reader =
+                maybe_gunzip(std::fs::File::open(hh_file()).expect("file")).expect("gunzip");
+            import_pairs(db, "hh", reader, PairFormat::HhRlhf, "hh", None, |_| ())
+                .await
+                .expect("import");
+            datasets::freeze(db, project.id, "v1", &Default::default(), None)
+                .await
+                .expect("freeze");
+            let r = pairwise_pipeline::quality_report(db, "hh", "v1", Some("v1"))
+                .await
+                .expect("report");
+            assert_eq!(r.pairs, 2312);
+            assert_eq!(r.by_strategy["imported"], 2312);
+            // Computed independently from the file: chosen − rejected characters.
+            let diffs: Vec<f64> = originals()
+                .iter()
+                .map(|(c, rj)| c.chars().count() as f64 - rj.chars().count() as f64)
+                .collect();
+            let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+            assert!(
+                (r.length_chars.mean - mean).abs() < 1e-9,
+                "{} vs {mean}",
+                r.length_chars.mean
+            );
+            let longer = diffs.iter().filter(|d| **d > 0.0).count() as f64 / diffs.len() as f64;
+            assert!((r.length_chars.share_chosen_longer - longer).abs() < 1e-9);
+            assert_eq!(
+                r.length_chars
+                    .histogram
+                    .iter()
+                    .map(|b| b.count)
+                    .sum::<u64>(),
+                2312
+            );
+            assert!(!r.templates.is_empty(), "HH has repeated short replies");
+            assert!(r.templates.iter().all(|c| c.size >= 3));
+            // A version against itself is fully contaminated, all exact.
+            let against = &r.contamination[1];
+            assert_eq!(against.against, "version:v1");
+            assert_eq!(against.exact, against.compared);
+            assert!(matches!(
+                pairwise_pipeline::quality_report(db, "hh", "v9", None).await,
+                Err(StoreError::NotFound(_))
+            ));
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
     async fn hh_rlhf_imports_freezes_and_exports_back_exactly() {
         for t in TestDb::all().await {
             let db = &t.db;

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{name}/datasets/{tag}", get(show))
         .route("/projects/{name}/datasets/{tag}/diff/{other}", get(diff))
         .route("/projects/{name}/datasets/{tag}/export", get(export))
+        .route("/projects/{name}/datasets/{tag}/report", get(report))
 }
 
 /// The versions of a project, oldest first.
@@ -154,4 +155,23 @@ pub async fn export(
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    /// Also check contamination against this other version.
+    pub against: Option<String>,
+}
+
+/// The quality report of a version (reviewer).
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, tag)): Path<(String, String)>,
+    Query(query): Query<ReportQuery>,
+) -> Result<Json<pairwise_core::dto::QualityReport>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    Ok(Json(
+        pairwise_pipeline::quality_report(&state.db, &name, &tag, query.against.as_deref()).await?,
+    ))
 }

@@ -1,0 +1,169 @@
+//! One dataset version (reviewers): how it was made (recipe, parent, content hash) and its
+//! quality report — length bias, templated answers, contamination, margins, counts, judge runs —
+//! with histograms drawn as SVG in the page.
+
+use crate::{
+    api_runs::version_report,
+    components::guard::{ErrorBox, Guarded},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use pairwise_core::{
+    dto::{Bin, DiffStats, QualityReport},
+    Role,
+};
+
+#[component]
+pub fn VersionPage() -> impl IntoView {
+    view! {
+        <Title text="Dataset version" />
+        <Guarded role=Role::Reviewer>
+            <Version />
+        </Guarded>
+    }
+}
+
+#[component]
+fn Version() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = move || {
+        (
+            params.with(|p| p.get("name").unwrap_or_default()),
+            params.with(|p| p.get("tag").unwrap_or_default()),
+            query.with(|q| q.get("against")),
+        )
+    };
+    let data = Resource::new(key, |(p, t, a)| version_report(p, t, a));
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Computing the report…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok((version, report)) => {
+                        let recipe = serde_json::to_string(&version.recipe).unwrap_or_default();
+                        let back = format!("/projects/{}/datasets", report.project);
+                        view! {
+                            <h1>{format!("{} · {}", report.project, version.tag)}</h1>
+                            <p><a href=back>"All versions"</a></p>
+                            <dl class="card facts">
+                                <dt>"Pairs"</dt><dd data-testid="version-pairs">{version.pair_count}</dd>
+                                <dt>"Parent"</dt><dd>{version.parent.unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Content hash"</dt><dd><code>{version.content_hash}</code></dd>
+                                <dt>"Recipe"</dt><dd><code>{recipe}</code></dd>
+                                <dt>"Frozen"</dt><dd><time>{version.created_at}</time></dd>
+                            </dl>
+                            <Report report />
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+#[component]
+fn Report(report: QualityReport) -> impl IntoView {
+    let counts = |map: std::collections::BTreeMap<String, u64>| {
+        map.into_iter()
+            .map(|(k, v)| view! { <li>{format!("{k}: {v}")}</li> })
+            .collect_view()
+    };
+    view! {
+        <section data-testid="quality-report">
+            <h2>"Length bias"</h2>
+            <LengthBlock label="characters" stats=report.length_chars />
+            <LengthBlock label="words" stats=report.length_words />
+            <h2>"Templated chosen answers"</h2>
+            <p data-testid="templated">{format!(
+                "{} of {} chosen answers looked at are in clusters of {}+ near-identical answers (MinHash LSH).",
+                pct(report.templated_share), report.templates_sampled, 3
+            )}</p>
+            <ul class="templates">
+                {report.templates.into_iter().map(|c| view! {
+                    <li>
+                        <strong>{format!("{} ×", c.size)}</strong>
+                        {c.refusal_like.then(|| view! { " " <span class="badge warn">"refusal"</span> })}
+                        " " {c.examples.first().cloned().unwrap_or_default()}
+                    </li>
+                }).collect_view()}
+            </ul>
+            <h2>"Contamination"</h2>
+            <ul data-testid="contamination">
+                {report.contamination.into_iter().map(|c| view! {
+                    <li>{format!("{}: {} of {} prompts identical, {} near-duplicates (Jaccard ≥ {})", c.against, c.exact, c.compared, c.near, c.threshold)}</li>
+                }).collect_view()}
+            </ul>
+            <form method="get" class="row">
+                <label>"Check against version " <input name="against" size="10" /></label>
+                <button type="submit">"Check"</button>
+            </form>
+            <h2>"Margins"</h2>
+            <p>{format!("{} pairs have a margin; {} repeated prompts; {} trivial negatives.", report.pairs_with_margin, report.repeated_prompts, report.trivial_negatives)}</p>
+            <Histogram bins=report.margin_histogram label="margin" />
+            <h2>"Counts"</h2>
+            <div class="row">
+                <div><h3>"Strategy"</h3><ul>{counts(report.by_strategy)}</ul></div>
+                <div><h3>"Source"</h3><ul>{counts(report.by_source)}</ul></div>
+                <div><h3>"Chosen path"</h3><ul>{counts(report.by_chosen_path)}</ul></div>
+            </div>
+            <h2>"Judge runs"</h2>
+            <ul>
+                {report.judge_runs.into_iter().map(|j| view! {
+                    <li>{format!("run {} ({}, {}): parse failures {}{}", j.run, j.mode, j.rubric, pct(j.parse_failure_rate),
+                        j.inconsistency_rate.map(|i| format!(", position inconsistency {}", pct(i))).unwrap_or_default())}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn LengthBlock(label: &'static str, stats: DiffStats) -> impl IntoView {
+    view! {
+        <p data-testid=format!("length-{label}")>{format!(
+            "Chosen − rejected in {label}: mean {:.1}, median {:.1}; chosen is longer in {}.",
+            stats.mean, stats.median, pct(stats.share_chosen_longer)
+        )}</p>
+        <Histogram bins=stats.histogram label=label />
+    }
+}
+
+/// Bars of a histogram as an SVG (no chart library: a few rectangles).
+#[component]
+fn Histogram(bins: Vec<Bin>, label: &'static str) -> impl IntoView {
+    const W: f64 = 480.0;
+    const H: f64 = 120.0;
+    if bins.is_empty() {
+        return view! { <p class="muted">"No data."</p> }.into_any();
+    }
+    let max = bins.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
+    let width = W / bins.len() as f64;
+    let (lo, hi) = (bins[0].lo, bins[bins.len() - 1].hi);
+    let bars = bins
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let h = b.count as f64 / max * (H - 20.0);
+            view! {
+                <rect x=format!("{:.1}", i as f64 * width + 1.0) y=format!("{:.1}", H - 16.0 - h)
+                    width=format!("{:.1}", (width - 2.0).max(1.0)) height=format!("{h:.1}") class="bar">
+                    <title>{format!("{:.2} to {:.2}: {}", b.lo, b.hi, b.count)}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="histogram" viewBox=format!("0 0 {W} {H}") role="img" aria-label=format!("histogram of {label}") data-testid=format!("histogram-{label}")>
+            {bars}
+            <text x="0" y=format!("{}", H - 2.0) class="axis">{format!("{lo:.1}")}</text>
+            <text x=format!("{}", W) y=format!("{}", H - 2.0) class="axis" text-anchor="end">{format!("{hi:.1}")}</text>
+        </svg>
+    }
+    .into_any()
+}
