@@ -1,4 +1,6 @@
 //! Server functions of the pages. Each checks the caller's role first, then calls the store.
+// Filter forms have one field per argument; the server-fn macro copies the signature.
+#![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -305,14 +307,36 @@ pub async fn list_pairs(
     source: String,
     strategy: String,
     search: String,
+    min_margin: String,
+    max_margin: String,
+    length: String,
+    flag: String,
 ) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
     require(Role::Reviewer)?;
     let db = db()?;
     let p = projects::require(&db, &project).await?;
+    let number = |field: &str, v: String| -> Result<Option<f64>, AppError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| AppError::Invalid {
+                field: field.into(),
+                message: format!("`{v}` is not a number"),
+            })
+    };
     let filter = pairwise_store::pairs::PairFilter {
         source: Some(source).filter(|s| !s.is_empty()),
         strategy: Some(strategy).filter(|s| !s.is_empty()),
         search: Some(search).filter(|s| !s.is_empty()),
+        min_margin: number("min_margin", min_margin)?,
+        max_margin: number("max_margin", max_margin)?,
+        length: Some(length).filter(|s| !s.is_empty()),
+        flag: Some(flag).filter(|s| !s.is_empty()),
     };
     Ok(pairwise_store::pairs::page(&db, p.id, &filter, PAIR_PAGE, offset).await?)
 }

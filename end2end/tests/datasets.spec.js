@@ -28,6 +28,10 @@ test('freeze a version, compare and download it', async ({ page }) => {
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page.getByTestId('pair-summary')).toHaveText(/^1–\d+ of \d+$/);
   await expect(page.getByTestId('pairs')).toContainText('turns');
+  await page.getByLabel('Prompt contains').fill('');
+  await page.getByLabel('Chosen is').selectOption('longer');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page.getByTestId('pair-summary')).toHaveText('1–25 of 1025');
 
   const href = await page.getByRole('link', { name: 'hh-rlhf', exact: true }).getAttribute('href');
   const response = await page.request.get(href);

@@ -90,10 +90,11 @@ fn PairBrowser() -> impl IntoView {
                 q("source"),
                 q("strategy"),
                 q("q"),
+                (q("min_margin"), q("max_margin"), q("length"), q("flag")),
             )
         },
-        |(name, offset, source, strategy, search)| {
-            list_pairs(name, offset, source, strategy, search)
+        |(name, offset, source, strategy, search, (lo, hi, length, flag))| {
+            list_pairs(name, offset, source, strategy, search, lo, hi, length, flag)
         },
     );
     view! {
@@ -102,6 +103,22 @@ fn PairBrowser() -> impl IntoView {
             <label>"Source" <input name="source" value=move || q("source") /></label>
             <label>"Strategy" <input name="strategy" value=move || q("strategy") placeholder="imported" /></label>
             <label class="grow">"Prompt contains" <input name="q" type="search" value=move || q("q") /></label>
+            <label>"Margin ≥" <input name="min_margin" inputmode="decimal" size="5" value=move || q("min_margin") /></label>
+            <label>"Margin ≤" <input name="max_margin" inputmode="decimal" size="5" value=move || q("max_margin") /></label>
+            <label>"Chosen is"
+                <select name="length" prop:value=move || q("length")>
+                    <option value="">"any length"</option>
+                    <option value="longer">"longer"</option>
+                    <option value="shorter">"shorter"</option>
+                </select>
+            </label>
+            <label>"Flag"
+                <select name="flag" prop:value=move || q("flag")>
+                    <option value="">"any"</option>
+                    <option value="trivial">"trivial negative"</option>
+                    <option value="hard">"hard negative"</option>
+                </select>
+            </label>
             <button type="submit">"Filter"</button>
         </form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -209,6 +209,33 @@ mod datasets {
             );
             assert!(!r.templates.is_empty(), "HH has repeated short replies");
             assert!(r.templates.iter().all(|c| c.size >= 3));
+            // The pair browser's filters agree with the report, on both backends.
+            let count = |filter: pairs::PairFilter| async move {
+                pairs::page(db, project.id, &filter, 1, 0)
+                    .await
+                    .expect("page")
+                    .total
+            };
+            let longer = pairs::PairFilter {
+                length: Some("longer".into()),
+                ..Default::default()
+            };
+            assert_eq!(count(longer).await, 1025, "{}", t.backend);
+            let shorter = pairs::PairFilter {
+                length: Some("shorter".into()),
+                ..Default::default()
+            };
+            assert_eq!(count(shorter).await, 1276);
+            let margin = pairs::PairFilter {
+                min_margin: Some(0.0),
+                ..Default::default()
+            };
+            assert_eq!(count(margin).await, 0, "imported pairs have no margin");
+            let trivial = pairs::PairFilter {
+                flag: Some("trivial".into()),
+                ..Default::default()
+            };
+            assert_eq!(count(trivial).await, 0);
             // A version against itself is fully contaminated, all exact.
             let against = &r.contamination[1];
             assert_eq!(against.against, "version:v1");
@@ -693,6 +720,22 @@ mod runs {
             );
             assert_eq!(report.inserted + report.duplicates, 3);
             assert_eq!(report.unscored_reference, 0);
+            let flagged = pairwise_store::pairs::page(
+                &t.db,
+                1,
+                &pairwise_store::pairs::PairFilter {
+                    flag: Some("trivial".into()),
+                    ..Default::default()
+                },
+                50,
+                0,
+            )
+            .await
+            .expect("page");
+            assert_eq!(
+                flagged.total, report.trivial_negatives,
+                "browser flag = build report"
+            );
             // Building again adds nothing: pairs are deduplicated by their stable hash.
             let again = build_pairs(&t.db, &extreme, None).await.expect("again");
             assert_eq!((again.inserted, again.duplicates), (0, report.inserted));

@@ -133,6 +133,14 @@ pub struct PairFilter {
     pub strategy: Option<String>,
     /// Case-insensitive substring of any turn of the prompt.
     pub search: Option<String>,
+    /// Margin bounds (pairs without a margin are excluded when a bound is set).
+    pub min_margin: Option<f64>,
+    pub max_margin: Option<f64>,
+    /// `longer` or `shorter`: the chosen answer against the rejected one, in characters.
+    pub length: Option<String>,
+    /// `trivial`: only pairs flagged as trivial negatives; `hard`: only pairs with a reference
+    /// gap that are not.
+    pub flag: Option<String>,
 }
 
 /// One page of a project's pairs in import order, with the total that matches.
@@ -164,6 +172,40 @@ pub async fn page(
         .filter(|s| !s.is_empty())
     {
         query = query.filter(crate::prompts::contains_ci(pair::Column::Prompt, search));
+    }
+    if let Some(lo) = filter.min_margin {
+        query = query.filter(pair::Column::Margin.gte(lo));
+    }
+    if let Some(hi) = filter.max_margin {
+        query = query.filter(pair::Column::Margin.lte(hi));
+    }
+    use sea_orm::sea_query::Expr;
+    match filter.length.as_deref().unwrap_or("") {
+        "" => {}
+        "longer" => query = query.filter(Expr::cust("length(chosen) > length(rejected)")),
+        "shorter" => query = query.filter(Expr::cust("length(chosen) < length(rejected)")),
+        other => {
+            return Err(crate::StoreError::invalid(
+                "length",
+                format!("`{other}` is not longer or shorter"),
+            ))
+        }
+    }
+    // Provenance is stored as compact JSON written by serde_json, so the flag's text is exact.
+    match filter.flag.as_deref().unwrap_or("") {
+        "" => {}
+        "trivial" => {
+            query = query.filter(pair::Column::Provenance.contains("\"trivial_negative\":true"))
+        }
+        "hard" => {
+            query = query.filter(pair::Column::Provenance.contains("\"trivial_negative\":false"))
+        }
+        other => {
+            return Err(crate::StoreError::invalid(
+                "flag",
+                format!("`{other}` is not trivial or hard"),
+            ))
+        }
     }
     let total = query.clone().count(db).await?;
     let items = query
