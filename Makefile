@@ -140,14 +140,14 @@ bench: setup-models
 	cargo build --release -p server
 	./target/release/pairwise bench generate --model $(BENCH_MODEL) --n 8 --max-new-tokens 48
 
-# On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI, the CUDA execution
-# provider on the demo model (fails loudly if it cannot load), then the benchmark on it.
+# On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI (onnxruntime-gpu 1.31.1
+# with its CUDA 13 / cuDNN wheels), then scripts/models/gpu_check.sh: greedy parity CUDA vs CPU on
+# the tiny model and `bench generate` on a decoder with SmolLM2-135M's shapes, on both providers.
 gpu-check: setup-models
 	cargo build --release -p server
 	eval "$$(bash scripts/models/setup_gpu_runtime.sh)"; \
-	nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true; \
-	./target/release/pairwise generate --model models/demo --device cuda --prompt "What is the capital of France?" --n 2 --temperature 0 --max-new-tokens 16 --json; \
-	./target/release/pairwise bench generate --model models/demo --device cuda --n 8 --max-new-tokens 48 --python none --out bench/results/generate-demo-cuda.json
+	PYTHONPATH=$(CURDIR)/.tools/ort-gpu PYTHON=.tools/venv/bin/python OUT=bench/results \
+		bash scripts/models/gpu_check.sh "$$(dirname "$$ORT_DYLIB_PATH")" ./target/release/pairwise
 
 clean:
 	cargo clean

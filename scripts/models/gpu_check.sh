@@ -15,8 +15,9 @@ mkdir -p "$OUT" /tmp/gpu-models
 PY=${PYTHON:-python3}
 
 # The CUDA, cuBLAS and cuDNN libraries of the nvidia-* wheels beside this Python.
-site=$("$PY" -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))')
-nv=$(find "$site/nvidia" -maxdepth 3 -type d -name lib | sort | paste -sd: -)
+site=$("$PY" -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))' 2>/dev/null || true)
+nv=""
+[ -n "$site" ] && nv=$(find "$site/nvidia" -maxdepth 3 -type d -name lib | sort | paste -sd: -)
 export LD_LIBRARY_PATH="$LIB:$nv${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export ORT_DYLIB_PATH="$LIB/libonnxruntime.so.1.31.1"
 
