@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: fuzz help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -148,6 +148,14 @@ gpu-check: setup-models
 	eval "$$(bash scripts/models/setup_gpu_runtime.sh)"; \
 	PYTHONPATH=$(CURDIR)/.tools/ort-gpu PYTHON=.tools/venv/bin/python OUT=bench/results \
 		bash scripts/models/gpu_check.sh "$$(dirname "$$ORT_DYLIB_PATH")" ./target/release/pairwise
+
+# cargo-fuzz on every import parser (needs the nightly toolchain; `cargo install cargo-fuzz`).
+# FUZZ_SECONDS per target; crashes land in fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in prompts pairs judge ratings; do \
+		mkdir -p corpus/$$t && cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 || exit 1; done
 
 clean:
 	cargo clean
