@@ -128,7 +128,8 @@ exports-check: setup-python-datasets e2e-build
 	$$p --database-url "$$db" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
 	$$p --database-url "$$db" dataset freeze --project hh --tag v1; \
 	for f in trl trl-conversational trl-implicit hh-rlhf kto; do \
-		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; done; \
+		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; \
+		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.parquet; done; \
 	pairs=$$($$p --database-url "$$db" dataset list --project hh --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['pair_count'])"); \
 	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_exports.py $(EXPORTS_DIR) $$pairs
 

@@ -348,8 +348,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             });
-            let reader = pairwise_pipeline::maybe_gunzip(bar.wrap_read(handle))
-                .context("reading the file")?;
+            let is_parquet = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+            let reader: Box<dyn std::io::BufRead + Send> = if is_parquet {
+                let lines = pairwise_pipeline::parquet_io::ParquetLines::open(handle)
+                    .with_context(|| format!("{}: nothing was imported", file.display()))?;
+                Box::new(BufReader::new(lines))
+            } else {
+                Box::new(
+                    pairwise_pipeline::maybe_gunzip(bar.wrap_read(handle))
+                        .context("reading the file")?,
+                )
+            };
             let result = pairwise_pipeline::import_pairs(
                 &db,
                 &project,
@@ -390,23 +402,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Export(args) => {
-            if args.out.extension().and_then(|e| e.to_str()) != Some("jsonl") {
-                bail!("--out must end in .jsonl (Parquet export is not built yet)");
+            let extension = args
+                .out
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if !matches!(extension.as_str(), "jsonl" | "parquet") {
+                bail!("--out must end in .jsonl or .parquet");
             }
-            let tmp = args.out.with_extension("jsonl.partial");
+            let tmp = args.out.with_extension(format!("{extension}.partial"));
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
             let mut writer = std::io::BufWriter::new(file);
-            let rows = pairwise_pipeline::export_version(
-                &db,
-                &args.project,
-                &args.version,
-                args.format,
-                &mut writer,
-            )
-            .await;
+            let rows = if extension == "parquet" {
+                pairwise_pipeline::parquet_io::export_version_parquet(
+                    &db,
+                    &args.project,
+                    &args.version,
+                    args.format,
+                    &mut writer,
+                )
+                .await
+            } else {
+                pairwise_pipeline::export_version(
+                    &db,
+                    &args.project,
+                    &args.version,
+                    args.format,
+                    &mut writer,
+                )
+                .await
+            };
+            let flushed = std::io::Write::flush(&mut writer);
             drop(writer);
-            match rows {
+            match rows.map_err(anyhow::Error::from).and_then(|rows| {
+                flushed.context("writing the export")?;
+                Ok(rows)
+            }) {
                 Ok(rows) => {
                     std::fs::rename(&tmp, &args.out)
                         .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -420,7 +453,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }

@@ -753,6 +753,29 @@ async fn reviewers_freeze_diff_and_download_versions_that_nothing_can_change() {
             ))
             .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let res = h
+            .send(get_with(
+                "/api/v1/projects/ds/datasets/v1/export?format=trl&container=parquet",
+                Some(("authorization", &rev)),
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"ds-v1-trl.parquet\""
+        );
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "a Parquet file"
+        );
+        let res = h
+            .send(get_with(
+                "/api/v1/projects/ds/datasets/v1/export?format=trl&container=zip",
+                Some(("authorization", &rev)),
+            ))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         h.t.finish().await;
     }
 }

@@ -168,7 +168,8 @@ fn VersionTable(project: String, list: Vec<DatasetVersionView>) -> impl IntoView
                 .iter()
                 .map(|f| {
                     let href = format!("/api/v1/projects/{project}/datasets/{}/export?format={}", v.tag, f.as_str());
-                    view! { <a href=href download>{f.as_str()}</a> " " }
+                    let parquet = format!("{href}&container=parquet");
+                    view! { <a href=href download>{f.as_str()}</a> " (" <a href=parquet download title="Parquet">"pq"</a> ") " }
                 })
                 .collect_view();
             view! {

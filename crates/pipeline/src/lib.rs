@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod error;
 pub mod import;
 pub mod pairing;
+pub mod parquet_io;
 pub mod report;
 pub mod runs;
 pub mod worker;

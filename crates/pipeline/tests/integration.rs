@@ -169,6 +169,77 @@ mod datasets {
     }
 
     #[tokio::test]
+    async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
+        use pairwise_core::ExportFormat;
+        use pairwise_pipeline::parquet_io::{export_version_parquet, ParquetLines};
+        for t in TestDb::all().await {
+            let db = &t.db;
+            let project = projects::create(db, "hh", "", None).await.expect("project");
+            let reader =
+                maybe_gunzip(std::fs::File::open(hh_file()).expect("file")).expect("gunzip");
+            import_pairs(db, "hh", reader, PairFormat::HhRlhf, "hh", None, |_| ())
+                .await
+                .expect("import");
+            let v1 = datasets::freeze(db, project.id, "v1", &Default::default(), None)
+                .await
+                .expect("freeze");
+            let dir = tempfile::tempdir().expect("tmp");
+            for format in ExportFormat::ALL {
+                let mut a = Vec::new();
+                let rows = export_version_parquet(db, "hh", "v1", format, &mut a)
+                    .await
+                    .expect("export");
+                let expected = if format == ExportFormat::Kto {
+                    4624
+                } else {
+                    2312
+                };
+                assert_eq!(rows, expected, "{format}");
+                let mut b = Vec::new();
+                export_version_parquet(db, "hh", "v1", format, &mut b)
+                    .await
+                    .expect("export");
+                assert!(a == b, "{format}: two exports of one version differ");
+                std::fs::write(dir.path().join(format!("{format}.parquet")), &a).expect("write");
+            }
+            // import(export(v)) reproduces v, through Parquet.
+            for (format, as_format) in [
+                (ExportFormat::HhRlhf, PairFormat::HhRlhf),
+                (ExportFormat::TrlConversational, PairFormat::Trl),
+            ] {
+                let name = format!("back-{}", format.as_str());
+                let back = projects::create(db, &name, "", None)
+                    .await
+                    .expect("project");
+                let file = std::fs::File::open(dir.path().join(format!("{format}.parquet")))
+                    .expect("file");
+                let lines = std::io::BufReader::new(ParquetLines::open(file).expect("parquet"));
+                let report = import_pairs(db, &name, lines, as_format, "parquet", None, |_| ())
+                    .await
+                    .expect("import");
+                assert_eq!(report.rows, 2312);
+                let again = datasets::freeze(db, back.id, "v1", &Default::default(), None)
+                    .await
+                    .expect("freeze");
+                assert_eq!(
+                    again.content_hash, v1.content_hash,
+                    "{format} {}",
+                    t.backend
+                );
+            }
+            // A corrupted file is a clear error and stores nothing.
+            let bad = dir.path().join("bad.parquet");
+            std::fs::write(&bad, b"PAR1 this is not parquet PAR1").expect("write");
+            let err = match ParquetLines::open(std::fs::File::open(&bad).expect("file")) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("a corrupted file opened"),
+            };
+            assert!(err.contains("not a readable Parquet file"), "{err}");
+            t.finish().await;
+        }
+    }
+
+    #[tokio::test]
     async fn the_quality_report_measures_length_bias_templates_and_contamination() {
         for t in TestDb::all().await {
             let db = &t.db;

@@ -106,6 +106,8 @@ pub async fn diff(
 pub struct ExportQuery {
     /// trl, trl-conversational, trl-implicit, hh-rlhf or kto.
     pub format: String,
+    /// `jsonl` (default) or `parquet`.
+    pub container: Option<String>,
 }
 
 /// Downloads a version as JSONL, streamed page by page (constant memory). The file name is made
@@ -123,6 +125,15 @@ pub async fn export(
         .format
         .parse()
         .map_err(|e: String| ApiError::Invalid(format!("field `format`: {e}")))?;
+    match query.container.as_deref().unwrap_or("jsonl") {
+        "jsonl" => {}
+        "parquet" => return export_parquet(&state, &name, &tag, format).await,
+        other => {
+            return Err(ApiError::Invalid(format!(
+                "field `container`: `{other}` is not jsonl or parquet"
+            )))
+        }
+    }
     let target = export_target(&state.db, &name, &tag).await?;
     let file = format!(
         "{}-{}-{}.jsonl",
@@ -152,6 +163,52 @@ pub async fn export(
         HeaderValue::from_static("application/x-ndjson; charset=utf-8"),
     );
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+/// Parquet needs its footer written last, so the file is built in an unnamed temporary file
+/// (page by page, constant memory) and then streamed; the file vanishes when the download ends.
+async fn export_parquet(
+    state: &AppState,
+    name: &str,
+    tag: &str,
+    format: ExportFormat,
+) -> Result<Response, ApiError> {
+    let target = export_target(&state.db, name, tag).await?;
+    let temp = tempfile::tempfile().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut writer = std::io::BufWriter::new(
+        temp.try_clone()
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    pairwise_pipeline::parquet_io::export_version_parquet(
+        &state.db,
+        name,
+        tag,
+        format,
+        &mut writer,
+    )
+    .await?;
+    std::io::Write::flush(&mut writer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    drop(writer);
+    let mut file = tokio::fs::File::from_std(temp);
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(0))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let download = format!(
+        "{}-{}-{}.parquet",
+        target.project,
+        target.tag,
+        format.as_str()
+    );
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apache.parquet"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{download}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)

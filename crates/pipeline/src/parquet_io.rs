@@ -1,0 +1,189 @@
+//! Parquet export and import. Export turns the same rows as the JSONL export into Arrow record
+//! batches, page by page (constant memory), with a fixed schema per format: text columns, message
+//! lists as `list<struct<role, content>>` (what TRL's conversational format and `datasets`
+//! expect), `label` as boolean, and `metadata` as a JSON string (its keys vary by pair source).
+//! Import reads record batches one at a time and hands them to the JSONL pair parser as lines,
+//! so every format check, line number and atomicity rule of the JSONL import applies.
+
+use crate::datasets::{export_chunk, export_target};
+use arrow_array::RecordBatch;
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
+use pairwise_core::ExportFormat;
+use pairwise_store::{DatabaseConnection, StoreError};
+use parquet::{
+    arrow::{arrow_reader::ParquetRecordBatchReaderBuilder, ArrowWriter},
+    basic::Compression,
+    file::properties::WriterProperties,
+};
+use std::{
+    io::{Read, Write},
+    sync::Arc,
+};
+
+/// Rows per record batch when reading.
+const READ_BATCH: usize = 1024;
+
+fn messages() -> DataType {
+    DataType::List(Arc::new(Field::new(
+        "item",
+        DataType::Struct(Fields::from(vec![
+            Field::new("role", DataType::Utf8, false),
+            Field::new("content", DataType::Utf8, false),
+        ])),
+        true,
+    )))
+}
+
+/// The columns of an export format.
+pub fn schema(format: ExportFormat) -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, false);
+    let list = |name: &str| Field::new(name, messages(), false);
+    let metadata = Field::new("metadata", DataType::Utf8, false);
+    let fields = match format {
+        ExportFormat::Trl => vec![text("prompt"), text("chosen"), text("rejected"), metadata],
+        ExportFormat::TrlConversational => {
+            vec![list("prompt"), list("chosen"), list("rejected"), metadata]
+        }
+        ExportFormat::TrlImplicit => vec![list("chosen"), list("rejected"), metadata],
+        ExportFormat::HhRlhf => vec![text("chosen"), text("rejected"), metadata],
+        ExportFormat::Kto => vec![
+            list("prompt"),
+            list("completion"),
+            Field::new("label", DataType::Boolean, false),
+            metadata,
+        ],
+    };
+    Arc::new(Schema::new(fields))
+}
+
+fn arrow_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::invalid("parquet", e.to_string())
+}
+
+/// JSONL rows with their `metadata` object replaced by its JSON text.
+fn metadata_as_text(chunk: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(chunk.len() + 64);
+    for line in chunk.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let mut row: serde_json::Value = serde_json::from_slice(line).map_err(arrow_err)?;
+        if let Some(meta) = row.get_mut("metadata") {
+            *meta = serde_json::Value::String(meta.to_string());
+        }
+        serde_json::to_writer(&mut out, &row).map_err(arrow_err)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// Writes version `tag` of `project` as Parquet in `format`; returns the rows written. Two
+/// exports of one version are byte-identical (fixed writer settings, no timestamps).
+pub async fn export_version_parquet<W: Write + Send>(
+    db: &DatabaseConnection,
+    project: &str,
+    tag: &str,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, StoreError> {
+    let target = export_target(db, project, tag).await?;
+    let schema = schema(format);
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by("pairwise".into())
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(out, schema.clone(), Some(properties)).map_err(arrow_err)?;
+    let (mut rows, mut position) = (0u64, 0i64);
+    loop {
+        let (chunk, next, n) = export_chunk(db, &target, format, position).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        let lines = metadata_as_text(&chunk)?;
+        let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(n as usize + 1)
+            .build_decoder()
+            .map_err(arrow_err)?;
+        let mut consumed = 0;
+        while consumed < lines.len() {
+            let used = decoder.decode(&lines[consumed..]).map_err(arrow_err)?;
+            if used == 0 {
+                break;
+            }
+            consumed += used;
+        }
+        if let Some(batch) = decoder.flush().map_err(arrow_err)? {
+            writer.write(&batch).map_err(arrow_err)?;
+        }
+        rows += n;
+        position = next;
+    }
+    writer.close().map_err(arrow_err)?;
+    Ok(rows)
+}
+
+/// A Parquet file read as JSONL lines (one row per line, `metadata` text turned back into an
+/// object), one record batch in memory at a time.
+pub struct ParquetLines {
+    batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
+    buffer: std::io::Cursor<Vec<u8>>,
+}
+
+impl ParquetLines {
+    /// Opens a Parquet file; a file that is not valid Parquet is an error saying so.
+    pub fn open(file: std::fs::File) -> Result<Self, StoreError> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| StoreError::invalid("file", format!("not a readable Parquet file: {e}")))?
+            .with_batch_size(READ_BATCH)
+            .build()
+            .map_err(|e| {
+                StoreError::invalid("file", format!("not a readable Parquet file: {e}"))
+            })?;
+        Ok(Self {
+            batches: Box::new(reader),
+            buffer: std::io::Cursor::new(Vec::new()),
+        })
+    }
+
+    fn refill(&mut self) -> std::io::Result<bool> {
+        let Some(batch) = self.batches.next() else {
+            return Ok(false);
+        };
+        let batch =
+            batch.map_err(|e| std::io::Error::other(format!("corrupt Parquet data: {e}")))?;
+        let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
+        writer.write(&batch).map_err(std::io::Error::other)?;
+        writer.finish().map_err(std::io::Error::other)?;
+        let raw = writer.into_inner();
+        let mut out = Vec::with_capacity(raw.len());
+        for line in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let mut row: serde_json::Value =
+                serde_json::from_slice(line).map_err(std::io::Error::other)?;
+            if let Some(meta) = row.get_mut("metadata") {
+                if let Some(parsed) = meta
+                    .as_str()
+                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                    .filter(serde_json::Value::is_object)
+                {
+                    *meta = parsed;
+                }
+            }
+            serde_json::to_writer(&mut out, &row).map_err(std::io::Error::other)?;
+            out.push(b'\n');
+        }
+        self.buffer = std::io::Cursor::new(out);
+        Ok(true)
+    }
+}
+
+impl Read for ParquetLines {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.buffer.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            if !self.refill()? {
+                return Ok(0);
+            }
+        }
+    }
+}
