@@ -117,6 +117,7 @@ e2e: setup-browser setup-node e2e-build
 	./target/debug/pairwise --database-url "$$E2E_DB" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
 	./target/debug/pairwise --database-url "$$E2E_DB" project create --name gen --description "XSTest prompts for generation runs"; \
 	./target/debug/pairwise --database-url "$$E2E_DB" import prompts ../shared/data/xstest/xstest_prompts.csv --project gen; \
+	./target/debug/pairwise --database-url "$$E2E_DB" model add --name smollm2 --kind generator models/demo; \
 	cd end2end && npx playwright test
 
 # HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.

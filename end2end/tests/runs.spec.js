@@ -83,3 +83,32 @@ test('rubric versions, a live generation run and a pairwise judge run', async ({
   await page.goto('/rubrics');
   await expect(page.getByTestId('rubrics').locator('tr', { hasText: 'e2e-3h@2' })).toContainText('locked');
 });
+
+// The demo model (SmolLM2-135M, converted by `make setup`): a generation run over demo prompts
+// and a probability-weighted judge run, both started and watched in the browser.
+test('the demo model generates and judges from the browser', async ({ page }) => {
+  test.setTimeout(240_000);
+  await login(page, admin);
+  await page.goto('/runs');
+  await expect(page.getByTestId('live-status')).toHaveText('live');
+  await page.getByTestId('gen-project').selectOption('gen');
+  await page.getByTestId('gen-model').selectOption('smollm2');
+  await page.getByLabel('Candidates per prompt').fill('3');
+  await page.getByLabel('Max new tokens').fill('16');
+  await page.getByTestId('gen-limit').fill('2');
+  await page.getByTestId('start-generation').click();
+  const generation = page.locator('tr[data-kind="generate"]').first();
+  await expect(generation.getByTestId('run-progress')).toHaveText('2/2 (100%)', { timeout: 180_000 });
+  await expect(generation).toHaveAttribute('data-status', 'done');
+  await expect(generation.getByTestId('run-results')).toContainText('6 candidates');
+
+  await page.getByTestId('judge-project').selectOption('gen');
+  await page.getByTestId('judge-model').selectOption('smollm2');
+  await page.getByTestId('judge-rubric').selectOption('default@1');
+  await page.getByTestId('judge-mode').selectOption('prob');
+  await page.getByTestId('start-judge').click();
+  // The earlier test's judge run is pairwise; this one is the row marked prob.
+  const judge = page.locator('tr[data-kind="judge"]').filter({ hasText: 'prob' }).first();
+  await expect(judge).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  await expect(judge.getByTestId('run-results')).toContainText('parse failures 0%');
+});
