@@ -106,7 +106,7 @@ e2e-build: site
 	cargo build -p server
 
 E2E_DIR := target/e2e
-e2e: setup-browser setup-node e2e-build
+e2e: setup-browser setup-node setup-models e2e-build
 	@rm -rf $(E2E_DIR) && mkdir -p $(E2E_DIR)
 	@export E2E_DB="sqlite://$(CURDIR)/$(E2E_DIR)/e2e.db?mode=rwc"; \
 	export E2E_ADMIN_PASSWORD=$$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); \
