@@ -91,6 +91,18 @@ struct Progress {
     lost: AtomicBool,
 }
 
+impl Progress {
+    /// An error once the job is no longer this worker's (cancelled or taken over).
+    fn check(&self) -> Result<()> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(PipelineError::Internal(
+                "run cancelled or taken over".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Worker {
     pub fn new(db: DatabaseConnection, options: WorkerOptions) -> Self {
         Self {
@@ -234,13 +246,10 @@ impl Worker {
         let tokens = progress.tokens.fetch_add(tokens, Ordering::SeqCst) + tokens;
         let ours =
             jobs::heartbeat(&self.db, id, &self.options.id, self.lease(), done, tokens).await?;
-        if !ours || progress.lost.load(Ordering::SeqCst) {
+        if !ours {
             progress.lost.store(true, Ordering::SeqCst);
-            return Err(PipelineError::Internal(
-                "run cancelled or taken over".into(),
-            ));
         }
-        Ok(())
+        progress.check()
     }
 
     async fn engine(&mut self, model: &ModelRef) -> Result<SharedEngine> {
@@ -298,11 +307,7 @@ impl Worker {
                 .map(|p| (p.id, p))
                 .collect();
             for prompt_id in chunk {
-                if progress.lost.load(Ordering::SeqCst) {
-                    return Err(PipelineError::Internal(
-                        "run cancelled or taken over".into(),
-                    ));
-                }
+                progress.check()?;
                 let stored = candidates::stored_indices(&self.db, job.id, *prompt_id).await?;
                 let missing: Vec<PlannedCandidate> = plan_candidates(payload.n, &payload.paths)
                     .into_iter()
@@ -372,11 +377,7 @@ impl Worker {
             if done_keys.contains(&item.key) {
                 continue;
             }
-            if progress.lost.load(Ordering::SeqCst) {
-                return Err(PipelineError::Internal(
-                    "run cancelled or taken over".into(),
-                ));
-            }
+            progress.check()?;
             let first = by_id[&item.first];
             let request = requests.get(&first.prompt_id).cloned().unwrap_or_default();
             let base = judgment::ActiveModel {
@@ -430,18 +431,15 @@ impl Worker {
             judgments::insert(&self.db, vec![row]).await?;
             self.advance(job.id, progress, 1, tokens).await?;
         }
-        let stats = judgments::stats(&self.db, job.id).await?;
-        let mut summary = serde_json::to_value(stats).unwrap_or_default();
-        if let Some(object) = summary.as_object_mut() {
-            object.insert("mode".into(), payload.mode.as_str().into());
-            object.insert(
-                "rubric".into(),
-                format!("{}@{}", rubric.name, rubric.version).into(),
-            );
-            object.insert("judge_version".into(), version.into());
-            object.insert("candidates".into(), stored.len().into());
-        }
-        Ok(summary)
+        judge_summary(
+            &self.db,
+            job.id,
+            payload.mode,
+            &rubric,
+            version,
+            stored.len(),
+        )
+        .await
     }
 }
 
@@ -497,11 +495,7 @@ impl Worker {
             if done_keys.contains(&key) {
                 continue;
             }
-            if progress.lost.load(Ordering::SeqCst) {
-                return Err(PipelineError::Internal(
-                    "run cancelled or taken over".into(),
-                ));
-            }
+            progress.check()?;
             let conversation: Vec<Message> = loaded
                 .get(&c.prompt_id)
                 .map(messages_of)
@@ -545,18 +539,15 @@ impl Worker {
             judgments::insert(&self.db, vec![row]).await?;
             self.advance(job.id, progress, 1, 0).await?;
         }
-        let stats = judgments::stats(&self.db, job.id).await?;
-        let mut summary = serde_json::to_value(stats).unwrap_or_default();
-        if let Some(object) = summary.as_object_mut() {
-            object.insert("mode".into(), "reward".into());
-            object.insert(
-                "rubric".into(),
-                format!("{}@{}", rubric.name, rubric.version).into(),
-            );
-            object.insert("judge_version".into(), version.into());
-            object.insert("candidates".into(), stored.len().into());
-        }
-        Ok(summary)
+        judge_summary(
+            &self.db,
+            job.id,
+            JudgeMode::Reward,
+            rubric,
+            version,
+            stored.len(),
+        )
+        .await
     }
 
     /// Mean per-token log-probability of every candidate under the reference model, given the
@@ -587,11 +578,7 @@ impl Worker {
             .collect();
         let mut scored = 0u64;
         for (prompt_id, group) in by_prompt {
-            if progress.lost.load(Ordering::SeqCst) {
-                return Err(PipelineError::Internal(
-                    "run cancelled or taken over".into(),
-                ));
-            }
+            progress.check()?;
             let todo: Vec<&candidate::Model> = group
                 .into_iter()
                 .filter(|c| c.ref_model_version.as_deref() != Some(version.as_str()))
@@ -625,6 +612,29 @@ impl Worker {
             "reference_version": version,
         }))
     }
+}
+
+/// The summary of a finished judge run: its rates and what it judged with.
+async fn judge_summary(
+    db: &DatabaseConnection,
+    job_id: i64,
+    mode: JudgeMode,
+    rubric: &pairwise_store::entities::rubric::Model,
+    version: String,
+    candidates: usize,
+) -> Result<serde_json::Value> {
+    let stats = judgments::stats(db, job_id).await?;
+    let mut summary = serde_json::to_value(stats).unwrap_or_default();
+    if let Some(object) = summary.as_object_mut() {
+        object.insert("mode".into(), mode.as_str().into());
+        object.insert(
+            "rubric".into(),
+            format!("{}@{}", rubric.name, rubric.version).into(),
+        );
+        object.insert("judge_version".into(), version.into());
+        object.insert("candidates".into(), candidates.into());
+    }
+    Ok(summary)
 }
 
 fn lock(engine: &SharedEngine) -> Result<std::sync::MutexGuard<'_, Engine>> {

@@ -645,6 +645,10 @@ mod runs {
             let mut w = worker(&t.db, "w");
             w.run_one().await.expect("generate").expect("job");
 
+            let (total, first_page) = candidates::prompts_with_candidates(&t.db, 1, 0, 1)
+                .await
+                .expect("browser pages");
+            assert_eq!((total, first_page.len()), (2, 1), "{}", t.backend);
             // JSON judge: the random tiny model writes no JSON; every item is a recorded parse
             // failure with its raw output, and the run still ends done.
             let mut judge = JudgeRequest::new("gen", tiny(), "default", JudgeMode::Json);

@@ -103,7 +103,8 @@ pub async fn prompts_with_candidates(
         .column(candidate::Column::PromptId)
         .distinct()
         .filter(candidate::Column::ProjectId.eq(project_id));
-    let total = base.clone().into_tuple::<i64>().all(db).await?.len() as u64;
+    // Counted in the database (a COUNT over the distinct ids), not by loading them all.
+    let total = base.clone().count(db).await?;
     let ids = base
         .order_by_asc(candidate::Column::PromptId)
         .offset(offset)
