@@ -2,9 +2,12 @@
 //! browser. Server functions stay thin: role check → store or pipeline call → view.
 
 pub mod api;
+pub mod api_annotate;
 pub mod api_runs;
 pub mod components;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod markdown;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -17,6 +20,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
+    annotate::{AnnotatePage, AnnotateWorkPage},
+    calibration::CalibrationPage,
     candidates::CandidatesPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
     models::ModelsPage, not_found::NotFound, projects::ProjectsPage, prompts::PromptsPage,
     rubrics::RubricsPage, runs::RunsPage, users::UsersPage, version::VersionPage,
@@ -71,6 +76,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name/datasets") view=DatasetsPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/candidates") view=CandidatesPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/datasets/:tag") view=VersionPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/calibration") view=CalibrationPage ssr=SsrMode::Async />
+                    <Route path=path!("/annotate") view=AnnotatePage ssr=SsrMode::Async />
+                    <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />

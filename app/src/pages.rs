@@ -1,5 +1,7 @@
 //! One routed page per file.
 
+pub mod annotate;
+pub mod calibration;
 pub mod candidates;
 pub mod datasets;
 pub mod home;

@@ -7,6 +7,7 @@ mod m20261127_000001_create_accounts;
 mod m20261127_000002_create_projects_and_prompts;
 mod m20261127_000003_create_pairs_and_datasets;
 mod m20261127_000004_create_pipeline;
+mod m20261127_000005_create_annotation;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_projects_and_prompts::Migration),
             Box::new(m20261127_000003_create_pairs_and_datasets::Migration),
             Box::new(m20261127_000004_create_pipeline::Migration),
+            Box::new(m20261127_000005_create_annotation::Migration),
         ]
     }
 }

@@ -76,6 +76,16 @@ pub enum Command {
     Pairs(crate::pipeline_cli::PairsCommand),
     /// Process queued runs (several workers may share one database).
     Worker(crate::pipeline_cli::WorkerArgs),
+    /// Human annotation: queue items, gold, settings, the κ gate, human-decided pairs.
+    #[command(subcommand)]
+    Annotate(crate::annotate_cli::AnnotateCommand),
+    /// The calibration report of a project's annotation (/calibration as text or JSON).
+    Calibration {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Agreement statistics offline (percent agreement, Cohen's κ per pair, Fleiss' κ,
     /// Krippendorff's α) from JSONL {"item", "annotator", "label"} or a CSV.
     Agreement(AgreementArgs),
@@ -386,6 +396,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(command) => crate::pipeline_cli::run(&db, command, None).await?,
         Command::Worker(args) => crate::pipeline_cli::worker(&db, args).await?,
         Command::Pairs(command) => crate::pipeline_cli::pairs(&db, command).await?,
+        Command::Annotate(command) => crate::annotate_cli::annotate(&db, command).await?,
+        Command::Calibration { project, json } => {
+            crate::annotate_cli::report(&db, &project, json).await?
+        }
         Command::Report {
             project,
             version,

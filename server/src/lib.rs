@@ -1,6 +1,7 @@
 //! The `pairwise` server: configuration, the axum router (pages, REST API, auth, security
 //! layers) and the command line. `main.rs` only parses the command line and dispatches here.
 
+pub mod annotate_cli;
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -31,6 +31,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
     view! {
         <nav aria-label="Main">
             <A href="/">"Home"</A>
+            <A href="/annotate">"Annotate"</A>
             {reviewer.then(|| view! { <A href="/projects">"Projects"</A> <A href="/runs">"Runs"</A> })}
             {admin.then(|| view! { <A href="/models">"Models"</A> <A href="/rubrics">"Rubrics"</A> <A href="/users">"Users"</A> })}
         </nav>

@@ -33,7 +33,7 @@ fn RoleHome(me: Me) -> impl IntoView {
         }
         .into_any(),
         Role::Annotator => view! {
-            <div class="card tile"><h2>"Annotation"</h2><p>"Your comparison queue opens here once reviewers publish items."</p></div>
+            <a class="card tile" href="/annotate" data-testid="tile-annotate"><h2>"Annotate"</h2><p>"Compare two answers blind, keys 1–4. Your queue per project."</p></a>
         }
         .into_any(),
     };

@@ -79,12 +79,13 @@ fn ProjectTable(list: Vec<ProjectView>) -> impl IntoView {
                     .map(|p| {
                         let href = format!("/projects/{}/prompts", p.name);
                         let datasets = format!("/projects/{}/datasets", p.name);
+                        let calibration = format!("/projects/{}/calibration", p.name);
                         view! {
                             <tr>
                                 <td><A href=href>{p.name}</A></td>
                                 <td>{p.description}</td>
                                 <td class="num">{p.prompt_count}</td>
-                                <td><A href=datasets>"versions"</A></td>
+                                <td><A href=datasets>"versions"</A>" · "<A href=calibration>"calibration"</A></td>
                                 <td><time>{p.created_at}</time></td>
                             </tr>
                         }

@@ -2,6 +2,7 @@
 //! formats. No IO beyond reading from a caller's `BufRead`; builds for wasm32 too.
 
 pub mod agreement;
+pub mod annotation;
 pub mod dto;
 pub mod export_formats;
 pub mod generation;

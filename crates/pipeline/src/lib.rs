@@ -2,6 +2,7 @@
 //! paths, judge runs against versioned rubrics, dataset freeze and export. Workers claim runs
 //! from the database queue, so the server and standalone `pairwise worker` processes share them.
 
+pub mod calibration;
 pub mod datasets;
 pub mod error;
 pub mod import;

@@ -1,6 +1,10 @@
 //! SeaORM entities, one file per table; the schema itself lives in the migrations crate.
 
 pub mod ai_model;
+pub mod annotation_settings;
+pub mod annotator_pref;
+pub mod assignment;
+pub mod comparison;
 pub mod api_token;
 pub mod audit_log;
 pub mod candidate;
@@ -11,6 +15,8 @@ pub mod judgment;
 pub mod pair;
 pub mod project;
 pub mod prompt;
+pub mod quarantine;
 pub mod rubric;
 pub mod session;
 pub mod user;
+pub mod vote;

@@ -1,6 +1,7 @@
 //! Persistence of Pairwise on SeaORM: connecting (SQLite by default, PostgreSQL for teams),
 //! migrating, and the queries each domain needs. Nothing here knows about HTTP.
 
+pub mod annotation;
 pub mod audit;
 pub mod candidates;
 pub mod datasets;

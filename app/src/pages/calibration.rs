@@ -1,0 +1,312 @@
+//! /projects/NAME/calibration (reviewers): agreement between annotators (Cohen's κ per pair as
+//! a heatmap, Fleiss' κ, Krippendorff's α, percent agreement), accuracy on silent gold, position
+//! bias, swapped-repeat consistency, speed, the judge/imported preference against gold and the
+//! human majority, and the κ gate (run it, inspect and release quarantines). Charts are SVG.
+
+use crate::{
+    api_annotate::{
+        calibration, promote_gold, release_quarantine, run_kappa_gate, SaveAnnotationSettings,
+    },
+    components::guard::{action_error, ErrorBox, Guarded},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use pairwise_core::{
+    agreement::PairKappa,
+    annotation::{AnnotatorStats, CalibrationReport},
+    Role,
+};
+
+#[component]
+pub fn CalibrationPage() -> impl IntoView {
+    view! {
+        <Title text="Calibration" />
+        <Guarded role=Role::Reviewer>
+            <Calibration />
+        </Guarded>
+    }
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{v:.3}"))
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+#[component]
+fn Calibration() -> impl IntoView {
+    let params = use_params_map();
+    let project = move || params.with(|p| p.get("name").unwrap_or_default());
+    let gate = Action::new(move |p: &String| run_kappa_gate(p.clone()));
+    let release = Action::new(move |(p, id): &(String, i64)| release_quarantine(p.clone(), *id));
+    let gold = Action::new(move |(p, id, a): &(String, i64, String)| {
+        promote_gold(p.clone(), *id, a.clone())
+    });
+    let save = ServerAction::<SaveAnnotationSettings>::new();
+    let data = Resource::new(
+        move || {
+            (
+                project(),
+                gate.version().get(),
+                release.version().get(),
+                gold.version().get(),
+                save.version().get(),
+            )
+        },
+        |(p, ..)| calibration(p),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Computing…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(report) => view! { <Report report gate release gold save /> }.into_any(),
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Report(
+    report: CalibrationReport,
+    gate: Action<String, Result<u64, crate::error::AppError>>,
+    release: Action<(String, i64), Result<(), crate::error::AppError>>,
+    gold: Action<(String, i64, String), Result<(), crate::error::AppError>>,
+    save: ServerAction<SaveAnnotationSettings>,
+) -> impl IntoView {
+    let a = &report.agreement;
+    let project = report.project.clone();
+    let p_gate = project.clone();
+    let s = report.settings.clone();
+    let votes: u64 = report.annotators.iter().map(|a| a.votes).sum();
+    view! {
+        <h1>{format!("Calibration · {}", report.project)}</h1>
+        <p><a href=format!("/projects/{}/datasets", report.project)>"Datasets"</a></p>
+        <dl class="card facts" data-testid="calibration-summary">
+            <dt>"Items"</dt><dd>{report.comparisons}" ("{report.gold_items}" gold)"</dd>
+            <dt>"Votes"</dt><dd data-testid="votes-total">{votes}</dd>
+            <dt>"Percent agreement"</dt><dd data-testid="percent-agreement">{pct(a.percent_agreement)}</dd>
+            <dt>"Fleiss' κ"</dt><dd data-testid="fleiss">{fmt(a.fleiss_kappa)}" ("{a.fleiss_items}" items)"</dd>
+            <dt>"Krippendorff's α (nominal)"</dt><dd data-testid="alpha">{fmt(a.krippendorff_alpha)}</dd>
+            <dt>"Human left-choice rate"</dt><dd data-testid="left-rate">{pct(report.left_rate)}</dd>
+            <dt>"κ threshold"</dt><dd>{report.settings.kappa_threshold}</dd>
+        </dl>
+
+        <h2>"Cohen's κ per annotator pair"</h2>
+        <Heatmap names=a.annotators.clone() pairs=a.cohen.clone() />
+
+        <h2>"Annotators"</h2>
+        <table class="data" data-testid="annotators">
+            <thead><tr>
+                <th>"Annotator"</th><th class="num">"Votes"</th><th class="num">"Gold"</th><th class="num">"Gold accuracy"</th>
+                <th class="num">"κ vs gold"</th><th class="num">"κ vs peers"</th><th class="num">"Left choices"</th>
+                <th class="num">"Swapped repeats"</th><th class="num">"Repeat consistency"</th><th class="num">"Median time"</th>
+                <th class="num">"Skipped (distressing)"</th><th>"Gate"</th>
+            </tr></thead>
+            <tbody>
+                {report.annotators.iter().cloned().map(|s| view! {
+                    <tr data-testid=format!("annotator-{}", s.annotator)>
+                        <td>{s.annotator.clone()}</td>
+                        <td class="num">{s.votes}</td>
+                        <td class="num">{s.gold_n}</td>
+                        <td class="num" data-testid="gold-accuracy">{pct(s.gold_accuracy)}</td>
+                        <td class="num" data-testid="kappa-gold">{fmt(s.kappa_gold)}</td>
+                        <td class="num">{fmt(s.kappa_peers)}</td>
+                        <td class="num">{pct(s.left_rate)}</td>
+                        <td class="num" data-testid="repeats">{s.repeats}</td>
+                        <td class="num">{pct(s.repeat_consistency)}</td>
+                        <td class="num">{s.median_ms.map_or_else(|| "—".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0))}</td>
+                        <td class="num">{s.skipped_distressing}</td>
+                        <td>{s.quarantined.then(|| view! { <span class="badge warn">"quarantined"</span> })}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <Bars title="Gold accuracy" rows=report.annotators.clone() value=|s: &AnnotatorStats| s.gold_accuracy testid="bars-gold" />
+        <Bars title="Left-choice rate (0.5 = no position bias)" rows=report.annotators.clone() value=|s: &AnnotatorStats| s.left_rate testid="bars-left" />
+
+        <h2>"Judge and imported preferences against people"</h2>
+        <table class="data" data-testid="references">
+            <thead><tr><th>"Reference"</th><th class="num">"Gold items"</th><th class="num">"Agreement"</th><th class="num">"κ"</th>
+                <th class="num">"Items with a human majority"</th><th class="num">"Agreement"</th><th class="num">"κ"</th></tr></thead>
+            <tbody>
+                {report.references.iter().map(|r| view! {
+                    <tr>
+                        <td>{r.reference.clone()}</td>
+                        <td class="num">{r.gold_n}</td><td class="num">{pct(r.gold_agreement)}</td><td class="num">{fmt(r.gold_kappa)}</td>
+                        <td class="num">{r.majority_n}</td><td class="num">{pct(r.majority_agreement)}</td><td class="num">{fmt(r.majority_kappa)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {(!report.judge_flips.is_empty()).then(|| view! {
+            <h3>"Pairwise judge order flips (A/B vs B/A verdicts disagree)"</h3>
+            <table class="data">
+                <thead><tr><th>"Judge"</th><th>"Rubric"</th><th class="num">"Judgments"</th><th class="num">"Flips"</th></tr></thead>
+                <tbody>
+                    {report.judge_flips.iter().map(|f| view! {
+                        <tr><td>{f.judge.clone()}</td><td>{f.rubric.clone()}</td><td class="num">{f.n}</td>
+                            <td class="num">{format!("{} ({})", f.flips, pct(Some(f.flips as f64 / f.n.max(1) as f64)))}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
+
+        <h2>"κ gate"</h2>
+        <p class="muted">"Annotators whose κ against gold (or against peers while they have fewer than 5 gold votes) is below the threshold, and items whose agreement is below it, are quarantined; dataset versions and human-decided pairs leave their votes out."</p>
+        <button type="button" class="primary" on:click=move |_| { gate.dispatch(p_gate.clone()); } data-testid="run-gate">"Run the κ gate"</button>
+        {move || gate.value().get().map(|r| match r {
+            Ok(n) => view! { <p class="ok" role="status" data-testid="gate-result">{format!("{n} quarantined.")}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })}
+        <table class="data" data-testid="quarantines">
+            <thead><tr><th>"Subject"</th><th>"Reason"</th><th>"Since"</th><th></th></tr></thead>
+            <tbody>
+                {report.quarantines.iter().cloned().map(|q| {
+                    let p = project.clone();
+                    view! {
+                        <tr>
+                            <td>{q.subject.clone()}</td><td>{q.reason.clone()}</td><td><time>{q.created_at.clone()}</time></td>
+                            <td>{if q.released {
+                                view! { <span class="muted">"released"</span> }.into_any()
+                            } else {
+                                view! { <button type="button" on:click=move |_| { release.dispatch((p.clone(), q.id)); }>"Release"</button> }.into_any()
+                            }}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+
+        <h2>"Items, least agreement first"</h2>
+        <table class="data" data-testid="items">
+            <thead><tr><th class="num">"Item"</th><th>"Prompt"</th><th class="num">"Votes"</th><th class="num">"Agreement"</th><th>"Majority"</th><th></th></tr></thead>
+            <tbody>
+                {report.items.iter().take(50).cloned().map(|i| {
+                    let p = project.clone();
+                    let majority = i.majority.clone();
+                    view! {
+                        <tr>
+                            <td class="num">{i.comparison}</td>
+                            <td>{i.prompt.clone()}</td>
+                            <td class="num">{i.votes}</td>
+                            <td class="num">{pct(i.agreement)}{i.quarantined.then(|| view! { " " <span class="badge warn">"quarantined"</span> })}</td>
+                            <td>{i.majority.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td>{majority.map(|m| view! {
+                                <button type="button" class="link" title="Use the majority answer as this item's gold answer"
+                                    on:click=move |_| { gold.dispatch((p.clone(), i.comparison, m.clone())); }>"Make gold"</button>
+                            })}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+
+        <details class="card">
+            <summary>"Queue settings"</summary>
+            <ActionForm action=save>
+                <input type="hidden" name="project" value=project.clone() />
+                <div class="row">
+                    <label>"Annotators per item (k) " <input type="number" name="overlap" min="1" max="50" value=s.overlap /></label>
+                    <label>"Swapped repeats " <input type="number" name="repeat_rate" min="0" max="0.5" step="0.01" value=s.repeat_rate /></label>
+                    <label>"Gold rate " <input type="number" name="gold_rate" min="0" max="0.5" step="0.01" value=s.gold_rate /></label>
+                    <label>"Pending per annotator " <input type="number" name="max_pending" min="1" max="20" value=s.max_pending /></label>
+                    <label>"Lease (s) " <input type="number" name="lease_seconds" min="10" max="86400" value=s.lease_seconds /></label>
+                    <label>"κ threshold " <input type="number" name="kappa_threshold" min="-1" max="1" step="0.05" value=s.kappa_threshold /></label>
+                </div>
+                <button type="submit">"Save settings"</button>
+            </ActionForm>
+            {action_error(save.value())}
+        </details>
+    }
+}
+
+fn kappa_color(k: Option<f64>) -> &'static str {
+    match k {
+        None => "#e5e7eb",
+        Some(k) if k >= 0.8 => "#15803d",
+        Some(k) if k >= 0.6 => "#4ade80",
+        Some(k) if k >= 0.4 => "#facc15",
+        Some(k) if k >= 0.2 => "#fb923c",
+        Some(_) => "#ef4444",
+    }
+}
+
+/// The annotator × annotator matrix of Cohen's κ, coloured by band, with n in each title.
+#[component]
+fn Heatmap(names: Vec<String>, pairs: Vec<PairKappa>) -> impl IntoView {
+    const CELL: usize = 44;
+    const LABEL: usize = 110;
+    let n = names.len();
+    let size = LABEL + CELL * n.max(1);
+    let lookup = move |a: &str, b: &str| {
+        pairs
+            .iter()
+            .find(|p| (p.a == a && p.b == b) || (p.a == b && p.b == a))
+            .map(|p| (p.kappa, p.n))
+    };
+    let mut cells = Vec::new();
+    for (i, a) in names.iter().enumerate() {
+        for (j, b) in names.iter().enumerate() {
+            let (kappa, shared) = if i == j {
+                (Some(1.0), 0)
+            } else {
+                lookup(a, b).unwrap_or((None, 0))
+            };
+            let x = LABEL + j * CELL;
+            let y = LABEL + i * CELL;
+            let text = if i == j { String::new() } else { fmt(kappa) };
+            cells.push(view! {
+                <g>
+                    <rect x=x y=y width=CELL - 2 height=CELL - 2 fill=kappa_color(if i == j { None } else { kappa })>
+                        <title>{format!("{a} × {b}: κ {} on {shared} shared items", fmt(kappa))}</title>
+                    </rect>
+                    <text x=x + CELL / 2 - 1 y=y + CELL / 2 + 4 text-anchor="middle" class="cell">{text}</text>
+                </g>
+            });
+        }
+    }
+    view! {
+        <svg class="heatmap" viewBox=format!("0 0 {size} {size}") width=size height=size role="img" aria-label="Cohen's kappa heatmap" data-testid="kappa-heatmap">
+            {names.iter().enumerate().map(|(i, name)| view! {
+                <text x=LABEL - 6 y=LABEL + i * CELL + CELL / 2 + 4 text-anchor="end" class="axis">{name.clone()}</text>
+                <text x=LABEL + i * CELL + CELL / 2 y=LABEL - 8 text-anchor="start" class="axis" transform=format!("rotate(-45 {} {})", LABEL + i * CELL + CELL / 2, LABEL - 8)>{name.clone()}</text>
+            }).collect_view()}
+            {cells}
+        </svg>
+    }
+}
+
+/// A horizontal bar per annotator for a share in [0, 1].
+#[component]
+fn Bars(
+    title: &'static str,
+    rows: Vec<AnnotatorStats>,
+    value: fn(&AnnotatorStats) -> Option<f64>,
+    testid: &'static str,
+) -> impl IntoView {
+    const W: usize = 420;
+    const LABEL: usize = 110;
+    const ROW: usize = 22;
+    let h = ROW * rows.len().max(1) + 8;
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <svg viewBox=format!("0 0 {} {h}", W + LABEL + 60) role="img" aria-label=title data-testid=testid>
+                {rows.iter().enumerate().map(|(i, r)| {
+                    let v = value(r);
+                    let w = (v.unwrap_or(0.0).clamp(0.0, 1.0) * W as f64) as usize;
+                    view! {
+                        <text x=LABEL - 6 y=i * ROW + 15 text-anchor="end" class="axis">{r.annotator.clone()}</text>
+                        <rect x=LABEL y=i * ROW + 3 width=w height=ROW - 6 class="bar"><title>{format!("{}: {}", r.annotator, pct(v))}</title></rect>
+                        <text x=LABEL + w + 4 y=i * ROW + 15 class="axis">{pct(v)}</text>
+                    }
+                }).collect_view()}
+            </svg>
+        </figure>
+    }
+}

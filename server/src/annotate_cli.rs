@@ -1,0 +1,184 @@
+//! `pairwise annotate …` (queue items, gold, settings, κ gate, human-decided pairs) and
+//! `pairwise calibration` (the /calibration report as text or JSON).
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use pairwise_core::annotation::AnnotationSettings;
+use pairwise_pipeline::calibration;
+use pairwise_store::{annotation, projects, DatabaseConnection};
+
+#[derive(Debug, Subcommand)]
+pub enum AnnotateCommand {
+    /// Queue items to annotate: inconsistent pairwise judge verdicts first, then the project's
+    /// pairs (smallest judge margin first, imported pairs last).
+    Fill {
+        #[arg(long)]
+        project: String,
+        /// At most this many pairs.
+        #[arg(long, default_value_t = u64::MAX)]
+        limit: u64,
+        /// Mark every new item as red-team (content warning, hidden from opted-out annotators);
+        /// otherwise items whose prompt is a red-team prompt of the project are marked.
+        #[arg(long)]
+        redteam: bool,
+        /// Seed for which side of each pair is X (reproducible queues).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Build the golden set: promote N items made from pairs (the pair's preference is the
+    /// agreed answer), or set one item's answer.
+    Gold {
+        #[arg(long)]
+        project: String,
+        #[arg(long, conflicts_with_all = ["item", "answer"])]
+        from_pairs: Option<u64>,
+        #[arg(long, requires = "answer")]
+        item: Option<i64>,
+        /// x, y, tie or both_bad.
+        #[arg(long, requires = "item")]
+        answer: Option<String>,
+    },
+    /// Show or change the queue settings of a project.
+    Settings(SettingsArgs),
+    /// Run the κ gate: quarantine annotators and items below the threshold.
+    Gate {
+        #[arg(long)]
+        project: String,
+    },
+    /// Pairs decided by people: the majority of votes that pass the κ gate.
+    HumanPairs {
+        #[arg(long)]
+        project: String,
+        #[arg(long, default_value_t = 2)]
+        min_votes: u64,
+        /// Count votes of quarantined annotators and items too.
+        #[arg(long)]
+        include_quarantined: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    #[arg(long)]
+    project: String,
+    /// Annotators per item (k).
+    #[arg(long)]
+    overlap: Option<i32>,
+    #[arg(long)]
+    repeat_rate: Option<f64>,
+    #[arg(long)]
+    gold_rate: Option<f64>,
+    #[arg(long)]
+    max_pending: Option<i32>,
+    #[arg(long)]
+    lease_seconds: Option<i32>,
+    #[arg(long)]
+    kappa_threshold: Option<f64>,
+}
+
+pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyhow::Result<()> {
+    match command {
+        AnnotateCommand::Fill {
+            project,
+            limit,
+            redteam,
+            seed,
+        } => {
+            let p = projects::require(db, &project).await?;
+            let judged = annotation::fill_from_inconsistent(db, p.id).await?;
+            let paired = annotation::fill_from_pairs(db, p.id, limit, redteam, seed).await?;
+            println!(
+                "{}",
+                serde_json::json!({"judge_inconsistent": judged, "pairs": paired})
+            );
+        }
+        AnnotateCommand::Gold {
+            project,
+            from_pairs,
+            item,
+            answer,
+        } => {
+            let p = projects::require(db, &project).await?;
+            match (from_pairs, item, answer) {
+                (Some(n), _, _) => {
+                    let done = annotation::gold_from_pairs(db, p.id, n).await?;
+                    println!("{done} items are gold now");
+                }
+                (None, Some(item), Some(answer)) => {
+                    annotation::set_gold(db, p.id, item, &answer).await?;
+                    println!("item {item} is gold with answer {answer}");
+                }
+                _ => bail!("give --from-pairs N, or --item ID with --answer x|y|tie|both_bad"),
+            }
+        }
+        AnnotateCommand::Settings(a) => {
+            let p = projects::require(db, &a.project).await?;
+            let old = annotation::settings(db, p.id).await?;
+            let new = AnnotationSettings {
+                overlap: a.overlap.unwrap_or(old.overlap),
+                repeat_rate: a.repeat_rate.unwrap_or(old.repeat_rate),
+                gold_rate: a.gold_rate.unwrap_or(old.gold_rate),
+                max_pending: a.max_pending.unwrap_or(old.max_pending),
+                lease_seconds: a.lease_seconds.unwrap_or(old.lease_seconds),
+                kappa_threshold: a.kappa_threshold.unwrap_or(old.kappa_threshold),
+            };
+            if new != old {
+                annotation::set_settings(db, p.id, &new).await?;
+            }
+            println!("{}", serde_json::to_string_pretty(&new)?);
+        }
+        AnnotateCommand::Gate { project } => {
+            let n = calibration::run_gate(db, &project).await?;
+            println!("{n} quarantined");
+        }
+        AnnotateCommand::HumanPairs {
+            project,
+            min_votes,
+            include_quarantined,
+        } => {
+            let r = calibration::human_pairs(db, &project, min_votes, include_quarantined).await?;
+            println!("{}", serde_json::to_string(&r)?);
+        }
+    }
+    Ok(())
+}
+
+pub async fn report(db: &DatabaseConnection, project: &str, json: bool) -> anyhow::Result<()> {
+    let r = calibration::report(db, project)
+        .await
+        .with_context(|| format!("calibration of {project}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    let f = |v: Option<f64>| v.map_or_else(|| "—".into(), |v| format!("{v:.3}"));
+    println!(
+        "{}: {} items ({} gold); agreement {}, Fleiss κ {}, Krippendorff α {}, left-choice rate {}",
+        r.project,
+        r.comparisons,
+        r.gold_items,
+        f(r.agreement.percent_agreement),
+        f(r.agreement.fleiss_kappa),
+        f(r.agreement.krippendorff_alpha),
+        f(r.left_rate)
+    );
+    for a in &r.annotators {
+        println!(
+            "  {:<16} votes {:>5}  gold {:>3} acc {}  κ gold {}  κ peers {}  left {}  repeats {} consistent {}{}",
+            a.annotator,
+            a.votes,
+            a.gold_n,
+            f(a.gold_accuracy),
+            f(a.kappa_gold),
+            f(a.kappa_peers),
+            f(a.left_rate),
+            a.repeats,
+            f(a.repeat_consistency),
+            if a.quarantined { "  QUARANTINED" } else { "" }
+        );
+    }
+    for p in &r.agreement.cohen {
+        println!("  κ {} × {}: {} on {} items", p.a, p.b, f(p.kappa), p.n);
+    }
+    Ok(())
+}
