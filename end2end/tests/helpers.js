@@ -3,6 +3,8 @@ import { expect } from '@playwright/test';
 
 export const admin = { name: 'e2e-admin', password: process.env.E2E_ADMIN_PASSWORD };
 export const annotator = { name: 'e2e-annotator', password: process.env.E2E_ANNOTATOR_PASSWORD };
+// Three more annotator accounts for the blind-review test (same password).
+export const annotators = [1, 2, 3].map((i) => ({ name: `e2e-ann${i}`, password: process.env.E2E_ANNOTATOR_PASSWORD }));
 
 export async function login(page, user, next) {
   await page.goto(next ? `/login?next=${encodeURIComponent(next)}` : '/login');

@@ -16,6 +16,8 @@ pub enum BenchCommand {
     Generate(BenchGenerateArgs),
     /// Import, freeze and export of many synthetic pairs, each command run (and measured) alone.
     Datasets(BenchDatasetsArgs),
+    /// Concurrent simulated annotators voting over HTTP against `pairwise serve`.
+    Annotate(crate::bench_annotate::BenchAnnotateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -231,6 +233,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     let args = match command {
         BenchCommand::Generate(args) => args,
         BenchCommand::Datasets(args) => return datasets(args),
+        BenchCommand::Annotate(args) => {
+            return tokio::runtime::Handle::current().block_on(crate::bench_annotate::run(args))
+        }
     };
     let mut engine = Engine::load(&args.model.model, args.model.device, args.model.threads)
         .with_context(|| format!("loading {}", args.model.model.display()))?;

@@ -3,6 +3,7 @@
 
 pub mod annotate_cli;
 pub mod bench;
+pub mod bench_annotate;
 pub mod cli;
 pub mod config;
 pub mod demo;
