@@ -118,6 +118,17 @@ e2e: setup-browser setup-node setup-models e2e-build
 	./target/debug/pairwise --database-url "$$E2E_DB" project create --name gen --description "XSTest prompts for generation runs"; \
 	./target/debug/pairwise --database-url "$$E2E_DB" import prompts ../shared/data/xstest/xstest_prompts.csv --project gen; \
 	./target/debug/pairwise --database-url "$$E2E_DB" model add --name smollm2 --kind generator models/demo; \
+	for i in 1 2 3; do echo "$$E2E_ANNOTATOR_PASSWORD" | ./target/debug/pairwise --database-url "$$E2E_DB" user add --name e2e-ann$$i --role annotator --password-stdin; done; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project create --name ann --description "Blind A/B review"; \
+	zcat ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz | awk 'NR <= 24' > $(E2E_DIR)/ann.jsonl; \
+	./target/debug/pairwise --database-url "$$E2E_DB" import pairs $(E2E_DIR)/ann.jsonl --project ann --format hh-rlhf; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project ann --overlap 3 --repeat-rate 0.15 --gold-rate 0.15 --max-pending 2 >/dev/null; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project ann --seed 1; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate gold --project ann --from-pairs 4; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project create --name hostile --description "Hostile answers"; \
+	./target/debug/pairwise --database-url "$$E2E_DB" import pairs end2end/fixtures/hostile.jsonl --project hostile --format trl; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project hostile --overlap 1 --repeat-rate 0 --gold-rate 0 >/dev/null; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project hostile --redteam --seed 1; \
 	cd end2end && npx playwright test
 
 # HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.

@@ -247,6 +247,9 @@ pub async fn freeze_version(
     sources: String,
     min_margin: String,
     max_margin: String,
+    /// The κ gate checkbox: absent (unchecked) turns it off.
+    #[server(default)]
+    kappa_gate: Option<String>,
 ) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
     let user = require(Role::Reviewer)?;
     let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
@@ -269,6 +272,7 @@ pub async fn freeze_version(
         strategies: Vec::new(),
         min_margin: number("min_margin", &min_margin)?,
         max_margin: number("max_margin", &max_margin)?,
+        kappa_gate: kappa_gate.is_none().then_some(false),
     };
     let db = db()?;
     let p = projects::require(&db, &project).await?;

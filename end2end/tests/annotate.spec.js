@@ -8,6 +8,9 @@ import { admin, annotators, login, waitForHydration, watchConsole } from './help
 const FORBIDDEN = ['"gold', 'gold_answer', '"reference', 'reference_label', 'harmless-base', 'answer_x', 'answer_y',
   '"pair_id', '"kind"', '"slot"', 'left_side', '"source"', '"score', '"margin', 'smollm2', '"label"', '"majority'];
 
+// innerText of the prompt (its turns on separate lines), polled until it matches.
+const promptText = (page) => page.getByTestId('prompt').innerText();
+
 const itemKey = (s) => `${s.prompt}\u0000${[s.a, s.b].sort().join('\u0000')}`;
 
 async function session(browser, user, policy, extra) {
@@ -54,16 +57,16 @@ test('three annotators review blind by keyboard; calibration shows agreement, go
     await page.getByTestId('rationale').fill('the left one is kinder');
     await page.reload();
     await waitForHydration(page);
-    await expect(page.getByTestId('prompt')).toHaveText(prompt);
+    await expect.poll(() => promptText(page)).toBe(prompt);
     await expect(page.getByTestId('rationale')).toHaveValue('the left one is kinder');
     await page.getByTestId('dim-harmless').selectOption('a');
     await page.getByTestId('answer-a').click(); // focus leaves the form: keys vote again
     await page.keyboard.press('3');
     await expect(page.getByTestId('done')).toHaveText('1');
-    await expect(page.getByTestId('prompt')).not.toHaveText(prompt);
+    await expect.poll(() => promptText(page)).not.toBe(prompt);
     await page.keyboard.press('u');
     await expect(page.getByTestId('done')).toHaveText('0');
-    await expect(page.getByTestId('prompt')).toHaveText(prompt);
+    await expect.poll(() => promptText(page)).toBe(prompt);
     await expect(page.getByTestId('rationale')).toHaveValue('');
   });
   const second = await session(browser, annotators[1], longer);
@@ -136,7 +139,7 @@ test('hostile answers render inert as text and as Markdown', async ({ page }) =>
     if (url.hostname !== '127.0.0.1' || url.pathname === '/x') outbound.push(r.url());
   });
   await login(page, annotators[0]);
-  await page.goto('/annotate/xss');
+  await page.goto('/annotate/hostile');
   await waitForHydration(page);
   await expect(page.getByTestId('content-warning')).toBeVisible();
   for (let i = 0; i < 3; i++) {
@@ -158,7 +161,7 @@ test('hostile answers render inert as text and as Markdown', async ({ page }) =>
     }
     await page.keyboard.press('m');
     await page.keyboard.press('1');
-    if (i < 2) await expect(page.getByTestId('prompt')).not.toHaveText(prompt);
+    if (i < 2) await expect.poll(() => promptText(page)).not.toBe(prompt);
   }
   await expect(page.getByTestId('queue-empty')).toBeVisible();
   await page.waitForTimeout(500);

@@ -90,6 +90,7 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
         added += insert_all(db, project.id, &records).await?;
     }
     register_demo_models(db).await?;
+    seed_review(db, data).await?;
     let total = prompts::count(db, project.id).await?;
     println!("Demo project `{DEMO_PROJECT}`: {total} prompts ({added} added now).");
     println!("Demo logins (new random passwords on every run):");
@@ -153,4 +154,46 @@ async fn insert_all(
     }
     txn.commit().await?;
     Ok(added)
+}
+
+/// The `demo-review` project: the first 60 HH-RLHF harmless-base test pairs queued for blind
+/// review (k = 3, 10% swapped repeats, 5 of them silent gold), red-team marked, so
+/// `demo-annotator` has work at /annotate and reviewers see /projects/demo-review/calibration.
+async fn seed_review(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
+    const NAME: &str = "demo-review";
+    let file = data.join("hh-rlhf/harmless-base-test.jsonl.gz");
+    if projects::find(db, NAME).await?.is_some() {
+        return Ok(());
+    }
+    if !file.exists() {
+        println!("note: {} not found; no annotation demo", file.display());
+        return Ok(());
+    }
+    let p = projects::create(
+        db,
+        NAME,
+        "Blind A/B review of HH-RLHF harmless-base pairs (red-team prompts)",
+        None,
+    )
+    .await?;
+    let reader = pairwise_pipeline::maybe_gunzip(std::fs::File::open(&file)?)?;
+    let first: Vec<u8> = std::io::BufRead::lines(reader)
+        .take(60)
+        .collect::<Result<Vec<_>, _>>()?
+        .join("\n")
+        .into_bytes();
+    pairwise_pipeline::import_pairs(
+        db,
+        NAME,
+        std::io::Cursor::new(first),
+        pairwise_core::PairFormat::HhRlhf,
+        "harmless-base-test.jsonl.gz",
+        None,
+        |_| {},
+    )
+    .await?;
+    pairwise_store::annotation::fill_from_pairs(db, p.id, u64::MAX, true, Some(1)).await?;
+    pairwise_store::annotation::gold_from_pairs(db, p.id, 5).await?;
+    println!("Demo project `{NAME}`: 60 HH-RLHF pairs queued for blind review at /annotate.");
+    Ok(())
 }

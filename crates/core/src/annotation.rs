@@ -498,13 +498,10 @@ pub struct GateVerdict {
 }
 
 /// Annotators whose κ against gold (or against peers, where they have fewer than
-/// [`MIN_GOLD_FOR_GATE`] gold votes) is below `threshold`, and items with ≥ 2 votes whose
-/// agreement is below it. Annotators with neither measure yet are left alone.
-pub fn gate(
-    annotators: &[AnnotatorStats],
-    items: &[(i64, u64, Option<f64>, Option<String>)],
-    threshold: f64,
-) -> Vec<GateVerdict> {
+/// [`MIN_GOLD_FOR_GATE`] gold votes) is below `threshold`; then items whose agreement among the
+/// remaining annotators' votes (≥ 2 of them) is below it. Annotators with neither measure yet
+/// are left alone.
+pub fn gate(annotators: &[AnnotatorStats], votes: &[VoteRow], threshold: f64) -> Vec<GateVerdict> {
     let mut out = Vec::new();
     for a in annotators {
         let (metric, basis) = if a.gold_n >= MIN_GOLD_FOR_GATE {
@@ -522,9 +519,18 @@ pub fn gate(
             });
         }
     }
-    for (id, _, agreement, _) in items {
-        if let Some(m) = agreement.filter(|m| *m < threshold) {
-            out.push(GateVerdict {
+    let out_names: BTreeSet<&str> = out.iter().map(|v| v.subject.as_str()).collect();
+    let mut per_item: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    for v in votes
+        .iter()
+        .filter(|v| v.kind != "repeat" && !out_names.contains(v.annotator.as_str()))
+    {
+        per_item.entry(v.comparison).or_default().push(&v.label);
+    }
+    let mut items = Vec::new();
+    for (id, labels) in per_item {
+        if let Some(m) = item_agreement(&labels).filter(|m| *m < threshold) {
+            items.push(GateVerdict {
                 kind: "item",
                 subject: id.to_string(),
                 metric: Some(m),
@@ -532,6 +538,7 @@ pub fn gate(
             });
         }
     }
+    out.extend(items);
     out
 }
 
@@ -634,13 +641,17 @@ mod tests {
             kappa_peers: None,
             ..base.clone()
         };
-        let verdicts = gate(
-            &[base, gold_ok, fresh],
-            &[(7, 3, Some(1.0 / 3.0), None), (8, 3, Some(1.0), None)],
-            0.6,
-        );
+        // Item 7: the quarantined annotator disagrees (ignored); item 8: two others disagree.
+        let votes = vec![
+            vote(7, "b", "main", "x", "a"),
+            vote(7, "c", "main", "x", "a"),
+            vote(7, "a", "main", "y", "b"),
+            vote(8, "b", "main", "x", "a"),
+            vote(8, "c", "main", "y", "a"),
+        ];
+        let verdicts = gate(&[base, gold_ok, fresh], &votes, 0.6);
         let subjects: Vec<&str> = verdicts.iter().map(|v| v.subject.as_str()).collect();
-        assert_eq!(subjects, ["a", "7"]);
+        assert_eq!(subjects, ["a", "8"]);
         assert!(verdicts[0].reason.contains("peers"));
     }
 

@@ -18,9 +18,18 @@ pub struct Recipe {
     /// Drop pairs whose margin is above this: saturated margins teach a DPO model little.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_margin: Option<f64>,
+    /// The κ gate: leave out human-decided pairs that rest on votes of a quarantined annotator
+    /// or on a quarantined item. On unless `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kappa_gate: Option<bool>,
 }
 
 impl Recipe {
+    /// Whether the κ gate applies (the default).
+    pub fn gated(&self) -> bool {
+        self.kappa_gate != Some(false)
+    }
+
     /// Checks the fields; the message names the bad one.
     pub fn validate(&self) -> Result<(), String> {
         for (field, v) in [

@@ -71,8 +71,8 @@ pub async fn run_gate(db: &DatabaseConnection, project: &str) -> Result<u64> {
     let p = projects::require(db, project).await?;
     let settings = store::settings(db, p.id).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let (_, annotators, _, items) = annotation::calibrate(&data.votes, &data.items, &data.skipped);
-    let verdicts = annotation::gate(&annotators, &items, settings.kappa_threshold);
+    let (_, annotators, ..) = annotation::calibrate(&data.votes, &data.items, &data.skipped);
+    let verdicts = annotation::gate(&annotators, &data.votes, settings.kappa_threshold);
     Ok(store::apply_gate(db, p.id, &verdicts, &data.users).await?)
 }
 
@@ -106,6 +106,7 @@ pub async fn human_pairs(
     };
     let mut report = HumanPairsReport::default();
     let mut labels: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+    let mut voters: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for v in data.votes.iter().filter(|v| v.kind != "repeat") {
         let out = q_items.contains(&v.comparison)
             || data
@@ -117,6 +118,9 @@ pub async fn human_pairs(
             continue;
         }
         labels.entry(v.comparison).or_default().push(&v.label);
+        if let Some(id) = data.users.get(&v.annotator) {
+            voters.entry(v.comparison).or_default().push(*id);
+        }
     }
     let decided: BTreeMap<i64, (String, u64, Option<f64>)> = labels
         .iter()
@@ -161,6 +165,7 @@ pub async fn human_pairs(
                 "votes": votes,
                 "agreement": agreement,
                 "majority": label,
+                "annotators": voters.get(&c.id),
                 "quarantine_excluded": !include_quarantined,
             }),
         };

@@ -29,7 +29,7 @@ use pairwise_core::{
     },
     stable_hash, ChatMessage,
 };
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use sea_orm::{
     sea_query::{Expr, Query},
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
@@ -641,19 +641,40 @@ async fn assign_main(
             Err(e) => return Err(e.into()),
         }
     }
-    let open = comparison::Entity::find()
-        .select_only()
-        .column(comparison::Column::Id)
-        .filter(ctx.open_items())
-        .filter(comparison::Column::GoldAnswer.is_null())
-        .filter(comparison::Column::Id.not_in_subquery(ctx.full_items()))
-        .order_by_asc(comparison::Column::Rank)
-        .order_by_asc(comparison::Column::Id)
-        .limit(8)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?;
-    for id in open {
+    // The head of the queue, in a random order among its first few, so that annotators asking
+    // at once spread over items instead of racing for one slot; another round if all were lost.
+    for _round in 0..4 {
+        let mut open = comparison::Entity::find()
+            .select_only()
+            .column(comparison::Column::Id)
+            .filter(ctx.open_items())
+            .filter(comparison::Column::GoldAnswer.is_null())
+            .filter(comparison::Column::Id.not_in_subquery(ctx.full_items()))
+            .order_by_asc(comparison::Column::Rank)
+            .order_by_asc(comparison::Column::Id)
+            .limit(12)
+            .into_tuple::<i64>()
+            .all(db)
+            .await?;
+        if open.is_empty() {
+            return Ok(None);
+        }
+        let head = open.len().min(4);
+        open[..head].shuffle(rng);
+        if let Some(a) = take_slot(db, ctx, rng, &open).await? {
+            return Ok(Some(a));
+        }
+    }
+    Ok(None)
+}
+
+async fn take_slot(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx<'_>,
+    rng: &mut StdRng,
+    open: &[i64],
+) -> Result<Option<assignment::Model>> {
+    for &id in open {
         for _ in 0..3 {
             let used: BTreeSet<i32> = assignment::Entity::find()
                 .select_only()
@@ -726,7 +747,14 @@ async fn assign_one(
             return Ok(Some(a));
         }
     }
-    assign_main(db, ctx, rng).await
+    if let Some(a) = assign_main(db, ctx, rng).await? {
+        return Ok(Some(a));
+    }
+    // The open items are done: gold not yet seen still counts for this annotator's accuracy.
+    if s.gold_rate > 0.0 {
+        return assign_gold(db, ctx, rng).await;
+    }
+    Ok(None)
 }
 
 /// The annotator's pending showings in this project, topped up to `want` (bounded by the
@@ -747,24 +775,35 @@ pub async fn next(
         now,
         until: now + Duration::seconds(i64::from(settings.lease_seconds)),
     };
-    assignment::Entity::update_many()
-        .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
-        .filter(mine(project_id, user_id))
-        .filter(assignment::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    let mut pending = assignment::Entity::find()
-        .filter(mine(project_id, user_id))
-        .filter(assignment::Column::Status.eq(PENDING))
-        .order_by_asc(assignment::Column::Id)
-        .all(db)
-        .await?;
     let want = want.clamp(1, settings.max_pending.max(1) as usize);
-    let mut rng = StdRng::from_entropy();
-    while pending.len() < want {
-        match assign_one(db, &ctx, &mut rng).await? {
-            Some(a) => pending.push(a),
-            None => break,
+    let mine_pending = || {
+        assignment::Entity::find()
+            .filter(mine(project_id, user_id))
+            .filter(assignment::Column::Status.eq(PENDING))
+            .order_by_asc(assignment::Column::Id)
+    };
+    let mut pending = mine_pending().all(db).await?;
+    // Leases are renewed once half of them has passed; a queue that is full and fresh needs no
+    // write at all (the common case: the page polls after every vote).
+    let half = now + Duration::seconds(i64::from(settings.lease_seconds) / 2);
+    let stale = pending.iter().any(|a| a.lease_expires_at < half);
+    if pending.len() < want || stale {
+        let _writer = crate::db::write_lock(db).await;
+        if stale {
+            assignment::Entity::update_many()
+                .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
+                .filter(mine(project_id, user_id))
+                .filter(assignment::Column::Status.eq(PENDING))
+                .exec(db)
+                .await?;
+        }
+        pending = mine_pending().all(db).await?;
+        let mut rng = StdRng::from_entropy();
+        while pending.len() < want {
+            match assign_one(db, &ctx, &mut rng).await? {
+                Some(a) => pending.push(a),
+                None => break,
+            }
         }
     }
     pending.truncate(settings.max_pending.max(1) as usize);
@@ -827,6 +866,7 @@ pub async fn vote(
             format!("longer than {} characters", core::MAX_RATIONALE),
         ));
     }
+    let _writer = crate::db::write_lock(db).await;
     let now = Utc::now();
     let txn = db.begin().await?;
     // The guarded update comes first, so the write lock is taken before anything is read.
@@ -874,6 +914,7 @@ pub async fn undo(db: &DatabaseConnection, user_id: i64, assignment_id: i64) -> 
         let a = owned(db, user_id, assignment_id).await?;
         settings(db, a.project_id).await?.lease_seconds
     };
+    let _writer = crate::db::write_lock(db).await;
     let txn = db.begin().await?;
     let res = vote::Entity::delete_many()
         .filter(vote::Column::AssignmentId.eq(assignment_id))
@@ -903,6 +944,7 @@ pub async fn undo(db: &DatabaseConnection, user_id: i64, assignment_id: i64) -> 
 /// Skips a pending showing as distressing: recorded, never counted against the annotator, and
 /// the item's slot goes back to the pool.
 pub async fn skip(db: &DatabaseConnection, user_id: i64, assignment_id: i64) -> Result<()> {
+    let _writer = crate::db::write_lock(db).await;
     let res = assignment::Entity::update_many()
         .col_expr(assignment::Column::Status, Expr::value(SKIPPED))
         .col_expr(assignment::Column::SkipReason, Expr::value(DISTRESSING))
@@ -1233,4 +1275,34 @@ pub async fn vote_counts(db: &impl ConnectionTrait, project_id: i64) -> Result<(
         votes.len() as u64,
         per_item.values().copied().max().unwrap_or(0),
     ))
+}
+
+/// Human-decided pairs of a project that the κ gate leaves out: their item is quarantined, or
+/// one of the annotators whose votes decided them is.
+pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Result<Vec<i64>> {
+    let (annotators, items) = quarantined(db, project_id).await?;
+    if annotators.is_empty() && items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String)> = pair::Entity::find()
+        .select_only()
+        .column(pair::Column::Id)
+        .column(pair::Column::Provenance)
+        .filter(pair::Column::ProjectId.eq(project_id))
+        .filter(pair::Column::Strategy.eq("human"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, provenance)| {
+            let v: serde_json::Value = serde_json::from_str(provenance).unwrap_or_default();
+            let item_out = v["comparison"].as_i64().is_some_and(|c| items.contains(&c));
+            let voter_out = v["annotators"]
+                .as_array()
+                .is_some_and(|a| a.iter().filter_map(|x| x.as_i64()).any(|id| annotators.contains(&id)));
+            item_out || voter_out
+        })
+        .map(|(id, _)| id)
+        .collect())
 }

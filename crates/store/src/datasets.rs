@@ -212,7 +212,14 @@ pub async fn freeze(
         )));
     }
     let parent = latest(&txn, project_id).await?.map(|p| p.id);
-    let members = Members::Selected(recipe_condition(project_id, recipe));
+    let mut condition = recipe_condition(project_id, recipe);
+    if recipe.gated() {
+        let gated = crate::annotation::gated_human_pairs(&txn, project_id).await?;
+        if !gated.is_empty() {
+            condition = condition.add(pair::Column::Id.is_not_in(gated));
+        }
+    }
+    let members = Members::Selected(condition);
     let model = write_version(&txn, project_id, tag, parent, recipe, created_by, members).await?;
     let v = view(&txn, &model).await?;
     txn.commit().await?;

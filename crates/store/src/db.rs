@@ -5,6 +5,22 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
 use std::{path::Path, time::Duration};
 
+/// SQLite allows one writer at a time and makes the others retry with growing sleeps (its busy
+/// handler), which turns contention into tens of milliseconds of latency. Hot write paths (votes,
+/// queue assignment) take this in-process lock first on SQLite, so writers queue here, in order,
+/// instead. The database rules (unique slots, guarded updates) still hold across processes.
+static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The SQLite writer lock (`None` on PostgreSQL, which has row locks).
+pub async fn write_lock(
+    db: &impl ConnectionTrait,
+) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    }
+}
+
 /// The embedded default: a SQLite file under `./data`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/pairwise.db?mode=rwc";
 
