@@ -23,7 +23,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  use: { baseURL: `http://127.0.0.1:${port}`, trace: 'off' },
+  use: { baseURL: `http://127.0.0.1:${port}`, trace: 'off', actionTimeout: 15_000 },
   webServer: {
     command: `../target/debug/pairwise --database-url "${db}" serve --addr 127.0.0.1:${port} --site-root ../target/site`,
     url: `http://127.0.0.1:${port}/health`,

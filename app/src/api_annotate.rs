@@ -76,10 +76,14 @@ pub async fn annotate_vote(
     duration_ms: i64,
 ) -> Result<VoteReceipt, AppError> {
     let me = require(Role::Annotator)?;
-    let dimensions = [("helpful", helpful), ("honest", honest), ("harmless", harmless)]
-        .into_iter()
-        .filter_map(|(d, c)| c.filter(|c| !c.is_empty()).map(|c| (d.to_owned(), c)))
-        .collect();
+    let dimensions = [
+        ("helpful", helpful),
+        ("honest", honest),
+        ("harmless", harmless),
+    ]
+    .into_iter()
+    .filter_map(|(d, c)| c.filter(|c| !c.is_empty()).map(|c| (d.to_owned(), c)))
+    .collect();
     let v = annotation::vote(
         &db()?,
         me.id,
@@ -92,8 +96,7 @@ pub async fn annotate_vote(
         },
     )
     .await?;
-    let until = v.created_at
-        + chrono::Duration::seconds(pairwise_core::annotation::UNDO_SECONDS);
+    let until = v.created_at + chrono::Duration::seconds(pairwise_core::annotation::UNDO_SECONDS);
     Ok(VoteReceipt {
         assignment,
         undo_until: until.to_rfc3339(),

@@ -22,9 +22,18 @@ use leptos_router::{
 use pages::{
     annotate::{AnnotatePage, AnnotateWorkPage},
     calibration::CalibrationPage,
-    candidates::CandidatesPage, datasets::DatasetsPage, home::HomePage, login::LoginPage,
-    models::ModelsPage, not_found::NotFound, projects::ProjectsPage, prompts::PromptsPage,
-    rubrics::RubricsPage, runs::RunsPage, users::UsersPage, version::VersionPage,
+    candidates::CandidatesPage,
+    datasets::DatasetsPage,
+    home::HomePage,
+    login::LoginPage,
+    models::ModelsPage,
+    not_found::NotFound,
+    projects::ProjectsPage,
+    prompts::PromptsPage,
+    rubrics::RubricsPage,
+    runs::RunsPage,
+    users::UsersPage,
+    version::VersionPage,
 };
 
 /// The name of the wasm/js bundle under `/pkg` (`pairwise.js`, `pairwise_bg.wasm`).

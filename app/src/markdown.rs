@@ -7,8 +7,31 @@ use pulldown_cmark::{html, Event, Options, Parser};
 use std::collections::HashSet;
 
 const TAGS: &[&str] = &[
-    "p", "br", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "h1", "h2",
-    "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td", "a",
+    "p",
+    "br",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
 ];
 
 /// Sanitized HTML of an answer's Markdown.
@@ -51,7 +74,9 @@ mod tests {
             "<style>body{}</style>",
         ] {
             let html = render(hostile);
-            for tag in ["<img", "<svg", "<iframe", "<script", "<math", "<object", "<embed", "<style"] {
+            for tag in [
+                "<img", "<svg", "<iframe", "<script", "<math", "<object", "<embed", "<style",
+            ] {
                 assert!(!html.contains(tag), "{hostile} → {html}");
             }
         }

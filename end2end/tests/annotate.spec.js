@@ -59,6 +59,7 @@ test('three annotators review blind by keyboard; calibration shows agreement, go
     await waitForHydration(page);
     await expect.poll(() => promptText(page)).toBe(prompt);
     await expect(page.getByTestId('rationale')).toHaveValue('the left one is kinder');
+    await page.getByText('Per dimension (optional)').click();
     await page.getByTestId('dim-harmless').selectOption('a');
     await page.getByTestId('answer-a').click(); // focus leaves the form: keys vote again
     await page.keyboard.press('3');

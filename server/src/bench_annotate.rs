@@ -114,7 +114,10 @@ async fn annotator(port: u16, token: String, until: Instant, seed: u64) -> anyho
             .await?;
         t.queue_ms.push(start.elapsed().as_secs_f64() * 1e3);
         if status != 200 {
-            t.errors.push(format!("queue {status}: {}", String::from_utf8_lossy(&body)));
+            t.errors.push(format!(
+                "queue {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
             continue;
         }
         let queue: Value = serde_json::from_slice(&body)?;
@@ -124,7 +127,10 @@ async fn annotator(port: u16, token: String, until: Instant, seed: u64) -> anyho
             continue;
         };
         let choice = ["a", "b", "tie", "both_bad"][rng.gen_range(0..4)];
-        let form = format!("assignment={id}&choice={choice}&duration_ms={}", rng.gen_range(800..9000));
+        let form = format!(
+            "assignment={id}&choice={choice}&duration_ms={}",
+            rng.gen_range(800..9000)
+        );
         let start = Instant::now();
         let (status, body) = client.post("/api/annotate/vote", &form).await?;
         let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -132,7 +138,8 @@ async fn annotator(port: u16, token: String, until: Instant, seed: u64) -> anyho
             t.acked += 1;
             t.vote_ms.push(ms);
         } else {
-            t.errors.push(format!("vote {status}: {}", String::from_utf8_lossy(&body)));
+            t.errors
+                .push(format!("vote {status}: {}", String::from_utf8_lossy(&body)));
         }
     }
     Ok(t)
@@ -149,7 +156,10 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
             HashedPair::from(PairRecord {
                 prompt: vec![ChatMessage {
                     role: "user".into(),
-                    content: format!("Question {i}: what is a kind and correct answer to request {}?", i * 7919 % 100_003),
+                    content: format!(
+                        "Question {i}: what is a kind and correct answer to request {}?",
+                        i * 7919 % 100_003
+                    ),
                 }],
                 chosen: format!("A careful, complete answer to question {i}, with reasons."),
                 rejected: format!("A short answer to {i}."),
@@ -180,18 +190,32 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
         let u = users::create(&db, &format!("load{i}"), Role::Annotator, &password).await?;
         secrets.push(tokens::issue(&db, u.id, "load").await?.1);
     }
-    eprintln!("{} items, {} annotators; starting the server", args.items, args.annotators);
+    eprintln!(
+        "{} items, {} annotators; starting the server",
+        args.items, args.annotators
+    );
 
     let exe = std::env::current_exe().context("locating the pairwise binary")?;
     let mut server = tokio::process::Command::new(exe)
-        .args(["--database-url", &url, "serve", "--addr", &format!("127.0.0.1:{}", args.port), "--workers", "0"])
+        .args([
+            "--database-url",
+            &url,
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{}", args.port),
+            "--workers",
+            "0",
+        ])
         .env("PAIRWISE_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
         .context("starting pairwise serve")?;
     let ready = Instant::now();
     loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", args.port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", args.port))
+            .await
+            .is_ok()
+        {
             break;
         }
         if ready.elapsed() > Duration::from_secs(60) {

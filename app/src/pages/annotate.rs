@@ -6,7 +6,7 @@
 
 use crate::{
     api_annotate::{
-        annotate_projects, fetch_queue, annotate_skip, annotate_undo, annotate_vote,
+        annotate_projects, annotate_skip, annotate_undo, annotate_vote, fetch_queue,
         set_redteam_opt_out,
     },
     components::guard::{ErrorBox, Guarded},
@@ -161,8 +161,12 @@ impl State {
             match fetch_queue(project, PREFETCH).await {
                 Ok(q) => {
                     let sent = self.sent.get_value();
-                    self.items
-                        .set(q.items.into_iter().filter(|s| !sent.contains(&s.assignment)).collect());
+                    self.items.set(
+                        q.items
+                            .into_iter()
+                            .filter(|s| !sent.contains(&s.assignment))
+                            .collect(),
+                    );
                     self.done.set(q.done);
                     self.remaining.set(q.remaining);
                     self.opt_out.set(q.redteam_opt_out);
@@ -218,7 +222,8 @@ impl State {
                     self.sent.update_value(|s| {
                         s.remove(&id);
                     });
-                    self.error.set(Some(format!("Your vote was not saved: {e}")));
+                    self.error
+                        .set(Some(format!("Your vote was not saved: {e}")));
                 }
             }
             self.refresh();
@@ -226,7 +231,9 @@ impl State {
     }
 
     fn undo(self) {
-        let Some(id) = self.last.get_untracked() else { return };
+        let Some(id) = self.last.get_untracked() else {
+            return;
+        };
         self.last.set(None);
         spawn_local(async move {
             match annotate_undo(id).await {
@@ -268,7 +275,11 @@ fn Session(queue: AnnotateQueue) -> impl IntoView {
         opt_out: RwSignal::new(queue.redteam_opt_out),
         markdown: RwSignal::new(false),
         rationale: RwSignal::new(String::new()),
-        dims: [RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new())],
+        dims: [
+            RwSignal::new(String::new()),
+            RwSignal::new(String::new()),
+            RwSignal::new(String::new()),
+        ],
         error: RwSignal::new(None),
         last: RwSignal::new(None),
         shown_at: StoredValue::new(now_ms()),

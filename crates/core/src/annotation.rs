@@ -611,7 +611,10 @@ mod tests {
         assert_eq!(refs[0].gold_n, 1);
         assert_eq!(refs[0].majority_n, 1);
         assert_eq!(refs[0].majority_agreement, Some(1.0));
-        assert_eq!(item_rows.iter().find(|r| r.0 == 2).map(|r| r.2), Some(Some(1.0)));
+        assert_eq!(
+            item_rows.iter().find(|r| r.0 == 2).map(|r| r.2),
+            Some(Some(1.0))
+        );
     }
 
     #[test]

@@ -127,7 +127,8 @@ pub async fn human_pairs(
         .filter(|(_, l)| l.len() as u64 >= min_votes.max(1))
         .filter_map(|(id, l)| {
             let m = annotation::majority(l)?;
-            (m == "x" || m == "y").then(|| (*id, (m, l.len() as u64, annotation::item_agreement(l))))
+            (m == "x" || m == "y")
+                .then(|| (*id, (m, l.len() as u64, annotation::item_agreement(l))))
         })
         .collect();
     report.decided = decided.len() as u64;

@@ -983,7 +983,9 @@ async fn calibration_gate_and_human_pairs() {
     use pairwise_store::{annotation, datasets, users};
     for t in TestDb::all().await {
         let db = &t.db;
-        let p = projects::create(db, "cal", "", None).await.expect("project");
+        let p = projects::create(db, "cal", "", None)
+            .await
+            .expect("project");
         let rows: String = (0..16)
             .map(|i| {
                 serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("good {i}"), "rejected": format!("bad {i}")})
@@ -1005,7 +1007,12 @@ async fn calibration_gate_and_human_pairs() {
         annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(3))
             .await
             .expect("fill");
-        assert_eq!(annotation::gold_from_pairs(db, p.id, 6).await.expect("gold"), 6);
+        assert_eq!(
+            annotation::gold_from_pairs(db, p.id, 6)
+                .await
+                .expect("gold"),
+            6
+        );
         let s = AnnotationSettings {
             overlap: 3,
             repeat_rate: 0.0,
@@ -1013,7 +1020,9 @@ async fn calibration_gate_and_human_pairs() {
             max_pending: 1,
             ..Default::default()
         };
-        annotation::set_settings(db, p.id, &s).await.expect("settings");
+        annotation::set_settings(db, p.id, &s)
+            .await
+            .expect("settings");
         let items: std::collections::HashMap<i64, (String, String)> =
             pairwise_store::entities::comparison::Entity::find()
                 .all(db)
@@ -1048,12 +1057,26 @@ async fn calibration_gate_and_human_pairs() {
                 .expect("vote");
             }
         }
-        let report = pairwise_pipeline::calibration::report(db, "cal").await.expect("report");
-        let by_name = |n: &str| report.annotators.iter().find(|a| a.annotator == n).expect(n).clone();
+        let report = pairwise_pipeline::calibration::report(db, "cal")
+            .await
+            .expect("report");
+        let by_name = |n: &str| {
+            report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == n)
+                .expect(n)
+                .clone()
+        };
         assert_eq!(by_name("ann").gold_n, 6, "{}", t.backend);
         assert_eq!(by_name("ann").gold_accuracy, Some(1.0));
         assert_eq!(by_name("cid").gold_accuracy, Some(0.0));
-        let ab = report.agreement.cohen.iter().find(|p| p.a == "ann" && p.b == "bea").expect("pair");
+        let ab = report
+            .agreement
+            .cohen
+            .iter()
+            .find(|p| p.a == "ann" && p.b == "bea")
+            .expect("pair");
         assert_eq!((ab.kappa, ab.n), (Some(1.0), 16));
         // The imports' preference agrees with the honest majority on every decided item.
         let import = &report.references[0];
@@ -1062,12 +1085,33 @@ async fn calibration_gate_and_human_pairs() {
         assert_eq!(import.gold_n, 6);
 
         // Human pairs before the gate: every item's majority (the honest two) decides.
-        let quarantined = pairwise_pipeline::calibration::run_gate(db, "cal").await.expect("gate");
+        let quarantined = pairwise_pipeline::calibration::run_gate(db, "cal")
+            .await
+            .expect("gate");
         assert!(quarantined >= 1);
-        let report = pairwise_pipeline::calibration::report(db, "cal").await.expect("report");
-        assert!(report.quarantines.iter().any(|q| q.subject == "cid" && !q.released));
-        assert!(report.annotators.iter().find(|a| a.annotator == "cid").expect("cid").quarantined);
-        assert!(!report.annotators.iter().find(|a| a.annotator == "ann").expect("ann").quarantined);
+        let report = pairwise_pipeline::calibration::report(db, "cal")
+            .await
+            .expect("report");
+        assert!(report
+            .quarantines
+            .iter()
+            .any(|q| q.subject == "cid" && !q.released));
+        assert!(
+            report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == "cid")
+                .expect("cid")
+                .quarantined
+        );
+        assert!(
+            !report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == "ann")
+                .expect("ann")
+                .quarantined
+        );
         let human = pairwise_pipeline::calibration::human_pairs(db, "cal", 2, false)
             .await
             .expect("human pairs");
@@ -1088,13 +1132,28 @@ async fn calibration_gate_and_human_pairs() {
             .await
             .expect("human pairs");
         assert_eq!(counted.inserted, 16);
-        let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None).await.expect("freeze");
-        let open = Recipe { kappa_gate: Some(false), ..Recipe::default() };
-        let all = datasets::freeze(db, p.id, "all", &open, None).await.expect("freeze");
+        let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None)
+            .await
+            .expect("freeze");
+        let open = Recipe {
+            kappa_gate: Some(false),
+            ..Recipe::default()
+        };
+        let all = datasets::freeze(db, p.id, "all", &open, None)
+            .await
+            .expect("freeze");
         assert_eq!((gated.pair_count, all.pair_count), (0, 16), "{}", t.backend);
-        let cid = report.quarantines.iter().find(|q| q.subject == "cid").expect("cid quarantine");
-        annotation::release(db, p.id, cid.id, 1).await.expect("release");
-        let released = datasets::freeze(db, p.id, "released", &Recipe::default(), None).await.expect("freeze");
+        let cid = report
+            .quarantines
+            .iter()
+            .find(|q| q.subject == "cid")
+            .expect("cid quarantine");
+        annotation::release(db, p.id, cid.id, 1)
+            .await
+            .expect("release");
+        let released = datasets::freeze(db, p.id, "released", &Recipe::default(), None)
+            .await
+            .expect("freeze");
         assert_eq!(released.pair_count, 16);
         t.finish().await;
     }

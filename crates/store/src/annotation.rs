@@ -275,7 +275,8 @@ pub async fn fill_from_pairs(
             } else {
                 (p.rejected.as_str(), p.chosen.as_str(), "y")
             };
-            let red = all_redteam || redteam.contains(&pairwise_core::normalize_text(&p.prompt_text));
+            let red =
+                all_redteam || redteam.contains(&pairwise_core::normalize_text(&p.prompt_text));
             report.redteam += u64::from(red);
             let mut row = new_item(
                 project_id,
@@ -305,7 +306,10 @@ pub async fn fill_from_pairs(
 
 /// Queues the pairwise judgments whose A/B and B/A verdicts disagreed (the judge cannot be
 /// trusted there), ahead of everything else.
-pub async fn fill_from_inconsistent(db: &DatabaseConnection, project_id: i64) -> Result<FillReport> {
+pub async fn fill_from_inconsistent(
+    db: &DatabaseConnection,
+    project_id: i64,
+) -> Result<FillReport> {
     let judged = judgment::Entity::find()
         .filter(judgment::Column::ProjectId.eq(project_id))
         .filter(judgment::Column::NeedsReview.eq(true))
@@ -317,13 +321,14 @@ pub async fn fill_from_inconsistent(db: &DatabaseConnection, project_id: i64) ->
         .flat_map(|j| [Some(j.candidate_id), j.other_candidate_id])
         .flatten()
         .collect();
-    let cands: HashMap<i64, crate::entities::candidate::Model> = crate::entities::candidate::Entity::find()
-        .filter(crate::entities::candidate::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+    let cands: HashMap<i64, crate::entities::candidate::Model> =
+        crate::entities::candidate::Entity::find()
+            .filter(crate::entities::candidate::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
     let prompt_ids: Vec<i64> = cands.values().map(|c| c.prompt_id).collect();
     let prompts: HashMap<i64, prompt::Model> = prompt::Entity::find()
         .filter(prompt::Column::Id.is_in(prompt_ids))
@@ -482,7 +487,11 @@ impl Ctx<'_> {
             .and_where(assignment::Column::ProjectId.eq(self.project_id))
             .and_where(assignment::Column::Slot.is_not_null())
             .group_by_col(assignment::Column::ComparisonId)
-            .and_having(Expr::col(assignment::Column::Id).count().gte(self.settings.overlap))
+            .and_having(
+                Expr::col(assignment::Column::Id)
+                    .count()
+                    .gte(self.settings.overlap),
+            )
             .to_owned()
     }
 
@@ -558,8 +567,15 @@ async fn assign_repeat(
         return Ok(None);
     };
     let left = Side::parse(&origin.left_side).unwrap_or(Side::X).other();
-    ctx.insert(db, origin.comparison_id, REPEAT, None, left, Some(origin.id))
-        .await
+    ctx.insert(
+        db,
+        origin.comparison_id,
+        REPEAT,
+        None,
+        left,
+        Some(origin.id),
+    )
+    .await
 }
 
 async fn assign_gold(
@@ -596,8 +612,7 @@ async fn assign_main(
         .add(assignment::Column::LeaseExpiresAt.lt(ctx.now))
         .add(assignment::Column::AnnotatorId.ne(ctx.user_id))
         .add(
-            assignment::Column::ComparisonId
-                .not_in_subquery(seen_by(ctx.project_id, ctx.user_id)),
+            assignment::Column::ComparisonId.not_in_subquery(seen_by(ctx.project_id, ctx.user_id)),
         );
     if ctx.opt_out {
         expired = expired.add(
@@ -689,7 +704,10 @@ async fn take_slot(
             let Some(slot) = (0..ctx.settings.overlap).find(|s| !used.contains(s)) else {
                 break;
             };
-            if let Some(a) = ctx.insert(db, id, MAIN, Some(slot), side(rng), None).await? {
+            if let Some(a) = ctx
+                .insert(db, id, MAIN, Some(slot), side(rng), None)
+                .await?
+            {
                 return Ok(Some(a));
             }
             // Lost the slot to someone else (or this annotator already holds the item): retry.
@@ -956,13 +974,19 @@ pub async fn skip(db: &DatabaseConnection, user_id: i64, assignment_id: i64) -> 
         .await?;
     if res.rows_affected == 0 {
         owned(db, user_id, assignment_id).await?;
-        return Err(StoreError::Conflict("this item is no longer pending".into()));
+        return Err(StoreError::Conflict(
+            "this item is no longer pending".into(),
+        ));
     }
     Ok(())
 }
 
 /// (votes cast, items still open to this annotator) in a project.
-pub async fn progress(db: &impl ConnectionTrait, project_id: i64, user_id: i64) -> Result<(u64, u64)> {
+pub async fn progress(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    user_id: i64,
+) -> Result<(u64, u64)> {
     let settings = settings(db, project_id).await?;
     let done = vote::Entity::find()
         .filter(vote::Column::ProjectId.eq(project_id))
@@ -1048,7 +1072,12 @@ pub async fn calibration_data(
         .into_iter()
         .map(|u| (u.id, u.username))
         .collect();
-    let name = |id: i64| names.get(&id).cloned().unwrap_or_else(|| format!("user {id}"));
+    let name = |id: i64| {
+        names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("user {id}"))
+    };
     let votes = vote::Entity::find()
         .filter(vote::Column::ProjectId.eq(project_id))
         .order_by_asc(vote::Column::Id)
@@ -1298,9 +1327,11 @@ pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Re
         .filter(|(_, provenance)| {
             let v: serde_json::Value = serde_json::from_str(provenance).unwrap_or_default();
             let item_out = v["comparison"].as_i64().is_some_and(|c| items.contains(&c));
-            let voter_out = v["annotators"]
-                .as_array()
-                .is_some_and(|a| a.iter().filter_map(|x| x.as_i64()).any(|id| annotators.contains(&id)));
+            let voter_out = v["annotators"].as_array().is_some_and(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_i64())
+                    .any(|id| annotators.contains(&id))
+            });
             item_out || voter_out
         })
         .map(|(id, _)| id)

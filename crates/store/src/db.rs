@@ -12,9 +12,7 @@ use std::{path::Path, time::Duration};
 static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The SQLite writer lock (`None` on PostgreSQL, which has row locks).
-pub async fn write_lock(
-    db: &impl ConnectionTrait,
-) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+pub async fn write_lock(db: &impl ConnectionTrait) -> Option<tokio::sync::MutexGuard<'static, ()>> {
     match db.get_database_backend() {
         sea_orm::DatabaseBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
         _ => None,

@@ -3,11 +3,11 @@
 pub mod ai_model;
 pub mod annotation_settings;
 pub mod annotator_pref;
-pub mod assignment;
-pub mod comparison;
 pub mod api_token;
+pub mod assignment;
 pub mod audit_log;
 pub mod candidate;
+pub mod comparison;
 pub mod dataset_member;
 pub mod dataset_version;
 pub mod job;

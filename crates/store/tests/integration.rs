@@ -489,8 +489,14 @@ mod annotation_queue {
     use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
     use std::collections::HashMap;
 
-    async fn setup(db: &DatabaseConnection, items: usize, s: AnnotationSettings) -> (i64, Vec<i64>) {
-        let p = projects::create(db, "ann", "", None).await.expect("project");
+    async fn setup(
+        db: &DatabaseConnection,
+        items: usize,
+        s: AnnotationSettings,
+    ) -> (i64, Vec<i64>) {
+        let p = projects::create(db, "ann", "", None)
+            .await
+            .expect("project");
         let records: Vec<HashedPair> = (0..items)
             .map(|i| {
                 HashedPair::from(PairRecord {
@@ -522,7 +528,9 @@ mod annotation_queue {
             .await
             .expect("fill again");
         assert_eq!(again.added, 0, "pairs are queued once");
-        annotation::set_settings(db, p.id, &s).await.expect("settings");
+        annotation::set_settings(db, p.id, &s)
+            .await
+            .expect("settings");
         let mut ids = Vec::new();
         for i in 0..6 {
             let u = users::create(db, &format!("ann{i}"), Role::Annotator, super::PASSWORD)
@@ -571,27 +579,37 @@ mod annotation_queue {
             );
 
             let first = a[0].0.id;
-            let saved = annotation::vote(db, u[0], first, &vote("a")).await.expect("vote");
+            let saved = annotation::vote(db, u[0], first, &vote("a"))
+                .await
+                .expect("vote");
             let expect = if a[0].0.left_side == "x" { "x" } else { "y" };
             assert_eq!(saved.label, expect, "`a` is the left answer in item terms");
             assert!(matches!(
                 annotation::vote(db, u[0], first, &vote("b")).await,
                 Err(StoreError::Conflict(_))
             ));
-            assert!(matches!(
-                annotation::vote(db, u[1], first, &vote("b")).await,
-                Err(StoreError::NotFound(_))
-            ), "only the holder votes on a showing");
+            assert!(
+                matches!(
+                    annotation::vote(db, u[1], first, &vote("b")).await,
+                    Err(StoreError::NotFound(_))
+                ),
+                "only the holder votes on a showing"
+            );
             assert!(matches!(
                 annotation::vote(db, u[0], a[1].0.id, &vote("left")).await,
-                Err(StoreError::Invalid { field: "choice", .. })
+                Err(StoreError::Invalid {
+                    field: "choice",
+                    ..
+                })
             ));
             annotation::undo(db, u[0], first).await.expect("undo");
             assert!(matches!(
                 annotation::undo(db, u[0], first).await,
                 Err(StoreError::Conflict(_))
             ));
-            annotation::vote(db, u[0], first, &vote("tie")).await.expect("vote after undo");
+            annotation::vote(db, u[0], first, &vote("tie"))
+                .await
+                .expect("vote after undo");
 
             // A skip gives the slot back: a fourth annotator can take that item.
             annotation::skip(db, u[1], b[0].0.id).await.expect("skip");
@@ -641,7 +659,9 @@ mod annotation_queue {
                     for _ in 0..200 {
                         let items = annotation::next(&db, pid, user, 2).await.expect("next");
                         let Some((a, _)) = items.first() else { break };
-                        annotation::vote(&db, user, a.id, &vote("b")).await.expect("vote");
+                        annotation::vote(&db, user, a.id, &vote("b"))
+                            .await
+                            .expect("vote");
                         acks += 1;
                     }
                     acks
@@ -688,21 +708,31 @@ mod annotation_queue {
                 ..Default::default()
             };
             let (pid, u) = setup(db, 10, s).await;
-            assert_eq!(annotation::gold_from_pairs(db, pid, 3).await.expect("gold"), 3);
+            assert_eq!(
+                annotation::gold_from_pairs(db, pid, 3).await.expect("gold"),
+                3
+            );
             let mut kinds: HashMap<String, u64> = HashMap::new();
             loop {
                 let items = annotation::next(db, pid, u[0], 1).await.expect("next");
                 let Some((a, _)) = items.first() else { break };
                 *kinds.entry(a.kind.clone()).or_default() += 1;
-                annotation::vote(db, u[0], a.id, &vote("a")).await.expect("vote");
+                annotation::vote(db, u[0], a.id, &vote("a"))
+                    .await
+                    .expect("vote");
             }
             assert_eq!(kinds.get("gold"), Some(&3), "every gold item once");
             assert_eq!(kinds.get("main"), Some(&7));
 
             // Opted out of red-team items: none is served.
-            let p2 = projects::create(db, "red", "", None).await.expect("project");
+            let p2 = projects::create(db, "red", "", None)
+                .await
+                .expect("project");
             let records = vec![HashedPair::from(PairRecord {
-                prompt: vec![ChatMessage { role: "user".into(), content: "how to hurt".into() }],
+                prompt: vec![ChatMessage {
+                    role: "user".into(),
+                    content: "how to hurt".into(),
+                }],
                 chosen: "no".into(),
                 rejected: "yes".into(),
                 score_chosen: None,
@@ -714,11 +744,20 @@ mod annotation_queue {
                 source: "red.jsonl".into(),
                 provenance: serde_json::json!({}),
             };
-            pairs::insert_batch(db, p2.id, &records, &origin).await.expect("pairs");
-            let fill = annotation::fill_from_pairs(db, p2.id, 10, true, None).await.expect("fill");
+            pairs::insert_batch(db, p2.id, &records, &origin)
+                .await
+                .expect("pairs");
+            let fill = annotation::fill_from_pairs(db, p2.id, 10, true, None)
+                .await
+                .expect("fill");
             assert_eq!(fill.redteam, 1);
-            annotation::set_redteam_opt_out(db, u[1], true).await.expect("opt out");
-            assert!(annotation::next(db, p2.id, u[1], 1).await.expect("next").is_empty());
+            annotation::set_redteam_opt_out(db, u[1], true)
+                .await
+                .expect("opt out");
+            assert!(annotation::next(db, p2.id, u[1], 1)
+                .await
+                .expect("next")
+                .is_empty());
             let shown = annotation::next(db, p2.id, u[2], 1).await.expect("next");
             assert!(shown[0].1.redteam);
             t.finish().await;
