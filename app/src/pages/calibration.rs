@@ -108,7 +108,7 @@ fn Report(
                 <th class="num">"Skipped (distressing)"</th><th>"Gate"</th>
             </tr></thead>
             <tbody>
-                {report.annotators.iter().cloned().map(|s| view! {
+                {report.annotators.iter().map(|s| view! {
                     <tr data-testid=format!("annotator-{}", s.annotator)>
                         <td>{s.annotator.clone()}</td>
                         <td class="num">{s.votes}</td>
@@ -186,9 +186,10 @@ fn Report(
         <table class="data" data-testid="items">
             <thead><tr><th class="num">"Item"</th><th>"Prompt"</th><th class="num">"Votes"</th><th class="num">"Agreement"</th><th>"Majority"</th><th></th></tr></thead>
             <tbody>
-                {report.items.iter().take(50).cloned().map(|i| {
+                {report.items.iter().take(50).map(|i| {
                     let p = project.clone();
                     let majority = i.majority.clone();
+                    let id = i.comparison;
                     view! {
                         <tr>
                             <td class="num">{i.comparison}</td>
@@ -198,7 +199,7 @@ fn Report(
                             <td>{i.majority.clone().unwrap_or_else(|| "—".into())}</td>
                             <td>{majority.map(|m| view! {
                                 <button type="button" class="link" title="Use the majority answer as this item's gold answer"
-                                    on:click=move |_| { gold.dispatch((p.clone(), i.comparison, m.clone())); }>"Make gold"</button>
+                                    on:click=move |_| { gold.dispatch((p.clone(), id, m.clone())); }>"Make gold"</button>
                             })}</td>
                         </tr>
                     }

@@ -348,17 +348,24 @@ fn compare(a: &[&str], b: &[&str]) -> (u64, Option<f64>, Option<f64>) {
     (n, share(hits, n), cohen_kappa(a, b))
 }
 
+/// One item's votes: (comparison, votes, agreement, majority label).
+pub type ItemRow = (i64, u64, Option<f64>, Option<String>);
+
+/// What [`calibrate`] computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibrated {
+    pub agreement: Agreement,
+    pub annotators: Vec<AnnotatorStats>,
+    pub references: Vec<ReferenceStats>,
+    pub items: Vec<ItemRow>,
+}
+
 /// The calibration statistics (without quarantine flags, which the caller sets from the store).
 pub fn calibrate(
     votes: &[VoteRow],
     items: &BTreeMap<i64, ItemInfo>,
     skipped: &BTreeMap<String, u64>,
-) -> (
-    Agreement,
-    Vec<AnnotatorStats>,
-    Vec<ReferenceStats>,
-    Vec<(i64, u64, Option<f64>, Option<String>)>,
-) {
+) -> Calibrated {
     let counted: Vec<&VoteRow> = votes.iter().filter(|v| v.kind != "repeat").collect();
     let ratings: Vec<Rating> = counted
         .iter()
@@ -433,7 +440,7 @@ pub fn calibrate(
         })
         .collect();
 
-    let item_rows: Vec<(i64, u64, Option<f64>, Option<String>)> = per_item
+    let item_rows: Vec<ItemRow> = per_item
         .iter()
         .map(|(id, labels)| {
             (
@@ -483,7 +490,12 @@ pub fn calibrate(
             }
         })
         .collect();
-    (stats, annotators, references, item_rows)
+    Calibrated {
+        agreement: stats,
+        annotators,
+        references,
+        items: item_rows,
+    }
 }
 
 /// One verdict of the κ gate.
@@ -601,7 +613,12 @@ mod tests {
             vote(2, "ann", "repeat", "x", "a"),
         ];
         let skipped = BTreeMap::from([("cat".to_string(), 2u64)]);
-        let (stats, annotators, refs, item_rows) = calibrate(&votes, &items, &skipped);
+        let Calibrated {
+            agreement: stats,
+            annotators,
+            references: refs,
+            items: item_rows,
+        } = calibrate(&votes, &items, &skipped);
         assert_eq!(stats.ratings, 3, "repeats are not ratings");
         let ann = &annotators[0];
         assert_eq!((ann.gold_n, ann.gold_accuracy), (1, Some(1.0)));

@@ -18,8 +18,12 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
     let p = projects::require(db, project).await?;
     let settings = store::settings(db, p.id).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let (agreement, mut annotators, references, item_rows) =
-        annotation::calibrate(&data.votes, &data.items, &data.skipped);
+    let annotation::Calibrated {
+        agreement,
+        mut annotators,
+        references,
+        items: item_rows,
+    } = annotation::calibrate(&data.votes, &data.items, &data.skipped);
     let (q_annotators, q_items) = store::quarantined(db, p.id).await?;
     for a in &mut annotators {
         a.quarantined = data
@@ -71,7 +75,7 @@ pub async fn run_gate(db: &DatabaseConnection, project: &str) -> Result<u64> {
     let p = projects::require(db, project).await?;
     let settings = store::settings(db, p.id).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let (_, annotators, ..) = annotation::calibrate(&data.votes, &data.items, &data.skipped);
+    let annotators = annotation::calibrate(&data.votes, &data.items, &data.skipped).annotators;
     let verdicts = annotation::gate(&annotators, &data.votes, settings.kappa_threshold);
     Ok(store::apply_gate(db, p.id, &verdicts, &data.users).await?)
 }

@@ -565,10 +565,23 @@ mod annotation_queue {
             assert_eq!(a.len(), 2, "bounded by max_pending");
             let b = annotation::next(db, pid, u[1], 2).await.expect("next");
             let c = annotation::next(db, pid, u[2], 2).await.expect("next");
-            // Items 1 and 2 hold two annotators each (k = 2): the third gets 3 and 4.
+            let d = annotation::next(db, pid, u[3], 2).await.expect("next");
             let ids = |v: &[annotation::Showing]| v.iter().map(|s| s.1.id).collect::<Vec<_>>();
-            assert_eq!(ids(&a), ids(&b));
-            assert!(ids(&c).iter().all(|id| !ids(&a).contains(id)));
+            // 4 items × k = 2 slots: four annotators hold two each, no item more than twice …
+            let mut holders: HashMap<i64, u32> = HashMap::new();
+            for list in [&a, &b, &c, &d] {
+                assert_eq!(list.len(), 2);
+                for id in ids(list) {
+                    *holders.entry(id).or_default() += 1;
+                }
+            }
+            assert_eq!(holders.len(), 4);
+            assert!(holders.values().all(|n| *n == 2), "{holders:?}");
+            // … and a fifth gets nothing while the leases run.
+            assert!(annotation::next(db, pid, u[4], 2)
+                .await
+                .expect("next")
+                .is_empty());
             // Asking again returns the same pending showings.
             let again = annotation::next(db, pid, u[0], 2).await.expect("again");
             assert_eq!(ids(&again), ids(&a));
@@ -611,10 +624,10 @@ mod annotation_queue {
                 .await
                 .expect("vote after undo");
 
-            // A skip gives the slot back: a fourth annotator can take that item.
+            // A skip gives the slot back: the fifth annotator can take that item.
             annotation::skip(db, u[1], b[0].0.id).await.expect("skip");
-            let d = annotation::next(db, pid, u[3], 1).await.expect("next");
-            assert_eq!(d[0].1.id, b[0].1.id);
+            let e = annotation::next(db, pid, u[4], 1).await.expect("next");
+            assert_eq!(e[0].1.id, b[0].1.id);
 
             // An expired lease returns the item to the pool: someone else takes it over and
             // the first holder can no longer vote on it.
@@ -627,8 +640,8 @@ mod annotation_queue {
                 .exec(db)
                 .await
                 .expect("expire");
-            let e = annotation::next(db, pid, u[4], 1).await.expect("next");
-            assert_eq!(e[0].0.id, c[0].0.id, "the expired showing is taken over");
+            let f = annotation::next(db, pid, u[5], 1).await.expect("next");
+            assert_eq!(f[0].0.id, c[0].0.id, "the expired showing is taken over");
             assert!(matches!(
                 annotation::vote(db, u[2], c[0].0.id, &vote("a")).await,
                 Err(StoreError::NotFound(_))
