@@ -26,12 +26,19 @@ pub enum AnnotateCommand {
         seed: Option<u64>,
     },
     /// Build the golden set: promote N items made from pairs (the pair's preference is the
-    /// agreed answer), or set one item's answer.
+    /// agreed answer), import a file of pairs whose chosen answer is the agreed one, or set one
+    /// item's answer.
     Gold {
         #[arg(long)]
         project: String,
-        #[arg(long, conflicts_with_all = ["item", "answer"])]
+        #[arg(long, conflicts_with_all = ["item", "answer", "import"])]
         from_pairs: Option<u64>,
+        /// A pairs file (JSONL, gzip accepted) in --format; atomic, errors name the line.
+        #[arg(long, requires = "format", conflicts_with_all = ["item", "answer"])]
+        import: Option<std::path::PathBuf>,
+        /// hh-rlhf, trl or ultrafeedback.
+        #[arg(long)]
+        format: Option<pairwise_core::PairFormat>,
         #[arg(long, requires = "answer")]
         item: Option<i64>,
         /// x, y, tie or both_bad.
@@ -95,10 +102,31 @@ pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyh
         AnnotateCommand::Gold {
             project,
             from_pairs,
+            import,
+            format,
             item,
             answer,
         } => {
             let p = projects::require(db, &project).await?;
+            if let (Some(file), Some(format)) = (import, format) {
+                let handle = std::fs::File::open(&file)
+                    .with_context(|| format!("cannot open {}", file.display()))?;
+                let source = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let reader = pairwise_pipeline::maybe_gunzip(handle).context("reading the file")?;
+                let report = pairwise_pipeline::datasets::import_gold(
+                    db, &p.name, reader, format, &source, None,
+                )
+                .await
+                .with_context(|| format!("{}: nothing was imported", file.display()))?;
+                println!(
+                    "{} new gold items ({} rows, {} already queued)",
+                    report.inserted, report.rows, report.duplicates
+                );
+                return Ok(());
+            }
             match (from_pairs, item, answer) {
                 (Some(n), _, _) => {
                     let done = annotation::gold_from_pairs(db, p.id, n).await?;

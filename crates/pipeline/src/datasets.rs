@@ -159,6 +159,46 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
     Ok(report)
 }
 
+/// Imports a golden set: each row's chosen answer is the agreed answer of a new gold item
+/// (which side is X is random). Atomic like a pair import: a bad line names itself and stores
+/// nothing. Items already queued (same prompt and answers) are counted as duplicates.
+pub async fn import_gold<R: BufRead + Send + 'static>(
+    db: &DatabaseConnection,
+    project: &str,
+    reader: R,
+    format: PairFormat,
+    source: &str,
+    actor: Option<i64>,
+) -> Result<PairImportReport, ImportError> {
+    let project = projects::require(db, project).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let parser = tokio::task::spawn_blocking(move || parse_batches(reader, format, tx));
+    let txn = db.begin().await?;
+    let mut report = PairImportReport::default();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        report.inserted +=
+            pairwise_store::annotation::insert_gold(&txn, project.id, &batch, source, &mut rng)
+                .await?;
+        report.rows += batch.len() as u64;
+        report.duplicates = report.rows - report.inserted;
+    }
+    parser
+        .await
+        .map_err(|e| read_error(0, format!("the parser stopped: {e}")))?;
+    audit::record(
+        &txn,
+        actor,
+        "gold.import",
+        &format!("project:{}", project.name),
+        serde_json::json!(report),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(report)
+}
+
 /// The `metadata` object of every exported row. Stored JSON (provenance, the row's own fields)
 /// is embedded as written, without rebuilding it per row.
 #[derive(serde::Serialize)]

@@ -1158,3 +1158,58 @@ async fn calibration_gate_and_human_pairs() {
         t.finish().await;
     }
 }
+
+/// A golden set from a file: atomic (a bad line names itself and stores nothing), then every
+/// row becomes a gold item whose agreed answer is the row's chosen side.
+#[tokio::test]
+async fn gold_import_is_atomic_and_marks_the_chosen_side() {
+    use pairwise_store::entities::comparison;
+    use sea_orm::EntityTrait;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        projects::create(db, "g", "", None).await.expect("project");
+        let good = r#"{"prompt": "p1", "chosen": "right", "rejected": "wrong"}"#;
+        let bad = format!("{good}\n{{\"prompt\": \"p2\", \"chosen\": 3}}\n");
+        let err = pairwise_pipeline::datasets::import_gold(
+            db,
+            "g",
+            std::io::Cursor::new(bad.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "gold.jsonl",
+            None,
+        )
+        .await
+        .expect_err("line 2 is bad");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(comparison::Entity::find()
+            .all(db)
+            .await
+            .expect("items")
+            .is_empty());
+        let rows = format!(
+            "{good}\n{}\n",
+            r#"{"prompt": "p2", "chosen": "yes", "rejected": "no"}"#
+        );
+        let report = pairwise_pipeline::datasets::import_gold(
+            db,
+            "g",
+            std::io::Cursor::new(rows.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "gold.jsonl",
+            None,
+        )
+        .await
+        .expect("import");
+        assert_eq!((report.rows, report.inserted), (2, 2));
+        for c in comparison::Entity::find().all(db).await.expect("items") {
+            let gold = c.gold_answer.expect("gold");
+            let agreed = if gold == "x" {
+                &c.answer_x
+            } else {
+                &c.answer_y
+            };
+            assert!(agreed == "right" || agreed == "yes", "{}", t.backend);
+        }
+        t.finish().await;
+    }
+}

@@ -384,6 +384,54 @@ pub async fn fill_from_inconsistent(
     })
 }
 
+/// New gold items from parsed pairs: the chosen answer is the agreed one, X or Y at random.
+/// Returns how many were new (an item already queued is left as it is).
+pub async fn insert_gold(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    pairs: &[crate::pairs::HashedPair],
+    source: &str,
+    rng: &mut StdRng,
+) -> Result<u64> {
+    let now = Utc::now();
+    let redteam = redteam_prompts(db, project_id).await?;
+    let rows = pairs
+        .iter()
+        .map(|p| {
+            let r = &p.record;
+            let prompt = serde_json::to_string(&r.prompt).unwrap_or_default();
+            let text = r
+                .prompt
+                .iter()
+                .rev()
+                .find(|m| m.role == "user")
+                .map(|m| m.content.clone())
+                .unwrap_or_default();
+            let chosen_is_x: bool = rng.gen();
+            let (x, y, answer) = if chosen_is_x {
+                (r.chosen.as_str(), r.rejected.as_str(), "x")
+            } else {
+                (r.rejected.as_str(), r.chosen.as_str(), "y")
+            };
+            let red = redteam.contains(&pairwise_core::normalize_text(&text));
+            let mut row = new_item(
+                project_id,
+                &prompt,
+                &text,
+                (x, y),
+                &format!("gold {source}"),
+                2.0,
+                None,
+                red,
+                now,
+            );
+            row.gold_answer = Set(Some(answer.to_owned()));
+            row
+        })
+        .collect();
+    insert_items(db, rows).await
+}
+
 /// Makes an item gold with an agreed answer (`x`, `y`, `tie`, `both_bad`). From then on it is
 /// served only as silent gold.
 pub async fn set_gold(
