@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: fuzz help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate fuzz help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -152,6 +152,13 @@ BENCH_MODEL ?= models/demo
 bench: setup-models
 	cargo build --release -p server
 	./target/release/pairwise bench generate --model $(BENCH_MODEL) --n 8 --max-new-tokens 48
+
+# 50 simulated annotators over HTTP for 60 s at a fast-annotator pace (mean 1 s between votes),
+# then a closed loop (no pauses) for saturation throughput. JSON under bench/results/.
+bench-annotate:
+	cargo build --release -p server
+	./target/release/pairwise bench annotate --annotators 50 --seconds 60
+	./target/release/pairwise bench annotate --annotators 50 --seconds 30 --think-ms 0 --out bench/results/annotate-load-saturated.json
 
 # On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI (onnxruntime-gpu 1.31.1
 # with its CUDA 13 / cuDNN wheels), then scripts/models/gpu_check.sh: greedy parity CUDA vs CPU on

@@ -3,6 +3,8 @@
 //! annotator: which side was left, a lease, the kind main/repeat/gold), votes, annotator
 //! preferences and the κ gate's quarantine records.
 //!
+//! `comparisons.saturated` marks items whose k slots are all held, so the queue scans only open
+//! items; it is a hint kept by the queue, the bound itself is the unique index.
 //! The overlap bound is a unique index: a main assignment holds one of the item's `k` slots,
 //! `(comparison_id, slot)` is unique, and a skip gives its slot back. `(comparison_id,
 //! annotator_id, kind)` is unique, so nobody gets an item twice except as a planned repeat.
@@ -57,6 +59,7 @@ impl MigrationTrait for Migration {
                     .col(string_null(Comparisons::Reference))
                     .col(string_null(Comparisons::GoldAnswer))
                     .col(boolean(Comparisons::Redteam))
+                    .col(boolean(Comparisons::Saturated).default(false))
                     .col(timestamp_with_time_zone(Comparisons::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -84,6 +87,7 @@ impl MigrationTrait for Migration {
                     .name("idx_comparisons_queue")
                     .table(Comparisons::Table)
                     .col(Comparisons::ProjectId)
+                    .col(Comparisons::Saturated)
                     .col(Comparisons::Rank)
                     .col(Comparisons::Id)
                     .to_owned(),
@@ -316,6 +320,7 @@ enum Comparisons {
     Reference,
     GoldAnswer,
     Redteam,
+    Saturated,
     CreatedAt,
 }
 

@@ -40,6 +40,11 @@ pub struct BenchAnnotateArgs {
     pub overlap: i32,
     #[arg(long, default_value_t = 3199)]
     pub port: u16,
+    /// Mean pause of a simulated annotator between votes (uniform in 0..2×), reading time.
+    /// Real annotators take 5–30 s per comparison; 0 makes a closed loop that saturates the
+    /// machine and measures throughput instead of latency at a realistic load.
+    #[arg(long, default_value_t = 1000)]
+    pub think_ms: u64,
     /// Where to write the JSON (default: bench/results/annotate-load.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -103,7 +108,13 @@ struct Tally {
     empty_queues: u64,
 }
 
-async fn annotator(port: u16, token: String, until: Instant, seed: u64) -> anyhow::Result<Tally> {
+async fn annotator(
+    port: u16,
+    token: String,
+    until: Instant,
+    seed: u64,
+    think_ms: u64,
+) -> anyhow::Result<Tally> {
     let mut client = Client::connect(port, token).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut t = Tally::default();
@@ -137,6 +148,10 @@ async fn annotator(port: u16, token: String, until: Instant, seed: u64) -> anyho
         if status == 200 {
             t.acked += 1;
             t.vote_ms.push(ms);
+            if think_ms > 0 {
+                let pause = rng.gen_range(0..2 * think_ms);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
         } else {
             t.errors
                 .push(format!("vote {status}: {}", String::from_utf8_lossy(&body)));
@@ -229,7 +244,7 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
     let tasks: Vec<_> = secrets
         .into_iter()
         .enumerate()
-        .map(|(i, token)| tokio::spawn(annotator(args.port, token, until, i as u64)))
+        .map(|(i, token)| tokio::spawn(annotator(args.port, token, until, i as u64, args.think_ms)))
         .collect();
     let mut all = Tally::default();
     for task in tasks {
@@ -249,6 +264,7 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
         "bench": "annotate-load",
         "database": "sqlite",
         "annotators": args.annotators,
+        "think_ms_mean": args.think_ms,
         "seconds": elapsed,
         "items": items,
         "overlap_k": args.overlap,

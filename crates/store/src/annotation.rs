@@ -103,6 +103,12 @@ pub async fn set_settings(
         )
         .exec_without_returning(db)
         .await?;
+    // k may have grown: every item is a candidate again; the queue re-marks the full ones.
+    comparison::Entity::update_many()
+        .col_expr(comparison::Column::Saturated, Expr::value(false))
+        .filter(comparison::Column::ProjectId.eq(project_id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -186,6 +192,7 @@ fn new_item(
         reference_label: Set(reference.as_ref().map(|r| r.0.to_owned())),
         reference: Set(reference.map(|r| r.1)),
         redteam: Set(redteam),
+        saturated: Set(false),
         created_at: Set(now),
         ..Default::default()
     }
@@ -527,22 +534,6 @@ impl Ctx<'_> {
         c
     }
 
-    fn full_items(&self) -> sea_orm::sea_query::SelectStatement {
-        use sea_orm::sea_query::ExprTrait;
-        Query::select()
-            .column(assignment::Column::ComparisonId)
-            .from(assignment::Entity)
-            .and_where(assignment::Column::ProjectId.eq(self.project_id))
-            .and_where(assignment::Column::Slot.is_not_null())
-            .group_by_col(assignment::Column::ComparisonId)
-            .and_having(
-                Expr::col(assignment::Column::Id)
-                    .count()
-                    .gte(self.settings.overlap),
-            )
-            .to_owned()
-    }
-
     async fn insert(
         &self,
         db: &impl ConnectionTrait,
@@ -566,6 +557,10 @@ impl Ctx<'_> {
             created_at: Set(self.now),
             ..Default::default()
         };
+        // Only the write itself holds the SQLite writer lock; the reads that chose the item may
+        // be stale, which the unique indexes catch (a lost race is a `None`, and the caller
+        // tries the next item).
+        let _writer = crate::db::write_lock(db).await;
         match row.insert(db).await {
             Ok(m) => Ok(Some(m)),
             Err(e) if unique_violation(&e) => Ok(None),
@@ -681,6 +676,7 @@ async fn assign_main(
         .all(db)
         .await?;
     for a in stale {
+        let _writer = crate::db::write_lock(db).await;
         let res = assignment::Entity::update_many()
             .col_expr(assignment::Column::AnnotatorId, Expr::value(ctx.user_id))
             .col_expr(
@@ -711,8 +707,8 @@ async fn assign_main(
             .select_only()
             .column(comparison::Column::Id)
             .filter(ctx.open_items())
+            .filter(comparison::Column::Saturated.eq(false))
             .filter(comparison::Column::GoldAnswer.is_null())
-            .filter(comparison::Column::Id.not_in_subquery(ctx.full_items()))
             .order_by_asc(comparison::Column::Rank)
             .order_by_asc(comparison::Column::Id)
             .limit(12)
@@ -729,6 +725,17 @@ async fn assign_main(
         }
     }
     Ok(None)
+}
+
+/// Marks an item as having all (or not all) of its slots held.
+async fn set_saturated(db: &impl ConnectionTrait, comparison_id: i64, on: bool) -> Result<()> {
+    let _writer = crate::db::write_lock(db).await;
+    comparison::Entity::update_many()
+        .col_expr(comparison::Column::Saturated, Expr::value(on))
+        .filter(comparison::Column::Id.eq(comparison_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 async fn take_slot(
@@ -750,12 +757,16 @@ async fn take_slot(
                 .into_iter()
                 .collect();
             let Some(slot) = (0..ctx.settings.overlap).find(|s| !used.contains(s)) else {
+                set_saturated(db, id, true).await?;
                 break;
             };
             if let Some(a) = ctx
                 .insert(db, id, MAIN, Some(slot), side(rng), None)
                 .await?
             {
+                if used.len() + 1 >= ctx.settings.overlap as usize {
+                    set_saturated(db, id, true).await?;
+                }
                 return Ok(Some(a));
             }
             // Lost the slot to someone else (or this annotator already holds the item): retry.
@@ -854,8 +865,8 @@ pub async fn next(
     let half = now + Duration::seconds(i64::from(settings.lease_seconds) / 2);
     let stale = pending.iter().any(|a| a.lease_expires_at < half);
     if pending.len() < want || stale {
-        let _writer = crate::db::write_lock(db).await;
         if stale {
+            let _writer = crate::db::write_lock(db).await;
             assignment::Entity::update_many()
                 .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
                 .filter(mine(project_id, user_id))
@@ -1020,11 +1031,15 @@ pub async fn skip(db: &DatabaseConnection, user_id: i64, assignment_id: i64) -> 
         .filter(assignment::Column::Status.eq(PENDING))
         .exec(db)
         .await?;
+    drop(_writer);
+    let a = owned(db, user_id, assignment_id).await?;
     if res.rows_affected == 0 {
-        owned(db, user_id, assignment_id).await?;
         return Err(StoreError::Conflict(
             "this item is no longer pending".into(),
         ));
+    }
+    if a.kind == MAIN {
+        set_saturated(db, a.comparison_id, false).await?;
     }
     Ok(())
 }
@@ -1036,11 +1051,12 @@ pub async fn progress(
     user_id: i64,
 ) -> Result<(u64, u64)> {
     let settings = settings(db, project_id).await?;
-    let done = vote::Entity::find()
-        .filter(vote::Column::ProjectId.eq(project_id))
-        .filter(vote::Column::AnnotatorId.eq(user_id))
-        .count(db)
-        .await?;
+    // Voted showings (the annotator index), the same number as this annotator's votes.
+    let done = count(
+        db,
+        mine(project_id, user_id).add(assignment::Column::Status.eq(VOTED)),
+    )
+    .await?;
     let now = Utc::now();
     let ctx = Ctx {
         settings: &settings,
@@ -1052,8 +1068,8 @@ pub async fn progress(
     };
     let open = comparison::Entity::find()
         .filter(ctx.open_items())
+        .filter(comparison::Column::Saturated.eq(false))
         .filter(comparison::Column::GoldAnswer.is_null())
-        .filter(comparison::Column::Id.not_in_subquery(ctx.full_items()))
         .count(db)
         .await?;
     let pending = count(

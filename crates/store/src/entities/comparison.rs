@@ -30,6 +30,8 @@ pub struct Model {
     pub gold_answer: Option<String>,
     /// From a red-team prompt: shown with a content warning, never to opted-out annotators.
     pub redteam: bool,
+    /// All k slots are held (a hint for the queue; the unique slots are the rule).
+    pub saturated: bool,
     pub created_at: DateTimeUtc,
 }
 
