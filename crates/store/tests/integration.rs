@@ -560,28 +560,20 @@ mod annotation_queue {
                 max_pending: 2,
                 ..Default::default()
             };
-            let (pid, u) = setup(db, 4, s).await;
+            let (pid, u) = setup(db, 2, s).await;
             let a = annotation::next(db, pid, u[0], 5).await.expect("next");
             assert_eq!(a.len(), 2, "bounded by max_pending");
             let b = annotation::next(db, pid, u[1], 2).await.expect("next");
+            let ids = |v: &[annotation::Showing]| {
+                let mut ids = v.iter().map(|s| s.1.id).collect::<Vec<_>>();
+                ids.sort_unstable();
+                ids
+            };
+            // 2 items × k = 2 slots: two annotators hold both; a third gets nothing while the
+            // leases run.
+            assert_eq!(ids(&a), ids(&b));
             let c = annotation::next(db, pid, u[2], 2).await.expect("next");
-            let d = annotation::next(db, pid, u[3], 2).await.expect("next");
-            let ids = |v: &[annotation::Showing]| v.iter().map(|s| s.1.id).collect::<Vec<_>>();
-            // 4 items × k = 2 slots: four annotators hold two each, no item more than twice …
-            let mut holders: HashMap<i64, u32> = HashMap::new();
-            for list in [&a, &b, &c, &d] {
-                assert_eq!(list.len(), 2);
-                for id in ids(list) {
-                    *holders.entry(id).or_default() += 1;
-                }
-            }
-            assert_eq!(holders.len(), 4);
-            assert!(holders.values().all(|n| *n == 2), "{holders:?}");
-            // … and a fifth gets nothing while the leases run.
-            assert!(annotation::next(db, pid, u[4], 2)
-                .await
-                .expect("next")
-                .is_empty());
+            assert!(c.is_empty());
             // Asking again returns the same pending showings.
             let again = annotation::next(db, pid, u[0], 2).await.expect("again");
             assert_eq!(ids(&again), ids(&a));
@@ -624,10 +616,10 @@ mod annotation_queue {
                 .await
                 .expect("vote after undo");
 
-            // A skip gives the slot back: the fifth annotator can take that item.
+            // A skip gives the slot back: the third annotator can take that item.
             annotation::skip(db, u[1], b[0].0.id).await.expect("skip");
-            let e = annotation::next(db, pid, u[4], 1).await.expect("next");
-            assert_eq!(e[0].1.id, b[0].1.id);
+            let c = annotation::next(db, pid, u[2], 1).await.expect("next");
+            assert_eq!(c[0].1.id, b[0].1.id);
 
             // An expired lease returns the item to the pool: someone else takes it over and
             // the first holder can no longer vote on it.
@@ -640,7 +632,7 @@ mod annotation_queue {
                 .exec(db)
                 .await
                 .expect("expire");
-            let f = annotation::next(db, pid, u[5], 1).await.expect("next");
+            let f = annotation::next(db, pid, u[3], 1).await.expect("next");
             assert_eq!(f[0].0.id, c[0].0.id, "the expired showing is taken over");
             assert!(matches!(
                 annotation::vote(db, u[2], c[0].0.id, &vote("a")).await,
