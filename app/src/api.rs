@@ -247,6 +247,9 @@ pub async fn freeze_version(
     sources: String,
     min_margin: String,
     max_margin: String,
+    /// Share of prompts that go to eval (empty: the pairs' own splits).
+    #[server(default)]
+    eval_fraction: Option<String>,
     /// The κ gate checkbox: absent (unchecked) turns it off.
     #[server(default)]
     kappa_gate: Option<String>,
@@ -273,6 +276,13 @@ pub async fn freeze_version(
         min_margin: number("min_margin", &min_margin)?,
         max_margin: number("max_margin", &max_margin)?,
         kappa_gate: kappa_gate.is_none().then_some(false),
+        split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
+            pairwise_core::recipe::SplitRule {
+                eval_fraction: f,
+                seed: 0,
+                keep_prompt_split: true,
+            }
+        }),
     };
     let db = db()?;
     let p = projects::require(&db, &project).await?;

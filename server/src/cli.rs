@@ -224,9 +224,12 @@ pub struct ExportArgs {
     /// trl, trl-conversational, trl-implicit, hh-rlhf or kto.
     #[arg(long)]
     pub format: pairwise_core::ExportFormat,
-    /// Output file (.jsonl).
+    /// Output file (.jsonl or .parquet).
     #[arg(long)]
     pub out: PathBuf,
+    /// Only this split (train or eval) under the version's split rule; default every pair.
+    #[arg(long)]
+    pub split: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -429,24 +432,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let file = std::fs::File::create(&tmp)
                 .with_context(|| format!("cannot create {}", tmp.display()))?;
             let mut writer = std::io::BufWriter::new(file);
+            let target = pairwise_pipeline::export_target(&db, &args.project, &args.version)
+                .await?
+                .with_split(args.split.as_deref())?;
             let rows = if extension == "parquet" {
-                pairwise_pipeline::parquet_io::export_version_parquet(
-                    &db,
-                    &args.project,
-                    &args.version,
-                    args.format,
-                    &mut writer,
-                )
-                .await
+                pairwise_pipeline::parquet_io::write_parquet(&db, &target, args.format, &mut writer)
+                    .await
             } else {
-                pairwise_pipeline::export_version(
-                    &db,
-                    &args.project,
-                    &args.version,
-                    args.format,
-                    &mut writer,
-                )
-                .await
+                pairwise_pipeline::datasets::export_to(&db, &target, args.format, &mut writer).await
             };
             let flushed = std::io::Write::flush(&mut writer);
             drop(writer);

@@ -59,6 +59,7 @@ fn Datasets() -> impl IntoView {
                 <label class="grow">"Sources (comma-separated, empty = all)" <input name="sources" /></label>
                 <label>"Min margin" <input name="min_margin" inputmode="decimal" size="6" /></label>
                 <label>"Max margin" <input name="max_margin" inputmode="decimal" size="6" /></label>
+                <label title="Share of prompts (all pairs of a prompt together) that go to eval; empty: the pairs' own splits">"Eval share" <input name="eval_fraction" inputmode="decimal" size="5" placeholder="0.1" /></label>
                 <label title="Leave out human-decided pairs resting on quarantined votes"><input type="checkbox" name="kappa_gate" value="on" checked /> " κ gate"</label>
                 <button type="submit" class="primary" data-testid="freeze">"Freeze"</button>
             </ActionForm>

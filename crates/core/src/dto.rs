@@ -341,6 +341,9 @@ pub struct QualityReport {
     pub pairs_with_margin: u64,
     pub by_strategy: std::collections::BTreeMap<String, u64>,
     pub by_source: std::collections::BTreeMap<String, u64>,
+    /// Pairs per split (`train` / `eval`) under the version's split rule.
+    #[serde(default)]
+    pub by_split: std::collections::BTreeMap<String, u64>,
     /// Path of the chosen side (pairs built from generated candidates).
     pub by_chosen_path: std::collections::BTreeMap<String, u64>,
     pub trivial_negatives: u64,

@@ -203,6 +203,8 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
 /// is embedded as written, without rebuilding it per row.
 #[derive(serde::Serialize)]
 struct ExportMeta<'a> {
+    /// `train` or `eval` under the version's split rule.
+    split: &'static str,
     pair_id: i64,
     hash: &'a str,
     strategy: &'a str,
@@ -222,6 +224,42 @@ pub struct ExportTarget {
     pub version_id: i64,
     pub tag: String,
     pub pair_count: u64,
+    /// The version's split rule (from its frozen recipe).
+    pub split_rule: Option<pairwise_core::recipe::SplitRule>,
+    /// Export only this split (`train` or `eval`); `None` exports every pair.
+    pub only_split: Option<&'static str>,
+}
+
+impl ExportTarget {
+    /// Restricts the export to one split; anything but `train`/`eval` is refused by name.
+    pub fn with_split(mut self, split: Option<&str>) -> Result<Self, StoreError> {
+        self.only_split = match split {
+            None | Some("") => None,
+            Some("train") => Some(pairwise_core::recipe::TRAIN),
+            Some("eval") => Some(pairwise_core::recipe::EVAL),
+            Some(other) => {
+                return Err(StoreError::invalid(
+                    "split",
+                    format!("`{other}` is not a split: use train or eval"),
+                ))
+            }
+        };
+        Ok(self)
+    }
+
+    /// The split of one member pair under the version's rule.
+    pub fn split_of(&self, p: &pairwise_store::entities::pair::Model) -> &'static str {
+        let known = serde_json::from_str::<serde_json::Value>(&p.provenance)
+            .ok()
+            .and_then(|v| v["split"].as_str().map(str::to_owned))
+            .or_else(|| {
+                serde_json::from_str::<serde_json::Value>(&p.metadata)
+                    .ok()
+                    .and_then(|v| v["split"].as_str().map(str::to_owned))
+            });
+        let prompt_hash = pairwise_core::stable_hash(pairwise_core::normalize_text(&p.prompt));
+        pairwise_core::recipe::split_of(self.split_rule.as_ref(), &prompt_hash, known.as_deref())
+    }
 }
 
 /// Finds `tag` of `project` (NotFound names which).
@@ -232,16 +270,20 @@ pub async fn export_target(
 ) -> Result<ExportTarget, StoreError> {
     let p = projects::require(db, project).await?;
     let v = datasets::require(db, p.id, tag).await?;
+    let recipe: pairwise_core::Recipe = serde_json::from_str(&v.recipe).unwrap_or_default();
     Ok(ExportTarget {
         project: p.name,
         version_id: v.id,
         tag: v.tag,
         pair_count: u64::try_from(v.pair_count).unwrap_or(0),
+        split_rule: recipe.split,
+        only_split: None,
     })
 }
 
 /// The JSONL bytes of the version's pairs from `position` on (one page), the next position and
-/// the rows written; an empty chunk means the end. Callers stream pages, so memory stays flat.
+/// the rows written; the end is when the next position equals `position` (a page may write
+/// nothing when a split is selected). Callers stream pages, so memory stays flat.
 pub async fn export_chunk(
     db: &DatabaseConnection,
     target: &ExportTarget,
@@ -253,8 +295,13 @@ pub async fn export_chunk(
     let mut rows = 0u64;
     let bad = |e: serde_json::Error| StoreError::invalid("metadata", e.to_string());
     for p in &page {
+        let split = target.split_of(p);
+        if target.only_split.is_some_and(|only| only != split) {
+            continue;
+        }
         let prompt = pairs::prompt_of(p);
         let metadata = ExportMeta {
+            split,
             pair_id: p.id,
             hash: &p.hash,
             strategy: &p.strategy,
@@ -287,11 +334,21 @@ pub async fn export_version<W: Write>(
     out: &mut W,
 ) -> Result<u64, StoreError> {
     let target = export_target(db, project, tag).await?;
+    export_to(db, &target, format, out).await
+}
+
+/// Writes an export target (a version, maybe one split) to `out` as JSONL in `format`.
+pub async fn export_to<W: Write>(
+    db: &DatabaseConnection,
+    target: &ExportTarget,
+    format: ExportFormat,
+    out: &mut W,
+) -> Result<u64, StoreError> {
     let io = |e: std::io::Error| StoreError::invalid("out", format!("cannot write: {e}"));
     let (mut rows, mut position) = (0u64, 0i64);
     loop {
-        let (chunk, next, n) = export_chunk(db, &target, format, position).await?;
-        if chunk.is_empty() {
+        let (chunk, next, n) = export_chunk(db, target, format, position).await?;
+        if next == position {
             break;
         }
         out.write_all(&chunk).map_err(io)?;

@@ -5,7 +5,7 @@
 //! Import reads record batches one at a time and hands them to the JSONL pair parser as lines,
 //! so every format check, line number and atomicity rule of the JSONL import applies.
 
-use crate::datasets::{export_chunk, export_target};
+use crate::datasets::{export_chunk, export_target, ExportTarget};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use pairwise_core::ExportFormat;
@@ -84,6 +84,16 @@ pub async fn export_version_parquet<W: Write + Send>(
     out: W,
 ) -> Result<u64, StoreError> {
     let target = export_target(db, project, tag).await?;
+    write_parquet(db, &target, format, out).await
+}
+
+/// Writes an export target (a version, maybe one split) as Parquet.
+pub async fn write_parquet<W: Write + Send>(
+    db: &DatabaseConnection,
+    target: &ExportTarget,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, StoreError> {
     let schema = schema(format);
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -93,9 +103,13 @@ pub async fn export_version_parquet<W: Write + Send>(
         ArrowWriter::try_new(out, schema.clone(), Some(properties)).map_err(arrow_err)?;
     let (mut rows, mut position) = (0u64, 0i64);
     loop {
-        let (chunk, next, n) = export_chunk(db, &target, format, position).await?;
-        if chunk.is_empty() {
+        let (chunk, next, n) = export_chunk(db, target, format, position).await?;
+        if next == position {
             break;
+        }
+        if chunk.is_empty() {
+            position = next;
+            continue;
         }
         let lines = metadata_as_text(&chunk)?;
         let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())

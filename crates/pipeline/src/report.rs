@@ -266,6 +266,7 @@ pub async fn quality_report(
     let (mut chars, mut words, mut margins) = (Vec::new(), Vec::new(), Vec::new());
     let mut by_strategy: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_split: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_chosen_path: BTreeMap<String, u64> = BTreeMap::new();
     let mut prompt_counts: HashMap<String, u64> = HashMap::new();
     let mut eval_prompts = BTreeMap::new();
@@ -292,7 +293,6 @@ pub async fn quality_report(
             *by_source.entry(p.source.clone()).or_default() += 1;
             let provenance: serde_json::Value =
                 serde_json::from_str(&p.provenance).unwrap_or_default();
-            let metadata: serde_json::Value = serde_json::from_str(&p.metadata).unwrap_or_default();
             if let Some(path) = provenance["chosen"]["path"].as_str() {
                 *by_chosen_path.entry(path.to_owned()).or_default() += 1;
             }
@@ -304,10 +304,8 @@ pub async fn quality_report(
             }
             let hash = stable_hash(normalize_text(&p.prompt));
             *prompt_counts.entry(hash.clone()).or_default() += 1;
-            let split = provenance["split"]
-                .as_str()
-                .or_else(|| metadata["split"].as_str())
-                .unwrap_or("train");
+            let split = target.split_of(p);
+            *by_split.entry(split.to_owned()).or_default() += 1;
             let sampled = (position as u64 + i as u64).is_multiple_of(step);
             if sampled {
                 let side = if split == "eval" {
@@ -378,6 +376,7 @@ pub async fn quality_report(
         margin_histogram: histogram(&margins, BINS),
         by_strategy,
         by_source,
+        by_split,
         by_chosen_path,
         trivial_negatives: trivial,
         repeated_prompts,

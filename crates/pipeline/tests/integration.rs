@@ -1213,3 +1213,97 @@ async fn gold_import_is_atomic_and_marks_the_chosen_side() {
         t.finish().await;
     }
 }
+
+/// A recipe's split rule puts every pair of a prompt in one split; exports of each split add up
+/// to the version, share no prompt, and the quality report counts the same splits.
+#[tokio::test]
+async fn split_rules_split_by_prompt() {
+    use pairwise_core::{
+        recipe::{SplitRule, EVAL, TRAIN},
+        ExportFormat, Recipe,
+    };
+    use pairwise_store::datasets;
+    use std::collections::BTreeSet;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let p = projects::create(db, "s", "", None).await.expect("project");
+        // 60 prompts with three pairs each.
+        let rows: String = (0..180)
+            .map(|i| {
+                serde_json::json!({"prompt": format!("prompt {}", i / 3), "chosen": format!("good {i}"), "rejected": format!("bad {i}")})
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        pairwise_pipeline::import_pairs(
+            db,
+            "s",
+            std::io::Cursor::new(rows.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "s.jsonl",
+            None,
+            |_| {},
+        )
+        .await
+        .expect("import");
+        let recipe = Recipe {
+            split: Some(SplitRule {
+                eval_fraction: 0.25,
+                seed: 3,
+                keep_prompt_split: true,
+            }),
+            ..Recipe::default()
+        };
+        let v = datasets::freeze(db, p.id, "v1", &recipe, None)
+            .await
+            .expect("freeze");
+        assert_eq!(v.pair_count, 180);
+        let mut prompts = Vec::new();
+        let mut total = 0;
+        for split in [TRAIN, EVAL] {
+            let target = pairwise_pipeline::export_target(db, "s", "v1")
+                .await
+                .expect("target")
+                .with_split(Some(split))
+                .expect("split");
+            let mut out = Vec::new();
+            let n =
+                pairwise_pipeline::datasets::export_to(db, &target, ExportFormat::Trl, &mut out)
+                    .await
+                    .expect("export");
+            total += n;
+            let seen: BTreeSet<String> = String::from_utf8(out)
+                .expect("utf-8")
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                    assert_eq!(v["metadata"]["split"], split);
+                    v["prompt"].as_str().expect("prompt").to_owned()
+                })
+                .collect();
+            assert!(!seen.is_empty(), "{split} is empty");
+            prompts.push(seen);
+        }
+        assert_eq!(total, 180, "{}", t.backend);
+        assert!(
+            prompts[0].is_disjoint(&prompts[1]),
+            "no prompt in both splits"
+        );
+        let report = pairwise_pipeline::quality_report(db, "s", "v1", None)
+            .await
+            .expect("report");
+        assert_eq!(
+            report.by_split.values().sum::<u64>(),
+            180,
+            "{:?}",
+            report.by_split
+        );
+        assert_eq!(report.contamination[0].exact, 0);
+        let bad = pairwise_pipeline::export_target(db, "s", "v1")
+            .await
+            .expect("target")
+            .with_split(Some("test"));
+        assert!(bad.is_err());
+        t.finish().await;
+    }
+}

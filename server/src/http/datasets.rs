@@ -108,6 +108,8 @@ pub struct ExportQuery {
     pub format: String,
     /// `jsonl` (default) or `parquet`.
     pub container: Option<String>,
+    /// Only this split of the version (`train` or `eval`); default every pair.
+    pub split: Option<String>,
 }
 
 /// Downloads a version as JSONL, streamed page by page (constant memory). The file name is made
@@ -127,18 +129,26 @@ pub async fn export(
         .map_err(|e: String| ApiError::Invalid(format!("field `format`: {e}")))?;
     match query.container.as_deref().unwrap_or("jsonl") {
         "jsonl" => {}
-        "parquet" => return export_parquet(&state, &name, &tag, format).await,
+        "parquet" => {
+            return export_parquet(&state, &name, &tag, query.split.as_deref(), format).await
+        }
         other => {
             return Err(ApiError::Invalid(format!(
                 "field `container`: `{other}` is not jsonl or parquet"
             )))
         }
     }
-    let target = export_target(&state.db, &name, &tag).await?;
+    let target = export_target(&state.db, &name, &tag)
+        .await?
+        .with_split(query.split.as_deref())?;
     let file = format!(
-        "{}-{}-{}.jsonl",
+        "{}-{}{}-{}.jsonl",
         target.project,
         target.tag,
+        target
+            .only_split
+            .map(|s| format!("-{s}"))
+            .unwrap_or_default(),
         format.as_str()
     );
     let db = state.db.clone();
@@ -147,7 +157,7 @@ pub async fn export(
         async move {
             let position = position?;
             match export_chunk(&db, &target, format, position).await {
-                Ok((chunk, _, _)) if chunk.is_empty() => None,
+                Ok((_, next, _)) if next == position => None,
                 Ok((chunk, next, _)) => Some((Ok::<_, std::io::Error>(chunk), Some(next))),
                 Err(e) => {
                     tracing::error!(error = %e, "export failed mid-stream");
@@ -174,22 +184,18 @@ async fn export_parquet(
     state: &AppState,
     name: &str,
     tag: &str,
+    split: Option<&str>,
     format: ExportFormat,
 ) -> Result<Response, ApiError> {
-    let target = export_target(&state.db, name, tag).await?;
+    let target = export_target(&state.db, name, tag)
+        .await?
+        .with_split(split)?;
     let temp = tempfile::tempfile().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut writer = std::io::BufWriter::new(
         temp.try_clone()
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
-    pairwise_pipeline::parquet_io::export_version_parquet(
-        &state.db,
-        name,
-        tag,
-        format,
-        &mut writer,
-    )
-    .await?;
+    pairwise_pipeline::parquet_io::write_parquet(&state.db, &target, format, &mut writer).await?;
     std::io::Write::flush(&mut writer).map_err(|e| ApiError::Internal(e.to_string()))?;
     drop(writer);
     let mut file = tokio::fs::File::from_std(temp);
@@ -197,9 +203,13 @@ async fn export_parquet(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let download = format!(
-        "{}-{}-{}.parquet",
+        "{}-{}{}-{}.parquet",
         target.project,
         target.tag,
+        target
+            .only_split
+            .map(|s| format!("-{s}"))
+            .unwrap_or_default(),
         format.as_str()
     );
     let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
