@@ -127,6 +127,34 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         "--out",
         &out_s,
     ])?;
+    // The same version as Parquet, and that file imported into a second project.
+    let parquet = dir.path().join("export.parquet");
+    let parquet_s = parquet.display().to_string();
+    let (parquet_export_s, parquet_export_rss) = timed_child(&[
+        "--database-url",
+        &db,
+        "export",
+        "--project",
+        "bench",
+        "--version",
+        "v1",
+        "--format",
+        "trl",
+        "--out",
+        &parquet_s,
+    ])?;
+    timed_child(&["--database-url", &db, "project", "create", "--name", "back"])?;
+    let (parquet_import_s, parquet_import_rss) = timed_child(&[
+        "--database-url",
+        &db,
+        "import",
+        "pairs",
+        &parquet_s,
+        "--project",
+        "back",
+        "--format",
+        "trl",
+    ])?;
     let exported_rows =
         std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&out)?)).count();
     anyhow::ensure!(
@@ -143,6 +171,8 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         "import": { "seconds": import_s, "rows_per_s": args.pairs as f64 / import_s, "peak_rss_bytes": import_rss },
         "freeze": { "seconds": freeze_s, "peak_rss_bytes": freeze_rss },
         "export": { "seconds": export_s, "rows_per_s": args.pairs as f64 / export_s, "peak_rss_bytes": export_rss, "bytes": std::fs::metadata(&out)?.len() },
+        "parquet_export": { "seconds": parquet_export_s, "rows_per_s": args.pairs as f64 / parquet_export_s, "peak_rss_bytes": parquet_export_rss, "bytes": std::fs::metadata(&parquet)?.len() },
+        "parquet_import": { "seconds": parquet_import_s, "rows_per_s": args.pairs as f64 / parquet_import_s, "peak_rss_bytes": parquet_import_rss },
         "note": "each step is a separate `pairwise` process, timed end to end (start-up included)",
     });
     let path = args
@@ -169,6 +199,14 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
             export_s,
             args.pairs as f64 / export_s,
             mb(export_rss)
+        );
+        println!(
+            "parquet export {:.1}s ({:.0} rows/s, peak {}), import {:.1}s (peak {})",
+            parquet_export_s,
+            args.pairs as f64 / parquet_export_s,
+            mb(parquet_export_rss),
+            parquet_import_s,
+            mb(parquet_import_rss)
         );
         println!("written to {}", path.display());
     }
