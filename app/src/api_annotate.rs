@@ -36,8 +36,8 @@ pub fn showing(a: &entities::assignment::Model, c: &entities::comparison::Model)
         prompt,
         left: left.clone(),
         right: right.clone(),
-        left_html: crate::markdown::render(left),
-        right_html: crate::markdown::render(right),
+        left_html: pairwise_core::markdown::render(left),
+        right_html: pairwise_core::markdown::render(right),
         content_warning: c.redteam,
     }
 }

@@ -6,8 +6,6 @@ pub mod api_annotate;
 pub mod api_runs;
 pub mod components;
 pub mod error;
-#[cfg(feature = "ssr")]
-pub mod markdown;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;

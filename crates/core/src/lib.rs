@@ -8,6 +8,8 @@ pub mod export_formats;
 pub mod generation;
 pub mod hash;
 pub mod judge;
+#[cfg(feature = "markdown")]
+pub mod markdown;
 pub mod pair_formats;
 pub mod prompt_import;
 pub mod recipe;
