@@ -4,7 +4,7 @@
 //! `rel="noopener noreferrer"`; relative URLs are dropped.
 
 use pulldown_cmark::{html, Event, Options, Parser};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 const TAGS: &[&str] = &[
     "p",
@@ -49,7 +49,12 @@ pub fn render(markdown: &str) -> String {
     html::push_html(&mut out, parser);
     ammonia::Builder::empty()
         .add_tags(TAGS)
-        .add_tag_attributes("a", &["href", "title"])
+        // Explicit: `empty()` clears only the tags, not ammonia's default attribute lists.
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([
+            ("a", HashSet::from(["href", "title"])),
+            ("ol", HashSet::from(["start"])),
+        ]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer"))
@@ -84,6 +89,10 @@ mod tests {
         assert!(!link.contains("javascript:"), "{link}");
         assert!(link.contains(r#"href="https://example.org""#), "{link}");
         assert!(link.contains(r#"rel="noopener noreferrer""#), "{link}");
+        let list = render("3. three\n4. four");
+        assert!(list.contains(r#"<ol start="3">"#), "{list}");
+        let cell = render("| a |\n|:-:|\n| <b lang=x>1</b> |");
+        assert!(!cell.contains("style=") && !cell.contains("lang=\""), "{cell}");
         let image = render("![a](https://evil.example/pixel.png)");
         assert!(!image.contains("evil.example"), "{image}");
     }
