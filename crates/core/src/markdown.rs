@@ -92,7 +92,10 @@ mod tests {
         let list = render("3. three\n4. four");
         assert!(list.contains(r#"<ol start="3">"#), "{list}");
         let cell = render("| a |\n|:-:|\n| <b lang=x>1</b> |");
-        assert!(!cell.contains("style=") && !cell.contains("lang=\""), "{cell}");
+        assert!(
+            !cell.contains("style=") && !cell.contains("lang=\""),
+            "{cell}"
+        );
         let image = render("![a](https://evil.example/pixel.png)");
         assert!(!image.contains("evil.example"), "{image}");
     }
