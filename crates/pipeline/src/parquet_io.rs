@@ -95,7 +95,10 @@ pub async fn write_parquet<W: Write + Send>(
     out: W,
 ) -> Result<u64, StoreError> {
     let schema = schema(format);
+    // Row groups of 64 Ki rows: the writer buffers one row group, so memory stays flat (the
+    // default of 1 Mi rows held a million-pair export in memory, 310 MB peak).
     let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(64 * 1024))
         .set_compression(Compression::SNAPPY)
         .set_created_by("pairwise".into())
         .build();
