@@ -407,13 +407,7 @@ pub async fn insert_gold(
         .map(|p| {
             let r = &p.record;
             let prompt = serde_json::to_string(&r.prompt).unwrap_or_default();
-            let text = r
-                .prompt
-                .iter()
-                .rev()
-                .find(|m| m.role == "user")
-                .map(|m| m.content.clone())
-                .unwrap_or_default();
+            let text = crate::pairs::last_user(&r.prompt);
             let chosen_is_x: bool = rng.gen();
             let (x, y, answer) = if chosen_is_x {
                 (r.chosen.as_str(), r.rejected.as_str(), "x")

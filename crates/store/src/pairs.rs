@@ -16,7 +16,8 @@ pub struct PairOrigin {
     pub provenance: serde_json::Value,
 }
 
-fn last_user(prompt: &[ChatMessage]) -> String {
+/// The last user turn of a prompt (the text lists and search show).
+pub(crate) fn last_user(prompt: &[ChatMessage]) -> String {
     prompt
         .iter()
         .rev()
