@@ -253,6 +253,12 @@ pub async fn freeze_version(
     /// The κ gate checkbox: absent (unchecked) turns it off.
     #[server(default)]
     kappa_gate: Option<String>,
+    /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
+    #[server(default)]
+    strategy_order: Option<String>,
+    /// A whole recipe as JSON; when given it replaces every field above but the tag.
+    #[server(default)]
+    recipe_json: Option<String>,
 ) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
     let user = require(Role::Reviewer)?;
     let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
@@ -265,24 +271,36 @@ pub async fn freeze_version(
             message: "must be a number".into(),
         })
     };
-    let recipe = pairwise_core::Recipe {
-        sources: sources
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        strategies: Vec::new(),
-        min_margin: number("min_margin", &min_margin)?,
-        max_margin: number("max_margin", &max_margin)?,
-        kappa_gate: kappa_gate.is_none().then_some(false),
-        split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
-            pairwise_core::recipe::SplitRule {
-                eval_fraction: f,
-                seed: 0,
-                keep_prompt_split: true,
-            }
-        }),
+    let written = recipe_json
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let recipe = if let Some(json) = written {
+        serde_json::from_str::<pairwise_core::Recipe>(json).map_err(|e| AppError::Invalid {
+            field: "recipe_json".into(),
+            message: e.to_string(),
+        })?
+    } else {
+        pairwise_core::Recipe {
+            sources: sources
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            strategies: Vec::new(),
+            min_margin: number("min_margin", &min_margin)?,
+            max_margin: number("max_margin", &max_margin)?,
+            kappa_gate: kappa_gate.is_none().then_some(false),
+            split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
+                pairwise_core::recipe::SplitRule {
+                    eval_fraction: f,
+                    seed: 0,
+                    keep_prompt_split: true,
+                }
+            }),
+            mix: pairwise_core::Recipe::mix_from_order(strategy_order.as_deref().unwrap_or("")),
+        }
     };
     let db = db()?;
     let p = projects::require(&db, &project).await?;
@@ -325,10 +343,20 @@ pub async fn list_pairs(
     max_margin: String,
     length: String,
     flag: String,
+    /// Tag of a dataset version: only its members, in version order (empty: the project's pairs).
+    #[server(default)]
+    version: String,
+    /// `train` or `eval` (needs a version).
+    #[server(default)]
+    split: String,
 ) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
     require(Role::Reviewer)?;
     let db = db()?;
     let p = projects::require(&db, &project).await?;
+    let version = match version.trim() {
+        "" => None,
+        tag => Some(pairwise_store::datasets::require(&db, p.id, tag).await?.id),
+    };
     let number = |field: &str, v: String| -> Result<Option<f64>, AppError> {
         let v = v.trim();
         if v.is_empty() {
@@ -351,6 +379,8 @@ pub async fn list_pairs(
         max_margin: number("max_margin", max_margin)?,
         length: Some(length).filter(|s| !s.is_empty()),
         flag: Some(flag).filter(|s| !s.is_empty()),
+        version,
+        split: Some(split).filter(|s| !s.is_empty()),
     };
     Ok(pairwise_store::pairs::page(&db, p.id, &filter, PAIR_PAGE, offset).await?)
 }

@@ -47,4 +47,25 @@ test('freeze a version, compare and download it', async ({ page }) => {
   await expect(page.getByTestId('histogram-characters').locator('rect')).toHaveCount(20);
   await expect(page.getByTestId('templated')).toContainText('of 2312 chosen answers');
   await expect(page.getByTestId('contamination')).toContainText('splits: 0 of 0 prompts');
+
+  // A version with an eval split, browsed by split: the two splits add up to the version.
+  await page.getByRole('link', { name: 'Browse its pairs' }).click();
+  await expect(page.getByTestId('pair-summary')).toHaveText('1–25 of 2312');
+  await page.goto('/projects/hh/datasets');
+  await waitForHydration(page);
+  await page.getByLabel('Tag').fill('v2');
+  await page.getByLabel('Eval share').fill('0.2');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByTestId('frozen')).toHaveText('Froze v2 with 2312 pairs.');
+  const total = async (split) => {
+    await page.goto(`/projects/hh/datasets?version=v2&split=${split}`);
+    await expect(page.getByTestId('browse-split')).toHaveValue(split);
+    const text = await page.getByTestId('pair-summary').textContent();
+    return Number(text.match(/of (\d+)$/)[1]);
+  };
+  const evalPairs = await total('eval');
+  const trainPairs = await total('train');
+  expect(evalPairs + trainPairs).toBe(2312);
+  expect(evalPairs).toBeGreaterThan(300);
+  expect(evalPairs).toBeLessThan(620);
 });

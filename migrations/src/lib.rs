@@ -8,6 +8,7 @@ mod m20261127_000002_create_projects_and_prompts;
 mod m20261127_000003_create_pairs_and_datasets;
 mod m20261127_000004_create_pipeline;
 mod m20261127_000005_create_annotation;
+mod m20261127_000006_member_split;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_pairs_and_datasets::Migration),
             Box::new(m20261127_000004_create_pipeline::Migration),
             Box::new(m20261127_000005_create_annotation::Migration),
+            Box::new(m20261127_000006_member_split::Migration),
         ]
     }
 }

@@ -435,12 +435,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let target = pairwise_pipeline::export_target(&db, &args.project, &args.version)
                 .await?
                 .with_split(args.split.as_deref())?;
+            let bar = ProgressBar::new(target.pair_count);
+            bar.set_style(
+                ProgressStyle::with_template("exporting {wide_bar} {pos}/{len} pairs ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let progress = |done: u64| bar.set_position(done);
             let rows = if extension == "parquet" {
-                pairwise_pipeline::parquet_io::write_parquet(&db, &target, args.format, &mut writer)
-                    .await
+                pairwise_pipeline::parquet_io::write_parquet_with_progress(
+                    &db,
+                    &target,
+                    args.format,
+                    &mut writer,
+                    progress,
+                )
+                .await
             } else {
-                pairwise_pipeline::datasets::export_to(&db, &target, args.format, &mut writer).await
+                pairwise_pipeline::datasets::export_to_with_progress(
+                    &db,
+                    &target,
+                    args.format,
+                    &mut writer,
+                    progress,
+                )
+                .await
             };
+            bar.finish_and_clear();
             let flushed = std::io::Write::flush(&mut writer);
             drop(writer);
             match rows.map_err(anyhow::Error::from).and_then(|rows| {

@@ -61,6 +61,13 @@ fn Datasets() -> impl IntoView {
                 <label>"Max margin" <input name="max_margin" inputmode="decimal" size="6" /></label>
                 <label title="Share of prompts (all pairs of a prompt together) that go to eval; empty: the pairs' own splits">"Eval share" <input name="eval_fraction" inputmode="decimal" size="5" placeholder="0.1" /></label>
                 <label title="Leave out human-decided pairs resting on quarantined votes"><input type="checkbox" name="kappa_gate" value="on" checked /> " κ gate"</label>
+                <label title="A curriculum: the version lists these strategies' pairs in this order and leaves out the others">"Strategy order" <input name="strategy_order" size="16" placeholder="extreme, margin" /></label>
+                <details class="grow">
+                    <summary>"Recipe as JSON"</summary>
+                    <label class="grow">"Replaces the fields above (mix stages with limits and margins per stage, split seed…)"
+                        <textarea name="recipe_json" rows="4" spellcheck="false" placeholder=r#"{"mix":[{"strategies":["extreme"],"min_margin":0.2,"limit":5000},{"strategies":["margin"]}],"split":{"eval_fraction":0.1,"seed":0}}"#></textarea>
+                    </label>
+                </details>
                 <button type="submit" class="primary" data-testid="freeze">"Freeze"</button>
             </ActionForm>
             {action_error(freeze.value())}
@@ -93,15 +100,42 @@ fn PairBrowser() -> impl IntoView {
                 q("strategy"),
                 q("q"),
                 (q("min_margin"), q("max_margin"), q("length"), q("flag")),
+                (q("version"), q("split")),
             )
         },
-        |(name, offset, source, strategy, search, (lo, hi, length, flag))| {
-            list_pairs(name, offset, source, strategy, search, lo, hi, length, flag)
+        |(name, offset, source, strategy, search, (lo, hi, length, flag), (version, split))| {
+            list_pairs(
+                name, offset, source, strategy, search, lo, hi, length, flag, version, split,
+            )
         },
     );
+    let versions = Resource::new(
+        move || params.with(|p| p.get("name").unwrap_or_default()),
+        list_versions,
+    );
     view! {
-        <h2>"Pairs"</h2>
+        <h2 id="pairs">"Pairs"</h2>
         <form method="get" class="row filters" role="search">
+            <label>"Version"
+                <select name="version" prop:value=move || q("version") data-testid="browse-version">
+                    <option value="">"all pairs of the project"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            versions.await.unwrap_or_default().into_iter().map(|v| {
+                                let selected = q("version") == v.tag;
+                                view! { <option value=v.tag.clone() selected=selected>{v.tag.clone()}</option> }
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </label>
+            <label title="Needs a version">"Split"
+                <select name="split" prop:value=move || q("split") data-testid="browse-split">
+                    <option value="">"any"</option>
+                    <option value="train">"train"</option>
+                    <option value="eval">"eval"</option>
+                </select>
+            </label>
             <label>"Source" <input name="source" value=move || q("source") /></label>
             <label>"Strategy" <input name="strategy" value=move || q("strategy") placeholder="imported" /></label>
             <label class="grow">"Prompt contains" <input name="q" type="search" value=move || q("q") /></label>

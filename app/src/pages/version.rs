@@ -43,9 +43,10 @@ fn Version() -> impl IntoView {
                     Ok((version, report)) => {
                         let recipe = serde_json::to_string(&version.recipe).unwrap_or_default();
                         let back = format!("/projects/{}/datasets", report.project);
+                        let browse = format!("{back}?version={}#pairs", version.tag);
                         view! {
                             <h1>{format!("{} · {}", report.project, version.tag)}</h1>
-                            <p><a href=back>"All versions"</a></p>
+                            <p><a href=back>"All versions"</a> " · " <a href=browse data-testid="browse-version-pairs">"Browse its pairs"</a></p>
                             <dl class="card facts">
                                 <dt>"Pairs"</dt><dd data-testid="version-pairs">{version.pair_count}</dd>
                                 <dt>"Parent"</dt><dd>{version.parent.unwrap_or_else(|| "—".into())}</dd>

@@ -26,6 +26,32 @@ pub struct Recipe {
     /// one, else train).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub split: Option<SplitRule>,
+    /// An ordered strategy mix (a curriculum), e.g. extreme pairs first, margin pairs later:
+    /// the version lists the pairs of each stage in turn. A pair belongs to the first stage whose
+    /// filters it passes; pairs in no stage are left out. Empty: every selected pair, in pair
+    /// order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<MixStage>,
+}
+
+/// One stage of a strategy mix. Its filters add to the recipe's own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixStage {
+    /// Strategies of this stage (empty = any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strategies: Vec<String>,
+    /// Sources of this stage (empty = any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_margin: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_margin: Option<f64>,
+    /// At most this many pairs from the stage: those with the lowest pair hash (a stable,
+    /// content-addressed sample that does not depend on import order), listed in pair order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 /// Train/eval assignment by prompt: every pair of one prompt lands in the same split, so no
@@ -43,6 +69,23 @@ pub struct SplitRule {
     /// and some imports) and draw only the others.
     #[serde(default)]
     pub keep_prompt_split: bool,
+}
+
+/// Margin bounds must be finite and ordered; `at` prefixes the field names in the message.
+fn margins(at: &str, min: Option<f64>, max: Option<f64>) -> Result<(), String> {
+    for (field, v) in [("min_margin", min), ("max_margin", max)] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            return Err(format!("`{at}{field}` must be a finite number"));
+        }
+    }
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            return Err(format!(
+                "`{at}min_margin` ({lo}) is above `{at}max_margin` ({hi})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub const TRAIN: &str = "train";
@@ -79,19 +122,27 @@ impl Recipe {
         self.kappa_gate != Some(false)
     }
 
+    /// A mix from a comma-separated strategy order (`extreme, margin`): one stage per strategy.
+    pub fn mix_from_order(order: &str) -> Vec<MixStage> {
+        order
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| MixStage {
+                strategies: vec![s.to_owned()],
+                ..MixStage::default()
+            })
+            .collect()
+    }
+
     /// Checks the fields; the message names the bad one.
     pub fn validate(&self) -> Result<(), String> {
-        for (field, v) in [
-            ("min_margin", self.min_margin),
-            ("max_margin", self.max_margin),
-        ] {
-            if v.is_some_and(|v| !v.is_finite()) {
-                return Err(format!("`{field}` must be a finite number"));
-            }
-        }
-        if let (Some(lo), Some(hi)) = (self.min_margin, self.max_margin) {
-            if lo > hi {
-                return Err(format!("`min_margin` ({lo}) is above `max_margin` ({hi})"));
+        margins("", self.min_margin, self.max_margin)?;
+        for (i, stage) in self.mix.iter().enumerate() {
+            let at = format!("mix[{i}].");
+            margins(&at, stage.min_margin, stage.max_margin)?;
+            if stage.limit == Some(0) {
+                return Err(format!("`{at}limit` must be at least 1"));
             }
         }
         if let Some(rule) = &self.split {
@@ -144,5 +195,35 @@ mod tests {
             ..Recipe::default()
         };
         assert!(bad.validate().unwrap_err().contains("eval_fraction"));
+    }
+
+    #[test]
+    fn mixes_parse_and_validate_by_stage() {
+        let r: Recipe = serde_json::from_str(
+            r#"{"mix":[{"strategies":["extreme"],"min_margin":0.2,"limit":100},{"strategies":["margin"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.mix.len(), 2);
+        assert_eq!(r.mix[0].limit, Some(100));
+        assert!(r.validate().is_ok());
+        assert_eq!(
+            Recipe::mix_from_order(" extreme, margin ,"),
+            vec![
+                MixStage {
+                    strategies: vec!["extreme".into()],
+                    ..MixStage::default()
+                },
+                MixStage {
+                    strategies: vec!["margin".into()],
+                    ..MixStage::default()
+                }
+            ]
+        );
+        let bad: Recipe =
+            serde_json::from_str(r#"{"mix":[{},{"min_margin":0.5,"max_margin":0.1}]}"#).unwrap();
+        assert!(bad.validate().unwrap_err().contains("`mix[1].min_margin`"));
+        let zero: Recipe = serde_json::from_str(r#"{"mix":[{"limit":0}]}"#).unwrap();
+        assert!(zero.validate().unwrap_err().contains("mix[0].limit"));
+        assert!(serde_json::from_str::<Recipe>(r#"{"mix":[{"strategy":"x"}]}"#).is_err());
     }
 }

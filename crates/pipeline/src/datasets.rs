@@ -247,18 +247,23 @@ impl ExportTarget {
         Ok(self)
     }
 
-    /// The split of one member pair under the version's rule.
-    pub fn split_of(&self, p: &pairwise_store::entities::pair::Model) -> &'static str {
-        let known = serde_json::from_str::<serde_json::Value>(&p.provenance)
-            .ok()
-            .and_then(|v| v["split"].as_str().map(str::to_owned))
-            .or_else(|| {
-                serde_json::from_str::<serde_json::Value>(&p.metadata)
-                    .ok()
-                    .and_then(|v| v["split"].as_str().map(str::to_owned))
-            });
-        let prompt_hash = pairwise_core::stable_hash(pairwise_core::normalize_text(&p.prompt));
-        pairwise_core::recipe::split_of(self.split_rule.as_ref(), &prompt_hash, known.as_deref())
+    /// The split of one member pair: as stored at freeze time, else (versions frozen before
+    /// splits were stored) derived under the version's rule.
+    pub fn split_of(
+        &self,
+        p: &pairwise_store::entities::pair::Model,
+        stored: Option<&str>,
+    ) -> &'static str {
+        match stored {
+            Some("eval") => pairwise_core::recipe::EVAL,
+            Some("train") => pairwise_core::recipe::TRAIN,
+            _ => datasets::pair_split(
+                self.split_rule.as_ref(),
+                &p.prompt,
+                &p.provenance,
+                &p.metadata,
+            ),
+        }
     }
 }
 
@@ -281,21 +286,20 @@ pub async fn export_target(
     })
 }
 
-/// The JSONL bytes of the version's pairs from `position` on (one page), the next position and
-/// the rows written; the end is when the next position equals `position` (a page may write
-/// nothing when a split is selected). Callers stream pages, so memory stays flat.
-pub async fn export_chunk(
-    db: &DatabaseConnection,
+type MemberPage = Vec<(pairwise_store::entities::pair::Model, Option<String>)>;
+
+/// The JSONL bytes of one page of members and the rows written (a page may write nothing when a
+/// split is selected).
+fn render_page(
     target: &ExportTarget,
     format: ExportFormat,
-    position: i64,
-) -> Result<(Vec<u8>, i64, u64), StoreError> {
-    let page = datasets::pairs_page(db, target.version_id, position, EXPORT_PAGE).await?;
+    page: &MemberPage,
+) -> Result<(Vec<u8>, u64), StoreError> {
     let mut out = Vec::with_capacity(page.len() * 512);
     let mut rows = 0u64;
     let bad = |e: serde_json::Error| StoreError::invalid("metadata", e.to_string());
-    for p in &page {
-        let split = target.split_of(p);
+    for (p, stored) in page {
+        let split = target.split_of(p, stored.as_deref());
         if target.only_split.is_some_and(|only| only != split) {
             continue;
         }
@@ -322,7 +326,75 @@ pub async fn export_chunk(
         rows += write_rows(&mut out, format, &pair)
             .map_err(|e| StoreError::invalid("format", e.to_string()))? as u64;
     }
-    Ok((out, position + page.len() as i64, rows))
+    Ok((out, rows))
+}
+
+/// A version's export as a stream of JSONL chunks, one page of members each, in version order.
+/// The next page is read from the database while the caller formats and writes this one, so
+/// reading and serializing overlap; memory holds two pages at most.
+pub struct ExportChunks {
+    db: DatabaseConnection,
+    target: ExportTarget,
+    format: ExportFormat,
+    position: i64,
+    ahead: Option<tokio::task::JoinHandle<Result<MemberPage, StoreError>>>,
+    done: bool,
+}
+
+impl ExportChunks {
+    pub fn new(db: &DatabaseConnection, target: &ExportTarget, format: ExportFormat) -> Self {
+        Self {
+            db: db.clone(),
+            target: target.clone(),
+            format,
+            position: 0,
+            ahead: None,
+            done: false,
+        }
+    }
+
+    fn fetch(&self, position: i64) -> tokio::task::JoinHandle<Result<MemberPage, StoreError>> {
+        let (db, version) = (self.db.clone(), self.target.version_id);
+        tokio::spawn(async move { datasets::pairs_page(&db, version, position, EXPORT_PAGE).await })
+    }
+
+    /// Members read so far (for progress: a version has `target.pair_count`).
+    pub fn members_done(&self) -> u64 {
+        self.position as u64
+    }
+
+    /// The next chunk's bytes and rows; `None` after the last member.
+    pub async fn next_chunk(&mut self) -> Result<Option<(Vec<u8>, u64)>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        let ahead = match self.ahead.take() {
+            Some(handle) => handle,
+            None => self.fetch(self.position),
+        };
+        let page = ahead
+            .await
+            .map_err(|e| StoreError::invalid("export", format!("reading pairs failed: {e}")))??;
+        self.position += page.len() as i64;
+        if (page.len() as u64) < EXPORT_PAGE {
+            self.done = true;
+        } else {
+            self.ahead = Some(self.fetch(self.position));
+        }
+        if page.is_empty() {
+            return Ok(None);
+        }
+        render_page(&self.target, self.format, &page).map(Some)
+    }
+}
+
+impl Drop for ExportChunks {
+    fn drop(&mut self) {
+        // A download cancelled mid-way stops its read-ahead.
+        if let Some(handle) = self.ahead.take() {
+            handle.abort();
+        }
+    }
 }
 
 /// Writes version `tag` of `project` to `out` as JSONL in `format`; returns the rows written.
@@ -344,16 +416,24 @@ pub async fn export_to<W: Write>(
     format: ExportFormat,
     out: &mut W,
 ) -> Result<u64, StoreError> {
+    export_to_with_progress(db, target, format, out, |_| ()).await
+}
+
+/// [`export_to`], calling `progress` with the members done after each page.
+pub async fn export_to_with_progress<W: Write>(
+    db: &DatabaseConnection,
+    target: &ExportTarget,
+    format: ExportFormat,
+    out: &mut W,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, StoreError> {
     let io = |e: std::io::Error| StoreError::invalid("out", format!("cannot write: {e}"));
-    let (mut rows, mut position) = (0u64, 0i64);
-    loop {
-        let (chunk, next, n) = export_chunk(db, target, format, position).await?;
-        if next == position {
-            break;
-        }
+    let mut rows = 0u64;
+    let mut chunks = ExportChunks::new(db, target, format);
+    while let Some((chunk, n)) = chunks.next_chunk().await? {
         out.write_all(&chunk).map_err(io)?;
         rows += n;
-        position = next;
+        progress(chunks.members_done());
     }
     out.flush().map_err(io)?;
     Ok(rows)

@@ -13,7 +13,7 @@ pub mod runs;
 pub mod worker;
 
 pub use datasets::{
-    export_chunk, export_target, export_version, import_pairs, maybe_gunzip, ExportTarget,
+    export_target, export_version, import_pairs, maybe_gunzip, ExportChunks, ExportTarget,
 };
 pub use error::PipelineError;
 pub use import::{import_prompts, ImportError, ImportOptions};

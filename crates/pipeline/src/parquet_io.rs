@@ -5,7 +5,7 @@
 //! Import reads record batches one at a time and hands them to the JSONL pair parser as lines,
 //! so every format check, line number and atomicity rule of the JSONL import applies.
 
-use crate::datasets::{export_chunk, export_target, ExportTarget};
+use crate::datasets::{export_target, ExportChunks, ExportTarget};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
 use pairwise_core::ExportFormat;
@@ -94,6 +94,17 @@ pub async fn write_parquet<W: Write + Send>(
     format: ExportFormat,
     out: W,
 ) -> Result<u64, StoreError> {
+    write_parquet_with_progress(db, target, format, out, |_| ()).await
+}
+
+/// [`write_parquet`], calling `progress` with the members done after each page.
+pub async fn write_parquet_with_progress<W: Write + Send>(
+    db: &DatabaseConnection,
+    target: &ExportTarget,
+    format: ExportFormat,
+    out: W,
+    mut progress: impl FnMut(u64),
+) -> Result<u64, StoreError> {
     let schema = schema(format);
     // Row groups of 64 Ki rows: the writer buffers one row group, so memory stays flat (the
     // default of 1 Mi rows held a million-pair export in memory, 310 MB peak).
@@ -104,14 +115,11 @@ pub async fn write_parquet<W: Write + Send>(
         .build();
     let mut writer =
         ArrowWriter::try_new(out, schema.clone(), Some(properties)).map_err(arrow_err)?;
-    let (mut rows, mut position) = (0u64, 0i64);
-    loop {
-        let (chunk, next, n) = export_chunk(db, target, format, position).await?;
-        if next == position {
-            break;
-        }
+    let mut rows = 0u64;
+    let mut chunks = ExportChunks::new(db, target, format);
+    while let Some((chunk, n)) = chunks.next_chunk().await? {
+        progress(chunks.members_done());
         if chunk.is_empty() {
-            position = next;
             continue;
         }
         let lines = metadata_as_text(&chunk)?;
@@ -131,7 +139,6 @@ pub async fn write_parquet<W: Write + Send>(
             writer.write(&batch).map_err(arrow_err)?;
         }
         rows += n;
-        position = next;
     }
     writer.close().map_err(arrow_err)?;
     Ok(rows)

@@ -240,7 +240,7 @@ async fn prompts_of(
         if page.is_empty() {
             break;
         }
-        for (i, p) in page.iter().enumerate() {
+        for (i, (p, _)) in page.iter().enumerate() {
             if (position as u64 + i as u64).is_multiple_of(step) {
                 out.insert(
                     stable_hash(normalize_text(&p.prompt)),
@@ -279,7 +279,7 @@ pub async fn quality_report(
         if page.is_empty() {
             break;
         }
-        for (i, p) in page.iter().enumerate() {
+        for (i, (p, stored)) in page.iter().enumerate() {
             let count = |s: &str| s.chars().count() as f64;
             chars.push(count(&p.chosen) - count(&p.rejected));
             words.push(
@@ -304,7 +304,7 @@ pub async fn quality_report(
             }
             let hash = stable_hash(normalize_text(&p.prompt));
             *prompt_counts.entry(hash.clone()).or_default() += 1;
-            let split = target.split_of(p);
+            let split = target.split_of(p, stored.as_deref());
             *by_split.entry(split.to_owned()).or_default() += 1;
             let sampled = (position as u64 + i as u64).is_multiple_of(step);
             if sampled {

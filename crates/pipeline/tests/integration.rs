@@ -1304,6 +1304,212 @@ async fn split_rules_split_by_prompt() {
             .expect("target")
             .with_split(Some("test"));
         assert!(bad.is_err());
+        // A version frozen before splits were stored (members without a split) exports the same
+        // splits, derived from its recipe; its rollback copy stores them again.
+        let export = |tag: &'static str| async move {
+            let mut out = Vec::new();
+            pairwise_pipeline::export_version(db, "s", tag, ExportFormat::Trl, &mut out)
+                .await
+                .expect("export");
+            String::from_utf8(out)
+                .expect("utf-8")
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                    (v["prompt"].clone(), v["metadata"]["split"].clone())
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = export("v1").await;
+        use sea_orm::ConnectionTrait as _;
+        db.execute_unprepared(&format!(
+            "UPDATE dataset_members SET split = NULL WHERE version_id = {}",
+            v.id
+        ))
+        .await
+        .expect("legacy");
+        assert_eq!(export("v1").await, before, "{}", t.backend);
+        let legacy = pairwise_store::pairs::PairFilter {
+            version: Some(v.id),
+            split: Some("eval".into()),
+            ..Default::default()
+        };
+        let err = pairwise_store::pairs::page(db, p.id, &legacy, 10, 0)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("--from"), "{err}");
+        let copy = datasets::rollback(db, p.id, "v1", "v1-copy", None)
+            .await
+            .expect("rollback");
+        assert_eq!(copy.content_hash, v.content_hash);
+        assert_eq!(export("v1-copy").await.len(), 180);
+        let stored = pairwise_store::pairs::PairFilter {
+            version: Some(copy.id),
+            split: Some("eval".into()),
+            ..Default::default()
+        };
+        let eval = pairwise_store::pairs::page(db, p.id, &stored, 10, 0)
+            .await
+            .expect("copy has splits");
+        assert_eq!(
+            eval.total,
+            before.iter().filter(|(_, s)| s == "eval").count() as u64
+        );
+        t.finish().await;
+    }
+}
+
+/// A strategy mix lists its stages in order (each pair in its first matching stage, pairs in no
+/// stage left out), a stage limit takes the lowest hashes, every member stores its split, and the
+/// pair browser pages a version in version order, filtered by split.
+#[tokio::test]
+async fn strategy_mix_orders_stages_and_the_browser_filters_versions_by_split() {
+    use pairwise_core::{
+        recipe::{MixStage, SplitRule},
+        ChatMessage, PairRecord, Recipe,
+    };
+    use pairwise_store::{
+        datasets,
+        pairs::{self, HashedPair, PairFilter, PairOrigin},
+    };
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let p = projects::create(db, "mix", "", None)
+            .await
+            .expect("project");
+        // Interleaved: i % 3 == 0 extreme (margin .5), 1 margin (.03), 2 imported (no margin).
+        let items: Vec<(HashedPair, PairOrigin)> = (0..90)
+            .map(|i| {
+                let strategy = ["extreme", "margin", "imported"][i % 3];
+                let scores = match i % 3 {
+                    0 => (Some(0.9), Some(0.4)),
+                    1 => (Some(0.6), Some(0.57)),
+                    _ => (None, None),
+                };
+                let record = PairRecord {
+                    prompt: vec![ChatMessage {
+                        role: "user".into(),
+                        content: format!("question {}", i / 2),
+                    }],
+                    chosen: format!("good {i}"),
+                    rejected: format!("bad {i}"),
+                    score_chosen: scores.0,
+                    score_rejected: scores.1,
+                    metadata: Default::default(),
+                };
+                let origin = PairOrigin {
+                    strategy: strategy.into(),
+                    source: "test".into(),
+                    provenance: serde_json::json!({}),
+                };
+                (HashedPair::from(record), origin)
+            })
+            .collect();
+        assert_eq!(
+            pairs::insert_each(db, p.id, &items).await.expect("insert"),
+            90
+        );
+        let stage = |s: &str| MixStage {
+            strategies: vec![s.into()],
+            ..MixStage::default()
+        };
+        let recipe = Recipe {
+            mix: vec![
+                MixStage {
+                    limit: Some(10),
+                    ..stage("extreme")
+                },
+                stage("margin"),
+                // Overlaps the first stage: extreme pairs it did not take are not taken again.
+                MixStage {
+                    min_margin: Some(0.0),
+                    ..MixStage::default()
+                },
+            ],
+            split: Some(SplitRule {
+                eval_fraction: 0.3,
+                seed: 1,
+                keep_prompt_split: false,
+            }),
+            ..Recipe::default()
+        };
+        let v = datasets::freeze(db, p.id, "mix1", &recipe, None)
+            .await
+            .expect("freeze");
+        // 10 extreme + 30 margin + 30 imported (no margin passes min_margin), no other extreme.
+        assert_eq!(v.pair_count, 70, "{}", t.backend);
+        let mut filter = PairFilter {
+            version: Some(v.id),
+            ..PairFilter::default()
+        };
+        let all = pairs::page(db, p.id, &filter, 100, 0).await.expect("page");
+        assert_eq!(all.total, 70);
+        let strategies: Vec<&str> = all.items.iter().map(|i| i.strategy.as_str()).collect();
+        assert!(
+            strategies[..10].iter().all(|s| *s == "extreme"),
+            "{strategies:?}"
+        );
+        assert!(strategies[10..40].iter().all(|s| *s == "margin"));
+        assert!(strategies[40..].iter().all(|s| *s == "imported"));
+        // The extreme sample: the 10 lowest hashes, in pair order within the stage.
+        let mut extreme: Vec<(String, i64)> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == 0)
+            .map(|(_, (h, _))| h.hash.clone())
+            .zip(0..)
+            .collect();
+        extreme.sort();
+        let mut want: Vec<String> = extreme[..10].iter().map(|(h, _)| h.clone()).collect();
+        let got: Vec<String> = all.items[..10].iter().map(|i| i.hash.clone()).collect();
+        let ids: Vec<i64> = all.items[..10].iter().map(|i| i.id).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "pair order within a stage"
+        );
+        want.sort();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        assert_eq!(got_sorted, want);
+        // Split filter: eval + train = all, disjoint prompts; the export agrees.
+        let mut counts = Vec::new();
+        for split in ["train", "eval"] {
+            filter.split = Some(split.into());
+            let page = pairs::page(db, p.id, &filter, 100, 0)
+                .await
+                .expect("split page");
+            let target = pairwise_pipeline::export_target(db, "mix", "mix1")
+                .await
+                .expect("target")
+                .with_split(Some(split))
+                .expect("split");
+            let mut out = Vec::new();
+            let n = pairwise_pipeline::datasets::export_to(
+                db,
+                &target,
+                pairwise_core::ExportFormat::Trl,
+                &mut out,
+            )
+            .await
+            .expect("export");
+            assert_eq!(n, page.total, "{split}");
+            counts.push(page.total);
+        }
+        assert_eq!(counts[0] + counts[1], 70);
+        assert!(counts[1] > 5 && counts[0] > 30, "{counts:?}");
+        filter.split = Some("test".into());
+        let err = pairs::page(db, p.id, &filter, 10, 0).await.unwrap_err();
+        assert!(err.to_string().contains("split"), "{err}");
+        let no_version = PairFilter {
+            split: Some("eval".into()),
+            ..PairFilter::default()
+        };
+        assert!(pairs::page(db, p.id, &no_version, 10, 0).await.is_err());
+        // Same recipe, same members: freezing again gives the same content hash.
+        let again = datasets::freeze(db, p.id, "mix2", &recipe, None)
+            .await
+            .expect("freeze");
+        assert_eq!(again.content_hash, v.content_hash);
         t.finish().await;
     }
 }

@@ -80,22 +80,29 @@ async fn latest(
         .await?)
 }
 
-fn recipe_condition(project_id: i64, recipe: &Recipe) -> Condition {
-    let mut c = Condition::all().add(pair::Column::ProjectId.eq(project_id));
-    if !recipe.sources.is_empty() {
-        c = c.add(pair::Column::Source.is_in(recipe.sources.clone()));
+/// Pairs passing one set of filters (sources, strategies, margin bounds; pairs without a margin
+/// pass the margin bounds).
+fn filter_condition(
+    sources: &[String],
+    strategies: &[String],
+    min_margin: Option<f64>,
+    max_margin: Option<f64>,
+) -> Condition {
+    let mut c = Condition::all();
+    if !sources.is_empty() {
+        c = c.add(pair::Column::Source.is_in(sources.to_vec()));
     }
-    if !recipe.strategies.is_empty() {
-        c = c.add(pair::Column::Strategy.is_in(recipe.strategies.clone()));
+    if !strategies.is_empty() {
+        c = c.add(pair::Column::Strategy.is_in(strategies.to_vec()));
     }
-    if let Some(lo) = recipe.min_margin {
+    if let Some(lo) = min_margin {
         c = c.add(
             Condition::any()
                 .add(pair::Column::Margin.is_null())
                 .add(pair::Column::Margin.gte(lo)),
         );
     }
-    if let Some(hi) = recipe.max_margin {
+    if let Some(hi) = max_margin {
         c = c.add(
             Condition::any()
                 .add(pair::Column::Margin.is_null())
@@ -105,37 +112,209 @@ fn recipe_condition(project_id: i64, recipe: &Recipe) -> Condition {
     c
 }
 
+/// One stage of a freeze: the pairs matching `condition`, at most `limit` of them.
+struct Stage {
+    condition: Condition,
+    limit: Option<u64>,
+}
+
+/// The stages of a recipe: its strategy mix in order (each stage leaving out the pairs of the
+/// earlier ones), or a single stage of every selected pair.
+fn recipe_stages(project_id: i64, recipe: &Recipe, excluded: Vec<i64>) -> Vec<Stage> {
+    let mut base = Condition::all()
+        .add(pair::Column::ProjectId.eq(project_id))
+        .add(filter_condition(
+            &recipe.sources,
+            &recipe.strategies,
+            recipe.min_margin,
+            recipe.max_margin,
+        ));
+    if !excluded.is_empty() {
+        base = base.add(pair::Column::Id.is_not_in(excluded));
+    }
+    if recipe.mix.is_empty() {
+        return vec![Stage {
+            condition: base,
+            limit: None,
+        }];
+    }
+    let mut earlier: Vec<Condition> = Vec::new();
+    let mut stages = Vec::with_capacity(recipe.mix.len());
+    for m in &recipe.mix {
+        let own = filter_condition(&m.sources, &m.strategies, m.min_margin, m.max_margin);
+        let mut condition = base.clone().add(own.clone());
+        for e in &earlier {
+            condition = condition.add(e.clone().not());
+        }
+        earlier.push(own);
+        stages.push(Stage {
+            condition,
+            limit: m.limit,
+        });
+    }
+    stages
+}
+
+/// A member about to be written: pair id, pair hash, split.
+type NewMember = (i64, String, String);
+
+/// The columns a member's split is decided from: id, hash, prompt, provenance, metadata.
+type SplitColumns = (i64, String, String, String, String);
+
+fn split_columns() -> sea_orm::Select<pair::Entity> {
+    pair::Entity::find()
+        .select_only()
+        .column(pair::Column::Id)
+        .column(pair::Column::Hash)
+        .column(pair::Column::Prompt)
+        .column(pair::Column::Provenance)
+        .column(pair::Column::Metadata)
+}
+
+/// The `split` a pair carries itself (`provenance.split`, else `metadata.split`), if any.
+fn own_split(provenance: &str, metadata: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Own {
+        #[serde(default)]
+        split: Option<serde_json::Value>,
+    }
+    [provenance, metadata].into_iter().find_map(|json| {
+        serde_json::from_str::<Own>(json)
+            .ok()
+            .and_then(|o| o.split)
+            .and_then(|v| v.as_str().map(str::to_owned))
+    })
+}
+
+/// The split of a pair under `rule`: by the stable hash of its normalized prompt, or its own
+/// split where the rule keeps it (or there is no rule). A pure function of the frozen recipe and
+/// the immutable pair, so it never changes for a version.
+pub fn pair_split(
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+    prompt: &str,
+    provenance: &str,
+    metadata: &str,
+) -> &'static str {
+    let known = own_split(provenance, metadata);
+    let prompt_hash = pairwise_core::stable_hash(pairwise_core::normalize_text(prompt));
+    pairwise_core::recipe::split_of(rule, &prompt_hash, known.as_deref())
+}
+
+fn with_splits(
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+    rows: Vec<SplitColumns>,
+) -> Vec<NewMember> {
+    rows.into_iter()
+        .map(|(id, hash, prompt, provenance, metadata)| {
+            let split = pair_split(rule, &prompt, &provenance, &metadata).to_owned();
+            (id, hash, split)
+        })
+        .collect()
+}
+
 /// Where the members of a new version come from.
 enum Members {
-    /// The project's pairs matching a recipe, in pair order.
-    Selected(Condition),
+    /// The project's pairs of each stage in turn, in pair order within a stage.
+    Staged(Vec<Stage>),
     /// Exactly the members of another version, in its order.
     CopyOf(i64),
 }
 
-impl Members {
-    /// The next page of (pair id, hash) after `position` members (and after pair id `last_id`).
-    async fn page(
-        &self,
-        db: &impl ConnectionTrait,
-        position: i64,
-        last_id: i64,
-    ) -> Result<Vec<(i64, String)>> {
-        match self {
-            Self::Selected(condition) => Ok(pair::Entity::find()
-                .select_only()
-                .column(pair::Column::Id)
-                .column(pair::Column::Hash)
-                .filter(condition.clone())
+/// Writes members in order, hashing their pair hashes; returns the count written so far.
+struct MemberWriter {
+    version_id: i64,
+    position: i64,
+    hasher: Sha256,
+}
+
+impl MemberWriter {
+    async fn write(&mut self, db: &impl ConnectionTrait, page: Vec<NewMember>) -> Result<()> {
+        if page.is_empty() {
+            return Ok(());
+        }
+        let members: Vec<dataset_member::ActiveModel> = page
+            .into_iter()
+            .enumerate()
+            .map(|(i, (pair_id, hash, split))| {
+                self.hasher.update(hash.as_bytes());
+                self.hasher.update(b"\n");
+                dataset_member::ActiveModel {
+                    version_id: Set(self.version_id),
+                    position: Set(self.position + i as i64),
+                    pair_id: Set(pair_id),
+                    split: Set(Some(split)),
+                }
+            })
+            .collect();
+        self.position += members.len() as i64;
+        dataset_member::Entity::insert_many(members)
+            .exec_without_returning(db)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Writes the members of one stage: every matching pair by id, or (with a limit) the `limit`
+/// matching pairs of lowest hash, then in id order.
+async fn write_stage(
+    db: &impl ConnectionTrait,
+    out: &mut MemberWriter,
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+    stage: &Stage,
+) -> Result<()> {
+    let Some(limit) = stage.limit else {
+        let mut last_id: i64 = 0;
+        loop {
+            let rows: Vec<SplitColumns> = split_columns()
+                .filter(stage.condition.clone())
                 .filter(pair::Column::Id.gt(last_id))
                 .order_by_asc(pair::Column::Id)
                 .limit(PAGE)
                 .into_tuple()
                 .all(db)
-                .await?),
-            Self::CopyOf(version_id) => member_page(db, *version_id, position, PAGE).await,
+                .await?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            last_id = last.0;
+            out.write(db, with_splits(rule, rows)).await?;
+        }
+    };
+    // The sample: ids of the `limit` lowest hashes (ids only, 8 bytes each), read by hash keyset.
+    let mut ids: Vec<i64> = Vec::new();
+    let mut last_hash = String::new();
+    while (ids.len() as u64) < limit {
+        let want = PAGE.min(limit - ids.len() as u64);
+        let rows: Vec<(i64, String)> = pair::Entity::find()
+            .select_only()
+            .column(pair::Column::Id)
+            .column(pair::Column::Hash)
+            .filter(stage.condition.clone())
+            .filter(pair::Column::Hash.gt(last_hash.as_str()))
+            .order_by_asc(pair::Column::Hash)
+            .limit(want)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some((_, last)) = rows.last() else { break };
+        last_hash = last.clone();
+        let done = (rows.len() as u64) < want;
+        ids.extend(rows.into_iter().map(|(id, _)| id));
+        if done {
+            break;
         }
     }
+    ids.sort_unstable();
+    for chunk in ids.chunks(PAGE as usize) {
+        let rows: Vec<SplitColumns> = split_columns()
+            .filter(pair::Column::Id.is_in(chunk.to_vec()))
+            .order_by_asc(pair::Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.write(db, with_splits(rule, rows)).await?;
+    }
+    Ok(())
 }
 
 /// Writes a version row and its members inside `txn`; returns the finished row.
@@ -161,39 +340,35 @@ async fn write_version<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
-    let mut hasher = Sha256::new();
-    let mut position: i64 = 0;
-    let mut last_id: i64 = 0;
-    loop {
-        let page = source.page(txn, position, last_id).await?;
-        let Some(&(last, _)) = page.last() else { break };
-        last_id = last;
-        let members: Vec<dataset_member::ActiveModel> = page
-            .iter()
-            .enumerate()
-            .map(|(i, (pair_id, hash))| {
-                hasher.update(hash.as_bytes());
-                hasher.update(b"\n");
-                dataset_member::ActiveModel {
-                    version_id: Set(row.id),
-                    position: Set(position + i as i64),
-                    pair_id: Set(*pair_id),
-                }
-            })
-            .collect();
-        position += page.len() as i64;
-        dataset_member::Entity::insert_many(members)
-            .exec_without_returning(txn)
-            .await?;
+    let mut out = MemberWriter {
+        version_id: row.id,
+        position: 0,
+        hasher: Sha256::new(),
+    };
+    let rule = recipe.split.as_ref();
+    match source {
+        Members::Staged(stages) => {
+            for stage in &stages {
+                write_stage(txn, &mut out, rule, stage).await?;
+            }
+        }
+        Members::CopyOf(version_id) => loop {
+            let page = member_page(txn, version_id, out.position, PAGE, rule).await?;
+            if page.is_empty() {
+                break;
+            }
+            out.write(txn, page).await?;
+        },
     }
     // The one write after the insert, inside the same transaction, before anyone can see it.
     let mut finished: dataset_version::ActiveModel = row.into();
-    finished.content_hash = Set(hex::encode(hasher.finalize()));
-    finished.pair_count = Set(position);
+    finished.content_hash = Set(hex::encode(out.hasher.finalize()));
+    finished.pair_count = Set(out.position);
     Ok(finished.update(txn).await?)
 }
 
-/// Freezes the project's pairs that `recipe` selects, in pair order, as version `tag`.
+/// Freezes the project's pairs that `recipe` selects as version `tag`: in pair order, or stage
+/// by stage of its strategy mix; each member with its split under the recipe's split rule.
 pub async fn freeze(
     db: &DatabaseConnection,
     project_id: i64,
@@ -212,14 +387,12 @@ pub async fn freeze(
         )));
     }
     let parent = latest(&txn, project_id).await?.map(|p| p.id);
-    let mut condition = recipe_condition(project_id, recipe);
-    if recipe.gated() {
-        let gated = crate::annotation::gated_human_pairs(&txn, project_id).await?;
-        if !gated.is_empty() {
-            condition = condition.add(pair::Column::Id.is_not_in(gated));
-        }
-    }
-    let members = Members::Selected(condition);
+    let gated = if recipe.gated() {
+        crate::annotation::gated_human_pairs(&txn, project_id).await?
+    } else {
+        Vec::new()
+    };
+    let members = Members::Staged(recipe_stages(project_id, recipe, gated));
     let model = write_version(&txn, project_id, tag, parent, recipe, created_by, members).await?;
     let v = view(&txn, &model).await?;
     txn.commit().await?;
@@ -258,13 +431,15 @@ pub async fn rollback(
     Ok(v)
 }
 
-/// (pair id, hash) of members from `position` on, in order.
+/// (pair id, hash, split) of members from `position` on, in order. Members stored without a
+/// split (versions frozen before splits were stored) get it derived under `rule`.
 async fn member_page(
     db: &impl ConnectionTrait,
     version_id: i64,
     position: i64,
     limit: u64,
-) -> Result<Vec<(i64, String)>> {
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+) -> Result<Vec<NewMember>> {
     let members = dataset_member::Entity::find()
         .filter(dataset_member::Column::VersionId.eq(version_id))
         .filter(dataset_member::Column::Position.gte(position))
@@ -273,40 +448,65 @@ async fn member_page(
         .all(db)
         .await?;
     let ids: Vec<i64> = members.iter().map(|m| m.pair_id).collect();
-    let hashes: std::collections::HashMap<i64, String> = pair::Entity::find()
-        .select_only()
-        .column(pair::Column::Id)
-        .column(pair::Column::Hash)
-        .filter(pair::Column::Id.is_in(ids.clone()))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
+    let legacy = members.iter().any(|m| m.split.is_none());
+    let pairs: std::collections::HashMap<i64, (String, Option<String>)> = if legacy {
+        split_columns()
+            .filter(pair::Column::Id.is_in(ids))
+            .into_tuple::<SplitColumns>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, hash, prompt, provenance, metadata)| {
+                let split = pair_split(rule, &prompt, &provenance, &metadata).to_owned();
+                (id, (hash, Some(split)))
+            })
+            .collect()
+    } else {
+        pair::Entity::find()
+            .select_only()
+            .column(pair::Column::Id)
+            .column(pair::Column::Hash)
+            .filter(pair::Column::Id.is_in(ids))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, hash)| (id, (hash, None)))
+            .collect()
+    };
+    Ok(members
         .into_iter()
-        .collect();
-    Ok(ids
-        .into_iter()
-        .map(|id| (id, hashes.get(&id).cloned().unwrap_or_default()))
+        .map(|m| {
+            let (hash, derived) = pairs.get(&m.pair_id).cloned().unwrap_or_default();
+            let split = m.split.or(derived).unwrap_or_else(|| "train".into());
+            (m.pair_id, hash, split)
+        })
         .collect())
 }
 
-/// The pairs of a version from `position` on, in version order (for streaming exports): one
-/// query joining the members to their pairs.
+/// The pairs of a version from `position` on, in version order (for streaming exports), each
+/// with its stored split (`None` on versions frozen before splits were stored): one query
+/// joining the members to their pairs.
 pub async fn pairs_page(
     db: &impl ConnectionTrait,
     version_id: i64,
     position: i64,
     limit: u64,
-) -> Result<Vec<pair::Model>> {
-    use sea_orm::{EntityTrait as _, JoinType, RelationDef, RelationTrait as _};
-    let members_to_pairs: RelationDef = dataset_member::Relation::Pair.def();
-    Ok(pair::Entity::find()
-        .join_rev(JoinType::InnerJoin, members_to_pairs)
+) -> Result<Vec<(pair::Model, Option<String>)>> {
+    use sea_orm::{JoinType, RelationTrait as _};
+    let rows = pair::Entity::find()
+        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+        .select_also(dataset_member::Entity)
         .filter(dataset_member::Column::VersionId.eq(version_id))
         .filter(dataset_member::Column::Position.gte(position))
         .order_by_asc(dataset_member::Column::Position)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, m)| (p, m.and_then(|m| m.split)))
+        .collect())
 }
 
 /// Every version of a project, oldest first.
@@ -332,14 +532,26 @@ pub async fn get_view(
 }
 
 async fn hashes(db: &impl ConnectionTrait, version_id: i64) -> Result<HashSet<String>> {
+    use sea_orm::{JoinType, RelationTrait as _};
     let mut set = HashSet::new();
     let mut position = 0;
     loop {
-        let page = member_page(db, version_id, position, PAGE).await?;
-        if page.is_empty() {
+        let page: Vec<(i64, String)> = dataset_member::Entity::find()
+            .select_only()
+            .column(dataset_member::Column::Position)
+            .column(pair::Column::Hash)
+            .join(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+            .filter(dataset_member::Column::VersionId.eq(version_id))
+            .filter(dataset_member::Column::Position.gte(position))
+            .order_by_asc(dataset_member::Column::Position)
+            .limit(PAGE)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(&(last, _)) = page.last() else {
             return Ok(set);
-        }
-        position += page.len() as i64;
+        };
+        position = last + 1;
         set.extend(page.into_iter().map(|(_, h)| h));
     }
 }

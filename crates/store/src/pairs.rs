@@ -142,6 +142,10 @@ pub struct PairFilter {
     /// `trivial`: only pairs flagged as trivial negatives; `hard`: only pairs with a reference
     /// gap that are not.
     pub flag: Option<String>,
+    /// Only the members of this dataset version (by id), in version order.
+    pub version: Option<i64>,
+    /// `train` or `eval`: only members of that split (needs `version`).
+    pub split: Option<String>,
 }
 
 /// One page of a project's pairs in import order, with the total that matches.
@@ -159,7 +163,45 @@ pub async fn page(
             format!("must be between 1 and {}", crate::prompts::MAX_PAGE),
         ));
     }
+    use crate::entities::dataset_member;
     let mut query = pair::Entity::find().filter(pair::Column::ProjectId.eq(project_id));
+    let split = filter.split.as_deref().filter(|s| !s.is_empty());
+    if let Some(version) = filter.version {
+        use sea_orm::{JoinType, RelationTrait as _};
+        query = query
+            .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+            .filter(dataset_member::Column::VersionId.eq(version));
+        match split {
+            None => {}
+            Some(s @ ("train" | "eval")) => {
+                let legacy = dataset_member::Entity::find()
+                    .filter(dataset_member::Column::VersionId.eq(version))
+                    .filter(dataset_member::Column::Split.is_null())
+                    .one(db)
+                    .await?
+                    .is_some();
+                if legacy {
+                    return Err(crate::StoreError::invalid(
+                        "split",
+                        "this version was frozen before splits were stored; filter a copy of \
+                         it (`dataset freeze --from`), which stores them",
+                    ));
+                }
+                query = query.filter(dataset_member::Column::Split.eq(s));
+            }
+            Some(other) => {
+                return Err(crate::StoreError::invalid(
+                    "split",
+                    format!("`{other}` is not a split: use train or eval"),
+                ))
+            }
+        }
+    } else if split.is_some() {
+        return Err(crate::StoreError::invalid(
+            "split",
+            "splits belong to a dataset version: choose a version to filter by split",
+        ));
+    }
     if let Some(source) = filter.source.as_deref().filter(|s| !s.is_empty()) {
         query = query.filter(pair::Column::Source.eq(source));
     }
@@ -209,12 +251,12 @@ pub async fn page(
         }
     }
     let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_asc(pair::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await?;
+    let query = if filter.version.is_some() {
+        query.order_by_asc(dataset_member::Column::Position)
+    } else {
+        query.order_by_asc(pair::Column::Id)
+    };
+    let items = query.limit(limit).offset(offset).all(db).await?;
     let items = items
         .into_iter()
         .map(|p| {

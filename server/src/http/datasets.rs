@@ -15,7 +15,7 @@ use pairwise_core::{
     dto::{DatasetDiff, DatasetVersionView},
     ExportFormat, Recipe, Role,
 };
-use pairwise_pipeline::{export_chunk, export_target};
+use pairwise_pipeline::{export_target, ExportChunks};
 use pairwise_store::{datasets, projects};
 use serde::Deserialize;
 
@@ -151,18 +151,15 @@ pub async fn export(
             .unwrap_or_default(),
         format.as_str()
     );
-    let db = state.db.clone();
-    let stream = futures_util::stream::unfold(Some(0i64), move |position| {
-        let (db, target) = (db.clone(), target.clone());
-        async move {
-            let position = position?;
-            match export_chunk(&db, &target, format, position).await {
-                Ok((_, next, _)) if next == position => None,
-                Ok((chunk, next, _)) => Some((Ok::<_, std::io::Error>(chunk), Some(next))),
-                Err(e) => {
-                    tracing::error!(error = %e, "export failed mid-stream");
-                    Some((Err(std::io::Error::other(e.to_string())), None))
-                }
+    let chunks = ExportChunks::new(&state.db, &target, format);
+    let stream = futures_util::stream::unfold(Some(chunks), |chunks| async move {
+        let mut chunks = chunks?;
+        match chunks.next_chunk().await {
+            Ok(None) => None,
+            Ok(Some((chunk, _))) => Some((Ok::<_, std::io::Error>(chunk), Some(chunks))),
+            Err(e) => {
+                tracing::error!(error = %e, "export failed mid-stream");
+                Some((Err(std::io::Error::other(e.to_string())), None))
             }
         }
     });

@@ -10,6 +10,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub position: i64,
     pub pair_id: i64,
+    /// `train` or `eval`, decided at freeze time (`None` on versions frozen before splits were
+    /// stored: derived on read).
+    pub split: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
