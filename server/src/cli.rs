@@ -629,6 +629,10 @@ async fn dataset(
                     diff.from_pair_count,
                     diff.to_pair_count
                 );
+                let show = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or("—".into());
+                for s in &diff.stats {
+                    println!("  {:<40} {:>12} {:>12}", s.name, show(s.from), show(s.to));
+                }
             }
         }
     }

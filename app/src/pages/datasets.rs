@@ -253,11 +253,34 @@ fn DiffForm(project: String, tags: Vec<String>) -> impl IntoView {
             <button type="button" on:click=move |_| { diff.dispatch((from.get(), to.get())); } data-testid="diff">"Compare"</button>
         </div>
         {move || diff.value().get().map(|r| match r {
-            Ok(d) => view! {
-                <p class="card" data-testid="diff-result">
-                    {format!("{} → {}: +{} added, −{} removed, {} unchanged ({} → {} pairs)", d.from, d.to, d.added, d.removed, d.unchanged, d.from_pair_count, d.to_pair_count)}
-                </p>
-            }.into_any(),
+            Ok(d) => {
+                let show = |v: Option<f64>| match v {
+                    Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
+                    Some(v) => format!("{v:.3}"),
+                    None => "—".into(),
+                };
+                let change = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) if b != a => {
+                        let d = b - a;
+                        if d.fract() == 0.0 { format!("{d:+.0}") } else { format!("{d:+.3}") }
+                    }
+                    _ => String::new(),
+                };
+                let (from, to) = (d.from.clone(), d.to.clone());
+                view! {
+                    <p class="card" data-testid="diff-result">
+                        {format!("{} → {}: +{} added, −{} removed, {} unchanged ({} → {} pairs)", d.from, d.to, d.added, d.removed, d.unchanged, d.from_pair_count, d.to_pair_count)}
+                    </p>
+                    <table class="data" data-testid="diff-stats">
+                        <thead><tr><th>"Statistic"</th><th class="num">{from}</th><th class="num">{to}</th><th class="num">"Change"</th></tr></thead>
+                        <tbody>
+                            {d.stats.into_iter().map(|s| view! {
+                                <tr><td>{s.name}</td><td class="num">{show(s.from)}</td><td class="num">{show(s.to)}</td><td class="num">{change(s.from, s.to)}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })}
     }

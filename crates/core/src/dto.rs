@@ -112,6 +112,19 @@ pub struct DatasetDiff {
     pub removed_examples: Vec<String>,
     pub from_pair_count: u64,
     pub to_pair_count: u64,
+    /// Summary statistics of both versions side by side (counts per strategy, source and
+    /// split; mean margin; length bias), in a fixed order.
+    #[serde(default)]
+    pub stats: Vec<StatDelta>,
+}
+
+/// One statistic of two dataset versions (`None` where it does not apply, e.g. no margins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatDelta {
+    pub name: String,
+    pub from: Option<f64>,
+    pub to: Option<f64>,
 }
 
 /// What a pair import did; nothing is stored unless every row was valid.

@@ -1510,6 +1510,29 @@ async fn strategy_mix_orders_stages_and_the_browser_filters_versions_by_split() 
             .await
             .expect("freeze");
         assert_eq!(again.content_hash, v.content_hash);
+        // The diff compares the versions' statistics side by side.
+        datasets::freeze(db, p.id, "all", &Recipe::default(), None)
+            .await
+            .expect("freeze all");
+        let diff = datasets::diff(db, p.id, "mix1", "all").await.expect("diff");
+        assert_eq!((diff.added, diff.removed), (20, 0));
+        let stat = |name: &str| {
+            let s = diff.stats.iter().find(|s| s.name == name);
+            s.map(|s| (s.from, s.to))
+                .unwrap_or_else(|| panic!("{name} in {:?}", diff.stats))
+        };
+        assert_eq!(stat("strategy: extreme"), (Some(10.0), Some(30.0)));
+        assert_eq!(stat("strategy: margin"), (Some(30.0), Some(30.0)));
+        assert_eq!(
+            stat("split: train").1,
+            Some(90.0),
+            "no split rule: all train"
+        );
+        let (from, to) = stat("mean margin");
+        assert!((from.expect("from") - 0.1475).abs() < 1e-9, "{from:?}");
+        assert!((to.expect("to") - 0.265).abs() < 1e-9, "{to:?}");
+        assert_eq!(stat("share where chosen is longer"), (Some(1.0), Some(1.0)));
+        assert_eq!(diff.stats[0].name, "mean length difference (chars)");
         t.finish().await;
     }
 }

@@ -8,7 +8,7 @@ use crate::{
     rfc3339,
 };
 use pairwise_core::{
-    dto::{DatasetDiff, DatasetVersionView},
+    dto::{DatasetDiff, DatasetVersionView, StatDelta},
     Recipe,
 };
 use sea_orm::{
@@ -556,6 +556,106 @@ async fn hashes(db: &impl ConnectionTrait, version_id: i64) -> Result<HashSet<St
     }
 }
 
+/// Summary statistics of one version, computed in the database: pairs per strategy, source and
+/// split, mean margin, the share of pairs whose chosen answer is longer and the mean length
+/// difference (characters, chosen − rejected).
+async fn version_stats(
+    db: &impl ConnectionTrait,
+    version_id: i64,
+) -> Result<std::collections::BTreeMap<String, f64>> {
+    use sea_orm::{sea_query::Expr, JoinType, RelationTrait as _};
+    let members = || {
+        dataset_member::Entity::find()
+            .select_only()
+            .join(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+            .filter(dataset_member::Column::VersionId.eq(version_id))
+    };
+    let mut out = std::collections::BTreeMap::new();
+    let count = || sea_orm::sea_query::Func::count(Expr::col((pair::Entity, pair::Column::Id)));
+    let groups: [(&str, sea_orm::sea_query::SimpleExpr); 3] = [
+        (
+            "strategy",
+            Expr::col((pair::Entity, pair::Column::Strategy)).into(),
+        ),
+        (
+            "source",
+            Expr::col((pair::Entity, pair::Column::Source)).into(),
+        ),
+        (
+            "split",
+            Expr::col((dataset_member::Entity, dataset_member::Column::Split)).into(),
+        ),
+    ];
+    for (name, expr) in groups {
+        let rows: Vec<(Option<String>, i64)> = members()
+            .expr_as(expr.clone(), "key")
+            .expr_as(count(), "n")
+            .group_by(expr)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (key, n) in rows {
+            let key = key.unwrap_or_else(|| "(derived on read)".into());
+            out.insert(format!("{name}: {key}"), n as f64);
+        }
+    }
+    let (margin, longer, diff): (Option<f64>, Option<f64>, Option<f64>) = members()
+        .expr_as(
+            Expr::cust("CAST(AVG(margin) AS DOUBLE PRECISION)"),
+            "margin",
+        )
+        .expr_as(
+            Expr::cust(
+                "CAST(AVG(CASE WHEN length(chosen) > length(rejected) THEN 1.0 ELSE 0.0 END) \
+                 AS DOUBLE PRECISION)",
+            ),
+            "longer",
+        )
+        .expr_as(
+            Expr::cust("CAST(AVG(length(chosen) - length(rejected)) AS DOUBLE PRECISION)"),
+            "diff",
+        )
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or_default();
+    for (name, v) in [
+        ("mean margin", margin),
+        ("share where chosen is longer", longer),
+        ("mean length difference (chars)", diff),
+    ] {
+        if let Some(v) = v {
+            out.insert(name.to_owned(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// Both versions' statistics by name: the summary lines first, then the groups.
+fn compare(
+    a: &std::collections::BTreeMap<String, f64>,
+    b: &std::collections::BTreeMap<String, f64>,
+) -> Vec<StatDelta> {
+    let mut names: Vec<&String> = a.keys().chain(b.keys()).collect();
+    names.sort_by_key(|n| (n.contains(": "), n.as_str()));
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| StatDelta {
+            name: name.clone(),
+            // A group missing on one side has no pairs there; a mean missing has no data.
+            from: a
+                .get(name)
+                .copied()
+                .or((name.contains(": ")).then_some(0.0)),
+            to: b
+                .get(name)
+                .copied()
+                .or((name.contains(": ")).then_some(0.0)),
+        })
+        .collect()
+}
+
 /// Pairs added and removed going from version `a` to version `b`.
 pub async fn diff(
     db: &impl ConnectionTrait,
@@ -582,5 +682,9 @@ pub async fn diff(
         removed_examples: removed.iter().take(10).map(|s| (*s).clone()).collect(),
         from_pair_count: u64::try_from(va.pair_count).unwrap_or(0),
         to_pair_count: u64::try_from(vb.pair_count).unwrap_or(0),
+        stats: compare(
+            &version_stats(db, va.id).await?,
+            &version_stats(db, vb.id).await?,
+        ),
     })
 }

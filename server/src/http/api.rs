@@ -34,7 +34,7 @@ use utoipa::OpenApi;
         super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export,
         super::runs::list, super::runs::show, super::runs::generate, super::runs::judge
     ),
-    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, RunView)),
+    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
