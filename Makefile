@@ -174,7 +174,7 @@ gpu-check: setup-models
 FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && for t in prompts pairs judge ratings markdown; do \
+	cd fuzz && for t in prompts pairs judge ratings markdown parquet; do \
 		mkdir -p corpus/$$t && cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 || exit 1; done
 
 clean:

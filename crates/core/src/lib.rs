@@ -11,6 +11,8 @@ pub mod judge;
 #[cfg(feature = "markdown")]
 pub mod markdown;
 pub mod pair_formats;
+#[cfg(feature = "parquet")]
+pub mod parquet_lines;
 pub mod prompt_import;
 pub mod recipe;
 pub mod role;

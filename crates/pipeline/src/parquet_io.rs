@@ -7,21 +7,11 @@
 
 use crate::datasets::{export_target, ExportChunks, ExportTarget};
 use arrow_array::RecordBatch;
-use arrow_schema::{ArrowError, DataType, Field, Fields, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use pairwise_core::ExportFormat;
 use pairwise_store::{DatabaseConnection, StoreError};
-use parquet::{
-    arrow::{arrow_reader::ParquetRecordBatchReaderBuilder, ArrowWriter},
-    basic::Compression,
-    file::properties::WriterProperties,
-};
-use std::{
-    io::{Read, Write},
-    sync::Arc,
-};
-
-/// Rows per record batch when reading.
-const READ_BATCH: usize = 1024;
+use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
+use std::{io::Write, sync::Arc};
 
 fn messages() -> DataType {
     DataType::List(Arc::new(Field::new(
@@ -144,70 +134,5 @@ pub async fn write_parquet_with_progress<W: Write + Send>(
     Ok(rows)
 }
 
-/// A Parquet file read as JSONL lines (one row per line, `metadata` text turned back into an
-/// object), one record batch in memory at a time.
-pub struct ParquetLines {
-    batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
-    buffer: std::io::Cursor<Vec<u8>>,
-}
-
-impl ParquetLines {
-    /// Opens a Parquet file; a file that is not valid Parquet is an error saying so.
-    pub fn open(file: std::fs::File) -> Result<Self, StoreError> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| StoreError::invalid("file", format!("not a readable Parquet file: {e}")))?
-            .with_batch_size(READ_BATCH)
-            .build()
-            .map_err(|e| {
-                StoreError::invalid("file", format!("not a readable Parquet file: {e}"))
-            })?;
-        Ok(Self {
-            batches: Box::new(reader),
-            buffer: std::io::Cursor::new(Vec::new()),
-        })
-    }
-
-    fn refill(&mut self) -> std::io::Result<bool> {
-        let Some(batch) = self.batches.next() else {
-            return Ok(false);
-        };
-        let batch =
-            batch.map_err(|e| std::io::Error::other(format!("corrupt Parquet data: {e}")))?;
-        let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
-        writer.write(&batch).map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)?;
-        let raw = writer.into_inner();
-        let mut out = Vec::with_capacity(raw.len());
-        for line in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let mut row: serde_json::Value =
-                serde_json::from_slice(line).map_err(std::io::Error::other)?;
-            if let Some(meta) = row.get_mut("metadata") {
-                if let Some(parsed) = meta
-                    .as_str()
-                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-                    .filter(serde_json::Value::is_object)
-                {
-                    *meta = parsed;
-                }
-            }
-            serde_json::to_writer(&mut out, &row).map_err(std::io::Error::other)?;
-            out.push(b'\n');
-        }
-        self.buffer = std::io::Cursor::new(out);
-        Ok(true)
-    }
-}
-
-impl Read for ParquetLines {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            let n = self.buffer.read(buf)?;
-            if n > 0 || buf.is_empty() {
-                return Ok(n);
-            }
-            if !self.refill()? {
-                return Ok(0);
-            }
-        }
-    }
-}
+/// A Parquet file read as JSONL lines, with its declared sizes checked first.
+pub use pairwise_core::parquet_lines::{ParquetError, ParquetLines};
