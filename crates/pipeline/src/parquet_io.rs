@@ -6,7 +6,6 @@
 //! so every format check, line number and atomicity rule of the JSONL import applies.
 
 use crate::datasets::{export_target, ExportChunks, ExportTarget};
-use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use pairwise_core::ExportFormat;
 use pairwise_store::{DatabaseConnection, StoreError};
