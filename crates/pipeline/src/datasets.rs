@@ -134,9 +134,11 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let parser = tokio::task::spawn_blocking(move || parse_batches(reader, format, tx));
     let txn = db.begin().await?;
+    pairwise_store::db::begin_bulk(&txn).await?;
     let mut report = PairImportReport::default();
     while let Some(batch) = rx.recv().await {
         // An error returns here; dropping `txn` rolls back and dropping `rx` stops the parser.
+        // (A connection left with the bulk cache after an error only holds more memory.)
         let batch = batch?;
         report.inserted += pairs::insert_batch(&txn, project.id, &batch, &origin).await?;
         report.rows += batch.len() as u64;
@@ -154,6 +156,7 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
         serde_json::json!(report),
     )
     .await?;
+    pairwise_store::db::end_bulk(&txn).await?;
     txn.commit().await?;
     on_batch(&report);
     Ok(report)
@@ -247,22 +250,20 @@ impl ExportTarget {
         Ok(self)
     }
 
-    /// The split of one member pair: as stored at freeze time, else (versions frozen before
-    /// splits were stored) derived under the version's rule.
+    /// The split of one member: as stored at freeze time, else (versions frozen before splits
+    /// were stored) derived under the version's rule from the pair's prompt, provenance and
+    /// metadata.
     pub fn split_of(
         &self,
-        p: &pairwise_store::entities::pair::Model,
         stored: Option<&str>,
+        prompt: &str,
+        provenance: &str,
+        metadata: &str,
     ) -> &'static str {
         match stored {
             Some("eval") => pairwise_core::recipe::EVAL,
             Some("train") => pairwise_core::recipe::TRAIN,
-            _ => datasets::pair_split(
-                self.split_rule.as_ref(),
-                &p.prompt,
-                &p.provenance,
-                &p.metadata,
-            ),
+            _ => datasets::pair_split(self.split_rule.as_ref(), prompt, provenance, metadata),
         }
     }
 }
@@ -286,7 +287,7 @@ pub async fn export_target(
     })
 }
 
-type MemberPage = Vec<(pairwise_store::entities::pair::Model, Option<String>)>;
+type MemberPage = Vec<datasets::ExportRow>;
 
 /// The JSONL bytes of one page of members and the rows written (a page may write nothing when a
 /// split is selected).
@@ -298,12 +299,13 @@ fn render_page(
     let mut out = Vec::with_capacity(page.len() * 512);
     let mut rows = 0u64;
     let bad = |e: serde_json::Error| StoreError::invalid("metadata", e.to_string());
-    for (p, stored) in page {
-        let split = target.split_of(p, stored.as_deref());
+    for p in page {
+        let split = target.split_of(p.split.as_deref(), &p.prompt, &p.provenance, &p.metadata);
         if target.only_split.is_some_and(|only| only != split) {
             continue;
         }
-        let prompt = pairs::prompt_of(p);
+        let prompt: Vec<pairwise_core::ChatMessage> =
+            serde_json::from_str(&p.prompt).unwrap_or_default();
         let metadata = ExportMeta {
             split,
             pair_id: p.id,
@@ -329,15 +331,22 @@ fn render_page(
     Ok((out, rows))
 }
 
+/// Pages of members read ahead of the one being formatted. Each read runs on its own pooled
+/// connection (on SQLite, its own worker thread), so with two ahead the database reads use the
+/// second core while this one formats rows; memory holds `READ_AHEAD + 1` pages at most.
+const READ_AHEAD: usize = 2;
+
 /// A version's export as a stream of JSONL chunks, one page of members each, in version order.
-/// The next page is read from the database while the caller formats and writes this one, so
-/// reading and serializing overlap; memory holds two pages at most.
+/// Member positions are dense (0..pair_count), so the pages ahead are known without waiting.
 pub struct ExportChunks {
     db: DatabaseConnection,
     target: ExportTarget,
     format: ExportFormat,
+    /// Members handed out so far.
     position: i64,
-    ahead: Option<tokio::task::JoinHandle<Result<MemberPage, StoreError>>>,
+    /// Position of the next page to request.
+    requested: i64,
+    ahead: std::collections::VecDeque<tokio::task::JoinHandle<Result<MemberPage, StoreError>>>,
     done: bool,
 }
 
@@ -348,14 +357,23 @@ impl ExportChunks {
             target: target.clone(),
             format,
             position: 0,
-            ahead: None,
+            requested: 0,
+            ahead: std::collections::VecDeque::new(),
             done: false,
         }
     }
 
-    fn fetch(&self, position: i64) -> tokio::task::JoinHandle<Result<MemberPage, StoreError>> {
-        let (db, version) = (self.db.clone(), self.target.version_id);
-        tokio::spawn(async move { datasets::pairs_page(&db, version, position, EXPORT_PAGE).await })
+    /// Requests pages until `READ_AHEAD + 1` are pending (none past the version's end).
+    fn fill(&mut self) {
+        let end = i64::try_from(self.target.pair_count).unwrap_or(i64::MAX);
+        while self.ahead.len() <= READ_AHEAD && (self.requested < end || self.ahead.is_empty()) {
+            let (db, version) = (self.db.clone(), self.target.version_id);
+            let position = self.requested;
+            self.ahead.push_back(tokio::spawn(async move {
+                datasets::export_page(&db, version, position, EXPORT_PAGE).await
+            }));
+            self.requested += EXPORT_PAGE as i64;
+        }
     }
 
     /// Members read so far (for progress: a version has `target.pair_count`).
@@ -368,18 +386,16 @@ impl ExportChunks {
         if self.done {
             return Ok(None);
         }
-        let ahead = match self.ahead.take() {
-            Some(handle) => handle,
-            None => self.fetch(self.position),
+        self.fill();
+        let Some(handle) = self.ahead.pop_front() else {
+            return Ok(None);
         };
-        let page = ahead
+        let page = handle
             .await
             .map_err(|e| StoreError::invalid("export", format!("reading pairs failed: {e}")))??;
         self.position += page.len() as i64;
         if (page.len() as u64) < EXPORT_PAGE {
             self.done = true;
-        } else {
-            self.ahead = Some(self.fetch(self.position));
         }
         if page.is_empty() {
             return Ok(None);
@@ -390,8 +406,8 @@ impl ExportChunks {
 
 impl Drop for ExportChunks {
     fn drop(&mut self) {
-        // A download cancelled mid-way stops its read-ahead.
-        if let Some(handle) = self.ahead.take() {
+        // A download cancelled mid-way (or an export past its end) stops its reads ahead.
+        for handle in self.ahead.drain(..) {
             handle.abort();
         }
     }

@@ -304,7 +304,7 @@ pub async fn quality_report(
             }
             let hash = stable_hash(normalize_text(&p.prompt));
             *prompt_counts.entry(hash.clone()).or_default() += 1;
-            let split = target.split_of(p, stored.as_deref());
+            let split = target.split_of(stored.as_deref(), &p.prompt, &p.provenance, &p.metadata);
             *by_split.entry(split.to_owned()).or_default() += 1;
             let sampled = (position as u64 + i as u64).is_multiple_of(step);
             if sampled {

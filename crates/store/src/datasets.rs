@@ -196,6 +196,14 @@ pub fn pair_split(
     metadata: &str,
 ) -> &'static str {
     let known = own_split(provenance, metadata);
+    match rule {
+        // Without a rule, or where the rule keeps a known split, the prompt is not hashed.
+        None => return pairwise_core::recipe::split_of(None, "", known.as_deref()),
+        Some(r) if r.keep_prompt_split && matches!(known.as_deref(), Some("train" | "eval")) => {
+            return pairwise_core::recipe::split_of(rule, "", known.as_deref())
+        }
+        Some(_) => {}
+    }
     let prompt_hash = pairwise_core::stable_hash(pairwise_core::normalize_text(prompt));
     pairwise_core::recipe::split_of(rule, &prompt_hash, known.as_deref())
 }
@@ -507,6 +515,61 @@ pub async fn pairs_page(
         .into_iter()
         .map(|(p, m)| (p, m.and_then(|m| m.split)))
         .collect())
+}
+
+/// What an export reads of a member: its pair without the columns an export does not write
+/// (project, search text, creation time), and its stored split.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ExportRow {
+    pub id: i64,
+    pub hash: String,
+    pub prompt: String,
+    pub chosen: String,
+    pub rejected: String,
+    pub strategy: String,
+    pub margin: Option<f64>,
+    pub score_chosen: Option<f64>,
+    pub score_rejected: Option<f64>,
+    pub source: String,
+    pub provenance: String,
+    pub metadata: String,
+    /// `None` on versions frozen before splits were stored.
+    pub split: Option<String>,
+}
+
+/// The export rows of a version from `position` on, in version order.
+pub async fn export_page(
+    db: &impl ConnectionTrait,
+    version_id: i64,
+    position: i64,
+    limit: u64,
+) -> Result<Vec<ExportRow>> {
+    use sea_orm::{JoinType, RelationTrait as _};
+    Ok(pair::Entity::find()
+        .select_only()
+        .columns([
+            pair::Column::Id,
+            pair::Column::Hash,
+            pair::Column::Prompt,
+            pair::Column::Chosen,
+            pair::Column::Rejected,
+            pair::Column::Strategy,
+            pair::Column::Margin,
+            pair::Column::ScoreChosen,
+            pair::Column::ScoreRejected,
+            pair::Column::Source,
+            pair::Column::Provenance,
+            pair::Column::Metadata,
+        ])
+        .column(dataset_member::Column::Split)
+        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+        .filter(dataset_member::Column::VersionId.eq(version_id))
+        .filter(dataset_member::Column::Position.gte(position))
+        .order_by_asc(dataset_member::Column::Position)
+        .limit(limit)
+        .into_model::<ExportRow>()
+        .all(db)
+        .await?)
 }
 
 /// Every version of a project, oldest first.
