@@ -539,7 +539,11 @@ pub async fn worker(db: &DatabaseConnection, args: WorkerArgs) -> anyhow::Result
 /// The report as text for a terminal.
 pub fn print_report(r: &pairwise_core::dto::QualityReport) {
     println!("{} {}: {} pairs", r.project, r.version, r.pairs);
-    for (label, d) in [("characters", &r.length_chars), ("words", &r.length_words)] {
+    let tokens = r.length_tokens.as_ref().map(|d| ("tokens", d));
+    for (label, d) in [("characters", &r.length_chars), ("words", &r.length_words)]
+        .into_iter()
+        .chain(tokens)
+    {
         println!(
             "  length chosen - rejected ({label}): mean {:.1}, median {:.1}, chosen longer in {:.1}%",
             d.mean,

@@ -80,6 +80,13 @@ fn Report(report: QualityReport) -> impl IntoView {
             <h2>"Length bias"</h2>
             <LengthBlock label="characters" stats=report.length_chars />
             <LengthBlock label="words" stats=report.length_words />
+            {match (report.length_tokens, report.tokenizer) {
+                (Some(stats), Some(model)) => view! {
+                    <LengthBlock label="tokens" stats />
+                    <p class="muted">{format!("Tokens of {model}'s tokenizer, over the sample the template clustering uses.")}</p>
+                }.into_any(),
+                _ => view! { <p class="muted" data-testid="length-tokens-none">"Token lengths need a registered generator model (its tokenizer counts them)."</p> }.into_any(),
+            }}
             <h2>"Templated chosen answers"</h2>
             <p data-testid="templated">{format!(
                 "{} of {} chosen answers looked at are in clusters of {}+ near-identical answers (MinHash LSH).",

@@ -347,8 +347,15 @@ pub struct QualityReport {
     pub pairs: u64,
     /// Length bias: chosen − rejected in characters …
     pub length_chars: DiffStats,
-    /// … and in whitespace-separated words.
+    /// … and in whitespace-separated words …
     pub length_words: DiffStats,
+    /// … and in tokens of the generator's tokenizer (the sample the MinHash parts use; `None`
+    /// when no generator model is registered).
+    #[serde(default)]
+    pub length_tokens: Option<DiffStats>,
+    /// The model (`name@version`) whose tokenizer counted `length_tokens`.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
     /// Margins of pairs that have one.
     pub margin_histogram: Vec<Bin>,
     pub pairs_with_margin: u64,

@@ -1,5 +1,5 @@
 //! The quality report of a dataset version: length bias (distribution of chosen − rejected in
-//! characters and words), templated chosen answers (MinHash + LSH clusters, with gaoya), repeated
+//! characters, words and the generator's tokens), templated chosen answers (MinHash + LSH clusters, with gaoya), repeated
 //! prompts, train/eval contamination (exact hash, then MinHash near-duplicates), margins, counts
 //! per strategy, source and path, trivial negatives, and the judge runs behind the pairs.
 //! Pairs are read page by page; the MinHash parts look at a deterministic sample of big versions.
@@ -253,6 +253,43 @@ async fn prompts_of(
     Ok(out)
 }
 
+/// The tokenizer token lengths are counted with: the registered generator whose version made
+/// the version's first chosen answer (the policy a DPO run starts from), else the newest
+/// registered generator; `None` when no generator is registered or its tokenizer cannot load.
+async fn report_tokenizer(
+    db: &DatabaseConnection,
+    version_id: i64,
+) -> Result<Option<(String, tokenizers::Tokenizer)>, StoreError> {
+    use pairwise_store::entities::ai_model;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let generators = ai_model::Entity::find()
+        .filter(ai_model::Column::Kind.eq("generator"))
+        .order_by_desc(ai_model::Column::Id)
+        .all(db)
+        .await?;
+    if generators.is_empty() {
+        return Ok(None);
+    }
+    let first = datasets::pairs_page(db, version_id, 0, 1).await?;
+    let made_by = first.first().and_then(|(p, _)| {
+        let provenance: serde_json::Value = serde_json::from_str(&p.provenance).ok()?;
+        provenance["chosen"]["model_version"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    let model = made_by
+        .and_then(|v| generators.iter().find(|m| m.version == v))
+        .unwrap_or(&generators[0]);
+    let file = std::path::Path::new(&model.path).join("tokenizer.json");
+    Ok(match tokenizers::Tokenizer::from_file(&file) {
+        Ok(tok) => Some((format!("{}@{}", model.name, model.version), tok)),
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "no tokenizer for token lengths");
+            None
+        }
+    })
+}
+
 /// The report of version `tag`; with `against`, also the contamination of its prompts with the
 /// prompts of that other version (an evaluation set, say).
 pub async fn quality_report(
@@ -263,6 +300,8 @@ pub async fn quality_report(
 ) -> Result<QualityReport, StoreError> {
     let target = export_target(db, project, tag).await?;
     let step = step_for(target.pair_count);
+    let tokenizer = report_tokenizer(db, target.version_id).await?;
+    let mut tokens = Vec::new();
     let (mut chars, mut words, mut margins) = (Vec::new(), Vec::new(), Vec::new());
     let mut by_strategy: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
@@ -307,6 +346,10 @@ pub async fn quality_report(
             let split = target.split_of(stored.as_deref(), &p.prompt, &p.provenance, &p.metadata);
             *by_split.entry(split.to_owned()).or_default() += 1;
             let sampled = (position as u64 + i as u64).is_multiple_of(step);
+            if let Some((_, tok)) = tokenizer.as_ref().filter(|_| sampled) {
+                let count = |s: &str| tok.encode_fast(s, false).map_or(0, |e| e.len()) as f64;
+                tokens.push(count(&p.chosen) - count(&p.rejected));
+            }
             if sampled {
                 let side = if split == "eval" {
                     &mut eval_prompts
@@ -372,6 +415,8 @@ pub async fn quality_report(
         pairs,
         length_chars: diff_stats(chars),
         length_words: diff_stats(words),
+        length_tokens: tokenizer.as_ref().map(|_| diff_stats(tokens)),
+        tokenizer: tokenizer.map(|(name, _)| name),
         pairs_with_margin: margins.len() as u64,
         margin_histogram: histogram(&margins, BINS),
         by_strategy,

@@ -270,6 +270,38 @@ mod datasets {
             );
             let longer = diffs.iter().filter(|d| **d > 0.0).count() as f64 / diffs.len() as f64;
             assert!((r.length_chars.share_chosen_longer - longer).abs() < 1e-9);
+            // No generator registered: no token lengths. With one, its tokenizer counts them.
+            assert!(r.length_tokens.is_none() && r.tokenizer.is_none());
+            let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/demo");
+            pairwise_store::models::register(
+                db,
+                pairwise_store::models::NewModel {
+                    name: "demo".into(),
+                    kind: "generator".into(),
+                    path: demo
+                        .canonicalize()
+                        .expect("models/demo")
+                        .display()
+                        .to_string(),
+                    version: "v-demo".into(),
+                    device: "cpu".into(),
+                    created_by: None,
+                },
+            )
+            .await
+            .expect("register");
+            let with_tokens = pairwise_pipeline::quality_report(db, "hh", "v1", None)
+                .await
+                .expect("report");
+            assert_eq!(with_tokens.tokenizer.as_deref(), Some("demo@v-demo"));
+            let tokens = with_tokens.length_tokens.expect("token lengths");
+            // Tokens follow characters: same sign of the mean, a share near the characters' one.
+            assert!(
+                tokens.mean < 0.0 && r.length_chars.mean < 0.0,
+                "{}",
+                tokens.mean
+            );
+            assert!((tokens.share_chosen_longer - longer).abs() < 0.05);
             assert_eq!(
                 r.length_chars
                     .histogram

@@ -439,6 +439,21 @@ pub async fn rollback(
     Ok(v)
 }
 
+/// The members of a version from `position` on, in order, at most `limit`: the filters every
+/// paged read of a version shares (the query must select or join `dataset_members`).
+fn in_version<E: EntityTrait>(
+    query: sea_orm::Select<E>,
+    version_id: i64,
+    position: i64,
+    limit: u64,
+) -> sea_orm::Select<E> {
+    query
+        .filter(dataset_member::Column::VersionId.eq(version_id))
+        .filter(dataset_member::Column::Position.gte(position))
+        .order_by_asc(dataset_member::Column::Position)
+        .limit(limit)
+}
+
 /// (pair id, hash, split) of members from `position` on, in order. Members stored without a
 /// split (versions frozen before splits were stored) get it derived under `rule`.
 async fn member_page(
@@ -448,11 +463,7 @@ async fn member_page(
     limit: u64,
     rule: Option<&pairwise_core::recipe::SplitRule>,
 ) -> Result<Vec<NewMember>> {
-    let members = dataset_member::Entity::find()
-        .filter(dataset_member::Column::VersionId.eq(version_id))
-        .filter(dataset_member::Column::Position.gte(position))
-        .order_by_asc(dataset_member::Column::Position)
-        .limit(limit)
+    let members = in_version(dataset_member::Entity::find(), version_id, position, limit)
         .all(db)
         .await?;
     let ids: Vec<i64> = members.iter().map(|m| m.pair_id).collect();
@@ -502,13 +513,10 @@ pub async fn pairs_page(
     limit: u64,
 ) -> Result<Vec<(pair::Model, Option<String>)>> {
     use sea_orm::{JoinType, RelationTrait as _};
-    let rows = pair::Entity::find()
-        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+    let joined =
+        pair::Entity::find().join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def());
+    let rows = in_version(joined, version_id, position, limit)
         .select_also(dataset_member::Entity)
-        .filter(dataset_member::Column::VersionId.eq(version_id))
-        .filter(dataset_member::Column::Position.gte(position))
-        .order_by_asc(dataset_member::Column::Position)
-        .limit(limit)
         .all(db)
         .await?;
     Ok(rows
@@ -545,7 +553,7 @@ pub async fn export_page(
     limit: u64,
 ) -> Result<Vec<ExportRow>> {
     use sea_orm::{JoinType, RelationTrait as _};
-    Ok(pair::Entity::find()
+    let rows = pair::Entity::find()
         .select_only()
         .columns([
             pair::Column::Id,
@@ -562,11 +570,8 @@ pub async fn export_page(
             pair::Column::Metadata,
         ])
         .column(dataset_member::Column::Split)
-        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
-        .filter(dataset_member::Column::VersionId.eq(version_id))
-        .filter(dataset_member::Column::Position.gte(position))
-        .order_by_asc(dataset_member::Column::Position)
-        .limit(limit)
+        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def());
+    Ok(in_version(rows, version_id, position, limit)
         .into_model::<ExportRow>()
         .all(db)
         .await?)
@@ -599,15 +604,12 @@ async fn hashes(db: &impl ConnectionTrait, version_id: i64) -> Result<HashSet<St
     let mut set = HashSet::new();
     let mut position = 0;
     loop {
-        let page: Vec<(i64, String)> = dataset_member::Entity::find()
+        let query = dataset_member::Entity::find()
             .select_only()
             .column(dataset_member::Column::Position)
             .column(pair::Column::Hash)
-            .join(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
-            .filter(dataset_member::Column::VersionId.eq(version_id))
-            .filter(dataset_member::Column::Position.gte(position))
-            .order_by_asc(dataset_member::Column::Position)
-            .limit(PAGE)
+            .join(JoinType::InnerJoin, dataset_member::Relation::Pair.def());
+        let page: Vec<(i64, String)> = in_version(query, version_id, position, PAGE)
             .into_tuple()
             .all(db)
             .await?;
