@@ -19,6 +19,8 @@ test('freeze a version, compare and download it', async ({ page }) => {
 
   await page.getByTestId('diff').click();
   await expect(page.getByTestId('diff-result')).toContainText('+0 added, −0 removed, 2312 unchanged');
+  await expect(page.getByTestId('diff-stats')).toContainText('strategy: imported');
+  await expect(page.getByTestId('diff-stats')).toContainText('share where chosen is longer');
 
   // The pair browser pages on the server and searches prompts.
   await expect(page.getByTestId('pair-summary')).toHaveText('1–25 of 2312');

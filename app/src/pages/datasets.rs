@@ -64,7 +64,7 @@ fn Datasets() -> impl IntoView {
                 <label title="A curriculum: the version lists these strategies' pairs in this order and leaves out the others">"Strategy order" <input name="strategy_order" size="16" placeholder="extreme, margin" /></label>
                 <details class="grow">
                     <summary>"Recipe as JSON"</summary>
-                    <label class="grow">"Replaces the fields above (mix stages with limits and margins per stage, split seed…)"
+                    <label class="grow">"Replaces the fields above: a mix with per-step limits and margins, a split seed…"
                         <textarea name="recipe_json" rows="4" spellcheck="false" placeholder=r#"{"mix":[{"strategies":["extreme"],"min_margin":0.2,"limit":5000},{"strategies":["margin"]}],"split":{"eval_fraction":0.1,"seed":0}}"#></textarea>
                     </label>
                 </details>

@@ -30,12 +30,32 @@ pub struct ParquetError(pub String);
 pub struct ParquetLines {
     batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
     buffer: std::io::Cursor<Vec<u8>>,
+    /// The decoder panicked: its state is not trusted again.
+    failed: bool,
+}
+
+/// Runs `f`, turning a panic into its message. The parquet crate's decoders panic on some
+/// malformed pages (a division by zero in the byte-array reader, found by the fuzz target):
+/// a hostile file must be an error naming the problem, not a crashed import.
+fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_owned())
+    })
 }
 
 impl ParquetLines {
     /// Opens a Parquet file (a `File`, or `bytes::Bytes` in memory); a file that is not valid
     /// Parquet, or declares more than the caps allow, is an error saying so.
     pub fn open<R: ChunkReader + 'static>(file: R) -> Result<Self, ParquetError> {
+        contained(|| Self::open_checked(file))
+            .unwrap_or_else(|message| Err(ParquetError(format!("the decoder failed: {message}"))))
+    }
+
+    fn open_checked<R: ChunkReader + 'static>(file: R) -> Result<Self, ParquetError> {
         let length = file.len();
         let bad = |e: parquet::errors::ParquetError| ParquetError(e.to_string());
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(bad)?;
@@ -56,10 +76,16 @@ impl ParquetLines {
             }
             declared = declared.saturating_add(group.num_rows());
             for (c, column) in group.columns().iter().enumerate() {
-                let (start, size) = column.byte_range();
-                if start.saturating_add(size) > length {
+                // What `byte_range()` (which panics on negative values) computes, checked.
+                let start = column
+                    .dictionary_page_offset()
+                    .unwrap_or(column.data_page_offset());
+                let size = column.compressed_size();
+                let end = i64::try_from(length).unwrap_or(i64::MAX);
+                if start < 0 || size < 0 || start.saturating_add(size) > end {
                     return Err(ParquetError(format!(
-                        "row group {g}, column {c} lies past the end of the file"
+                        "row group {g}, column {c} declares bytes {start}..{start}+{size} of a \
+                         {length}-byte file"
                     )));
                 }
                 let uncompressed = column.uncompressed_size();
@@ -80,11 +106,19 @@ impl ParquetLines {
         Ok(Self {
             batches: Box::new(reader),
             buffer: std::io::Cursor::new(Vec::new()),
+            failed: false,
         })
     }
 
     fn refill(&mut self) -> std::io::Result<bool> {
-        let Some(batch) = self.batches.next() else {
+        if self.failed {
+            return Err(std::io::Error::other("corrupt Parquet data"));
+        }
+        let next = contained(|| self.batches.next()).unwrap_or_else(|message| {
+            self.failed = true;
+            Some(Err(ArrowError::ExternalError(message.into())))
+        });
+        let Some(batch) = next else {
             return Ok(false);
         };
         let batch =
@@ -179,6 +213,24 @@ mod tests {
                 }
             }
         }
+        // Found by the fuzz target: a negative column offset made the parquet crate panic.
+        let crash = std::fs::read(seed("crash-negative-column-offset.parquet")).expect("seed");
+        let err = ParquetLines::open(bytes::Bytes::from(crash))
+            .err()
+            .expect("a negative offset is refused");
+        assert!(err.to_string().contains("declares bytes"), "{err}");
+        // Also found by it: a page that makes the byte-array decoder divide by zero. The panic
+        // is contained and the read is an error.
+        let crash = std::fs::read(seed("crash-decoder-divide-by-zero.parquet")).expect("seed");
+        let failed = match ParquetLines::open(bytes::Bytes::from(crash)) {
+            Err(e) => e.to_string(),
+            Ok(lines) => std::io::BufReader::new(lines)
+                .lines()
+                .collect::<Result<Vec<String>, _>>()
+                .expect_err("the corrupt page is an error")
+                .to_string(),
+        };
+        assert!(failed.contains("divide by zero"), "{failed}");
         let err = ParquetLines::open(bytes::Bytes::from_static(b"PAR1 nope PAR1"))
             .err()
             .expect("not parquet");

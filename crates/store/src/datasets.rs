@@ -640,15 +640,12 @@ async fn version_stats(
     let groups: [(&str, sea_orm::sea_query::SimpleExpr); 3] = [
         (
             "strategy",
-            Expr::col((pair::Entity, pair::Column::Strategy)).into(),
+            Expr::col((pair::Entity, pair::Column::Strategy)),
         ),
-        (
-            "source",
-            Expr::col((pair::Entity, pair::Column::Source)).into(),
-        ),
+        ("source", Expr::col((pair::Entity, pair::Column::Source))),
         (
             "split",
-            Expr::col((dataset_member::Entity, dataset_member::Column::Split)).into(),
+            Expr::col((dataset_member::Entity, dataset_member::Column::Split)),
         ),
     ];
     for (name, expr) in groups {
