@@ -11,9 +11,9 @@ use pairwise_core::{
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require};
+use crate::ssr::{actor, db, parse_field, require};
 #[cfg(feature = "ssr")]
-use pairwise_store::{audit, projects, prompts, tokens, users};
+use pairwise_store::{projects, prompts, tokens, users};
 
 /// The signed-in user as pages need it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,18 +49,8 @@ pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
 
 #[server]
 pub async fn create_project(name: String, description: String) -> Result<ProjectView, AppError> {
-    let admin = require(Role::Admin)?;
-    let db = db()?;
-    let project = projects::create(&db, name.trim(), &description, Some(admin.id)).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "project.create",
-        &format!("project:{}", project.name),
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(project)
+    let request = pairwise_core::requests::CreateProject { name, description };
+    Ok(pairwise_pipeline::projects::create_project(&db()?, &actor()?, request).await?)
 }
 
 #[server]
@@ -104,70 +94,24 @@ pub async fn create_user(
     role: String,
     password: String,
 ) -> Result<UserView, AppError> {
-    let admin = require(Role::Admin)?;
-    let role: Role = role.parse().map_err(|message| AppError::Invalid {
-        field: "role".into(),
-        message,
-    })?;
-    let db = db()?;
-    let user = users::create(&db, username.trim(), role, &password).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "user.create",
-        &format!("user:{}", user.username),
-        serde_json::json!({"role": role}),
-    )
-    .await?;
-    Ok(user)
+    let role = parse_field("role", &role)?;
+    let request = pairwise_core::requests::CreateUser {
+        username,
+        role,
+        password,
+    };
+    Ok(pairwise_pipeline::users::create_user(&db()?, &actor()?, request).await?)
 }
 
 #[server]
 pub async fn set_user_role(username: String, role: String) -> Result<(), AppError> {
-    let admin = require(Role::Admin)?;
-    let role: Role = role.parse().map_err(|message| AppError::Invalid {
-        field: "role".into(),
-        message,
-    })?;
-    if username == admin.username && role != Role::Admin {
-        return Err(AppError::Invalid {
-            field: "role".into(),
-            message: "you cannot remove your own admin role".into(),
-        });
-    }
-    let db = db()?;
-    users::set_role(&db, &username, role).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "user.role",
-        &format!("user:{username}"),
-        serde_json::json!({"role": role}),
-    )
-    .await?;
-    Ok(())
+    let role = parse_field("role", &role)?;
+    Ok(pairwise_pipeline::users::set_user_role(&db()?, &actor()?, &username, role).await?)
 }
 
 #[server]
 pub async fn set_user_active(username: String, active: bool) -> Result<(), AppError> {
-    let admin = require(Role::Admin)?;
-    if username == admin.username && !active {
-        return Err(AppError::Invalid {
-            field: "username".into(),
-            message: "you cannot deactivate yourself".into(),
-        });
-    }
-    let db = db()?;
-    users::set_active(&db, &username, active).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "user.active",
-        &format!("user:{username}"),
-        serde_json::json!({"active": active}),
-    )
-    .await?;
-    Ok(())
+    Ok(pairwise_pipeline::users::set_user_active(&db()?, &actor()?, &username, active).await?)
 }
 
 #[server]
@@ -178,26 +122,11 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 
 #[server]
 pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, AppError> {
-    let admin = require(Role::Admin)?;
-    let db = db()?;
-    let user = users::find_by_username(&db, &username)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("user `{username}`")))?;
-    if !user.active {
-        return Err(AppError::Invalid {
-            field: "username".into(),
-            message: "the user is deactivated".into(),
-        });
-    }
-    let (token, secret) = tokens::issue(&db, user.id, &name).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "token.issue",
-        &format!("user:{username}"),
-        serde_json::json!({"token": token.id}),
-    )
-    .await?;
+    let request = pairwise_core::requests::IssueToken {
+        username: username.clone(),
+        name,
+    };
+    let (token, secret) = pairwise_pipeline::users::issue_token(&db()?, &actor()?, request).await?;
     Ok(IssuedToken {
         username,
         token,
@@ -207,17 +136,7 @@ pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, 
 
 #[server]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    let admin = require(Role::Admin)?;
-    let db = db()?;
-    tokens::revoke(&db, id).await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "token.revoke",
-        &format!("token:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
+    pairwise_pipeline::users::revoke_token(&db()?, &actor()?, id).await?;
     Ok(())
 }
 
@@ -260,7 +179,6 @@ pub async fn freeze_version(
     #[server(default)]
     recipe_json: Option<String>,
 ) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
-    let user = require(Role::Reviewer)?;
     let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
         let s = s.trim();
         if s.is_empty() {
@@ -302,19 +220,12 @@ pub async fn freeze_version(
             mix: pairwise_core::Recipe::mix_from_order(strategy_order.as_deref().unwrap_or("")),
         }
     };
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    let version =
-        pairwise_store::datasets::freeze(&db, p.id, tag.trim(), &recipe, Some(user.id)).await?;
-    audit::record(
-        &db,
-        Some(user.id),
-        "dataset.freeze",
-        &format!("project:{project}/{}", version.tag),
-        serde_json::json!({"pairs": version.pair_count}),
-    )
-    .await?;
-    Ok(version)
+    let request = pairwise_core::requests::FreezeRequest {
+        tag,
+        recipe,
+        from: None,
+    };
+    Ok(pairwise_pipeline::datasets::freeze_version(&db()?, &actor()?, &project, request).await?)
 }
 
 #[server]

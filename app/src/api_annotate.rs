@@ -10,11 +10,11 @@ use leptos::prelude::*;
 use pairwise_core::annotation::{AnnotateProject, AnnotateQueue, CalibrationReport, VoteReceipt};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require};
+use crate::ssr::{actor, db, require};
 #[cfg(feature = "ssr")]
 use pairwise_core::{annotation::Showing, ChatMessage, Role};
 #[cfg(feature = "ssr")]
-use pairwise_store::{annotation, audit, entities, projects};
+use pairwise_store::{annotation, entities, projects};
 
 /// An annotator's view of a pending showing (the only place a showing is turned into what the
 /// browser gets).
@@ -132,54 +132,20 @@ pub async fn calibration(project: String) -> Result<CalibrationReport, AppError>
 
 #[server]
 pub async fn run_kappa_gate(project: String) -> Result<u64, AppError> {
-    let me = require(Role::Reviewer)?;
-    let db = db()?;
-    let n = pairwise_pipeline::calibration::run_gate(&db, &project)
-        .await
-        .map_err(AppError::from)?;
-    audit::record(
-        &db,
-        Some(me.id),
-        "calibration.gate",
-        &format!("project:{project}"),
-        serde_json::json!({"quarantined": n}),
-    )
-    .await?;
-    Ok(n)
+    Ok(pairwise_pipeline::annotation::run_kappa_gate(&db()?, &actor()?, &project).await?)
 }
 
 #[server]
 pub async fn release_quarantine(project: String, id: i64) -> Result<(), AppError> {
-    let me = require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    annotation::release(&db, p.id, id, me.id).await?;
-    audit::record(
-        &db,
-        Some(me.id),
-        "calibration.release",
-        &format!("project:{project}"),
-        serde_json::json!({"quarantine": id}),
-    )
-    .await?;
-    Ok(())
+    let (db, actor) = (db()?, actor()?);
+    Ok(pairwise_pipeline::annotation::release_quarantine(&db, &actor, &project, id).await?)
 }
 
 /// Makes an item gold with an agreed answer (`x`, `y`, `tie`, `both_bad`).
 #[server]
 pub async fn promote_gold(project: String, item: i64, answer: String) -> Result<(), AppError> {
-    let me = require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    annotation::set_gold(&db, p.id, item, &answer).await?;
-    audit::record(
-        &db,
-        Some(me.id),
-        "calibration.gold",
-        &format!("project:{project}"),
-        serde_json::json!({"item": item, "answer": answer}),
-    )
-    .await?;
+    let (db, actor) = (db()?, actor()?);
+    pairwise_pipeline::annotation::promote_gold(&db, &actor, &project, item, &answer).await?;
     Ok(())
 }
 
@@ -193,10 +159,7 @@ pub async fn save_annotation_settings(
     lease_seconds: i32,
     kappa_threshold: f64,
 ) -> Result<(), AppError> {
-    let me = require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    let s = pairwise_core::annotation::AnnotationSettings {
+    let settings = pairwise_core::annotation::AnnotationSettings {
         overlap,
         repeat_rate,
         gold_rate,
@@ -204,14 +167,7 @@ pub async fn save_annotation_settings(
         lease_seconds,
         kappa_threshold,
     };
-    annotation::set_settings(&db, p.id, &s).await?;
-    audit::record(
-        &db,
-        Some(me.id),
-        "annotation.settings",
-        &format!("project:{project}"),
-        serde_json::to_value(&s).unwrap_or_default(),
-    )
-    .await?;
+    let (db, actor) = (db()?, actor()?);
+    pairwise_pipeline::annotation::save_settings(&db, &actor, &project, settings).await?;
     Ok(())
 }

@@ -1,43 +1,26 @@
 //! Server functions of the pipeline pages: models (admin), rubric versions (admin), runs
-//! (reviewers start, cancel and retry them) and the candidate browser.
-// The generation form has one field per argument; the server-fn macro copies the signature.
-#![allow(clippy::too_many_arguments)]
+//! (reviewers start, cancel and retry them) and the candidate browser. Each parses its input,
+//! calls the use case in `pairwise_pipeline` and maps the error.
 
 use crate::error::AppError;
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 #[cfg(feature = "ssr")]
 use pairwise_core::Role;
 use pairwise_core::{
     dto::{ModelView, PromptCandidates, RubricView, RunView},
     rubric::RubricChange,
+    run_requests::GenerateRequest,
 };
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require};
+use crate::ssr::{actor, db, parse_field, require};
 #[cfg(feature = "ssr")]
-use pairwise_store::{audit, candidates, jobs, models, projects, rubrics};
+use pairwise_pipeline::{models as registry, rubrics as rubric_actions, runs};
+#[cfg(feature = "ssr")]
+use pairwise_store::{candidates, jobs, models, projects, rubrics};
 
 /// Prompts per page of the candidate browser.
 pub const CANDIDATE_PAGE: u64 = 5;
-
-#[cfg(feature = "ssr")]
-impl From<pairwise_pipeline::PipelineError> for AppError {
-    fn from(e: pairwise_pipeline::PipelineError) -> Self {
-        use pairwise_pipeline::PipelineError as P;
-        match e {
-            P::NotFound(what) => AppError::NotFound(what),
-            P::Invalid { field, message } => AppError::Invalid {
-                field: field.to_owned(),
-                message,
-            },
-            P::Store(e) => e.into(),
-            other => {
-                tracing::error!(error = %other, "pipeline error");
-                AppError::Internal
-            }
-        }
-    }
-}
 
 #[server]
 pub async fn list_models() -> Result<Vec<ModelView>, AppError> {
@@ -52,35 +35,13 @@ pub async fn register_model(
     dir: String,
     device: String,
 ) -> Result<ModelView, AppError> {
-    let admin = require(Role::Admin)?;
-    let db = db()?;
-    let path = std::path::PathBuf::from(dir.trim());
-    let path = path.canonicalize().map_err(|e| AppError::Invalid {
-        field: "dir".into(),
-        message: format!("{}: {e}", path.display()),
-    })?;
-    let version = pairwise_pipeline::runs::open_version(path.clone()).await?;
-    let view = models::register(
-        &db,
-        models::NewModel {
-            name: name.trim().to_owned(),
-            kind,
-            path: path.display().to_string(),
-            version,
-            device,
-            created_by: Some(admin.id),
-        },
-    )
-    .await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "model.register",
-        &format!("model:{}", view.name),
-        serde_json::json!({"version": view.version}),
-    )
-    .await?;
-    Ok(view)
+    let request = pairwise_core::requests::RegisterModel {
+        name,
+        kind,
+        dir,
+        device,
+    };
+    Ok(registry::register_model(&db()?, &actor()?, request).await?)
 }
 
 #[server]
@@ -96,30 +57,16 @@ pub async fn save_rubric(
     spec: String,
     force: Option<String>,
 ) -> Result<RubricView, AppError> {
-    let admin = require(Role::Admin)?;
-    let parsed: pairwise_core::rubric::RubricSpec =
-        serde_json::from_str(&spec).map_err(|e| AppError::Invalid {
-            field: "spec".into(),
-            message: format!("line {} column {}: {e}", e.line(), e.column()),
-        })?;
-    let db = db()?;
-    let view = rubrics::save(
-        &db,
-        name.trim(),
-        &parsed,
-        force.is_some_and(|f| !f.is_empty()),
-        Some(admin.id),
-    )
-    .await?;
-    audit::record(
-        &db,
-        Some(admin.id),
-        "rubric.save",
-        &format!("rubric:{}@{}", view.name, view.version),
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(view)
+    let spec = serde_json::from_str(&spec).map_err(|e| AppError::Invalid {
+        field: "spec".into(),
+        message: format!("line {} column {}: {e}", e.line(), e.column()),
+    })?;
+    let request = pairwise_core::requests::SaveRubric {
+        name,
+        spec,
+        force: force.is_some_and(|f| !f.is_empty()),
+    };
+    Ok(rubric_actions::save_rubric(&db()?, &actor()?, request).await?)
 }
 
 #[server]
@@ -136,67 +83,10 @@ pub async fn list_runs() -> Result<Vec<RunView>, AppError> {
     Ok(jobs::list(&db()?, None, 50).await?)
 }
 
-/// Starts a generation run from the runs page's form.
-#[server]
-pub async fn start_generation(
-    project: String,
-    model: String,
-    n: u32,
-    conservative: Option<String>,
-    diverse: Option<String>,
-    adversarial: Option<String>,
-    max_new_tokens: u32,
-    limit: Option<String>,
-    split: Option<String>,
-    presets: Option<String>,
-    confirm: Option<String>,
-) -> Result<RunView, AppError> {
-    let user = require(Role::Reviewer)?;
-    let mut request = pairwise_pipeline::GenerateRequest::new(project, model);
-    request.n = n;
-    use pairwise_core::generation::GenerationPath as G;
-    request.paths = [
-        (conservative, G::Conservative),
-        (diverse, G::Diverse),
-        (adversarial, G::Adversarial),
-    ]
-    .into_iter()
-    .filter(|(on, _)| on.as_deref().is_some_and(|v| !v.is_empty()))
-    .map(|(_, path)| path)
-    .collect();
-    request.max_new_tokens = max_new_tokens;
-    request.limit = match limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
-        Some(l) => Some(l.parse().map_err(|_| AppError::Invalid {
-            field: "limit".into(),
-            message: format!("`{l}` is not a number"),
-        })?),
-        None => None,
-    };
-    request.split = match split.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(s.parse().map_err(|message| AppError::Invalid {
-            field: "split".into(),
-            message,
-        })?),
-        None => None,
-    };
-    if let Some(text) = presets.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        request.presets = serde_json::from_str(text).map_err(|e| AppError::Invalid {
-            field: "presets".into(),
-            message: format!("line {} column {}: {e}", e.line(), e.column()),
-        })?;
-    }
-    request.confirm_high_temperature = confirm.is_some_and(|c| !c.is_empty());
-    let db = db()?;
-    let run = pairwise_pipeline::create_generation(&db, request, Some(user.id)).await?;
-    audit::record(
-        &db,
-        Some(user.id),
-        "run.generate",
-        &format!("run:{}", run.id),
-        serde_json::json!({"project": run.project}),
-    )
-    .await?;
-    Ok(run)
+/// Starts a generation run; the runs page builds the request from its form in the browser.
+#[server(input = Json)]
+pub async fn start_generation(request: GenerateRequest) -> Result<RunView, AppError> {
+    Ok(runs::start_generation(&db()?, &actor()?, request).await?)
 }
 
 /// The default decoding preset of every path, as the generation form shows it for editing.
@@ -217,54 +107,20 @@ pub async fn start_judge(
     rubric: String,
     mode: String,
 ) -> Result<RunView, AppError> {
-    let user = require(Role::Reviewer)?;
-    let mode = mode.parse().map_err(|message| AppError::Invalid {
-        field: "mode".into(),
-        message,
-    })?;
-    let request = pairwise_pipeline::JudgeRequest::new(project, model, rubric, mode);
-    let db = db()?;
-    let run = pairwise_pipeline::create_judge(&db, request, Some(user.id)).await?;
-    audit::record(
-        &db,
-        Some(user.id),
-        "run.judge",
-        &format!("run:{}", run.id),
-        serde_json::json!({"project": run.project, "mode": mode.as_str()}),
-    )
-    .await?;
-    Ok(run)
+    let mode = parse_field("mode", &mode)?;
+    let request = pairwise_core::run_requests::JudgeRequest::new(project, model, rubric, mode);
+    Ok(runs::start_judge(&db()?, &actor()?, request).await?)
 }
 
 #[server]
 pub async fn cancel_run(id: i64) -> Result<(), AppError> {
-    let user = require(Role::Reviewer)?;
-    let db = db()?;
-    jobs::cancel(&db, id).await?;
-    audit::record(
-        &db,
-        Some(user.id),
-        "run.cancel",
-        &format!("run:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
+    runs::cancel_run(&db()?, &actor()?, id).await?;
     Ok(())
 }
 
 #[server]
 pub async fn retry_run(id: i64) -> Result<(), AppError> {
-    let user = require(Role::Reviewer)?;
-    let db = db()?;
-    jobs::retry(&db, id).await?;
-    audit::record(
-        &db,
-        Some(user.id),
-        "run.retry",
-        &format!("run:{id}"),
-        serde_json::json!({}),
-    )
-    .await?;
+    runs::retry_run(&db()?, &actor()?, id).await?;
     Ok(())
 }
 

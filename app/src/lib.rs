@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_annotate;
+pub mod api_audit;
 pub mod api_runs;
 pub mod components;
 pub mod error;
@@ -19,6 +20,7 @@ use leptos_router::{
 };
 use pages::{
     annotate::{AnnotatePage, AnnotateWorkPage},
+    audit::AuditPage,
     calibration::CalibrationPage,
     candidates::CandidatesPage,
     datasets::DatasetsPage,
@@ -90,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

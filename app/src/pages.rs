@@ -1,6 +1,7 @@
 //! One routed page per file.
 
 pub mod annotate;
+pub mod audit;
 pub mod calibration;
 pub mod candidates;
 pub mod datasets;

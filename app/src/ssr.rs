@@ -42,6 +42,44 @@ pub fn require(role: Role) -> Result<User, AppError> {
     }
 }
 
+/// The caller as the actor of a use case (which checks the role itself).
+pub fn actor() -> Result<pairwise_core::Actor, AppError> {
+    auth()
+        .user
+        .map(|u| u.actor())
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Parses a form field, or an `Invalid` error naming it.
+pub fn parse_field<T: std::str::FromStr<Err = String>>(
+    field: &str,
+    value: &str,
+) -> Result<T, AppError> {
+    value.parse().map_err(|message| AppError::Invalid {
+        field: field.into(),
+        message,
+    })
+}
+
+impl From<pairwise_pipeline::PipelineError> for AppError {
+    fn from(e: pairwise_pipeline::PipelineError) -> Self {
+        use pairwise_pipeline::PipelineError as P;
+        match e {
+            P::NotFound(what) => AppError::NotFound(what),
+            P::Forbidden { .. } => AppError::Forbidden,
+            P::Invalid { field, message } => AppError::Invalid {
+                field: field.to_owned(),
+                message,
+            },
+            P::Store(e) => e.into(),
+            other => {
+                tracing::error!(error = %other, "pipeline error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
         tracing::error!("AppState missing from the Leptos context");

@@ -9,6 +9,7 @@ mod m20261127_000003_create_pairs_and_datasets;
 mod m20261127_000004_create_pipeline;
 mod m20261127_000005_create_annotation;
 mod m20261127_000006_member_split;
+mod m20261129_000007_audit_actor_project;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_pipeline::Migration),
             Box::new(m20261127_000005_create_annotation::Migration),
             Box::new(m20261127_000006_member_split::Migration),
+            Box::new(m20261129_000007_audit_actor_project::Migration),
         ]
     }
 }

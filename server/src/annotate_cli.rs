@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use pairwise_core::annotation::AnnotationSettings;
-use pairwise_pipeline::calibration;
+use pairwise_core::{annotation::AnnotationSettings, Actor};
+use pairwise_pipeline::{annotation as actions, calibration};
 use pairwise_store::{annotation, projects, DatabaseConnection};
 
 #[derive(Debug, Subcommand)]
@@ -83,7 +83,11 @@ pub struct SettingsArgs {
     kappa_threshold: Option<f64>,
 }
 
-pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyhow::Result<()> {
+pub async fn annotate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    command: AnnotateCommand,
+) -> anyhow::Result<()> {
     match command {
         AnnotateCommand::Fill {
             project,
@@ -91,9 +95,8 @@ pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyh
             redteam,
             seed,
         } => {
-            let p = projects::require(db, &project).await?;
-            let judged = annotation::fill_from_inconsistent(db, p.id).await?;
-            let paired = annotation::fill_from_pairs(db, p.id, limit, redteam, seed).await?;
+            let (judged, paired) =
+                actions::fill_queue(db, actor, &project, limit, redteam, seed).await?;
             println!(
                 "{}",
                 serde_json::json!({"judge_inconsistent": judged, "pairs": paired})
@@ -117,7 +120,7 @@ pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyh
                     .unwrap_or_default();
                 let reader = pairwise_pipeline::maybe_gunzip(handle).context("reading the file")?;
                 let report = pairwise_pipeline::datasets::import_gold(
-                    db, &p.name, reader, format, &source, None,
+                    db, &p.name, reader, format, &source, actor,
                 )
                 .await
                 .with_context(|| format!("{}: nothing was imported", file.display()))?;
@@ -129,11 +132,11 @@ pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyh
             }
             match (from_pairs, item, answer) {
                 (Some(n), _, _) => {
-                    let done = annotation::gold_from_pairs(db, p.id, n).await?;
+                    let done = actions::gold_from_pairs(db, actor, &p.name, n).await?;
                     println!("{done} items are gold now");
                 }
                 (None, Some(item), Some(answer)) => {
-                    annotation::set_gold(db, p.id, item, &answer).await?;
+                    actions::promote_gold(db, actor, &p.name, item, &answer).await?;
                     println!("item {item} is gold with answer {answer}");
                 }
                 _ => bail!("give --from-pairs N, or --item ID with --answer x|y|tie|both_bad"),
@@ -150,13 +153,11 @@ pub async fn annotate(db: &DatabaseConnection, command: AnnotateCommand) -> anyh
                 lease_seconds: a.lease_seconds.unwrap_or(old.lease_seconds),
                 kappa_threshold: a.kappa_threshold.unwrap_or(old.kappa_threshold),
             };
-            if new != old {
-                annotation::set_settings(db, p.id, &new).await?;
-            }
+            let new = actions::save_settings(db, actor, &a.project, new).await?;
             println!("{}", serde_json::to_string_pretty(&new)?);
         }
         AnnotateCommand::Gate { project } => {
-            let n = calibration::run_gate(db, &project).await?;
+            let n = actions::run_kappa_gate(db, actor, &project).await?;
             println!("{n} quarantined");
         }
         AnnotateCommand::HumanPairs {

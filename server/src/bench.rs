@@ -280,8 +280,11 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     let prompt_ids =
         engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", PROMPT)]))?;
     let params = |seed: u64| DecodingParams {
-        temperature: 0.8,
-        top_p: 0.95,
+        sampling: pairwise_inference::Sampling {
+            temperature: 0.8,
+            top_p: 0.95,
+            ..Default::default()
+        },
         max_new_tokens: args.max_new_tokens,
         seed,
         ..DecodingParams::default()

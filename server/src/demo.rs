@@ -188,7 +188,7 @@ async fn seed_review(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()>
         std::io::Cursor::new(first),
         pairwise_core::PairFormat::HhRlhf,
         "harmless-base-test.jsonl.gz",
-        None,
+        &pairwise_core::Actor::cli(),
         |_| {},
     )
     .await?;

@@ -2,6 +2,7 @@
 //! logout, the prompt upload route, health, and the security layers around all of them.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod error;
@@ -28,6 +29,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .nest(
             "/api/v1",
             api::router()
+                .merge(audit::router())
                 .merge(datasets::router())
                 .merge(runs::router()),
         )

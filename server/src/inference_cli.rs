@@ -23,14 +23,8 @@ pub struct ModelArgs {
 
 #[derive(Debug, Args)]
 pub struct SamplingArgs {
-    #[arg(long, default_value_t = 1.0)]
-    pub temperature: f32,
-    #[arg(long, default_value_t = 1.0)]
-    pub top_p: f32,
-    #[arg(long, default_value_t = 0)]
-    pub top_k: u32,
-    #[arg(long, default_value_t = 1.0)]
-    pub repetition_penalty: f32,
+    #[command(flatten)]
+    pub sampling: pairwise_inference::Sampling,
     #[arg(long, default_value_t = 128)]
     pub max_new_tokens: u32,
     /// Seed of the first candidate; candidate i uses seed + i.
@@ -45,10 +39,7 @@ impl SamplingArgs {
     fn params(&self, n: usize) -> Vec<DecodingParams> {
         (0..n as u64)
             .map(|i| DecodingParams {
-                temperature: self.temperature,
-                top_p: self.top_p,
-                top_k: self.top_k,
-                repetition_penalty: self.repetition_penalty,
+                sampling: self.sampling,
                 max_new_tokens: self.max_new_tokens,
                 seed: self.seed.wrapping_add(i),
                 stop: self.stop.clone(),

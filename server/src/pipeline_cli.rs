@@ -4,11 +4,13 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use pairwise_core::{generation::GenerationPath, judge::JudgeMode, rubric::RubricSpec, Split};
-use pairwise_pipeline::{
-    runs::{create_generation, create_judge, open_version},
-    GenerateRequest, JudgeRequest, Worker, WorkerOptions,
+use pairwise_core::{
+    requests::{RegisterModel, SaveRubric},
+    rubric::RubricSpec,
+    run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest},
+    Actor,
 };
+use pairwise_pipeline::{runs, Worker, WorkerOptions};
 use pairwise_store::{jobs, models, rubrics, DatabaseConnection};
 use std::{path::PathBuf, time::Duration};
 
@@ -57,19 +59,24 @@ pub enum RubricCommand {
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
     /// Queue a generation run over a project's prompts; prints the run id.
-    Generate(GenerateArgs),
+    Generate {
+        #[command(flatten)]
+        request: GenerateRequest,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// Queue a judge run over a project's candidates; prints the run id.
-    Judge(JudgeArgs),
+    Judge {
+        #[command(flatten)]
+        request: JudgeRequest,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
     /// Queue a reference-scoring run: each candidate's mean per-token log-prob under a reference
     /// model (hard negatives vs trivial ones); prints the run id.
     Reference {
-        #[arg(long)]
-        project: String,
-        #[arg(long)]
-        model: String,
-        /// Generation runs to score (default: every finished one of the project).
-        #[arg(long, value_delimiter = ',')]
-        runs: Vec<i64>,
+        #[command(flatten)]
+        request: ReferenceRequest,
         #[command(flatten)]
         wait: WaitArgs,
     },
@@ -121,7 +128,11 @@ pub enum PairsCommand {
     },
 }
 
-pub async fn pairs(db: &DatabaseConnection, command: PairsCommand) -> anyhow::Result<()> {
+pub async fn pairs(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    command: PairsCommand,
+) -> anyhow::Result<()> {
     let PairsCommand::Build {
         project,
         run,
@@ -141,7 +152,7 @@ pub async fn pairs(db: &DatabaseConnection, command: PairsCommand) -> anyhow::Re
         max_margin,
         trivial_gap,
     };
-    let report = pairwise_pipeline::build_pairs(db, &request, None).await?;
+    let report = pairwise_pipeline::build_pairs(db, &request, actor).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -151,72 +162,6 @@ pub async fn pairs(db: &DatabaseConnection, command: PairsCommand) -> anyhow::Re
         );
     }
     Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    #[arg(long)]
-    pub project: String,
-    /// A registered model name or a model directory.
-    #[arg(long)]
-    pub model: String,
-    /// Candidates per prompt.
-    #[arg(long, default_value_t = 8)]
-    pub n: u32,
-    /// Comma-separated: conservative, diverse, adversarial.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "conservative,diverse,adversarial"
-    )]
-    pub paths: Vec<GenerationPath>,
-    #[arg(long, default_value_t = 128)]
-    pub max_new_tokens: u32,
-    /// Only prompts of this split.
-    #[arg(long)]
-    pub split: Option<Split>,
-    /// Only prompts containing this text.
-    #[arg(long)]
-    pub search: Option<String>,
-    /// At most this many prompts.
-    #[arg(long)]
-    pub limit: Option<u64>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// JSON object of preset overrides: {"diverse": {"temperature": 1.2, "top_p": 0.95, "top_k": 80, "repetition_penalty": 1.1}}.
-    #[arg(long)]
-    pub presets: Option<String>,
-    /// Allow temperatures above 1.3.
-    #[arg(long)]
-    pub confirm_high_temperature: bool,
-    /// cpu, cuda or auto (default: the registered model's).
-    #[arg(long)]
-    pub device: Option<String>,
-    #[command(flatten)]
-    pub wait: WaitArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct JudgeArgs {
-    #[arg(long)]
-    pub project: String,
-    #[arg(long)]
-    pub model: String,
-    /// NAME or NAME@VERSION.
-    #[arg(long, default_value = "default")]
-    pub rubric: String,
-    /// json, prob, pairwise (judge models) or reward (a sequence-classification reward model).
-    #[arg(long)]
-    pub mode: JudgeMode,
-    /// Generation runs to judge (default: every finished one of the project).
-    #[arg(long, value_delimiter = ',')]
-    pub runs: Vec<i64>,
-    #[arg(long, default_value_t = 96)]
-    pub max_new_tokens: u32,
-    #[arg(long)]
-    pub device: Option<String>,
-    #[command(flatten)]
-    pub wait: WaitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -242,7 +187,11 @@ pub struct WorkerArgs {
     pub threads: Option<usize>,
 }
 
-pub async fn model(db: &DatabaseConnection, command: ModelCommand) -> anyhow::Result<()> {
+pub async fn model(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    command: ModelCommand,
+) -> anyhow::Result<()> {
     match command {
         ModelCommand::Add {
             name,
@@ -250,22 +199,13 @@ pub async fn model(db: &DatabaseConnection, command: ModelCommand) -> anyhow::Re
             device,
             dir,
         } => {
-            let path = dir
-                .canonicalize()
-                .with_context(|| format!("cannot open {}", dir.display()))?;
-            let version = open_version(path.clone()).await?;
-            let view = models::register(
-                db,
-                models::NewModel {
-                    name,
-                    kind,
-                    path: path.display().to_string(),
-                    version,
-                    device,
-                    created_by: None,
-                },
-            )
-            .await?;
+            let request = RegisterModel {
+                name,
+                kind,
+                dir: dir.display().to_string(),
+                device,
+            };
+            let view = pairwise_pipeline::models::register_model(db, actor, request).await?;
             println!(
                 "registered {} ({}) version {}",
                 view.name, view.kind, view.version
@@ -292,7 +232,11 @@ pub async fn model(db: &DatabaseConnection, command: ModelCommand) -> anyhow::Re
     Ok(())
 }
 
-pub async fn rubric(db: &DatabaseConnection, command: RubricCommand) -> anyhow::Result<()> {
+pub async fn rubric(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    command: RubricCommand,
+) -> anyhow::Result<()> {
     match command {
         RubricCommand::List { json } => {
             let list = rubrics::list(db).await?;
@@ -322,7 +266,12 @@ pub async fn rubric(db: &DatabaseConnection, command: RubricCommand) -> anyhow::
                 .with_context(|| format!("cannot read {}", spec.display()))?;
             let parsed: RubricSpec = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a rubric spec", spec.display()))?;
-            let view = rubrics::save(db, &name, &parsed, force, None).await?;
+            let request = SaveRubric {
+                name,
+                spec: parsed,
+                force,
+            };
+            let view = pairwise_pipeline::rubrics::save_rubric(db, actor, request).await?;
             println!("saved {}@{}", view.name, view.version);
         }
         RubricCommand::Diff { a, b } => {
@@ -336,47 +285,24 @@ pub async fn rubric(db: &DatabaseConnection, command: RubricCommand) -> anyhow::
 
 pub async fn run(
     db: &DatabaseConnection,
+    actor: &Actor,
     command: RunCommand,
     threads: Option<usize>,
 ) -> anyhow::Result<()> {
     match command {
-        RunCommand::Generate(args) => {
-            let mut request = GenerateRequest::new(&args.project, &args.model);
-            request.n = args.n;
-            request.paths = args.paths;
-            request.max_new_tokens = args.max_new_tokens;
-            request.split = args.split;
-            request.search = args.search;
-            request.limit = args.limit;
-            request.seed = args.seed;
-            request.device = args.device;
-            request.confirm_high_temperature = args.confirm_high_temperature;
-            if let Some(presets) = &args.presets {
-                request.presets = serde_json::from_str(presets)
-                    .context("--presets is not a valid JSON object")?;
-            }
-            let run = create_generation(db, request, None).await?;
-            finish_submit(db, run.id, &args.wait, threads).await?
+        RunCommand::Generate { request, wait } => {
+            let run = runs::start_generation(db, actor, request).await?;
+            finish_submit(db, run.id, &wait, threads).await?
         }
-        RunCommand::Judge(args) => {
-            let mut request =
-                JudgeRequest::new(&args.project, &args.model, &args.rubric, args.mode);
-            request.runs = args.runs;
-            request.max_new_tokens = args.max_new_tokens;
-            request.device = args.device;
-            let run = create_judge(db, request, None).await?;
+        RunCommand::Judge { request, wait } => {
+            let run = runs::start_judge(db, actor, request).await?;
             for w in &run.warnings {
                 eprintln!("warning: {w}");
             }
-            finish_submit(db, run.id, &args.wait, threads).await?
+            finish_submit(db, run.id, &wait, threads).await?
         }
-        RunCommand::Reference {
-            project,
-            model,
-            runs,
-            wait,
-        } => {
-            let run = pairwise_pipeline::create_reference(db, &project, &model, runs, None).await?;
+        RunCommand::Reference { request, wait } => {
+            let run = runs::start_reference(db, actor, request).await?;
             finish_submit(db, run.id, &wait, threads).await?
         }
         RunCommand::Status { id, json } => {
@@ -419,11 +345,11 @@ pub async fn run(
             }
         }
         RunCommand::Cancel { id } => {
-            jobs::cancel(db, id).await?;
+            runs::cancel_run(db, actor, id).await?;
             println!("run {id} cancelled");
         }
         RunCommand::Retry { id } => {
-            jobs::retry(db, id).await?;
+            runs::retry_run(db, actor, id).await?;
             println!("run {id} queued again");
         }
     }

@@ -10,7 +10,11 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use pairwise_core::{dto::RunView, Role};
+use pairwise_core::{
+    dto::RunView,
+    run_requests::{parse_presets, GenerateRequest},
+    Role,
+};
 
 #[component]
 pub fn RunsPage() -> impl IntoView {
@@ -101,6 +105,19 @@ fn subscribe(live: RwSignal<Option<Vec<RunView>>>, connected: RwSignal<bool>) {
 
 #[component]
 fn StartForms(actions: RunActions) -> impl IntoView {
+    // The generation form is read in the browser into the one request type the REST API and the
+    // CLI take; a field that does not parse is named here, the rest is validated by the use case.
+    let form_error = RwSignal::new(None::<String>);
+    let on_generate = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match form_fields(&ev).and_then(|f| generation_request(&f)) {
+            Ok(request) => {
+                form_error.set(None);
+                actions.generate.dispatch(StartGeneration { request });
+            }
+            Err(e) => form_error.set(Some(e)),
+        }
+    };
     let choices = Resource::new(
         || (),
         |_| async {
@@ -126,15 +143,15 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                 view! {
                     <details class="card" open>
                         <summary>"Generate candidates"</summary>
-                        <ActionForm action=actions.generate attr:class="row">
+                        <form class="row" on:submit=on_generate>
                             <label>"Project" <select name="project" data-testid="gen-project">{project_options}</select></label>
                             <label>"Model" <select name="model" data-testid="gen-model">{generators}</select></label>
                             <label>"Candidates per prompt" <input name="n" type="number" min="1" max="64" value="8" size="4" /></label>
                             <fieldset class="row">
                                 <legend>"Paths"</legend>
-                                <label><input type="checkbox" name="conservative" value="1" checked /> " conservative"</label>
-                                <label><input type="checkbox" name="diverse" value="1" checked /> " diverse"</label>
-                                <label><input type="checkbox" name="adversarial" value="1" checked /> " adversarial"</label>
+                                <label><input type="checkbox" name="paths" value="conservative" checked /> " conservative"</label>
+                                <label><input type="checkbox" name="paths" value="diverse" checked /> " diverse"</label>
+                                <label><input type="checkbox" name="paths" value="adversarial" checked /> " adversarial"</label>
                             </fieldset>
                             <label>"Max new tokens" <input name="max_new_tokens" type="number" min="1" max="4096" value="128" size="5" /></label>
                             <label>"Prompts (empty = all)" <input name="limit" inputmode="numeric" size="6" data-testid="gen-limit" /></label>
@@ -147,13 +164,15 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                                     <option value="redteam">"redteam"</option>
                                 </select>
                             </label>
+                            <label title="empty: a random seed, recorded on the run">"Seed (empty = random)" <input name="seed" inputmode="numeric" size="12" data-testid="gen-seed" /></label>
                             <details class="grow">
                                 <summary>"Decoding presets per path"</summary>
                                 <textarea name="presets" rows="8" class="code" data-testid="gen-presets">{crate::api_runs::default_presets_json()}</textarea>
                             </details>
-                            <label><input type="checkbox" name="confirm" value="1" /> " allow temperature above 1.3"</label>
+                            <label><input type="checkbox" name="confirm_high_temperature" value="true" /> " allow temperature above 1.3"</label>
                             <button type="submit" class="primary" data-testid="start-generation">"Start generation"</button>
-                        </ActionForm>
+                        </form>
+                        {move || form_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                         {action_error(actions.generate.value())}
                     </details>
                     <details class="card" open>
@@ -178,6 +197,82 @@ fn StartForms(actions: RunActions) -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The submitted form's fields as (name, value) pairs, in document order.
+fn form_fields(ev: &leptos::ev::SubmitEvent) -> Result<Vec<(String, String)>, String> {
+    use leptos::wasm_bindgen::JsCast;
+    let form = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
+        .ok_or("the form is missing")?;
+    let data =
+        leptos::web_sys::FormData::new_with_form(&form).map_err(|_| "the form is unreadable")?;
+    let mut fields = Vec::new();
+    let entries = js_entries(&data);
+    for pair in entries {
+        fields.push(pair);
+    }
+    Ok(fields)
+}
+
+/// FormData entries as strings (files are not part of this form).
+fn js_entries(data: &leptos::web_sys::FormData) -> Vec<(String, String)> {
+    use leptos::wasm_bindgen::JsCast;
+    let Ok(iter) = leptos::web_sys::js_sys::try_iter(data) else {
+        return Vec::new();
+    };
+    iter.into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pair = entry.dyn_into::<leptos::web_sys::js_sys::Array>().ok()?;
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
+}
+
+/// Builds the generation request from the form's fields; errors name the field.
+fn generation_request(fields: &[(String, String)]) -> Result<GenerateRequest, String> {
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    fn number<T: std::str::FromStr>(
+        name: &str,
+        value: Option<String>,
+    ) -> Result<Option<T>, String> {
+        value
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{name}: `{v}` is not a whole number"))
+            })
+            .transpose()
+    }
+    let mut request = GenerateRequest::new(
+        one("project").ok_or("project: choose a project")?,
+        one("model").ok_or("model: choose a model")?,
+    );
+    request.n = number("n", one("n"))?.unwrap_or(request.n);
+    request.paths = fields
+        .iter()
+        .filter(|(k, _)| k == "paths")
+        .map(|(_, v)| v.parse().map_err(|e| format!("paths: {e}")))
+        .collect::<Result<_, String>>()?;
+    request.max_new_tokens =
+        number("max_new_tokens", one("max_new_tokens"))?.unwrap_or(request.max_new_tokens);
+    request.limit = number("limit", one("limit"))?;
+    request.seed = number("seed", one("seed"))?;
+    request.split = one("split")
+        .map(|s| s.parse().map_err(|e| format!("split: {e}")))
+        .transpose()?;
+    request.presets =
+        parse_presets(&one("presets").unwrap_or_default()).map_err(|e| format!("presets: {e}"))?;
+    request.confirm_high_temperature = one("confirm_high_temperature").is_some();
+    Ok(request)
 }
 
 fn rate(summary: &serde_json::Value, key: &str) -> Option<String> {
@@ -240,4 +335,49 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::generation_request;
+
+    fn fields(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_form_becomes_the_request_with_no_seed_when_left_empty() {
+        let r = generation_request(&fields(&[
+            ("project", "gen"),
+            ("model", "tiny"),
+            ("n", "4"),
+            ("paths", "diverse"),
+            ("max_new_tokens", "24"),
+            ("limit", ""),
+            ("split", ""),
+            ("seed", ""),
+            ("presets", ""),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            (r.n, r.max_new_tokens, r.seed, r.limit),
+            (4, 24, None, None)
+        );
+        assert_eq!(r.paths.len(), 1);
+        assert!(!r.confirm_high_temperature);
+    }
+
+    #[test]
+    fn a_bad_field_is_named() {
+        let e = generation_request(&fields(&[
+            ("project", "gen"),
+            ("model", "m"),
+            ("seed", "x"),
+        ]))
+        .expect_err("seed is not a number");
+        assert!(e.starts_with("seed:"), "{e}");
+    }
 }

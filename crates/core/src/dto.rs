@@ -205,6 +205,8 @@ pub struct RunView {
     /// Seconds left at the current pace (running runs).
     pub eta_s: Option<f64>,
     pub attempts: i32,
+    /// The run's seed (generation runs): the one asked for, or the random one drawn for it.
+    pub seed: Option<u64>,
     pub error: Option<String>,
     pub warnings: Vec<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -377,4 +379,23 @@ pub struct QualityReport {
     pub templates_sampled: u64,
     pub contamination: Vec<Contamination>,
     pub judge_runs: Vec<JudgeRunStats>,
+}
+
+/// One entry of the audit log as `GET /api/v1/audit` and /audit show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditView {
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// The acting user's name, or `cli` (entries older than actor names: the user's current name).
+    pub actor: Option<String>,
+    /// `project.create`, `run.generate`, `dataset.freeze`, …
+    pub action: String,
+    /// What was acted on: `run:12`, `user:ann`, `project:hh/v1`.
+    pub target: String,
+    /// The project the action concerns, where it concerns one.
+    pub project: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub detail: serde_json::Value,
 }

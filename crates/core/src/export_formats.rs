@@ -103,14 +103,6 @@ fn with_answer<'a>(prompt: &'a [ChatMessage], answer: &'a str) -> Vec<Msg<'a>> {
     all
 }
 
-fn last_user(prompt: &[ChatMessage]) -> &str {
-    prompt
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map_or("", |m| m.content.as_str())
-}
-
 #[derive(Serialize)]
 struct Standard<'a, M> {
     prompt: &'a str,
@@ -169,7 +161,7 @@ pub fn write_rows<W: std::io::Write, M: Serialize>(
     match format {
         ExportFormat::Trl => {
             line(&Standard {
-                prompt: last_user(pair.prompt),
+                prompt: ChatMessage::last_user(pair.prompt).map_or("", |m| m.content.as_str()),
                 chosen: pair.chosen,
                 rejected: pair.rejected,
                 metadata: meta,

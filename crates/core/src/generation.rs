@@ -2,6 +2,7 @@
 //! versioned adversarial prompt transforms, and how N candidates of a prompt are spread over the
 //! chosen paths. Every candidate's (path, index) is its idempotency key inside a run.
 
+pub use crate::decoding::Sampling;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
@@ -68,45 +69,26 @@ impl FromStr for GenerationPath {
     }
 }
 
-/// Sampling parameters of a path; the seed and token limit are per candidate and per run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PathPreset {
-    pub temperature: f32,
-    pub top_p: f32,
-    pub top_k: u32,
-    pub repetition_penalty: f32,
-}
+/// The sampling parameters of a path: the one [`Sampling`] type (the seed and token limit are
+/// per candidate and per run).
+pub type PathPreset = Sampling;
 
-impl PathPreset {
-    /// Checks the preset; `confirm_high_temperature` allows temperatures above 1.3.
-    pub fn validate(
-        &self,
-        path: GenerationPath,
+impl GenerationPath {
+    /// Checks `preset` for this path; errors name `path.field`. `confirm_high_temperature`
+    /// allows temperatures above 1.3.
+    pub fn check_preset(
+        self,
+        preset: &Sampling,
         confirm_high_temperature: bool,
     ) -> Result<(), String> {
-        let t = self.temperature;
-        if !t.is_finite() || !(0.0..=2.0).contains(&t) {
-            return Err(format!(
-                "`{path}.temperature` must be between 0 and 2 (got {t})"
-            ));
-        }
+        preset
+            .validate()
+            .map_err(|e| format!("`{self}.{}` {}", e.field, e.message))?;
+        let t = preset.temperature;
         if t > MAX_UNCONFIRMED_TEMPERATURE && !confirm_high_temperature {
             return Err(format!(
-                "`{path}.temperature` {t} is above {MAX_UNCONFIRMED_TEMPERATURE}, where grammar \
+                "`{self}.temperature` {t} is above {MAX_UNCONFIRMED_TEMPERATURE}, where grammar \
                  collapses; confirm it explicitly to use it"
-            ));
-        }
-        if !self.top_p.is_finite() || self.top_p <= 0.0 || self.top_p > 1.0 {
-            return Err(format!(
-                "`{path}.top_p` must be > 0 and ≤ 1 (got {})",
-                self.top_p
-            ));
-        }
-        let rp = self.repetition_penalty;
-        if !rp.is_finite() || !(0.5..=3.0).contains(&rp) {
-            return Err(format!(
-                "`{path}.repetition_penalty` must be between 0.5 and 3 (got {rp})"
             ));
         }
         Ok(())
@@ -234,11 +216,17 @@ mod tests {
     #[test]
     fn high_temperature_needs_confirmation() {
         let mut p = GenerationPath::Diverse.default_preset();
-        assert!(p.validate(GenerationPath::Diverse, false).is_ok());
+        assert!(GenerationPath::Diverse.check_preset(&p, false).is_ok());
         p.temperature = 1.4;
-        let err = p.validate(GenerationPath::Diverse, false).unwrap_err();
+        let err = GenerationPath::Diverse.check_preset(&p, false).unwrap_err();
         assert!(err.contains("diverse.temperature"), "{err}");
-        assert!(p.validate(GenerationPath::Diverse, true).is_ok());
+        assert!(GenerationPath::Diverse.check_preset(&p, true).is_ok());
+        p.temperature = 2.5;
+        let err = GenerationPath::Diverse.check_preset(&p, true).unwrap_err();
+        assert!(
+            err.contains("`diverse.temperature` must be between 0 and 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Pure domain of Pairwise: roles, prompt normalization and stable hashes, and the prompt import
 //! formats. No IO beyond reading from a caller's `BufRead`; builds for wasm32 too.
 
+pub mod actor;
 pub mod agreement;
 pub mod annotation;
+pub mod audit_query;
+pub mod decoding;
 pub mod dto;
 pub mod export_formats;
 pub mod generation;
@@ -15,10 +18,13 @@ pub mod pair_formats;
 pub mod parquet_lines;
 pub mod prompt_import;
 pub mod recipe;
+pub mod requests;
 pub mod role;
 pub mod rubric;
+pub mod run_requests;
 pub mod strategy;
 
+pub use actor::{Actor, CLI_ACTOR};
 pub use export_formats::{export_rows, write_rows, ExportFormat, ExportPair};
 pub use hash::{normalize_text, stable_hash};
 pub use pair_formats::{pair_hash, PairError, PairFormat, PairRecord};

@@ -57,6 +57,26 @@ pub struct ChatMessage {
     pub content: String,
 }
 
+impl ChatMessage {
+    /// The role of the person asking.
+    pub const USER: &'static str = "user";
+
+    /// The last user turn of a conversation: what a judge, a list or a search sees as the request.
+    pub fn last_user(messages: &[ChatMessage]) -> Option<&ChatMessage> {
+        messages.iter().rev().find(|m| m.role == Self::USER)
+    }
+
+    /// The last user turn, to rewrite it in place (adversarial transforms).
+    pub fn last_user_mut(messages: &mut [ChatMessage]) -> Option<&mut ChatMessage> {
+        messages.iter_mut().rev().find(|m| m.role == Self::USER)
+    }
+
+    /// The text of the last user turn, empty when there is none.
+    pub fn last_user_text(messages: &[ChatMessage]) -> String {
+        Self::last_user(messages).map_or_else(String::new, |m| m.content.clone())
+    }
+}
+
 /// A validated prompt, ready to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptRecord {
@@ -430,12 +450,7 @@ fn build(
                 [only] if only.role == "user" => stable_hash(&only.content),
                 _ => stable_hash(serde_json::to_string(&normal).unwrap_or_default()),
             };
-            let text = messages
-                .iter()
-                .rev()
-                .find(|m| m.role == "user")
-                .map(|m| m.content.clone())
-                .unwrap_or_default();
+            let text = ChatMessage::last_user_text(&messages);
             (text, Some(messages), hash)
         }
     };

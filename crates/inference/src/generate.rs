@@ -459,7 +459,10 @@ mod tests {
             rows_stepped: Vec::new(),
         };
         let bad = vec![DecodingParams {
-            top_p: 1.5,
+            sampling: crate::Sampling {
+                top_p: 1.5,
+                ..Default::default()
+            },
             ..DecodingParams::default()
         }];
         let err =

@@ -20,7 +20,7 @@ pub use generate::{generate, score, Candidate, FinishReason, Generation, Score, 
 pub use language_model::LanguageModel;
 pub use model::ModelDir;
 pub use onnx::OnnxDecoder;
-pub use params::{DecodingParams, ParamError};
+pub use params::{DecodingParams, ParamError, Sampling};
 pub use reward::RewardModel;
 pub use runtime::{Device, Provider};
 pub use sampler::Sampler;

@@ -48,7 +48,7 @@ impl Sampler {
 
     /// Processes `logits` in place and returns the chosen token. Non-finite logits never win.
     pub fn sample(&mut self, logits: &mut [f32]) -> u32 {
-        apply_repetition_penalty(logits, &self.seen, self.params.repetition_penalty);
+        apply_repetition_penalty(logits, &self.seen, self.params.sampling.repetition_penalty);
         if self.params.is_greedy() {
             return argmax(logits);
         }
@@ -87,7 +87,7 @@ pub fn argmax(logits: &[f32]) -> u32 {
 /// The probabilities after temperature, top-k and top-p (already penalised logits in). Removed
 /// tokens have probability 0; the rest sum to 1.
 pub fn processed_distribution(logits: &[f32], params: &DecodingParams) -> Vec<f64> {
-    let t = f64::from(params.temperature.max(f32::MIN_POSITIVE));
+    let t = f64::from(params.sampling.temperature.max(f32::MIN_POSITIVE));
     let mut scaled: Vec<f64> = logits
         .iter()
         .map(|&l| {
@@ -98,7 +98,7 @@ pub fn processed_distribution(logits: &[f32], params: &DecodingParams) -> Vec<f6
             }
         })
         .collect();
-    let k = params.top_k as usize;
+    let k = params.sampling.top_k as usize;
     if k > 0 && k < scaled.len() {
         // HF keeps every token whose logit is ≥ the k-th largest (ties at the boundary stay).
         let mut sorted = scaled.clone();
@@ -111,8 +111,8 @@ pub fn processed_distribution(logits: &[f32], params: &DecodingParams) -> Vec<f6
         }
     }
     let mut probs = softmax(&scaled);
-    if params.top_p < 1.0 {
-        nucleus(&mut probs, f64::from(params.top_p));
+    if params.sampling.top_p < 1.0 {
+        nucleus(&mut probs, f64::from(params.sampling.top_p));
     }
     probs
 }
@@ -202,9 +202,12 @@ mod tests {
 
     fn params(temperature: f32, top_k: u32, top_p: f32, seed: u64) -> DecodingParams {
         DecodingParams {
-            temperature,
-            top_k,
-            top_p,
+            sampling: crate::Sampling {
+                temperature,
+                top_k,
+                top_p,
+                ..Default::default()
+            },
             seed,
             ..DecodingParams::default()
         }
@@ -245,14 +248,9 @@ mod tests {
         apply_repetition_penalty(&mut logits, &[0, 1], 2.0);
         assert_eq!(logits, [1.0, -4.0, 1.0]);
         // Through the sampler: the seen token 0 loses to token 2 under greedy.
-        let mut s = Sampler::new(
-            DecodingParams {
-                repetition_penalty: 3.0,
-                ..params(0.0, 0, 1.0, 0)
-            },
-            &[0, 0],
-            3,
-        );
+        let mut greedy = params(0.0, 0, 1.0, 0);
+        greedy.sampling.repetition_penalty = 3.0;
+        let mut s = Sampler::new(greedy, &[0, 0], 3);
         assert_eq!(s.sample(&mut [3.0, -1.0, 1.5]), 2);
     }
 

@@ -124,7 +124,6 @@ fn seeds_reproduce_and_temperature_zero_ignores_them() {
         )]))
         .expect("encode");
     let sampled = |seed| DecodingParams {
-        temperature: 1.0,
         max_new_tokens: 12,
         seed,
         ..DecodingParams::default()
@@ -167,7 +166,6 @@ fn scoring_a_generation_gives_back_its_own_logprobs() {
     let mut engine = Engine::load(&dir, Device::Cpu, 0).expect("load");
     let prompt = ids(&verify(&dir)["cases"][0]["prompt_ids"]);
     let params = DecodingParams {
-        temperature: 1.0,
         max_new_tokens: 10,
         seed: 9,
         ..DecodingParams::default()

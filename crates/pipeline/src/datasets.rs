@@ -1,10 +1,13 @@
 //! Pair import (atomic, line-numbered errors, gzip accepted) and dataset export (streamed page by
 //! page in constant memory; the same version always gives the same bytes).
 
-use crate::import::ImportError;
+mod freeze;
+pub use freeze::freeze_version;
+
+use crate::{access::require, import::ImportError};
 use pairwise_core::{
-    dto::PairImportReport, pair_formats::from_json_row, write_rows, ExportFormat, ExportPair,
-    PairError, PairFormat,
+    dto::PairImportReport, pair_formats::from_json_row, write_rows, Actor, ExportFormat,
+    ExportPair, PairError, PairFormat, Role,
 };
 use pairwise_store::{
     audit, datasets,
@@ -122,9 +125,10 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
     reader: R,
     format: PairFormat,
     source: &str,
-    actor: Option<i64>,
+    actor: &Actor,
     mut on_batch: impl FnMut(&PairImportReport),
 ) -> Result<PairImportReport, ImportError> {
+    require(actor, Role::Reviewer, "import pairs")?;
     let project = projects::require(db, project).await?;
     let origin = PairOrigin {
         strategy: "imported".into(),
@@ -153,6 +157,7 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
         actor,
         "pairs.import",
         &format!("project:{}", project.name),
+        Some(&project.name),
         serde_json::json!(report),
     )
     .await?;
@@ -171,8 +176,9 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
     reader: R,
     format: PairFormat,
     source: &str,
-    actor: Option<i64>,
+    actor: &Actor,
 ) -> Result<PairImportReport, ImportError> {
+    require(actor, Role::Reviewer, "import gold")?;
     let project = projects::require(db, project).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let parser = tokio::task::spawn_blocking(move || parse_batches(reader, format, tx));
@@ -195,6 +201,7 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
         actor,
         "gold.import",
         &format!("project:{}", project.name),
+        Some(&project.name),
         serde_json::json!(report),
     )
     .await?;

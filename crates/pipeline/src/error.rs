@@ -7,6 +7,14 @@ use pairwise_store::StoreError;
 pub enum PipelineError {
     #[error("{0} not found")]
     NotFound(String),
+    /// The actor's role may not take this action (HTTP 403; exit code 1 on the CLI).
+    #[error("{actor} ({role}) may not {action}: it needs the {required} role")]
+    Forbidden {
+        actor: String,
+        role: pairwise_core::Role,
+        action: &'static str,
+        required: pairwise_core::Role,
+    },
     /// A field of the request is invalid; the message names it.
     #[error("field `{field}`: {message}")]
     Invalid {

@@ -2,7 +2,10 @@
 //! transaction, so a bad line anywhere leaves the project exactly as it was, and memory stays flat
 //! whatever the file size.
 
-use pairwise_core::{dto::ImportReport, ImportFormat, PromptImportError, PromptReader};
+use crate::{access::require, PipelineError};
+use pairwise_core::{
+    dto::ImportReport, Actor, ImportFormat, PromptImportError, PromptReader, Role,
+};
 use pairwise_store::{
     audit, projects,
     prompts::{self, InsertDefaults},
@@ -18,8 +21,8 @@ const BATCH: usize = 500;
 pub struct ImportOptions {
     pub format: ImportFormat,
     pub defaults: InsertDefaults,
-    /// Who imports (for the audit log).
-    pub actor: Option<i64>,
+    /// Who imports (checked for the reviewer role; named in the audit log).
+    pub actor: Actor,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +33,9 @@ pub enum ImportError {
     /// The project is missing or the database failed; nothing was written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The actor may not import (or another use-case error); nothing was written.
+    #[error(transparent)]
+    Denied(#[from] PipelineError),
 }
 
 impl From<sea_orm::DbErr> for ImportError {
@@ -47,6 +53,7 @@ pub async fn import_prompts<R: BufRead>(
     options: &ImportOptions,
     mut on_batch: impl FnMut(&ImportReport),
 ) -> Result<ImportReport, ImportError> {
+    require(&options.actor, Role::Reviewer, "import prompts")?;
     let project = projects::require(db, project).await?;
     let records = PromptReader::new(reader, options.format)?;
     let txn = db.begin().await?;
@@ -63,9 +70,10 @@ pub async fn import_prompts<R: BufRead>(
     flush(&txn, project.id, &mut batch, options, &mut report).await?;
     audit::record(
         &txn,
-        options.actor,
+        &options.actor,
         "prompts.import",
         &format!("project:{}", project.name),
+        Some(&project.name),
         serde_json::json!({ "records": report.records, "inserted": report.inserted, "duplicates": report.duplicates }),
     )
     .await?;

@@ -2,14 +2,21 @@
 //! paths, judge runs against versioned rubrics, dataset freeze and export. Workers claim runs
 //! from the database queue, so the server and standalone `pairwise worker` processes share them.
 
+pub mod access;
+pub mod annotation;
+pub mod audit;
 pub mod calibration;
 pub mod datasets;
 pub mod error;
 pub mod import;
+pub mod models;
 pub mod pairing;
 pub mod parquet_io;
+pub mod projects;
 pub mod report;
+pub mod rubrics;
 pub mod runs;
+pub mod users;
 pub mod worker;
 
 pub use datasets::{

@@ -12,7 +12,7 @@ use pairwise_core::{
     judge::JudgeMode,
     pair_hash,
     strategy::{self, Choice, Scored, Strategy},
-    PairRecord,
+    Actor, PairRecord,
 };
 use pairwise_store::{
     audit, candidates,
@@ -74,8 +74,9 @@ pub struct BuildReport {
 pub async fn build_pairs(
     db: &DatabaseConnection,
     request: &BuildRequest,
-    actor: Option<i64>,
+    actor: &Actor,
 ) -> Result<BuildReport> {
+    crate::access::require(actor, pairwise_core::Role::Reviewer, "build pairs")?;
     for (field, v) in [
         ("threshold", Some(request.threshold)),
         ("min_margin", request.min_margin),
@@ -276,6 +277,7 @@ pub async fn build_pairs(
         actor,
         "pairs.build",
         &format!("project:{}", request.project),
+        Some(&request.project),
         serde_json::to_value(&report).unwrap_or_default(),
     )
     .await?;

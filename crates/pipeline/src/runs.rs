@@ -3,11 +3,11 @@
 //! resumed run does exactly what the first attempt started (same prompts, same seeds).
 
 use crate::error::{PipelineError, Result};
+pub use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
 use pairwise_core::{
     dto::RunView,
-    generation::{GenerationPath, PathPreset, DEFAULT_CANDIDATES},
+    generation::{GenerationPath, PathPreset},
     judge::JudgeMode,
-    Split,
 };
 use pairwise_inference::{Device, ModelDir};
 use pairwise_store::{
@@ -98,73 +98,17 @@ pub struct GeneratePayload {
     pub seed: u64,
 }
 
-/// What a user asks for when starting a generation run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GenerateRequest {
-    pub project: String,
-    /// A registered model name or a model directory.
-    pub model: String,
-    #[serde(default)]
-    pub device: Option<String>,
-    #[serde(default = "default_n")]
-    pub n: u32,
-    #[serde(default = "default_paths")]
-    pub paths: Vec<GenerationPath>,
-    /// Preset overrides per path (the defaults otherwise).
-    #[serde(default)]
-    pub presets: BTreeMap<GenerationPath, PathPreset>,
-    #[serde(default = "default_max_new_tokens")]
-    pub max_new_tokens: u32,
-    /// Only prompts of this split.
-    #[serde(default)]
-    pub split: Option<Split>,
-    /// Only prompts containing this text.
-    #[serde(default)]
-    pub search: Option<String>,
-    /// At most this many prompts (in import order).
-    #[serde(default)]
-    pub limit: Option<u64>,
-    #[serde(default)]
-    pub seed: u64,
-    /// Allows temperatures above 1.3.
-    #[serde(default)]
-    pub confirm_high_temperature: bool,
-}
-
-fn default_n() -> u32 {
-    DEFAULT_CANDIDATES
-}
-fn default_paths() -> Vec<GenerationPath> {
-    GenerationPath::ALL.to_vec()
-}
-fn default_max_new_tokens() -> u32 {
-    128
-}
-
-impl GenerateRequest {
-    pub fn new(project: impl Into<String>, model: impl Into<String>) -> Self {
-        Self {
-            project: project.into(),
-            model: model.into(),
-            device: None,
-            n: default_n(),
-            paths: default_paths(),
-            presets: BTreeMap::new(),
-            max_new_tokens: default_max_new_tokens(),
-            split: None,
-            search: None,
-            limit: None,
-            seed: 0,
-            confirm_high_temperature: false,
-        }
-    }
-}
-
 async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i64> {
     Ok(projects::find(db, name)
         .await?
         .ok_or_else(|| PipelineError::NotFound(format!("project `{name}`")))?
         .id)
+}
+
+/// A run seed for a request that names none: random, never 0 (0 was once the silent default, so a
+/// recorded 0 always means someone asked for it).
+fn draw_seed() -> u64 {
+    rand::random::<u64>().max(1)
 }
 
 /// Validates and enqueues a generation run.
@@ -201,8 +145,7 @@ pub async fn create_generation(
             .get(path)
             .copied()
             .unwrap_or_else(|| path.default_preset());
-        preset
-            .validate(*path, request.confirm_high_temperature)
+        path.check_preset(&preset, request.confirm_high_temperature)
             .map_err(|m| PipelineError::invalid("presets", m))?;
         presets.insert(*path, preset);
     }
@@ -231,7 +174,7 @@ pub async fn create_generation(
         paths,
         presets,
         max_new_tokens: request.max_new_tokens,
-        seed: request.seed,
+        seed: request.seed.unwrap_or_else(draw_seed),
         prompt_ids,
     };
     let total = payload.prompt_ids.len() as i64;
@@ -260,46 +203,6 @@ pub struct JudgePayload {
     /// Judge the candidates of these generation runs.
     pub generation_runs: Vec<i64>,
     pub max_new_tokens: u32,
-}
-
-/// What a user asks for when starting a judge run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JudgeRequest {
-    pub project: String,
-    pub model: String,
-    #[serde(default)]
-    pub device: Option<String>,
-    /// `name` or `name@version`.
-    pub rubric: String,
-    pub mode: JudgeMode,
-    /// Generation runs whose candidates to judge (default: every finished generation run).
-    #[serde(default)]
-    pub runs: Vec<i64>,
-    #[serde(default = "default_judge_tokens")]
-    pub max_new_tokens: u32,
-}
-
-fn default_judge_tokens() -> u32 {
-    96
-}
-
-impl JudgeRequest {
-    pub fn new(
-        project: impl Into<String>,
-        model: impl Into<String>,
-        rubric: impl Into<String>,
-        mode: JudgeMode,
-    ) -> Self {
-        Self {
-            project: project.into(),
-            model: model.into(),
-            device: None,
-            rubric: rubric.into(),
-            mode,
-            runs: Vec::new(),
-            max_new_tokens: default_judge_tokens(),
-        }
-    }
 }
 
 /// Validates and enqueues a judge run. A judge with the same version as a generator of the
@@ -433,3 +336,6 @@ pub(crate) async fn finished_generation_runs(
     }
     Ok(runs)
 }
+
+mod actions;
+pub use actions::{cancel_run, retry_run, start_generation, start_judge, start_reference};

@@ -292,6 +292,7 @@ pub fn view(m: &job::Model, project: &str) -> RunView {
         }
         _ => None,
     };
+    let payload: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
     RunView {
         id: m.id,
         project: project.to_owned(),
@@ -303,9 +304,10 @@ pub fn view(m: &job::Model, project: &str) -> RunView {
         tokens_per_s,
         eta_s,
         attempts: m.attempts,
+        seed: payload.get("seed").and_then(serde_json::Value::as_u64),
         error: m.error.clone(),
         warnings: serde_json::from_str(&m.warnings).unwrap_or_default(),
-        payload: serde_json::from_str(&m.payload).unwrap_or_default(),
+        payload,
         summary: serde_json::from_str(&m.summary).unwrap_or_default(),
         created_at: rfc3339(&m.created_at),
         started_at: m.started_at.as_ref().map(rfc3339),

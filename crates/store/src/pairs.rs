@@ -16,16 +16,6 @@ pub struct PairOrigin {
     pub provenance: serde_json::Value,
 }
 
-/// The last user turn of a prompt (the text lists and search show).
-pub(crate) fn last_user(prompt: &[ChatMessage]) -> String {
-    prompt
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| m.content.clone())
-        .unwrap_or_default()
-}
-
 /// A pair with its stable hash, computed by the caller (imports hash on a parsing thread).
 #[derive(Debug, Clone)]
 pub struct HashedPair {
@@ -54,7 +44,7 @@ fn active(
         project_id: Set(project_id),
         hash: Set(hash.clone()),
         prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
-        prompt_text: Set(last_user(&r.prompt)),
+        prompt_text: Set(ChatMessage::last_user_text(&r.prompt)),
         chosen: Set(r.chosen.clone()),
         rejected: Set(r.rejected.clone()),
         strategy: Set(origin.strategy.clone()),

@@ -30,6 +30,11 @@ pub struct User {
 }
 
 impl User {
+    /// This user as the actor of a use case.
+    pub fn actor(&self) -> pairwise_core::Actor {
+        pairwise_core::Actor::user(self.id, self.username.clone(), self.role)
+    }
+
     pub fn view(&self, created_at: &chrono::DateTime<chrono::Utc>) -> UserView {
         UserView {
             id: self.id,

@@ -17,10 +17,11 @@ use axum::{
 use futures_util::StreamExt;
 use pairwise_core::{
     dto::{ImportReport, Page, ProjectView, PromptView, RunView, UserView},
+    requests::CreateProject,
     ImportFormat, Role, Split,
 };
 use pairwise_pipeline::{import_prompts, ImportOptions};
-use pairwise_store::{audit, projects, prompts, users};
+use pairwise_store::{projects, prompts, users};
 use serde::{Deserialize, Serialize};
 use std::io::{BufReader, Write};
 use utoipa::OpenApi;
@@ -32,9 +33,10 @@ use utoipa::OpenApi;
         health, me, list_users, list_projects, create_project, list_prompts, import_prompts_raw,
         super::auth::login_json, super::auth::logout_json,
         super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export,
-        super::runs::list, super::runs::show, super::runs::generate, super::runs::judge
+        super::runs::list, super::runs::show, super::runs::generate, super::runs::judge,
+        super::runs::reference, super::runs::cancel, super::runs::retry, super::audit::list
     ),
-    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, super::datasets::FreezeRequest, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
+    components(schemas(ErrorBody, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, pairwise_core::requests::FreezeRequest, pairwise_core::run_requests::GenerateRequest, pairwise_core::run_requests::JudgeRequest, pairwise_core::run_requests::ReferenceRequest, pairwise_core::dto::AuditView, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -159,37 +161,16 @@ pub async fn list_projects(
     Ok(Json(projects::list(&state.db).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CreateProject {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-}
-
 /// Creates a project (admin).
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateProject,
     responses((status = 201, body = ProjectView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create_project(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<CreateProject>,
+    Json(request): Json<CreateProject>,
 ) -> Result<(StatusCode, Json<ProjectView>), ApiError> {
-    let admin = caller.require(Role::Admin)?;
-    let project = projects::create(
-        &state.db,
-        body.name.trim(),
-        &body.description,
-        Some(admin.id),
-    )
-    .await?;
-    audit::record(
-        &state.db,
-        Some(admin.id),
-        "project.create",
-        &format!("project:{}", project.name),
-        serde_json::json!({}),
-    )
-    .await?;
+    let project =
+        pairwise_pipeline::projects::create_project(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(project)))
 }
 
@@ -255,7 +236,8 @@ pub async fn import_prompts_raw(
     Query(query): Query<ImportQuery>,
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
-    let user = caller.require(Role::Reviewer)?;
+    let actor = caller.actor();
+    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import prompts")?;
     projects::require(&state.db, &name).await?;
     let mut tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut stream = body.into_data_stream();
@@ -278,7 +260,7 @@ pub async fn import_prompts_raw(
             domain: query.domain,
             source: query.source,
         },
-        actor: Some(user.id),
+        actor,
     };
     let reader = BufReader::new(
         tmp.reopen()

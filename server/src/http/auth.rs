@@ -113,6 +113,11 @@ impl Caller {
             Err(ApiError::Forbidden)
         }
     }
+
+    /// The caller as the actor of a use case (which checks the role itself).
+    pub fn actor(&self) -> pairwise_core::Actor {
+        self.0.actor()
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -228,7 +233,7 @@ async fn login_form(
     match attempt(&state, addr, &form.username, &form.password).await? {
         Attempt::Ok(user) => {
             start_session(&session, &user).await?;
-            audit(&state, user.id, "auth.login").await;
+            audit(&state, &user, "auth.login").await;
             Ok(Redirect::to(&next).into_response())
         }
         Attempt::Wrong => Ok(back("1")),
@@ -280,7 +285,7 @@ pub async fn login_json(
     match attempt(&state, addr, &body.username, &body.password).await? {
         Attempt::Ok(user) => {
             start_session(&session, &user).await?;
-            audit(&state, user.id, "auth.login").await;
+            audit(&state, &user, "auth.login").await;
             Ok(Json(MeResponse::from(&user)))
         }
         Attempt::Wrong => Err(ApiError::Unauthenticated),
@@ -298,12 +303,13 @@ pub async fn logout_json(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn audit(state: &AppState, user: i64, action: &str) {
+async fn audit(state: &AppState, user: &User, action: &str) {
     if let Err(e) = pairwise_store::audit::record(
         &state.db,
-        Some(user),
+        &user.actor(),
         action,
-        &format!("user:{user}"),
+        &format!("user:{}", user.username),
+        None,
         serde_json::json!({}),
     )
     .await

@@ -13,7 +13,8 @@ use axum::{
 };
 use pairwise_core::{
     dto::{DatasetDiff, DatasetVersionView},
-    ExportFormat, Recipe, Role,
+    requests::FreezeRequest,
+    ExportFormat, Role,
 };
 use pairwise_pipeline::{export_target, ExportChunks};
 use pairwise_store::{datasets, projects};
@@ -41,17 +42,6 @@ pub async fn list(
     Ok(Json(datasets::list(&state.db, p.id).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct FreezeRequest {
-    pub tag: String,
-    /// Which pairs (default: all).
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub recipe: Recipe,
-    /// Roll back: copy exactly the pairs of this version instead of applying a recipe.
-    pub from: Option<String>,
-}
-
 /// Freezes a new version (reviewer). An existing tag → 409: frozen versions never change.
 #[utoipa::path(post, path = "/api/v1/projects/{name}/datasets", tag = "datasets", params(("name" = String, Path)), request_body = FreezeRequest,
     responses((status = 201, body = DatasetVersionView), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
@@ -61,20 +51,9 @@ pub async fn freeze(
     Path(name): Path<String>,
     Json(body): Json<FreezeRequest>,
 ) -> Result<(StatusCode, Json<DatasetVersionView>), ApiError> {
-    let user = caller.require(Role::Reviewer)?;
-    let p = projects::require(&state.db, &name).await?;
-    let version = match body.from {
-        Some(from) => datasets::rollback(&state.db, p.id, &from, &body.tag, Some(user.id)).await?,
-        None => datasets::freeze(&state.db, p.id, &body.tag, &body.recipe, Some(user.id)).await?,
-    };
-    pairwise_store::audit::record(
-        &state.db,
-        Some(user.id),
-        "dataset.freeze",
-        &format!("project:{name}/{}", version.tag),
-        serde_json::json!({"pairs": version.pair_count}),
-    )
-    .await?;
+    let version =
+        pairwise_pipeline::datasets::freeze_version(&state.db, &caller.actor(), &name, body)
+            .await?;
     Ok((StatusCode::CREATED, Json(version)))
 }
 

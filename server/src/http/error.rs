@@ -120,6 +120,20 @@ impl From<pairwise_pipeline::ImportError> for ApiError {
         match e {
             pairwise_pipeline::ImportError::Parse(e) => Self::Invalid(e.to_string()),
             pairwise_pipeline::ImportError::Store(e) => e.into(),
+            pairwise_pipeline::ImportError::Denied(e) => e.into(),
+        }
+    }
+}
+
+impl From<pairwise_pipeline::PipelineError> for ApiError {
+    fn from(e: pairwise_pipeline::PipelineError) -> Self {
+        use pairwise_pipeline::PipelineError as P;
+        match e {
+            P::NotFound(what) => Self::NotFound(what),
+            P::Forbidden { .. } => Self::Forbidden,
+            P::Invalid { field, message } => Self::Invalid(format!("field `{field}`: {message}")),
+            P::Store(e) => e.into(),
+            other => Self::Internal(other.to_string()),
         }
     }
 }

@@ -82,7 +82,8 @@ async fn import_form(
     Path(name): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    let user = caller.require(Role::Reviewer)?;
+    let actor = caller.actor();
+    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import prompts")?;
     let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
     let outcome = async {
         let upload = receive(multipart).await?;
@@ -100,7 +101,7 @@ async fn import_form(
                 domain: upload.domain,
                 source: Some(upload.file_name.clone()),
             },
-            actor: Some(user.id),
+            actor,
         };
         let reader = BufReader::new(
             upload

@@ -11,8 +11,9 @@ use axum::{
     Json, Router,
 };
 use futures_util::stream::{self, Stream};
+use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
 use pairwise_core::{dto::RunView, Role};
-use pairwise_pipeline::{create_generation, create_judge, GenerateRequest, JudgeRequest};
+use pairwise_pipeline::runs;
 use pairwise_store::{jobs, projects};
 use serde::Deserialize;
 use std::{convert::Infallible, time::Duration};
@@ -28,18 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/runs/judge", post(judge))
         .route("/runs/reference", post(reference))
         .route("/projects/{name}/pairs/build", post(build_pairs))
-}
-
-impl From<pairwise_pipeline::PipelineError> for ApiError {
-    fn from(e: pairwise_pipeline::PipelineError) -> Self {
-        use pairwise_pipeline::PipelineError as P;
-        match e {
-            P::NotFound(what) => Self::NotFound(what),
-            P::Invalid { field, message } => Self::Invalid(format!("field `{field}`: {message}")),
-            P::Store(e) => e.into(),
-            other => Self::Internal(other.to_string()),
-        }
-    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -76,56 +65,39 @@ pub async fn show(
     Ok(Json(jobs::show(&state.db, id).await?))
 }
 
-/// Queues a generation run (body: project, model, n, paths, presets, max_new_tokens, split,
-/// search, limit, seed, confirm_high_temperature).
-#[utoipa::path(post, path = "/api/v1/runs/generate", tag = "runs", request_body = Object,
+/// Queues a generation run. A request without `seed` gets a random one, recorded on the run.
+#[utoipa::path(post, path = "/api/v1/runs/generate", tag = "runs", request_body = GenerateRequest,
     responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
 pub async fn generate(
     State(state): State<AppState>,
     caller: Caller,
     Json(request): Json<GenerateRequest>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let user = caller.require(Role::Reviewer)?;
-    let run = create_generation(&state.db, request, Some(user.id)).await?;
+    let run = runs::start_generation(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 
-/// Queues a judge run (body: project, model, rubric, mode, runs, max_new_tokens).
-#[utoipa::path(post, path = "/api/v1/runs/judge", tag = "runs", request_body = Object,
+/// Queues a judge run.
+#[utoipa::path(post, path = "/api/v1/runs/judge", tag = "runs", request_body = JudgeRequest,
     responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
 pub async fn judge(
     State(state): State<AppState>,
     caller: Caller,
     Json(request): Json<JudgeRequest>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let user = caller.require(Role::Reviewer)?;
-    let run = create_judge(&state.db, request, Some(user.id)).await?;
+    let run = runs::start_judge(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 
-#[derive(Deserialize)]
-pub struct ReferenceRequest {
-    pub project: String,
-    pub model: String,
-    #[serde(default)]
-    pub runs: Vec<i64>,
-}
-
 /// Queues a reference-scoring run (mean per-token log-prob of every candidate).
+#[utoipa::path(post, path = "/api/v1/runs/reference", tag = "runs", request_body = ReferenceRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
 pub async fn reference(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<ReferenceRequest>,
+    Json(request): Json<ReferenceRequest>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
-    let user = caller.require(Role::Reviewer)?;
-    let run = pairwise_pipeline::create_reference(
-        &state.db,
-        &body.project,
-        &body.model,
-        body.runs,
-        Some(user.id),
-    )
-    .await?;
+    let run = runs::start_reference(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 
@@ -146,7 +118,6 @@ pub async fn build_pairs(
     Path(name): Path<String>,
     Json(body): Json<BuildBody>,
 ) -> Result<Json<pairwise_pipeline::BuildReport>, ApiError> {
-    let user = caller.require(Role::Reviewer)?;
     let mut request = pairwise_pipeline::BuildRequest::new(name, body.judge_run, body.strategy);
     if let Some(t) = body.threshold {
         request.threshold = t;
@@ -157,28 +128,32 @@ pub async fn build_pairs(
         request.trivial_gap = g;
     }
     Ok(Json(
-        pairwise_pipeline::build_pairs(&state.db, &request, Some(user.id)).await?,
+        pairwise_pipeline::build_pairs(&state.db, &request, &caller.actor()).await?,
     ))
 }
 
+/// Cancels a queued or running run.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<RunView>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    jobs::cancel(&state.db, id).await?;
-    Ok(Json(jobs::show(&state.db, id).await?))
+    Ok(Json(
+        runs::cancel_run(&state.db, &caller.actor(), id).await?,
+    ))
 }
 
+/// Queues a failed or cancelled run again.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/retry", tag = "runs", params(("id" = i64, Path)),
+    responses((status = 200, body = RunView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<RunView>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    jobs::retry(&state.db, id).await?;
-    Ok(Json(jobs::show(&state.db, id).await?))
+    Ok(Json(runs::retry_run(&state.db, &caller.actor(), id).await?))
 }
 
 /// The recent runs as JSON, sent at once and then whenever anything in them changes (checked

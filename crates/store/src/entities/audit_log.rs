@@ -9,9 +9,13 @@ pub struct Model {
     pub id: i64,
     pub at: DateTimeUtc,
     pub actor_id: Option<i64>,
+    /// The actor's name at the time (a username or `cli`); `NULL` on entries before migration 7.
+    pub actor_name: Option<String>,
     pub action: String,
     pub target: String,
     pub detail: String,
+    /// The project's name, where the action concerns one.
+    pub project: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

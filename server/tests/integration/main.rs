@@ -14,6 +14,8 @@ use pairwise_store::{projects, testing::TestDb, tokens, users};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod adapters;
+
 const PASSWORD: &str = "integration-password";
 
 struct Harness {
@@ -661,7 +663,7 @@ async fn reviewers_freeze_diff_and_download_versions_that_nothing_can_change() {
             std::io::Cursor::new(rows.into_bytes()),
             pairwise_core::PairFormat::Trl,
             "unit",
-            None,
+            &pairwise_core::Actor::cli(),
             |_| (),
         )
         .await

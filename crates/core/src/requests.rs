@@ -1,0 +1,81 @@
+//! Requests of the administrative actions (projects, users, tokens, models, rubrics, dataset
+//! versions): the contract between the forms, the REST bodies, the CLI and the use cases.
+
+use crate::{recipe::Recipe, rubric::RubricSpec, Role};
+use serde::{Deserialize, Serialize};
+
+/// Creates a project (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateProject {
+    /// Letters, digits, `-`, `_` and `.`; unique.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Adds a user (admin). The password never appears in a log, an audit entry or a view.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateUser {
+    pub username: String,
+    pub role: Role,
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUser")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues an API token for a user (admin); the secret is returned once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssueToken {
+    pub username: String,
+    /// A label to recognise the token by (`ci`, `notebook`).
+    pub name: String,
+}
+
+/// Registers a local ONNX model directory (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterModel {
+    pub name: String,
+    /// generator, judge, reward or reference.
+    pub kind: String,
+    /// The model directory on the server (optimum / transformers.js export layout).
+    pub dir: String,
+    /// cpu, cuda or auto.
+    #[serde(default = "default_device")]
+    pub device: String,
+}
+
+fn default_device() -> String {
+    "cpu".into()
+}
+
+/// Saves the next version of a rubric (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveRubric {
+    pub name: String,
+    pub spec: RubricSpec,
+    /// Allows a judge temperature above 0.3.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Freezes a new dataset version (reviewer). An existing tag is a conflict: versions never change.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FreezeRequest {
+    pub tag: String,
+    /// Which pairs (default: all).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub recipe: Recipe,
+    /// Roll back: copy exactly the pairs of this version instead of applying a recipe.
+    #[serde(default)]
+    pub from: Option<String>,
+}

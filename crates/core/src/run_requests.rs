@@ -1,0 +1,209 @@
+//! What a user asks for when starting a run: one request type per kind of run, shared by the
+//! runs form, the REST body, the CLI's flags (`feature = "cli"` derives them) and the use case.
+
+use crate::{
+    generation::{GenerationPath, PathPreset, DEFAULT_CANDIDATES},
+    judge::JudgeMode,
+    Split,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Starts a generation run: N candidates per prompt along the chosen paths.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GenerateRequest {
+    /// The project whose prompts get candidates.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub project: String,
+    /// A registered generator model (by name).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub model: String,
+    /// cpu, cuda or auto (default: the registered model's).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub device: Option<String>,
+    /// Candidates per prompt (1–64).
+    #[serde(default = "default_n")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = DEFAULT_CANDIDATES))]
+    pub n: u32,
+    /// The decoding paths, round-robin over the candidates: conservative, diverse, adversarial.
+    #[serde(default = "default_paths")]
+    #[cfg_attr(
+        feature = "cli",
+        arg(
+            long,
+            value_delimiter = ',',
+            default_value = "conservative,diverse,adversarial"
+        )
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub paths: Vec<GenerationPath>,
+    /// Preset overrides per path, as a JSON object:
+    /// {"diverse": {"temperature": 1.2, "top_p": 0.95, "top_k": 80, "repetition_penalty": 1.1}}.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long, value_parser = parse_presets, default_value = "{}"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub presets: BTreeMap<GenerationPath, PathPreset>,
+    /// Most new tokens per candidate (1–4096).
+    #[serde(default = "default_max_new_tokens")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 128))]
+    pub max_new_tokens: u32,
+    /// Only prompts of this split.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub split: Option<Split>,
+    /// Only prompts containing this text.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub search: Option<String>,
+    /// At most this many prompts (in import order).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub limit: Option<u64>,
+    /// The run's seed; each candidate's seed mixes it with the prompt and index. Left out, a
+    /// random one is drawn and recorded on the run.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub seed: Option<u64>,
+    /// Allows temperatures above 1.3.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub confirm_high_temperature: bool,
+}
+
+fn default_n() -> u32 {
+    DEFAULT_CANDIDATES
+}
+fn default_paths() -> Vec<GenerationPath> {
+    GenerationPath::ALL.to_vec()
+}
+fn default_max_new_tokens() -> u32 {
+    128
+}
+
+/// Parses the presets JSON object (CLI flag and form); the error names line and column.
+pub fn parse_presets(text: &str) -> Result<BTreeMap<GenerationPath, PathPreset>, String> {
+    if text.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    serde_json::from_str(text).map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))
+}
+
+impl GenerateRequest {
+    /// The defaults of every optional field.
+    pub fn new(project: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            model: model.into(),
+            device: None,
+            n: default_n(),
+            paths: default_paths(),
+            presets: BTreeMap::new(),
+            max_new_tokens: default_max_new_tokens(),
+            split: None,
+            search: None,
+            limit: None,
+            seed: None,
+            confirm_high_temperature: false,
+        }
+    }
+}
+
+/// Starts a judge run over the candidates of finished generation runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JudgeRequest {
+    /// The project whose candidates are judged.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub project: String,
+    /// A registered judge or reward model (by name).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub model: String,
+    /// cpu, cuda or auto (default: the registered model's).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub device: Option<String>,
+    /// `NAME` or `NAME@VERSION`.
+    #[serde(default = "default_rubric")]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "default"))]
+    pub rubric: String,
+    /// json, prob, pairwise (judge models) or reward (a sequence-classification reward model).
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub mode: JudgeMode,
+    /// Generation runs whose candidates to judge (default: every finished one of the project).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
+    pub runs: Vec<i64>,
+    /// Most new tokens of a judge's answer (clamped to 8–1024).
+    #[serde(default = "default_judge_tokens")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 96))]
+    pub max_new_tokens: u32,
+}
+
+fn default_rubric() -> String {
+    "default".into()
+}
+fn default_judge_tokens() -> u32 {
+    96
+}
+
+impl JudgeRequest {
+    pub fn new(
+        project: impl Into<String>,
+        model: impl Into<String>,
+        rubric: impl Into<String>,
+        mode: JudgeMode,
+    ) -> Self {
+        Self {
+            project: project.into(),
+            model: model.into(),
+            device: None,
+            rubric: rubric.into(),
+            mode,
+            runs: Vec::new(),
+            max_new_tokens: default_judge_tokens(),
+        }
+    }
+}
+
+/// Starts a reference-scoring run: the mean per-token log-probability of every candidate under
+/// a reference model (hard-negative analysis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReferenceRequest {
+    /// The project whose candidates are scored.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub project: String,
+    /// A registered reference model (by name).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub model: String,
+    /// Generation runs to score (default: every finished one of the project).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
+    pub runs: Vec<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_body_takes_every_default_and_no_seed() {
+        let r: GenerateRequest =
+            serde_json::from_str(r#"{"project": "p", "model": "m"}"#).expect("parses");
+        assert_eq!(r, GenerateRequest::new("p", "m"));
+        assert_eq!(r.seed, None);
+    }
+
+    #[test]
+    fn preset_errors_name_line_and_column() {
+        let e = parse_presets("{\"diverse\": 3}").expect_err("not a preset");
+        assert!(e.starts_with("line 1 column"), "{e}");
+        assert!(parse_presets("  ").expect("empty").is_empty());
+    }
+}

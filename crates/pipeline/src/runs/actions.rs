@@ -1,0 +1,90 @@
+//! The run actions users take (reviewers): start a generation, judge or reference run, cancel and
+//! retry one. Each checks the role, validates through `create_*`, and records one audit entry.
+
+use super::{create_generation, create_judge, create_reference};
+use crate::{access::require, error::Result};
+use pairwise_core::{
+    dto::RunView,
+    run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest},
+    Actor, Role,
+};
+use pairwise_store::{audit, jobs, DatabaseConnection};
+use serde_json::json;
+
+/// Queues a generation run; the seed drawn for a request without one is in the view and the log.
+pub async fn start_generation(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request: GenerateRequest,
+) -> Result<RunView> {
+    require(actor, Role::Reviewer, "start a generation run")?;
+    let model = request.model.clone();
+    let run = create_generation(db, request, actor.id).await?;
+    let detail = json!({"model": model, "seed": run.seed, "prompts": run.total});
+    record(db, actor, "run.generate", &run, detail).await?;
+    Ok(run)
+}
+
+/// Queues a judge run (warnings, such as a judge that is the generator, are on the view).
+pub async fn start_judge(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request: JudgeRequest,
+) -> Result<RunView> {
+    require(actor, Role::Reviewer, "start a judge run")?;
+    let detail =
+        json!({"model": request.model, "rubric": request.rubric, "mode": request.mode.as_str()});
+    let run = create_judge(db, request, actor.id).await?;
+    record(db, actor, "run.judge", &run, detail).await?;
+    Ok(run)
+}
+
+/// Queues a reference-scoring run.
+pub async fn start_reference(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    request: ReferenceRequest,
+) -> Result<RunView> {
+    require(actor, Role::Reviewer, "start a reference run")?;
+    let run =
+        create_reference(db, &request.project, &request.model, request.runs, actor.id).await?;
+    record(
+        db,
+        actor,
+        "run.reference",
+        &run,
+        json!({"model": request.model}),
+    )
+    .await?;
+    Ok(run)
+}
+
+/// Cancels a queued or running run.
+pub async fn cancel_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
+    require(actor, Role::Reviewer, "cancel a run")?;
+    jobs::cancel(db, id).await?;
+    let run = jobs::show(db, id).await?;
+    record(db, actor, "run.cancel", &run, json!({})).await?;
+    Ok(run)
+}
+
+/// Queues a failed or cancelled run again (it resumes where it stopped).
+pub async fn retry_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
+    require(actor, Role::Reviewer, "retry a run")?;
+    jobs::retry(db, id).await?;
+    let run = jobs::show(db, id).await?;
+    record(db, actor, "run.retry", &run, json!({})).await?;
+    Ok(run)
+}
+
+async fn record(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    action: &str,
+    run: &RunView,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let target = format!("run:{}", run.id);
+    audit::record(db, actor, action, &target, Some(&run.project), detail).await?;
+    Ok(())
+}

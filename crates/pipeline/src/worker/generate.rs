@@ -1,0 +1,176 @@
+//! Generation runs: each prompt's missing candidates, generated in one batch per distinct prompt
+//! text and stored in one statement.
+
+use super::{
+    blocking, lock,
+    prompts::{messages_of, prompt_input},
+    storable, Progress, SharedEngine, Worker,
+};
+use crate::{
+    error::{PipelineError, Result},
+    runs::GeneratePayload,
+};
+use pairwise_core::{
+    generation::{candidate_seed, plan_candidates, PlannedCandidate},
+    ChatMessage,
+};
+use pairwise_inference::DecodingParams;
+use pairwise_store::{
+    candidates,
+    entities::{candidate, job, prompt},
+    jobs, prompts,
+};
+use sea_orm::Set;
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::atomic::Ordering,
+};
+
+impl Worker {
+    pub(super) async fn generate(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+    ) -> Result<serde_json::Value> {
+        let payload: GeneratePayload = serde_json::from_str(&job.payload)
+            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+        let engine = self.engine(&payload.model).await?;
+        let (version, provider) = {
+            let e = lock(&engine)?;
+            (e.version().to_owned(), e.provider().as_str().to_owned())
+        };
+        if version != payload.model.version {
+            jobs::add_warnings(
+                &self.db,
+                job.id,
+                &[format!(
+                    "the model's files changed after the run was created: candidates from now \
+                     on record version {}",
+                    &version[..12.min(version.len())]
+                )],
+            )
+            .await?;
+        }
+        // Resume: a prompt's candidates are stored in one statement, so a prompt is either
+        // complete or has whatever an earlier attempt stored; count complete ones as done.
+        progress.done.store(0, Ordering::SeqCst);
+        for chunk in payload.prompt_ids.chunks(64) {
+            let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, chunk)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+            for prompt_id in chunk {
+                progress.check()?;
+                let stored = candidates::stored_indices(&self.db, job.id, *prompt_id).await?;
+                let missing: Vec<PlannedCandidate> = plan_candidates(payload.n, &payload.paths)
+                    .into_iter()
+                    .filter(|c| !stored.contains(&(c.index as i32)))
+                    .collect();
+                if missing.is_empty() {
+                    progress.done.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let Some(prompt) = loaded.get(prompt_id) else {
+                    // Deleted since the run was made: nothing to generate for it.
+                    self.advance(job.id, progress, 1, 0).await?;
+                    continue;
+                };
+                let (rows, tokens) = generate_for_prompt(
+                    &engine, job, &payload, prompt, &missing, &version, &provider,
+                )
+                .await?;
+                candidates::insert(&self.db, rows).await?;
+                self.advance(job.id, progress, 1, tokens).await?;
+            }
+        }
+        let stored = candidates::count_for_job(&self.db, job.id).await?;
+        Ok(serde_json::json!({
+            "prompts": payload.prompt_ids.len(),
+            "candidates": stored,
+            "tokens": progress.tokens.load(Ordering::SeqCst),
+            "model_version": version,
+            "provider": provider,
+        }))
+    }
+}
+
+/// Generates the missing candidates of one prompt: one batch per distinct prompt text (the plain
+/// prompt for conservative and diverse rows, one per adversarial transform).
+async fn generate_for_prompt(
+    engine: &SharedEngine,
+    job: &job::Model,
+    payload: &GeneratePayload,
+    prompt: &prompt::Model,
+    missing: &[PlannedCandidate],
+    version: &str,
+    provider: &str,
+) -> Result<(Vec<candidate::ActiveModel>, i64)> {
+    let mut groups: BTreeMap<Option<String>, Vec<PlannedCandidate>> = BTreeMap::new();
+    for c in missing {
+        groups
+            .entry(c.transform.map(|t| t.id()))
+            .or_default()
+            .push(*c);
+    }
+    let mut rows = Vec::new();
+    let mut tokens = 0i64;
+    for planned in groups.into_values() {
+        let mut messages = messages_of(prompt);
+        if let Some(t) = planned[0].transform {
+            if let Some(last) = ChatMessage::last_user_mut(&mut messages) {
+                last.content = t.apply(&last.content);
+            }
+        }
+        let params: Vec<DecodingParams> = planned
+            .iter()
+            .map(|c| DecodingParams {
+                sampling: payload.presets[&c.path],
+                max_new_tokens: payload.max_new_tokens,
+                seed: candidate_seed(payload.seed, prompt.id, c.index),
+                stop: Vec::new(),
+            })
+            .collect();
+        let request = params.clone();
+        let generation = blocking(engine, move |e| {
+            let input = prompt_input(e, &messages);
+            let ids = e.encode_prompt(&input)?;
+            e.generate(&ids, &request, |_| ())
+        })
+        .await?;
+        tokens += generation.generated_tokens as i64;
+        let now = chrono::Utc::now();
+        for out in generation.candidates {
+            let plan = planned[out.index];
+            let p = &params[out.index];
+            rows.push(candidate::ActiveModel {
+                project_id: Set(job.project_id),
+                job_id: Set(job.id),
+                prompt_id: Set(prompt.id),
+                path: Set(plan.path.as_str().into()),
+                idx: Set(plan.index as i32),
+                transform: Set(plan.transform.map(|t| t.id())),
+                text: Set(storable(out.text)),
+                params: Set(serde_json::to_string(p).unwrap_or_default()),
+                seed: Set(p.seed.to_string()),
+                model_version: Set(version.to_owned()),
+                provider: Set(provider.to_owned()),
+                finish_reason: Set(serde_json::to_value(out.finish_reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()),
+                token_count: Set(out.token_count as i32),
+                mean_logprob: Set(if out.mean_logprob.is_finite() {
+                    out.mean_logprob
+                } else {
+                    0.0
+                }),
+                prefill_ms: Set(generation.prefill_ms),
+                decode_ms: Set(out.decode_ms),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    Ok((rows, tokens))
+}

@@ -1,0 +1,334 @@
+//! Judge runs: the items of a run (candidates, or neighbouring pairs), judging each with the
+//! generative or reward judge, and the summary of a finished run.
+
+use super::{
+    lock,
+    prompts::{messages_of, request_text},
+    verdicts::{judge_json, judge_pairwise, judge_prob, merge, TokenIds},
+    Progress, Worker,
+};
+use crate::{
+    error::{PipelineError, Result},
+    runs::JudgePayload,
+};
+use pairwise_core::judge::JudgeMode;
+use pairwise_inference::chat_template::Message;
+use pairwise_store::{
+    candidates,
+    entities::{candidate, job, judgment, prompt},
+    jobs, judgments, prompts, rubrics, DatabaseConnection,
+};
+use sea_orm::Set;
+use std::{
+    collections::HashMap,
+    sync::{atomic::Ordering, Arc, Mutex},
+};
+
+impl Worker {
+    pub(super) async fn judge(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+    ) -> Result<serde_json::Value> {
+        let payload: JudgePayload = serde_json::from_str(&job.payload)
+            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+        let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
+        let spec = rubrics::spec_of(&rubric)?;
+        if payload.mode == JudgeMode::Reward {
+            return self.judge_reward(job, progress, &payload, &rubric).await;
+        }
+        let engine = self.engine(&payload.model).await?;
+        let version = lock(&engine)?.version().to_owned();
+        let stored =
+            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let prompt_ids: Vec<i64> = {
+            let mut ids: Vec<i64> = stored.iter().map(|c| c.prompt_id).collect();
+            ids.dedup();
+            ids
+        };
+        let requests: HashMap<i64, String> = prompts::get_many(&self.db, &prompt_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, request_text(&p)))
+            .collect();
+        let items = judge_items(&stored, payload.mode);
+        jobs::set_total(&self.db, job.id, items.len() as i64).await?;
+        let done_keys = judgments::stored_keys(&self.db, job.id).await?;
+        progress
+            .done
+            .store(done_keys.len() as i64, Ordering::SeqCst);
+        let tokens_for = match payload.mode {
+            JudgeMode::Prob | JudgeMode::Pairwise => Some(TokenIds::find(&engine, payload.mode)?),
+            _ => None,
+        };
+        let by_id: HashMap<i64, &candidate::Model> = stored.iter().map(|c| (c.id, c)).collect();
+        for item in items {
+            if done_keys.contains(&item.key) {
+                continue;
+            }
+            progress.check()?;
+            let first = by_id[&item.first];
+            let request = requests.get(&first.prompt_id).cloned().unwrap_or_default();
+            let base = judgment::ActiveModel {
+                project_id: Set(job.project_id),
+                job_id: Set(job.id),
+                rubric_id: Set(rubric.id),
+                mode: Set(payload.mode.as_str().into()),
+                item_key: Set(item.key.clone()),
+                candidate_id: Set(item.first),
+                other_candidate_id: Set(item.second),
+                judge_version: Set(version.clone()),
+                created_at: Set(chrono::Utc::now()),
+                needs_review: Set(false),
+                ..Default::default()
+            };
+            let (row, tokens) = match (payload.mode, item.second, &tokens_for) {
+                (JudgeMode::Json, _, _) => {
+                    let (row, tokens) = judge_json(
+                        &engine,
+                        &spec,
+                        &request,
+                        &first.text,
+                        payload.max_new_tokens,
+                        item.first as u64,
+                    )
+                    .await?;
+                    (merge(base, row), tokens)
+                }
+                (JudgeMode::Prob, _, Some(ids)) => (
+                    merge(
+                        base,
+                        judge_prob(&engine, &spec, ids, &request, &first.text).await?,
+                    ),
+                    0,
+                ),
+                (JudgeMode::Pairwise, Some(second), Some(ids)) => {
+                    let second = by_id[&second];
+                    let row =
+                        judge_pairwise(&engine, &spec, ids, &request, &first.text, &second.text)
+                            .await?;
+                    (merge(base, row), 0)
+                }
+                _ => {
+                    return Err(PipelineError::Internal(format!(
+                        "judge mode {} cannot judge item {}",
+                        payload.mode.as_str(),
+                        item.key
+                    )))
+                }
+            };
+            judgments::insert(&self.db, vec![row]).await?;
+            self.advance(job.id, progress, 1, tokens).await?;
+        }
+        judge_summary(
+            &self.db,
+            job.id,
+            payload.mode,
+            &rubric,
+            version,
+            stored.len(),
+        )
+        .await
+    }
+
+    /// Reward-model scoring: one scalar per (prompt, answer) from a sequence classifier, stored as
+    /// a judgment with `scores = {"reward": logit}` and `overall = logit` under the run's rubric
+    /// version (for grouping; the classifier itself ignores the rubric text).
+    async fn judge_reward(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+        payload: &JudgePayload,
+        rubric: &pairwise_store::entities::rubric::Model,
+    ) -> Result<serde_json::Value> {
+        let (path, device, threads) = (
+            payload.model.path.clone(),
+            payload.model.device(),
+            self.options.threads,
+        );
+        // A reward model is used for one run; the decoder cache is left as it is.
+        let model = tokio::task::spawn_blocking(move || {
+            pairwise_inference::RewardModel::load(&path, device, threads)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(e.to_string()))??;
+        let version = model.version().to_owned();
+        let model = Arc::new(Mutex::new(model));
+        let stored =
+            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let ids: Vec<i64> = stored.iter().map(|c| c.prompt_id).collect();
+        let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        jobs::set_total(&self.db, job.id, stored.len() as i64).await?;
+        let done_keys = judgments::stored_keys(&self.db, job.id).await?;
+        progress
+            .done
+            .store(done_keys.len() as i64, Ordering::SeqCst);
+        for c in &stored {
+            let key = format!("c{}", c.id);
+            if done_keys.contains(&key) {
+                continue;
+            }
+            progress.check()?;
+            let conversation: Vec<Message> = loaded
+                .get(&c.prompt_id)
+                .map(messages_of)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| Message::new(m.role, m.content))
+                .collect();
+            let answer = vec![c.text.clone()];
+            let shared = model.clone();
+            let score = tokio::task::spawn_blocking(move || {
+                let mut m = shared.lock().map_err(|_| {
+                    PipelineError::Internal("a previous reward call panicked".into())
+                })?;
+                m.score(&conversation, &answer).map_err(PipelineError::from)
+            })
+            .await
+            .map_err(|e| PipelineError::Internal(e.to_string()))??;
+            let logit = f64::from(score.first().copied().unwrap_or(f32::NAN));
+            let finite = logit.is_finite();
+            let row = judgment::ActiveModel {
+                project_id: Set(job.project_id),
+                job_id: Set(job.id),
+                rubric_id: Set(rubric.id),
+                mode: Set(JudgeMode::Reward.as_str().into()),
+                item_key: Set(key),
+                candidate_id: Set(c.id),
+                other_candidate_id: Set(None),
+                scores: Set(finite.then(|| serde_json::json!({ "reward": logit }).to_string())),
+                overall: Set(finite.then_some(logit)),
+                winner_ab: Set(None),
+                winner_ba: Set(None),
+                consistent: Set(None),
+                needs_review: Set(false),
+                parse_ok: Set(finite),
+                attempts: Set(1),
+                raw_output: Set(format!("{logit}")),
+                judge_version: Set(version.clone()),
+                created_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            };
+            judgments::insert(&self.db, vec![row]).await?;
+            self.advance(job.id, progress, 1, 0).await?;
+        }
+        judge_summary(
+            &self.db,
+            job.id,
+            JudgeMode::Reward,
+            rubric,
+            version,
+            stored.len(),
+        )
+        .await
+    }
+}
+
+/// The summary of a finished judge run: its rates and what it judged with.
+async fn judge_summary(
+    db: &DatabaseConnection,
+    job_id: i64,
+    mode: JudgeMode,
+    rubric: &pairwise_store::entities::rubric::Model,
+    version: String,
+    candidates: usize,
+) -> Result<serde_json::Value> {
+    let stats = judgments::stats(db, job_id).await?;
+    let mut summary = serde_json::to_value(stats).unwrap_or_default();
+    if let Some(object) = summary.as_object_mut() {
+        object.insert("mode".into(), mode.as_str().into());
+        object.insert(
+            "rubric".into(),
+            format!("{}@{}", rubric.name, rubric.version).into(),
+        );
+        object.insert("judge_version".into(), version.into());
+        object.insert("candidates".into(), candidates.into());
+    }
+    Ok(summary)
+}
+
+/// One unit of a judge run.
+#[derive(Debug, Clone, PartialEq)]
+struct JudgeItem {
+    key: String,
+    first: i64,
+    second: Option<i64>,
+}
+
+/// Pointwise modes judge every candidate; pairwise compares neighbours within a prompt (in run and
+/// index order, so pairs span paths), each pair once, in both orders.
+fn judge_items(stored: &[candidate::Model], mode: JudgeMode) -> Vec<JudgeItem> {
+    if mode != JudgeMode::Pairwise {
+        return stored
+            .iter()
+            .map(|c| JudgeItem {
+                key: format!("c{}", c.id),
+                first: c.id,
+                second: None,
+            })
+            .collect();
+    }
+    let mut items = Vec::new();
+    for window in stored.windows(2) {
+        let (a, b) = (&window[0], &window[1]);
+        if a.prompt_id == b.prompt_id {
+            items.push(JudgeItem {
+                key: format!("p{}-{}", a.id, b.id),
+                first: a.id,
+                second: Some(b.id),
+            });
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: i64, prompt_id: i64) -> candidate::Model {
+        candidate::Model {
+            id,
+            project_id: 1,
+            job_id: 1,
+            prompt_id,
+            path: "conservative".into(),
+            idx: id as i32,
+            transform: None,
+            text: String::new(),
+            params: "{}".into(),
+            seed: "0".into(),
+            model_version: String::new(),
+            provider: "cpu".into(),
+            finish_reason: "eos".into(),
+            token_count: 0,
+            mean_logprob: 0.0,
+            prefill_ms: 0.0,
+            decode_ms: 0.0,
+            ref_logprob: None,
+            ref_model_version: None,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn pairwise_items_pair_neighbours_within_a_prompt_only() {
+        let stored = vec![
+            cand(1, 10),
+            cand(2, 10),
+            cand(3, 10),
+            cand(4, 11),
+            cand(5, 11),
+        ];
+        let keys: Vec<String> = judge_items(&stored, JudgeMode::Pairwise)
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(keys, ["p1-2", "p2-3", "p4-5"]);
+        assert_eq!(judge_items(&stored, JudgeMode::Json).len(), 5);
+    }
+}

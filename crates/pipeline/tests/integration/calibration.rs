@@ -1,0 +1,245 @@
+//! Annotator calibration, the κ gate, human pairs and imported gold sets.
+
+use pairwise_core::Actor;
+use pairwise_store::{projects, testing::TestDb};
+
+/// Three annotators vote (two follow the pairs' preference, one contradicts it), some items are
+/// gold: calibration reports gold accuracy and κ, the gate quarantines the contrarian, human
+/// pairs leave their votes out, and a version frozen with the κ gate drops human pairs that
+/// rested on them.
+#[tokio::test]
+async fn calibration_gate_and_human_pairs() {
+    use pairwise_core::{annotation::AnnotationSettings, Recipe, Role};
+    use pairwise_store::{annotation, datasets, users};
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let p = projects::create(db, "cal", "", None)
+            .await
+            .expect("project");
+        let rows: String = (0..16)
+            .map(|i| {
+                serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("good {i}"), "rejected": format!("bad {i}")})
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        pairwise_pipeline::import_pairs(
+            db,
+            "cal",
+            std::io::Cursor::new(rows.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "cal.jsonl",
+            &Actor::cli(),
+            |_| {},
+        )
+        .await
+        .expect("import");
+        annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(3))
+            .await
+            .expect("fill");
+        assert_eq!(
+            annotation::gold_from_pairs(db, p.id, 6)
+                .await
+                .expect("gold"),
+            6
+        );
+        let s = AnnotationSettings {
+            overlap: 3,
+            repeat_rate: 0.0,
+            gold_rate: 0.5,
+            max_pending: 1,
+            ..Default::default()
+        };
+        annotation::set_settings(db, p.id, &s)
+            .await
+            .expect("settings");
+        let items: std::collections::HashMap<i64, (String, String)> =
+            pairwise_store::entities::comparison::Entity::find()
+                .all(db)
+                .await
+                .expect("items")
+                .into_iter()
+                .map(|c| (c.id, (c.answer_x, c.answer_y)))
+                .collect();
+        for (name, honest) in [("ann", true), ("bea", true), ("cid", false)] {
+            let u = users::create(db, name, Role::Annotator, "a long enough password")
+                .await
+                .expect("user");
+            loop {
+                let next = annotation::next(db, p.id, u.id, 1).await.expect("next");
+                let Some((a, c)) = next.first() else { break };
+                // Prefer the "good" answer (or its opposite), whichever side it is on.
+                let (x, _) = &items[&c.id];
+                let good_is_x = x.starts_with("good");
+                let good_left = (a.left_side == "x") == good_is_x;
+                let choice = if good_left == honest { "a" } else { "b" };
+                annotation::vote(
+                    db,
+                    u.id,
+                    a.id,
+                    &annotation::NewVote {
+                        choice: choice.into(),
+                        duration_ms: 2000,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("vote");
+            }
+        }
+        let report = pairwise_pipeline::calibration::report(db, "cal")
+            .await
+            .expect("report");
+        let by_name = |n: &str| {
+            report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == n)
+                .expect(n)
+                .clone()
+        };
+        assert_eq!(by_name("ann").gold_n, 6, "{}", t.backend);
+        assert_eq!(by_name("ann").gold_accuracy, Some(1.0));
+        assert_eq!(by_name("cid").gold_accuracy, Some(0.0));
+        let ab = report
+            .agreement
+            .cohen
+            .iter()
+            .find(|p| p.a == "ann" && p.b == "bea")
+            .expect("pair");
+        assert_eq!((ab.kappa, ab.n), (Some(1.0), 16));
+        // The imports' preference agrees with the honest majority on every decided item.
+        let import = &report.references[0];
+        assert_eq!(import.reference, "import cal.jsonl");
+        assert_eq!(import.majority_agreement, Some(1.0));
+        assert_eq!(import.gold_n, 6);
+
+        // Human pairs before the gate: every item's majority (the honest two) decides.
+        let quarantined = pairwise_pipeline::calibration::run_gate(db, "cal")
+            .await
+            .expect("gate");
+        assert!(quarantined >= 1);
+        let report = pairwise_pipeline::calibration::report(db, "cal")
+            .await
+            .expect("report");
+        assert!(report
+            .quarantines
+            .iter()
+            .any(|q| q.subject == "cid" && !q.released));
+        assert!(
+            report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == "cid")
+                .expect("cid")
+                .quarantined
+        );
+        assert!(
+            !report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == "ann")
+                .expect("ann")
+                .quarantined
+        );
+        let human = pairwise_pipeline::calibration::human_pairs(db, "cal", 2, false)
+            .await
+            .expect("human pairs");
+        assert_eq!(human.decided, 16);
+        assert_eq!(human.quarantined_votes, 16, "cid's votes are left out");
+        // Same answers as the imported pairs: the human pairs have the same hashes.
+        assert_eq!((human.inserted, human.duplicates), (0, 16));
+
+        // Pairs decided with cid's votes counted are new pairs once the imported ones are gone;
+        // a version frozen with the κ gate leaves them out until the quarantine is released.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        pairwise_store::entities::pair::Entity::delete_many()
+            .filter(pairwise_store::entities::pair::Column::ProjectId.eq(p.id))
+            .exec(db)
+            .await
+            .expect("delete imported pairs");
+        let counted = pairwise_pipeline::calibration::human_pairs(db, "cal", 2, true)
+            .await
+            .expect("human pairs");
+        assert_eq!(counted.inserted, 16);
+        let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None)
+            .await
+            .expect("freeze");
+        let open = Recipe {
+            kappa_gate: Some(false),
+            ..Recipe::default()
+        };
+        let all = datasets::freeze(db, p.id, "all", &open, None)
+            .await
+            .expect("freeze");
+        assert_eq!((gated.pair_count, all.pair_count), (0, 16), "{}", t.backend);
+        let cid = report
+            .quarantines
+            .iter()
+            .find(|q| q.subject == "cid")
+            .expect("cid quarantine");
+        annotation::release(db, p.id, cid.id, 1)
+            .await
+            .expect("release");
+        let released = datasets::freeze(db, p.id, "released", &Recipe::default(), None)
+            .await
+            .expect("freeze");
+        assert_eq!(released.pair_count, 16);
+        t.finish().await;
+    }
+}
+
+/// A golden set from a file: atomic (a bad line names itself and stores nothing), then every
+/// row becomes a gold item whose agreed answer is the row's chosen side.
+#[tokio::test]
+async fn gold_import_is_atomic_and_marks_the_chosen_side() {
+    use pairwise_store::entities::comparison;
+    use sea_orm::EntityTrait;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        projects::create(db, "g", "", None).await.expect("project");
+        let good = r#"{"prompt": "p1", "chosen": "right", "rejected": "wrong"}"#;
+        let bad = format!("{good}\n{{\"prompt\": \"p2\", \"chosen\": 3}}\n");
+        let err = pairwise_pipeline::datasets::import_gold(
+            db,
+            "g",
+            std::io::Cursor::new(bad.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "gold.jsonl",
+            &Actor::cli(),
+        )
+        .await
+        .expect_err("line 2 is bad");
+        assert!(err.to_string().contains("line 2"), "{err}");
+        assert!(comparison::Entity::find()
+            .all(db)
+            .await
+            .expect("items")
+            .is_empty());
+        let rows = format!(
+            "{good}\n{}\n",
+            r#"{"prompt": "p2", "chosen": "yes", "rejected": "no"}"#
+        );
+        let report = pairwise_pipeline::datasets::import_gold(
+            db,
+            "g",
+            std::io::Cursor::new(rows.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "gold.jsonl",
+            &Actor::cli(),
+        )
+        .await
+        .expect("import");
+        assert_eq!((report.rows, report.inserted), (2, 2));
+        for c in comparison::Entity::find().all(db).await.expect("items") {
+            let gold = c.gold_answer.expect("gold");
+            let agreed = if gold == "x" {
+                &c.answer_x
+            } else {
+                &c.answer_y
+            };
+            assert!(agreed == "right" || agreed == "yes", "{}", t.backend);
+        }
+        t.finish().await;
+    }
+}

@@ -1,0 +1,309 @@
+//! Judge runs in every mode, reward models, and pairs built from their scores.
+
+use crate::common::{project_with_prompts, tiny, worker};
+use pairwise_core::judge::JudgeMode;
+use pairwise_core::Actor;
+use pairwise_pipeline::{create_generation, create_judge, GenerateRequest, JudgeRequest, Outcome};
+use pairwise_store::{candidates, jobs, judgments, testing::TestDb};
+
+#[tokio::test]
+async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
+    for t in TestDb::all().await {
+        project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.n = 3;
+        request.max_new_tokens = 5;
+        let generation = create_generation(&t.db, request, None).await.expect("run");
+        let mut w = worker(&t.db, "w");
+        w.run_one().await.expect("generate").expect("job");
+
+        let (total, first_page) = candidates::prompts_with_candidates(&t.db, 1, 0, 1)
+            .await
+            .expect("browser pages");
+        assert_eq!((total, first_page.len()), (2, 1), "{}", t.backend);
+        // JSON judge: the random tiny model writes no JSON; every item is a recorded parse
+        // failure with its raw output, and the run still ends done.
+        let mut judge = JudgeRequest::new("gen", tiny(), "default", JudgeMode::Json);
+        judge.max_new_tokens = 8;
+        let json = create_judge(&t.db, judge, None).await.expect("judge");
+        assert!(
+            json.warnings[0].contains("self-consistency"),
+            "{:?}",
+            json.warnings
+        );
+        let (_, outcome) = w.run_one().await.expect("judge").expect("job");
+        assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+        let stats = judgments::stats(&t.db, json.id).await.expect("stats");
+        assert_eq!(stats.judgments, 6);
+        use pairwise_store::entities::judgment;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let rows = judgment::Entity::find()
+            .filter(judgment::Column::JobId.eq(json.id))
+            .all(&t.db)
+            .await
+            .expect("judgments");
+        for j in &rows {
+            assert!(!j.raw_output.is_empty(), "raw output kept");
+            if j.parse_ok {
+                assert!(j.scores.is_some() && j.overall.is_some());
+            } else {
+                assert_eq!(j.attempts, 2, "one stricter retry after a failure");
+                assert!(j.scores.is_none());
+            }
+        }
+        assert_eq!(
+            stats.parse_failures,
+            rows.iter().filter(|j| !j.parse_ok).count() as u64
+        );
+        assert_eq!(
+            jobs::show(&t.db, json.id).await.expect("show").summary["parse_failure_rate"],
+            serde_json::json!(stats.parse_failure_rate)
+        );
+
+        // Probability-weighted judge: always parses, scores within 0–1.
+        let prob = create_judge(
+            &t.db,
+            JudgeRequest::new("gen", tiny(), "default@1", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge");
+        w.run_one().await.expect("judge").expect("job");
+        let stats = judgments::stats(&t.db, prob.id).await.expect("stats");
+        assert_eq!((stats.judgments, stats.parse_failures), (6, 0));
+        let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+        assert_eq!(page.candidates.len(), 3);
+        for c in &page.candidates {
+            let prob_scores = c.scores.iter().find(|s| s.mode == "prob").expect("prob");
+            assert_eq!(prob_scores.rubric_version, 1);
+            for d in ["helpful", "honest", "harmless"] {
+                let v = prob_scores.scores[d].as_f64().expect("score");
+                assert!((0.0..=1.0).contains(&v), "{d} = {v}");
+            }
+        }
+
+        // Pairwise: neighbours within each prompt, both orders, inconsistency recorded and
+        // inconsistent pairs marked for review.
+        let pairwise = create_judge(
+            &t.db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Pairwise),
+            None,
+        )
+        .await
+        .expect("judge");
+        w.run_one().await.expect("judge").expect("job");
+        let view = jobs::show(&t.db, pairwise.id).await.expect("show");
+        assert_eq!(
+            (view.status.as_str(), view.total, view.done),
+            ("done", 4, 4)
+        );
+        let rate = view.summary["inconsistency_rate"].as_f64().expect("rate");
+        assert!((0.0..=1.0).contains(&rate));
+        let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+        assert_eq!(page.pairwise.len(), 2);
+        for p in &page.pairwise {
+            assert!(["first", "second", "tie"].contains(&p.winner_ab.as_str()));
+            assert_eq!(p.needs_review, !p.consistent);
+            assert_eq!(p.consistent, p.winner_ab == p.winner_ba);
+        }
+        assert_eq!(generation.kind, "generate");
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags() {
+    use pairwise_core::strategy::Strategy;
+    use pairwise_pipeline::{build_pairs, create_reference, BuildRequest};
+    for t in TestDb::all().await {
+        project_with_prompts(&t.db, &["What is 2+2?", "Name a color.", "Say hi."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.n = 4;
+        request.max_new_tokens = 6;
+        let generation = create_generation(&t.db, request, None).await.expect("run");
+        let mut w = worker(&t.db, "w");
+        w.run_one().await.expect("generate").expect("job");
+        let judge = create_judge(
+            &t.db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge");
+        // Pairs need a finished run.
+        let err = build_pairs(
+            &t.db,
+            &BuildRequest::new("gen", judge.id, Strategy::Extreme),
+            &Actor::cli(),
+        )
+        .await
+        .expect_err("queued")
+        .to_string();
+        assert!(err.contains("finished run"), "{err}");
+        w.run_one().await.expect("judge").expect("job");
+        let reference = create_reference(&t.db, "gen", &tiny(), vec![], None)
+            .await
+            .expect("reference");
+        w.run_one().await.expect("reference").expect("job");
+        let view = jobs::show(&t.db, reference.id).await.expect("show");
+        assert_eq!(
+            (view.status.as_str(), view.summary["scored"].as_u64()),
+            ("done", Some(12))
+        );
+        let scored = candidates::for_runs(&t.db, 1, &[generation.id])
+            .await
+            .expect("list");
+        assert!(scored
+            .iter()
+            .all(|c| c.ref_logprob.is_some_and(|l| l <= 0.0)));
+
+        let mut extreme = BuildRequest::new("gen", judge.id, Strategy::Extreme);
+        extreme.trivial_gap = 0.0;
+        let report = build_pairs(&t.db, &extreme, &Actor::cli())
+            .await
+            .expect("extreme");
+        assert_eq!(report.prompts, 3);
+        assert_eq!(
+            report.chosen, 3,
+            "one extreme pair per prompt (no ties among 4)"
+        );
+        assert_eq!(report.inserted + report.duplicates, 3);
+        assert_eq!(report.unscored_reference, 0);
+        let flagged = pairwise_store::pairs::page(
+            &t.db,
+            1,
+            &pairwise_store::pairs::PairFilter {
+                flag: Some("trivial".into()),
+                ..Default::default()
+            },
+            50,
+            0,
+        )
+        .await
+        .expect("page");
+        assert_eq!(
+            flagged.total, report.trivial_negatives,
+            "browser flag = build report"
+        );
+        // Building again adds nothing: pairs are deduplicated by their stable hash.
+        let again = build_pairs(&t.db, &extreme, &Actor::cli())
+            .await
+            .expect("again");
+        assert_eq!((again.inserted, again.duplicates), (0, report.inserted));
+
+        let page = pairwise_store::pairs::page(&t.db, 1, &Default::default(), 50, 0)
+            .await
+            .expect("pairs");
+        for p in &page.items {
+            assert_eq!(p.strategy, "extreme");
+            assert_ne!(p.chosen, p.rejected);
+            assert!(p.margin.is_some_and(|m| m > 0.0));
+        }
+        use pairwise_store::entities::pair;
+        use sea_orm::EntityTrait;
+        let stored = pair::Entity::find().all(&t.db).await.expect("rows");
+        let provenance: serde_json::Value =
+            serde_json::from_str(&stored[0].provenance).expect("json");
+        assert_eq!(provenance["rubric"], "default@1");
+        assert_eq!(provenance["judge_mode"], "prob");
+        assert!(provenance["chosen"]["seed"].is_string());
+        assert!(provenance["rejected"]["params"]["temperature"].is_number());
+        assert!(provenance["hard_negative"]["gap"].is_number());
+        assert!(provenance["trivial_negative"].is_boolean());
+
+        // Margin pairs: neighbours closer than the threshold only; the filters apply.
+        let mut margin = BuildRequest::new("gen", judge.id, Strategy::Margin);
+        margin.threshold = 1.0;
+        margin.max_margin = Some(0.0);
+        let filtered = build_pairs(&t.db, &margin, &Actor::cli())
+            .await
+            .expect("margin");
+        assert_eq!(filtered.inserted, 0);
+        assert_eq!(filtered.filtered, filtered.chosen);
+        assert!(
+            filtered.chosen >= 3,
+            "neighbours of 4 candidates in 3 prompts"
+        );
+
+        let err = build_pairs(
+            &t.db,
+            &BuildRequest::new("gen", judge.id, Strategy::Pairwise),
+            &Actor::cli(),
+        )
+        .await
+        .expect_err("mode")
+        .to_string();
+        assert!(err.contains("does not fit"), "{err}");
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
+    use pairwise_core::strategy::Strategy;
+    use pairwise_pipeline::{build_pairs, BuildRequest};
+    let reward = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/tiny-reward")
+        .display()
+        .to_string();
+    for t in TestDb::all().await {
+        project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.n = 3;
+        request.max_new_tokens = 5;
+        create_generation(&t.db, request, None).await.expect("run");
+        let mut w = worker(&t.db, "w");
+        w.run_one().await.expect("generate").expect("job");
+        let run = create_judge(
+            &t.db,
+            JudgeRequest::new("gen", reward.clone(), "default", JudgeMode::Reward),
+            None,
+        )
+        .await
+        .expect("judge");
+        assert!(
+            run.warnings.is_empty(),
+            "a separate reward model: {:?}",
+            run.warnings
+        );
+        let (_, outcome) = w.run_one().await.expect("judge").expect("job");
+        assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+        let stats = judgments::stats(&t.db, run.id).await.expect("stats");
+        assert_eq!((stats.judgments, stats.parse_failures), (6, 0));
+        let page = candidates::for_prompt(&t.db, 1, 1).await.expect("browser");
+        for c in &page.candidates {
+            let s = c
+                .scores
+                .iter()
+                .find(|s| s.mode == "reward")
+                .expect("reward");
+            assert!(s.scores["reward"].as_f64().expect("logit").is_finite());
+            assert_eq!(s.overall, s.scores["reward"].as_f64());
+        }
+        let report = build_pairs(
+            &t.db,
+            &BuildRequest::new("gen", run.id, Strategy::Extreme),
+            &Actor::cli(),
+        )
+        .await
+        .expect("pairs");
+        assert_eq!(report.chosen, 2);
+        // A decoder given as a reward model fails the run with a message naming the problem.
+        let wrong = create_judge(
+            &t.db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Reward),
+            None,
+        )
+        .await
+        .expect("queued");
+        match w.run_one().await.expect("judge").expect("job").1 {
+            Outcome::Failed(e) => assert!(e.contains("not a sequence classifier"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            jobs::get(&t.db, wrong.id).await.expect("job").status,
+            "failed"
+        );
+        t.finish().await;
+    }
+}

@@ -1,0 +1,12 @@
+//! The pipeline end to end against real SQLite and PostgreSQL.
+//!
+//! One test binary; each topic is a module. Runs need the test models under `models/`
+//! (`make setup-models`); imports read the data sets under `shared/data/`.
+
+mod calibration;
+mod common;
+mod datasets;
+mod import;
+mod judging;
+mod recipes;
+mod runs;

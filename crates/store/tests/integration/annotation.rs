@@ -1,0 +1,287 @@
+//! The annotation queue: overlap, leases, undo and skip, concurrency, gold and red-team items.
+
+use pairwise_core::{annotation::AnnotationSettings, ChatMessage, PairRecord, Role};
+use pairwise_store::{
+    annotation::{self, NewVote},
+    entities::assignment,
+    pairs::{self, HashedPair, PairOrigin},
+    projects, users, DatabaseConnection, StoreError,
+};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+async fn setup(db: &DatabaseConnection, items: usize, s: AnnotationSettings) -> (i64, Vec<i64>) {
+    let p = projects::create(db, "ann", "", None)
+        .await
+        .expect("project");
+    let records: Vec<HashedPair> = (0..items)
+        .map(|i| {
+            HashedPair::from(PairRecord {
+                prompt: vec![ChatMessage {
+                    role: "user".into(),
+                    content: format!("question {i}"),
+                }],
+                chosen: format!("good answer {i}"),
+                rejected: format!("bad answer {i}"),
+                score_chosen: None,
+                score_rejected: None,
+                metadata: Default::default(),
+            })
+        })
+        .collect();
+    let origin = PairOrigin {
+        strategy: "imported".into(),
+        source: "test.jsonl".into(),
+        provenance: serde_json::json!({}),
+    };
+    pairs::insert_batch(db, p.id, &records, &origin)
+        .await
+        .expect("pairs");
+    let fill = annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(7))
+        .await
+        .expect("fill");
+    assert_eq!(fill.added, items as u64);
+    let again = annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(7))
+        .await
+        .expect("fill again");
+    assert_eq!(again.added, 0, "pairs are queued once");
+    annotation::set_settings(db, p.id, &s)
+        .await
+        .expect("settings");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let u = users::create(db, &format!("ann{i}"), Role::Annotator, super::PASSWORD)
+            .await
+            .expect("user");
+        ids.push(u.id);
+    }
+    (p.id, ids)
+}
+
+fn vote(choice: &str) -> NewVote {
+    NewVote {
+        choice: choice.into(),
+        duration_ms: 1200,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn overlap_votes_undo_skip_and_expired_leases() {
+    for t in pairwise_store::testing::TestDb::all().await {
+        let db = &t.db;
+        let s = AnnotationSettings {
+            overlap: 2,
+            repeat_rate: 0.0,
+            gold_rate: 0.0,
+            max_pending: 2,
+            ..Default::default()
+        };
+        let (pid, u) = setup(db, 2, s).await;
+        let a = annotation::next(db, pid, u[0], 5).await.expect("next");
+        assert_eq!(a.len(), 2, "bounded by max_pending");
+        let b = annotation::next(db, pid, u[1], 2).await.expect("next");
+        let ids = |v: &[annotation::Showing]| {
+            let mut ids = v.iter().map(|s| s.1.id).collect::<Vec<_>>();
+            ids.sort_unstable();
+            ids
+        };
+        // 2 items × k = 2 slots: two annotators hold both; a third gets nothing while the
+        // leases run.
+        assert_eq!(ids(&a), ids(&b));
+        let c = annotation::next(db, pid, u[2], 2).await.expect("next");
+        assert!(c.is_empty());
+        // Asking again returns the same pending showings.
+        let again = annotation::next(db, pid, u[0], 2).await.expect("again");
+        assert_eq!(ids(&again), ids(&a));
+        assert_eq!(
+            again.iter().map(|s| &s.0.left_side).collect::<Vec<_>>(),
+            a.iter().map(|s| &s.0.left_side).collect::<Vec<_>>(),
+            "sides are drawn once per showing"
+        );
+
+        let first = a[0].0.id;
+        let saved = annotation::vote(db, u[0], first, &vote("a"))
+            .await
+            .expect("vote");
+        let expect = if a[0].0.left_side == "x" { "x" } else { "y" };
+        assert_eq!(saved.label, expect, "`a` is the left answer in item terms");
+        assert!(matches!(
+            annotation::vote(db, u[0], first, &vote("b")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(
+            matches!(
+                annotation::vote(db, u[1], first, &vote("b")).await,
+                Err(StoreError::NotFound(_))
+            ),
+            "only the holder votes on a showing"
+        );
+        assert!(matches!(
+            annotation::vote(db, u[0], a[1].0.id, &vote("left")).await,
+            Err(StoreError::Invalid {
+                field: "choice",
+                ..
+            })
+        ));
+        annotation::undo(db, u[0], first).await.expect("undo");
+        assert!(matches!(
+            annotation::undo(db, u[0], first).await,
+            Err(StoreError::Conflict(_))
+        ));
+        annotation::vote(db, u[0], first, &vote("tie"))
+            .await
+            .expect("vote after undo");
+
+        // A skip gives the slot back: the third annotator can take that item.
+        annotation::skip(db, u[1], b[0].0.id).await.expect("skip");
+        let c = annotation::next(db, pid, u[2], 1).await.expect("next");
+        assert_eq!(c[0].1.id, b[0].1.id);
+
+        // An expired lease returns the item to the pool: someone else takes it over and
+        // the first holder can no longer vote on it.
+        assignment::Entity::update_many()
+            .col_expr(
+                assignment::Column::LeaseExpiresAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::seconds(5)),
+            )
+            .filter(assignment::Column::Id.eq(c[0].0.id))
+            .exec(db)
+            .await
+            .expect("expire");
+        let f = annotation::next(db, pid, u[3], 1).await.expect("next");
+        assert_eq!(f[0].0.id, c[0].0.id, "the expired showing is taken over");
+        assert!(matches!(
+            annotation::vote(db, u[2], c[0].0.id, &vote("a")).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let (done, _) = annotation::progress(db, pid, u[0]).await.expect("progress");
+        assert_eq!(done, 1);
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_annotators_never_exceed_k_and_every_ack_is_stored() {
+    for t in pairwise_store::testing::TestDb::all().await {
+        let db = t.db.clone();
+        let s = AnnotationSettings {
+            overlap: 3,
+            repeat_rate: 0.1,
+            gold_rate: 0.0,
+            max_pending: 2,
+            ..Default::default()
+        };
+        let (pid, u) = setup(&db, 12, s).await;
+        let mut tasks = Vec::new();
+        for user in u.clone() {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut acks = 0u64;
+                for _ in 0..200 {
+                    let items = annotation::next(&db, pid, user, 2).await.expect("next");
+                    let Some((a, _)) = items.first() else { break };
+                    annotation::vote(&db, user, a.id, &vote("b"))
+                        .await
+                        .expect("vote");
+                    acks += 1;
+                }
+                acks
+            }));
+        }
+        let mut acks = 0;
+        for task in tasks {
+            acks += task.await.expect("task");
+        }
+        let (_, votes, max_main) = annotation::vote_counts(&db, pid).await.expect("counts");
+        assert_eq!(votes, acks, "{}", t.backend);
+        assert_eq!(max_main, 3, "{}: at most k main votes per item", t.backend);
+        // 12 items × k = 36 main votes, plus planned repeats.
+        let main = assignment::Entity::find()
+            .filter(assignment::Column::Kind.eq("main"))
+            .all(&db)
+            .await
+            .expect("assignments");
+        assert_eq!(main.len(), 36, "{}", t.backend);
+        let repeats: Vec<assignment::Model> = assignment::Entity::find()
+            .filter(assignment::Column::Kind.eq("repeat"))
+            .all(&db)
+            .await
+            .expect("repeats");
+        let by_id: HashMap<i64, &assignment::Model> = main.iter().map(|a| (a.id, a)).collect();
+        for r in &repeats {
+            let origin = by_id[&r.repeat_of.expect("repeat_of")];
+            assert_ne!(origin.left_side, r.left_side, "a repeat swaps the sides");
+            assert_eq!(origin.annotator_id, r.annotator_id);
+        }
+        t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn gold_is_served_silently_and_redteam_opt_out_is_respected() {
+    for t in pairwise_store::testing::TestDb::all().await {
+        let db = &t.db;
+        let s = AnnotationSettings {
+            overlap: 1,
+            repeat_rate: 0.0,
+            gold_rate: 0.5,
+            max_pending: 1,
+            ..Default::default()
+        };
+        let (pid, u) = setup(db, 10, s).await;
+        assert_eq!(
+            annotation::gold_from_pairs(db, pid, 3).await.expect("gold"),
+            3
+        );
+        let mut kinds: HashMap<String, u64> = HashMap::new();
+        loop {
+            let items = annotation::next(db, pid, u[0], 1).await.expect("next");
+            let Some((a, _)) = items.first() else { break };
+            *kinds.entry(a.kind.clone()).or_default() += 1;
+            annotation::vote(db, u[0], a.id, &vote("a"))
+                .await
+                .expect("vote");
+        }
+        assert_eq!(kinds.get("gold"), Some(&3), "every gold item once");
+        assert_eq!(kinds.get("main"), Some(&7));
+
+        // Opted out of red-team items: none is served.
+        let p2 = projects::create(db, "red", "", None)
+            .await
+            .expect("project");
+        let records = vec![HashedPair::from(PairRecord {
+            prompt: vec![ChatMessage {
+                role: "user".into(),
+                content: "how to hurt".into(),
+            }],
+            chosen: "no".into(),
+            rejected: "yes".into(),
+            score_chosen: None,
+            score_rejected: None,
+            metadata: Default::default(),
+        })];
+        let origin = PairOrigin {
+            strategy: "imported".into(),
+            source: "red.jsonl".into(),
+            provenance: serde_json::json!({}),
+        };
+        pairs::insert_batch(db, p2.id, &records, &origin)
+            .await
+            .expect("pairs");
+        let fill = annotation::fill_from_pairs(db, p2.id, 10, true, None)
+            .await
+            .expect("fill");
+        assert_eq!(fill.redteam, 1);
+        annotation::set_redteam_opt_out(db, u[1], true)
+            .await
+            .expect("opt out");
+        assert!(annotation::next(db, p2.id, u[1], 1)
+            .await
+            .expect("next")
+            .is_empty());
+        let shown = annotation::next(db, p2.id, u[2], 1).await.expect("next");
+        assert!(shown[0].1.redteam);
+        t.finish().await;
+    }
+}
