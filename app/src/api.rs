@@ -1,19 +1,20 @@
-//! Server functions of the pages. Each checks the caller's role first, then calls the store.
-// Filter forms have one field per argument; the server-fn macro copies the signature.
-#![allow(clippy::too_many_arguments)]
+//! Server functions of the pages, one file per domain (`api/<domain>.rs`). Each checks the
+//! caller's role first, then calls the store or the use case in `pairwise_pipeline`.
 
-use crate::error::AppError;
-use leptos::prelude::*;
-use pairwise_core::{
-    dto::{Page, ProjectView, PromptView, TokenView, UserView},
-    Role,
-};
+pub mod annotation;
+pub mod audit;
+pub mod calibration;
+pub mod candidates;
+pub mod datasets;
+pub mod models;
+pub mod projects;
+pub mod prompts;
+pub mod rubrics;
+pub mod runs;
+pub mod users;
+
+use pairwise_core::{dto::TokenView, Role};
 use serde::{Deserialize, Serialize};
-
-#[cfg(feature = "ssr")]
-use crate::ssr::{actor, db, parse_field, require};
-#[cfg(feature = "ssr")]
-use pairwise_store::{projects, prompts, tokens, users};
 
 /// The signed-in user as pages need it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,265 +34,11 @@ pub struct IssuedToken {
 /// Rows per page of the prompt list.
 pub const PROMPT_PAGE: u64 = 50;
 
-#[server]
-pub async fn current_user() -> Result<Option<Me>, AppError> {
-    Ok(crate::ssr::auth().user.map(|u| Me {
-        username: u.username,
-        role: u.role,
-    }))
-}
-
-#[server]
-pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
-    require(Role::Reviewer)?;
-    Ok(projects::list(&db()?).await?)
-}
-
-#[server]
-pub async fn create_project(name: String, description: String) -> Result<ProjectView, AppError> {
-    let request = pairwise_core::requests::CreateProject { name, description };
-    Ok(pairwise_pipeline::projects::create_project(&db()?, &actor()?, request).await?)
-}
-
-#[server]
-pub async fn get_project(name: String) -> Result<ProjectView, AppError> {
-    require(Role::Reviewer)?;
-    Ok(projects::get_view(&db()?, &name).await?)
-}
-
-#[server]
-pub async fn list_prompts(
-    project: String,
-    offset: u64,
-    split: Option<String>,
-    search: Option<String>,
-) -> Result<Page<PromptView>, AppError> {
-    require(Role::Reviewer)?;
-    let db = db()?;
-    let project = projects::require(&db, &project).await?;
-    let split = split
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse().map_err(|message| AppError::Invalid {
-                field: "split".into(),
-                message,
-            })
-        })
-        .transpose()?;
-    let filter = prompts::PromptFilter { split, search };
-    Ok(prompts::page(&db, project.id, &filter, PROMPT_PAGE, offset).await?)
-}
-
-#[server]
-pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    require(Role::Admin)?;
-    Ok(users::list(&db()?).await?)
-}
-
-#[server]
-pub async fn create_user(
-    username: String,
-    role: String,
-    password: String,
-) -> Result<UserView, AppError> {
-    let role = parse_field("role", &role)?;
-    let request = pairwise_core::requests::CreateUser {
-        username,
-        role,
-        password,
-    };
-    Ok(pairwise_pipeline::users::create_user(&db()?, &actor()?, request).await?)
-}
-
-#[server]
-pub async fn set_user_role(username: String, role: String) -> Result<(), AppError> {
-    let role = parse_field("role", &role)?;
-    Ok(pairwise_pipeline::users::set_user_role(&db()?, &actor()?, &username, role).await?)
-}
-
-#[server]
-pub async fn set_user_active(username: String, active: bool) -> Result<(), AppError> {
-    Ok(pairwise_pipeline::users::set_user_active(&db()?, &actor()?, &username, active).await?)
-}
-
-#[server]
-pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
-    require(Role::Admin)?;
-    Ok(tokens::list(&db()?, None).await?)
-}
-
-#[server]
-pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, AppError> {
-    let request = pairwise_core::requests::IssueToken {
-        username: username.clone(),
-        name,
-    };
-    let (token, secret) = pairwise_pipeline::users::issue_token(&db()?, &actor()?, request).await?;
-    Ok(IssuedToken {
-        username,
-        token,
-        secret,
-    })
-}
-
-#[server]
-pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    pairwise_pipeline::users::revoke_token(&db()?, &actor()?, id).await?;
-    Ok(())
-}
-
-#[server]
-pub async fn list_versions(
-    project: String,
-) -> Result<Vec<pairwise_core::dto::DatasetVersionView>, AppError> {
-    require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    Ok(pairwise_store::datasets::list(&db, p.id).await?)
-}
-
-/// Pairs of a project, for the datasets page header.
-#[server]
-pub async fn pair_count(project: String) -> Result<u64, AppError> {
-    require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    Ok(pairwise_store::pairs::count(&db, p.id).await?)
-}
-
-#[server]
-pub async fn freeze_version(
-    project: String,
-    tag: String,
-    sources: String,
-    min_margin: String,
-    max_margin: String,
-    /// Share of prompts that go to eval (empty: the pairs' own splits).
-    #[server(default)]
-    eval_fraction: Option<String>,
-    /// The κ gate checkbox: absent (unchecked) turns it off.
-    #[server(default)]
-    kappa_gate: Option<String>,
-    /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
-    #[server(default)]
-    strategy_order: Option<String>,
-    /// A whole recipe as JSON; when given it replaces every field above but the tag.
-    #[server(default)]
-    recipe_json: Option<String>,
-) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
-    let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Ok(None);
-        }
-        s.parse::<f64>().map(Some).map_err(|_| AppError::Invalid {
-            field: field.into(),
-            message: "must be a number".into(),
-        })
-    };
-    let written = recipe_json
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let recipe = if let Some(json) = written {
-        serde_json::from_str::<pairwise_core::Recipe>(json).map_err(|e| AppError::Invalid {
-            field: "recipe_json".into(),
-            message: e.to_string(),
-        })?
-    } else {
-        pairwise_core::Recipe {
-            sources: sources
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            strategies: Vec::new(),
-            min_margin: number("min_margin", &min_margin)?,
-            max_margin: number("max_margin", &max_margin)?,
-            kappa_gate: kappa_gate.is_none().then_some(false),
-            split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
-                pairwise_core::recipe::SplitRule {
-                    eval_fraction: f,
-                    seed: 0,
-                    keep_prompt_split: true,
-                }
-            }),
-            mix: pairwise_core::Recipe::mix_from_order(strategy_order.as_deref().unwrap_or("")),
-        }
-    };
-    let request = pairwise_core::requests::FreezeRequest {
-        tag,
-        recipe,
-        from: None,
-    };
-    Ok(pairwise_pipeline::datasets::freeze_version(&db()?, &actor()?, &project, request).await?)
-}
-
-#[server]
-pub async fn diff_versions(
-    project: String,
-    from: String,
-    to: String,
-) -> Result<pairwise_core::dto::DatasetDiff, AppError> {
-    require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    Ok(pairwise_store::datasets::diff(&db, p.id, &from, &to).await?)
-}
-
 /// Rows per page of the pair browser.
 pub const PAIR_PAGE: u64 = 25;
 
-#[server]
-pub async fn list_pairs(
-    project: String,
-    offset: u64,
-    source: String,
-    strategy: String,
-    search: String,
-    min_margin: String,
-    max_margin: String,
-    length: String,
-    flag: String,
-    /// Tag of a dataset version: only its members, in version order (empty: the project's pairs).
-    #[server(default)]
-    version: String,
-    /// `train` or `eval` (needs a version).
-    #[server(default)]
-    split: String,
-) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
-    require(Role::Reviewer)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    let version = match version.trim() {
-        "" => None,
-        tag => Some(pairwise_store::datasets::require(&db, p.id, tag).await?.id),
-    };
-    let number = |field: &str, v: String| -> Result<Option<f64>, AppError> {
-        let v = v.trim();
-        if v.is_empty() {
-            return Ok(None);
-        }
-        v.parse::<f64>()
-            .ok()
-            .filter(|x| x.is_finite())
-            .map(Some)
-            .ok_or_else(|| AppError::Invalid {
-                field: field.into(),
-                message: format!("`{v}` is not a number"),
-            })
-    };
-    let filter = pairwise_store::pairs::PairFilter {
-        source: Some(source).filter(|s| !s.is_empty()),
-        strategy: Some(strategy).filter(|s| !s.is_empty()),
-        search: Some(search).filter(|s| !s.is_empty()),
-        min_margin: number("min_margin", min_margin)?,
-        max_margin: number("max_margin", max_margin)?,
-        length: Some(length).filter(|s| !s.is_empty()),
-        flag: Some(flag).filter(|s| !s.is_empty()),
-        version,
-        split: Some(split).filter(|s| !s.is_empty()),
-    };
-    Ok(pairwise_store::pairs::page(&db, p.id, &filter, PAIR_PAGE, offset).await?)
-}
+/// Prompts per page of the candidate browser.
+pub const CANDIDATE_PAGE: u64 = 5;
+
+/// Entries per page of the /audit page.
+pub const AUDIT_PAGE: u64 = 50;

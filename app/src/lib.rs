@@ -2,9 +2,6 @@
 //! browser. Server functions stay thin: role check → store or pipeline call → view.
 
 pub mod api;
-pub mod api_annotate;
-pub mod api_audit;
-pub mod api_runs;
 pub mod components;
 pub mod error;
 pub mod pages;
@@ -66,7 +63,7 @@ pub struct CurrentUser(pub Resource<Result<Option<api::Me>, error::AppError>>);
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let me = Resource::new(|| (), |_| api::current_user());
+    let me = Resource::new(|| (), |_| api::users::current_user());
     provide_context(CurrentUser(me));
     view! {
         <Stylesheet id="pairwise" href="/pairwise.css" />

@@ -72,10 +72,19 @@ impl From<pairwise_pipeline::PipelineError> for AppError {
                 message,
             },
             P::Store(e) => e.into(),
-            other => {
-                tracing::error!(error = %other, "pipeline error");
-                AppError::Internal
-            }
+            other => crate::error::internal(other),
+        }
+    }
+}
+
+impl From<pairwise_pipeline::ImportError> for AppError {
+    fn from(e: pairwise_pipeline::ImportError) -> Self {
+        use pairwise_pipeline::ImportError as I;
+        match e {
+            // The message names the line and field of the file.
+            I::Parse(e) => AppError::InvalidLine(e.to_string()),
+            I::Store(e) => e.into(),
+            I::Denied(e) => e.into(),
         }
     }
 }
@@ -100,10 +109,7 @@ impl From<StoreError> for AppError {
                 field: field.to_owned(),
                 message,
             },
-            StoreError::Db(e) => {
-                tracing::error!(error = %e, "database error");
-                AppError::Internal
-            }
+            StoreError::Db(e) => crate::error::internal(e),
         }
     }
 }

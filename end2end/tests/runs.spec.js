@@ -61,6 +61,8 @@ test('rubric versions, a live generation run and a pairwise judge run', async ({
   await expect(generation).toHaveAttribute('data-status', 'done');
   await expect(generation.getByTestId('run-results')).toContainText('20 candidates');
   await expect(generation.locator('progress')).toHaveAttribute('value', '5');
+  // No seed was given: a random, non-zero one is drawn and shown on the run.
+  await expect(generation.getByTestId('run-seed')).toHaveText(/^seed [1-9][0-9]*$/);
 
   await page.getByTestId('judge-project').selectOption('gen');
   await page.getByTestId('judge-model').selectOption('tiny');
@@ -82,6 +84,13 @@ test('rubric versions, a live generation run and a pairwise judge run', async ({
   // The rubric version a judgment used is shown as locked.
   await page.goto('/rubrics');
   await expect(page.getByTestId('rubrics').locator('tr', { hasText: 'e2e-3h@2' })).toContainText('locked');
+
+  // The audit log names who started the runs, filtered by action.
+  await page.goto('/audit?action=run.');
+  const entries = page.getByTestId('audit');
+  await expect(entries.locator('tr[data-action="run.generate"]').first()).toContainText('e2e-admin');
+  await expect(entries.locator('tr[data-action="run.judge"]').first()).toContainText('e2e-admin');
+  await expect(entries.locator('tr[data-action="rubric.save"]')).toHaveCount(0);
 });
 
 // The demo model (SmolLM2-135M, converted by `make setup`): a generation run over demo prompts

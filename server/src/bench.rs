@@ -3,7 +3,7 @@
 //! ceiling of one sequence, and the same workload in Python onnxruntime, all in one run so the
 //! ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
 
-use crate::inference_cli::ModelArgs;
+use crate::cli::ModelArgs;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pairwise_inference::{chat_template::Message, DecodingParams, Engine, PromptInput};

@@ -4,16 +4,31 @@
 //! Every subcommand has `--help`; errors go to stderr with a non-zero exit code.
 
 mod agreement;
+mod annotation;
+mod calibration;
 mod datasets;
 mod imports;
+mod inference;
+mod models;
+mod pairs;
 mod projects;
+mod rubrics;
+mod runs;
 mod users;
+mod worker;
 
 pub use agreement::AgreementArgs;
+pub use annotation::{AnnotateCommand, SettingsArgs};
 pub use datasets::{DatasetCommand, ExportArgs};
 pub use imports::ImportCommand;
+pub use inference::{GenerateArgs, ModelArgs, SamplingArgs, ScoreArgs};
+pub use models::ModelCommand;
+pub use pairs::PairsCommand;
 pub use projects::ProjectCommand;
+pub use rubrics::RubricCommand;
+pub use runs::{RunCommand, WaitArgs};
 pub use users::UserCommand;
+pub use worker::WorkerArgs;
 
 use crate::{config::ServeConfig, demo};
 use anyhow::Context;
@@ -63,18 +78,18 @@ pub enum Command {
     /// Create the demo users (new random passwords, printed) and the demo project with data.
     Demo(DemoArgs),
     /// Generate candidates from one prompt with a local ONNX model.
-    Generate(crate::inference_cli::GenerateArgs),
+    Generate(GenerateArgs),
     /// Log-probabilities of responses under a model (teacher forcing).
-    Score(crate::inference_cli::ScoreArgs),
+    Score(ScoreArgs),
     /// The models registry.
     #[command(subcommand)]
-    Model(crate::pipeline_cli::ModelCommand),
+    Model(ModelCommand),
     /// Rubric versions.
     #[command(subcommand)]
-    Rubric(crate::pipeline_cli::RubricCommand),
+    Rubric(RubricCommand),
     /// Generation and judge runs.
     #[command(subcommand)]
-    Run(crate::pipeline_cli::RunCommand),
+    Run(RunCommand),
     /// The quality report of a dataset version (length bias, templates, contamination, margins).
     Report {
         #[arg(long)]
@@ -89,12 +104,12 @@ pub enum Command {
     },
     /// Pairs built from judged candidates.
     #[command(subcommand)]
-    Pairs(crate::pipeline_cli::PairsCommand),
+    Pairs(PairsCommand),
     /// Process queued runs (several workers may share one database).
-    Worker(crate::pipeline_cli::WorkerArgs),
+    Worker(WorkerArgs),
     /// Human annotation: queue items, gold, settings, the κ gate, human-decided pairs.
     #[command(subcommand)]
-    Annotate(crate::annotate_cli::AnnotateCommand),
+    Annotate(AnnotateCommand),
     /// The calibration report of a project's annotation (/calibration as text or JSON).
     Calibration {
         #[arg(long)]
@@ -132,10 +147,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = match cli.command {
         Command::Serve(config) => return crate::serve::serve(url, config).await,
         // Inference commands need no database; they run on a blocking thread.
-        Command::Generate(args) => {
-            return blocking(move || crate::inference_cli::generate(args)).await
-        }
-        Command::Score(args) => return blocking(move || crate::inference_cli::score(args)).await,
+        Command::Generate(args) => return blocking(move || inference::generate(args)).await,
+        Command::Score(args) => return blocking(move || inference::score(args)).await,
         Command::Bench(args) => return blocking(move || crate::bench::run(args)).await,
         Command::Agreement(args) => return agreement::agreement(args),
         other => other,
@@ -169,15 +182,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(command) => imports::run(&db, &actor, command).await?,
         Command::Dataset(command) => datasets::run(&db, &actor, command).await?,
         Command::Export(args) => datasets::export(&db, args).await?,
-        Command::Model(command) => crate::pipeline_cli::model(&db, &actor, command).await?,
-        Command::Rubric(command) => crate::pipeline_cli::rubric(&db, &actor, command).await?,
-        Command::Run(command) => crate::pipeline_cli::run(&db, &actor, command, None).await?,
-        Command::Worker(args) => crate::pipeline_cli::worker(&db, args).await?,
-        Command::Pairs(command) => crate::pipeline_cli::pairs(&db, &actor, command).await?,
-        Command::Annotate(command) => crate::annotate_cli::annotate(&db, &actor, command).await?,
-        Command::Calibration { project, json } => {
-            crate::annotate_cli::report(&db, &project, json).await?
-        }
+        Command::Model(command) => models::run(&db, &actor, command).await?,
+        Command::Rubric(command) => rubrics::run(&db, &actor, command).await?,
+        Command::Run(command) => runs::run(&db, &actor, command, None).await?,
+        Command::Worker(args) => worker::run(&db, args).await?,
+        Command::Pairs(command) => pairs::run(&db, &actor, command).await?,
+        Command::Annotate(command) => annotation::run(&db, &actor, command).await?,
+        Command::Calibration { project, json } => calibration::report(&db, &project, json).await?,
         Command::Report {
             project,
             version,
@@ -190,7 +201,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                crate::pipeline_cli::print_report(&report);
+                datasets::print_report(&report);
             }
         }
         Command::Demo(args) => demo::run(&db, &args.data).await?,

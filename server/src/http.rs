@@ -6,9 +6,11 @@ pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod error;
-pub mod import;
+pub mod projects;
+pub mod prompts;
 pub mod runs;
 pub mod security;
+pub mod users;
 
 use crate::config::ServeConfig;
 use app::{shell, ssr::AppState, App};
@@ -25,11 +27,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/health", get(api::health))
         .merge(auth::router())
-        .merge(import::router())
+        .merge(prompts::upload::router())
         .nest(
             "/api/v1",
             api::router()
                 .merge(audit::router())
+                .merge(projects::router())
+                .merge(prompts::router())
+                .merge(users::router())
                 .merge(datasets::router())
                 .merge(runs::router()),
         )

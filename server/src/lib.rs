@@ -1,13 +1,10 @@
 //! The `pairwise` server: configuration, the axum router (pages, REST API, auth, security
 //! layers) and the command line. `main.rs` only parses the command line and dispatches here.
 
-pub mod annotate_cli;
 pub mod bench;
 pub mod bench_annotate;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
-pub mod inference_cli;
-pub mod pipeline_cli;
 pub mod serve;

@@ -5,7 +5,7 @@
 //! unfinished rationale is kept in the browser's localStorage and survives a reload.
 
 use crate::{
-    api_annotate::{
+    api::annotation::{
         annotate_projects, annotate_skip, annotate_undo, annotate_vote, fetch_queue,
         set_redteam_opt_out,
     },

@@ -2,7 +2,7 @@
 //! project and time, paged on the server.
 
 use crate::{
-    api_audit::{audit_entries, AUDIT_PAGE},
+    api::{audit::audit_entries, AUDIT_PAGE},
     components::{
         guard::{ErrorBox, Guarded},
         pager::Pager,

@@ -4,8 +4,9 @@
 //! human majority, and the κ gate (run it, inspect and release quarantines). Charts are SVG.
 
 use crate::{
-    api_annotate::{
-        calibration, promote_gold, release_quarantine, run_kappa_gate, SaveAnnotationSettings,
+    api::{
+        annotation::SaveAnnotationSettings,
+        calibration::{calibration, promote_gold, release_quarantine, run_kappa_gate},
     },
     components::guard::{action_error, ErrorBox, Guarded},
 };

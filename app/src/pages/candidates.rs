@@ -3,7 +3,7 @@
 //! judgments show both orders. Answers are untrusted text (escaped, never HTML).
 
 use crate::{
-    api_runs::{candidate_page, CANDIDATE_PAGE},
+    api::{candidates::candidate_page, CANDIDATE_PAGE},
     components::{
         guard::{ErrorBox, Guarded},
         pager::Pager,

@@ -2,7 +2,10 @@
 //! any version in every export format.
 
 use crate::{
-    api::{diff_versions, list_pairs, list_versions, pair_count, FreezeVersion, PAIR_PAGE},
+    api::{
+        datasets::{diff_versions, list_pairs, list_versions, pair_count, FreezeVersion},
+        PAIR_PAGE,
+    },
     components::{
         guard::{action_error, ErrorBox, Guarded},
         pager::Pager,

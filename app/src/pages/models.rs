@@ -2,7 +2,7 @@
 //! is the hash of its files and changes when they change.
 
 use crate::{
-    api_runs::{list_models, RegisterModel},
+    api::models::{list_models, RegisterModel},
     components::guard::{action_error, ErrorBox, Guarded},
 };
 use leptos::prelude::*;

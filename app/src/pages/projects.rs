@@ -1,7 +1,7 @@
 //! Projects: every reviewer sees the list; admins also create projects here.
 
 use crate::{
-    api::{list_projects, CreateProject},
+    api::projects::{list_projects, CreateProject},
     components::guard::{action_error, ErrorBox, Guarded},
     CurrentUser,
 };

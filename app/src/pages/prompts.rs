@@ -2,7 +2,7 @@
 //! (a plain multipart POST, so large files stream to the server with or without hydration).
 
 use crate::{
-    api::{get_project, list_prompts, PROMPT_PAGE},
+    api::{projects::get_project, prompts::list_prompts, PROMPT_PAGE},
     components::{
         guard::{ErrorBox, Guarded},
         pager::Pager,

@@ -2,7 +2,7 @@
 //! judgments always point at the exact rubric they used. Two versions diff side by side.
 
 use crate::{
-    api_runs::{list_rubrics, rubric_diff, SaveRubric},
+    api::rubrics::{list_rubrics, rubric_diff, SaveRubric},
     components::guard::{action_error, ErrorBox, Guarded},
 };
 use leptos::prelude::*;

@@ -2,9 +2,11 @@
 //! events from `/api/v1/runs/events`, no reloading), cancel and retry them.
 
 use crate::{
-    api::list_projects,
-    api_runs::{
-        list_models, list_rubrics, list_runs, CancelRun, RetryRun, StartGeneration, StartJudge,
+    api::{
+        models::list_models,
+        projects::list_projects,
+        rubrics::list_rubrics,
+        runs::{list_runs, CancelRun, RetryRun, StartGeneration, StartJudge},
     },
     components::guard::{action_error, ErrorBox, Guarded},
 };
@@ -167,7 +169,7 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                             <label title="empty: a random seed, recorded on the run">"Seed (empty = random)" <input name="seed" inputmode="numeric" size="12" data-testid="gen-seed" /></label>
                             <details class="grow">
                                 <summary>"Decoding presets per path"</summary>
-                                <textarea name="presets" rows="8" class="code" data-testid="gen-presets">{crate::api_runs::default_presets_json()}</textarea>
+                                <textarea name="presets" rows="8" class="code" data-testid="gen-presets">{crate::api::runs::default_presets_json()}</textarea>
                             </details>
                             <label><input type="checkbox" name="confirm_high_temperature" value="true" /> " allow temperature above 1.3"</label>
                             <button type="submit" class="primary" data-testid="start-generation">"Start generation"</button>
@@ -311,7 +313,10 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                     let candidates = format!("/projects/{}/candidates", r.project);
                     view! {
                         <tr data-testid=format!("run-{id}") data-status=status.clone() data-kind=r.kind.clone()>
-                            <td>{format!("#{id} {}", r.kind)} {mode.map(|m| view! { " " <span class="badge">{m}</span> })}</td>
+                            <td>
+                                {format!("#{id} {}", r.kind)} {mode.map(|m| view! { " " <span class="badge">{m}</span> })}
+                                {r.seed.map(|seed| view! { <br /><small class="muted" data-testid="run-seed" title="the run's seed: with the model version, prompt and parameters it reproduces every candidate">{format!("seed {seed}")}</small> })}
+                            </td>
                             <td><a href=candidates>{r.project}</a></td>
                             <td><span class=format!("badge status-{status}")>{status.clone()}</span></td>
                             <td>

@@ -1,7 +1,7 @@
 //! Users (admins): add people, change roles, deactivate, issue and revoke API tokens.
 
 use crate::{
-    api::{
+    api::users::{
         list_tokens, list_users, CreateUser, IssueToken, RevokeToken, SetUserActive, SetUserRole,
     },
     components::guard::{action_error, ErrorBox, Guarded},

@@ -3,7 +3,7 @@
 //! with histograms drawn as SVG in the page.
 
 use crate::{
-    api_runs::version_report,
+    api::datasets::version_report,
     components::guard::{ErrorBox, Guarded},
 };
 use leptos::prelude::*;

@@ -1,12 +1,89 @@
-//! Annotation actions (reviewers): queue settings, filling the queue, and gold items.
+//! Annotation actions. Annotators: take items from the queue, vote, undo, skip, opt out of red-team
+//! items — their votes are the record (annotator, item, time), so these write no audit entry on
+//! the hot path. Reviewers: queue settings, filling the queue, gold items, the κ gate (audited).
 
-use crate::{access::require, error::Result};
-use pairwise_core::{annotation::AnnotationSettings, Actor, Role};
+use crate::{
+    access::require,
+    error::{PipelineError, Result},
+};
+use pairwise_core::{
+    annotation::{AnnotationSettings, VoteReceipt, UNDO_SECONDS},
+    Actor, Role,
+};
 use pairwise_store::{
-    annotation::{self, FillReport},
+    annotation::{self, FillReport, NewVote, Showing},
     audit, projects, DatabaseConnection,
 };
 use serde_json::json;
+
+/// The annotator's user row: annotation needs one (the CLI's built-in actor has none).
+fn annotator(actor: &Actor) -> Result<i64> {
+    require(actor, Role::Annotator, "annotate")?;
+    actor
+        .id
+        .ok_or_else(|| PipelineError::invalid("as", "annotating needs a user: pass --as NAME"))
+}
+
+/// What an annotator gets from the queue: the items to show now (the first is current, the rest
+/// prefetched), their progress, and whether they opted out of red-team items.
+pub struct Queue {
+    pub project: String,
+    pub items: Vec<Showing>,
+    pub done: u64,
+    pub remaining: u64,
+    pub redteam_opt_out: bool,
+}
+
+/// Up to `want` items (1–20) for the actor in `project`.
+pub async fn next_items(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    project: &str,
+    want: u32,
+) -> Result<Queue> {
+    let me = annotator(actor)?;
+    let p = projects::require(db, project).await?;
+    let items = annotation::next(db, p.id, me, want.clamp(1, 20) as usize).await?;
+    let (done, remaining) = annotation::progress(db, p.id, me).await?;
+    Ok(Queue {
+        project: p.name,
+        items,
+        done,
+        remaining,
+        redteam_opt_out: annotation::redteam_opt_out(db, me).await?,
+    })
+}
+
+/// Records the actor's vote on their showing; it can be undone for [`UNDO_SECONDS`].
+pub async fn vote(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    assignment: i64,
+    vote: NewVote,
+) -> Result<VoteReceipt> {
+    let me = annotator(actor)?;
+    let v = annotation::vote(db, me, assignment, &vote).await?;
+    let until = v.created_at + chrono::Duration::seconds(UNDO_SECONDS);
+    Ok(VoteReceipt {
+        assignment,
+        undo_until: until.to_rfc3339(),
+    })
+}
+
+/// Takes back the actor's vote within the undo window.
+pub async fn undo(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<()> {
+    Ok(annotation::undo(db, annotator(actor)?, assignment).await?)
+}
+
+/// Skips a showing as distressing: recorded, never counted against the annotator.
+pub async fn skip(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<()> {
+    Ok(annotation::skip(db, annotator(actor)?, assignment).await?)
+}
+
+/// Opts the actor out of (or back into) red-team items.
+pub async fn set_redteam_opt_out(db: &DatabaseConnection, actor: &Actor, on: bool) -> Result<()> {
+    Ok(annotation::set_redteam_opt_out(db, annotator(actor)?, on).await?)
+}
 
 /// Saves the queue settings of `project` (validated by store; errors name the field).
 pub async fn save_settings(

@@ -7,10 +7,7 @@ use pairwise_core::{
     annotation::{self, CalibrationReport, ItemStats, VoteRow},
     ChatMessage, PairRecord,
 };
-use pairwise_store::{
-    annotation as store, entities::comparison, pairs, projects, DatabaseConnection,
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use pairwise_store::{annotation as store, pairs, projects, DatabaseConnection};
 use std::collections::BTreeMap;
 
 /// The full calibration report of a project.
@@ -136,11 +133,7 @@ pub async fn human_pairs(
         })
         .collect();
     report.decided = decided.len() as u64;
-    let items = comparison::Entity::find()
-        .filter(comparison::Column::ProjectId.eq(p.id))
-        .filter(comparison::Column::Id.is_in(decided.keys().copied()))
-        .all(db)
-        .await?;
+    let items = store::comparisons(db, p.id, decided.keys().copied()).await?;
     let mut rows = Vec::new();
     for c in items {
         let Some((label, votes, agreement)) = decided.get(&c.id) else {

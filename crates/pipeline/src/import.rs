@@ -1,29 +1,22 @@
-//! Atomic, streaming prompt import: records are validated and inserted in batches inside one
-//! transaction, so a bad line anywhere leaves the project exactly as it was, and memory stays flat
-//! whatever the file size.
+//! Atomic, streaming imports of prompts, pairs and gold items, all on one skeleton: a parser on a
+//! blocking thread sends validated batches; each batch is written inside one transaction while
+//! the next is parsed; the audit entry is written in the same transaction; then it commits. A bad
+//! line anywhere leaves the project exactly as it was, and memory stays flat whatever the size.
 
-use crate::{access::require, PipelineError};
-use pairwise_core::{
-    dto::ImportReport, Actor, ImportFormat, PromptImportError, PromptReader, Role,
+mod pairs;
+mod prompts;
+
+pub use pairs::{import_gold, import_pairs, maybe_gunzip, MAX_LINE_BYTES};
+pub use prompts::{import_prompts, ImportOptions};
+
+use crate::PipelineError;
+use pairwise_core::{Actor, PromptImportError};
+use pairwise_store::{audit, DatabaseConnection, StoreError};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use tokio::{
+    sync::mpsc::{Receiver, Sender},
+    task::JoinHandle,
 };
-use pairwise_store::{
-    audit, projects,
-    prompts::{self, InsertDefaults},
-    DatabaseConnection, StoreError,
-};
-use sea_orm::TransactionTrait;
-use std::io::BufRead;
-
-/// Rows per INSERT: 500 × 11 columns stays far below SQLite's and PostgreSQL's bind limits.
-const BATCH: usize = 500;
-
-#[derive(Debug, Clone)]
-pub struct ImportOptions {
-    pub format: ImportFormat,
-    pub defaults: InsertDefaults,
-    /// Who imports (checked for the reviewer role; named in the audit log).
-    pub actor: Actor,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -44,58 +37,108 @@ impl From<sea_orm::DbErr> for ImportError {
     }
 }
 
-/// Imports every record of `reader` into `project`, or nothing at all. `on_batch` is called with
-/// the running report after each committed-to-transaction batch (for progress displays).
-pub async fn import_prompts<R: BufRead>(
-    db: &DatabaseConnection,
-    project: &str,
-    reader: R,
-    options: &ImportOptions,
-    mut on_batch: impl FnMut(&ImportReport),
-) -> Result<ImportReport, ImportError> {
-    require(&options.actor, Role::Reviewer, "import prompts")?;
-    let project = projects::require(db, project).await?;
-    let records = PromptReader::new(reader, options.format)?;
-    let txn = db.begin().await?;
-    let mut report = ImportReport::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    for record in records {
-        // Returning early drops `txn`, which rolls everything back.
-        batch.push(record?);
-        if batch.len() == BATCH {
-            flush(&txn, project.id, &mut batch, options, &mut report).await?;
-            on_batch(&report);
-        }
-    }
-    flush(&txn, project.id, &mut batch, options, &mut report).await?;
-    audit::record(
-        &txn,
-        &options.actor,
-        "prompts.import",
-        &format!("project:{}", project.name),
-        Some(&project.name),
-        serde_json::json!({ "records": report.records, "inserted": report.inserted, "duplicates": report.duplicates }),
-    )
-    .await?;
-    txn.commit().await?;
-    on_batch(&report);
-    Ok(report)
+/// An error of line `line` (0: the file as a whole) that names no field.
+pub(crate) fn line_error(line: u64, message: String) -> ImportError {
+    ImportError::Parse(PromptImportError {
+        line,
+        field: None,
+        message,
+    })
 }
 
-async fn flush(
-    txn: &sea_orm::DatabaseTransaction,
-    project_id: i64,
-    batch: &mut Vec<pairwise_core::PromptRecord>,
-    options: &ImportOptions,
-    report: &mut ImportReport,
-) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
+/// Where a parser sends its batches (an error ends the import).
+pub(crate) type Batches<T> = Sender<Result<Vec<T>, ImportError>>;
+
+/// Rows read and rows new, as an import goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    pub rows: u64,
+    pub inserted: u64,
+}
+
+/// The audit entry an import writes in its own transaction.
+pub(crate) struct ImportAudit<'a> {
+    pub actor: &'a Actor,
+    /// `prompts.import`, `pairs.import`, `gold.import`.
+    pub action: &'static str,
+    pub project: &'a str,
+}
+
+/// The skeleton every import runs on: a parser on a blocking thread sending batches, one
+/// transaction they are written in, the audit entry in that transaction, the commit. Dropping an
+/// unfinished import (any error) rolls the transaction back and stops the parser.
+pub(crate) struct Import<T> {
+    rx: Receiver<Result<Vec<T>, ImportError>>,
+    parser: JoinHandle<()>,
+    txn: DatabaseTransaction,
+    bulk: bool,
+    pub tally: Tally,
+}
+
+impl<T: Send + 'static> Import<T> {
+    /// Starts `parse` on a blocking thread and opens the transaction; `bulk` raises the
+    /// connection's cache for it (large pair imports).
+    pub async fn start(
+        db: &DatabaseConnection,
+        bulk: bool,
+        parse: impl FnOnce(Batches<T>) + Send + 'static,
+    ) -> Result<Self, ImportError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let parser = tokio::task::spawn_blocking(move || parse(tx));
+        let txn = db.begin().await?;
+        if bulk {
+            pairwise_store::db::begin_bulk(&txn).await?;
+        }
+        Ok(Self {
+            rx,
+            parser,
+            txn,
+            bulk,
+            tally: Tally::default(),
+        })
     }
-    let inserted = prompts::insert_batch(txn, project_id, batch, &options.defaults).await?;
-    report.records += batch.len() as u64;
-    report.inserted += inserted;
-    report.duplicates = report.records - report.inserted;
-    batch.clear();
-    Ok(())
+
+    /// The next parsed batch, `None` at the end of the file, or the first error of the file.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<T>>, ImportError> {
+        self.rx.recv().await.transpose()
+    }
+
+    /// The transaction batches are written in.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Counts a written batch of `rows` rows of which `inserted` were new.
+    pub fn count(&mut self, rows: usize, inserted: u64) -> Tally {
+        self.tally.rows += rows as u64;
+        self.tally.inserted += inserted;
+        self.tally
+    }
+
+    /// Writes the audit entry (its detail made from the final tally) and commits.
+    pub async fn finish(
+        self,
+        entry: ImportAudit<'_>,
+        detail: impl FnOnce(Tally) -> serde_json::Value,
+    ) -> Result<Tally, ImportError> {
+        self.parser
+            .await
+            .map_err(|e| line_error(0, format!("the parser stopped: {e}")))?;
+        let target = format!("project:{}", entry.project);
+        let detail = detail(self.tally);
+        audit::record(
+            &self.txn,
+            entry.actor,
+            entry.action,
+            &target,
+            Some(entry.project),
+            detail,
+        )
+        .await?;
+        if self.bulk {
+            pairwise_store::db::end_bulk(&self.txn).await?;
+        }
+        self.txn.commit().await?;
+        Ok(self.tally)
+    }
 }

@@ -19,11 +19,11 @@ pub mod runs;
 pub mod users;
 pub mod worker;
 
-pub use datasets::{
-    export_target, export_version, import_pairs, maybe_gunzip, ExportChunks, ExportTarget,
-};
+pub use datasets::{export_target, export_version, ExportChunks, ExportTarget};
 pub use error::PipelineError;
-pub use import::{import_prompts, ImportError, ImportOptions};
+pub use import::{
+    import_gold, import_pairs, import_prompts, maybe_gunzip, ImportError, ImportOptions,
+};
 pub use pairing::{build_pairs, BuildReport, BuildRequest};
 pub use report::quality_report;
 pub use runs::{

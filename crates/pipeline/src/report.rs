@@ -260,13 +260,7 @@ async fn report_tokenizer(
     db: &DatabaseConnection,
     version_id: i64,
 ) -> Result<Option<(String, tokenizers::Tokenizer)>, StoreError> {
-    use pairwise_store::entities::ai_model;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let generators = ai_model::Entity::find()
-        .filter(ai_model::Column::Kind.eq("generator"))
-        .order_by_desc(ai_model::Column::Id)
-        .all(db)
-        .await?;
+    let generators = pairwise_store::models::of_kind(db, "generator").await?;
     if generators.is_empty() {
         return Ok(None);
     }

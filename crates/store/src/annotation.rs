@@ -22,7 +22,7 @@ mod queue;
 mod settings;
 mod votes;
 
-pub use calibration::{calibration_data, CalibrationData};
+pub use calibration::{calibration_data, comparisons, CalibrationData};
 pub use fill::{fill_from_inconsistent, fill_from_pairs, FillReport};
 pub use gold::{gold_from_pairs, insert_gold, set_gold};
 pub use progress::{progress, projects_for, vote_counts};

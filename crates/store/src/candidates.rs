@@ -9,15 +9,65 @@ use crate::{
 use pairwise_core::dto::{CandidateScore, CandidateView, PairwiseView, PromptCandidates};
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, Set,
 };
 use std::collections::{BTreeSet, HashMap};
 
+/// A generated candidate as the worker hands it over; store builds the row.
+#[derive(Debug, Clone)]
+pub struct NewCandidate {
+    pub project_id: i64,
+    pub job_id: i64,
+    pub prompt_id: i64,
+    /// conservative, diverse or adversarial.
+    pub path: String,
+    pub idx: i32,
+    /// The transform's versioned id (adversarial path).
+    pub transform: Option<String>,
+    pub text: String,
+    /// Every decoding parameter, as the JSON object the sampler used.
+    pub params: String,
+    pub seed: u64,
+    pub model_version: String,
+    pub provider: String,
+    pub finish_reason: String,
+    pub token_count: i32,
+    /// Mean per-token log-prob; a non-finite value is stored as 0.
+    pub mean_logprob: f64,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
+}
+
 /// Inserts candidates, skipping keys that exist; returns how many were new.
-pub async fn insert(db: &impl ConnectionTrait, rows: Vec<candidate::ActiveModel>) -> Result<u64> {
-    if rows.is_empty() {
+pub async fn insert(db: &impl ConnectionTrait, new: Vec<NewCandidate>) -> Result<u64> {
+    if new.is_empty() {
         return Ok(0);
     }
+    let now = chrono::Utc::now();
+    let rows = new.into_iter().map(|c| candidate::ActiveModel {
+        project_id: Set(c.project_id),
+        job_id: Set(c.job_id),
+        prompt_id: Set(c.prompt_id),
+        path: Set(c.path),
+        idx: Set(c.idx),
+        transform: Set(c.transform),
+        text: Set(c.text),
+        params: Set(c.params),
+        seed: Set(c.seed.to_string()),
+        model_version: Set(c.model_version),
+        provider: Set(c.provider),
+        finish_reason: Set(c.finish_reason),
+        token_count: Set(c.token_count),
+        mean_logprob: Set(if c.mean_logprob.is_finite() {
+            c.mean_logprob
+        } else {
+            0.0
+        }),
+        prefill_ms: Set(c.prefill_ms),
+        decode_ms: Set(c.decode_ms),
+        created_at: Set(now),
+        ..Default::default()
+    });
     Ok(candidate::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([

@@ -4,14 +4,64 @@
 use crate::{entities::judgment, error::Result};
 use sea_orm::{
     sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, Set,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-pub async fn insert(db: &impl ConnectionTrait, rows: Vec<judgment::ActiveModel>) -> Result<u64> {
-    if rows.is_empty() {
+/// One judgment as the worker hands it over; store builds the row. A pairwise judgment whose two
+/// orders disagree (`consistent == Some(false)`) is marked for human review.
+#[derive(Debug, Clone, Default)]
+pub struct NewJudgment {
+    pub project_id: i64,
+    pub job_id: i64,
+    pub rubric_id: i64,
+    /// json, prob, pairwise or reward.
+    pub mode: String,
+    /// Unique per run: what makes judging resumable.
+    pub item_key: String,
+    pub candidate_id: i64,
+    pub other_candidate_id: Option<i64>,
+    /// Score per rubric dimension.
+    pub scores: Option<BTreeMap<String, f64>>,
+    pub overall: Option<f64>,
+    pub winner_ab: Option<String>,
+    pub winner_ba: Option<String>,
+    pub consistent: Option<bool>,
+    pub parse_ok: bool,
+    pub attempts: i32,
+    pub raw_output: String,
+    pub judge_version: String,
+}
+
+/// Inserts judgments, skipping item keys the run has stored already; returns how many were new.
+pub async fn insert(db: &impl ConnectionTrait, new: Vec<NewJudgment>) -> Result<u64> {
+    if new.is_empty() {
         return Ok(0);
     }
+    let now = chrono::Utc::now();
+    let rows = new.into_iter().map(|j| judgment::ActiveModel {
+        project_id: Set(j.project_id),
+        job_id: Set(j.job_id),
+        rubric_id: Set(j.rubric_id),
+        mode: Set(j.mode),
+        item_key: Set(j.item_key),
+        candidate_id: Set(j.candidate_id),
+        other_candidate_id: Set(j.other_candidate_id),
+        scores: Set(j
+            .scores
+            .map(|s| serde_json::to_string(&s).unwrap_or_default())),
+        overall: Set(j.overall),
+        winner_ab: Set(j.winner_ab),
+        winner_ba: Set(j.winner_ba),
+        consistent: Set(j.consistent),
+        needs_review: Set(j.consistent == Some(false)),
+        parse_ok: Set(j.parse_ok),
+        attempts: Set(j.attempts),
+        raw_output: Set(j.raw_output),
+        judge_version: Set(j.judge_version),
+        created_at: Set(now),
+        ..Default::default()
+    });
     Ok(judgment::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([judgment::Column::JobId, judgment::Column::ItemKey])

@@ -84,6 +84,15 @@ pub async fn register(db: &impl ConnectionTrait, new: NewModel) -> Result<ModelV
     Ok(view(&m))
 }
 
+/// Registered models of one kind, newest first.
+pub async fn of_kind(db: &impl ConnectionTrait, kind: &str) -> Result<Vec<ai_model::Model>> {
+    Ok(ai_model::Entity::find()
+        .filter(ai_model::Column::Kind.eq(kind))
+        .order_by_desc(ai_model::Column::Id)
+        .all(db)
+        .await?)
+}
+
 pub async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<ai_model::Model>> {
     Ok(ai_model::Entity::find()
         .filter(ai_model::Column::Name.eq(name))

@@ -1,4 +1,5 @@
-//! `pairwise dataset freeze|list|diff` and `pairwise export`: versions and their exports.
+//! `pairwise dataset freeze|list|diff`, `pairwise export` and `pairwise report`: versions, their
+//! exports and their quality reports.
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -202,4 +203,57 @@ pub async fn export(db: &DatabaseConnection, args: ExportArgs) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// The report as text for a terminal.
+pub fn print_report(r: &pairwise_core::dto::QualityReport) {
+    println!("{} {}: {} pairs", r.project, r.version, r.pairs);
+    let tokens = r.length_tokens.as_ref().map(|d| ("tokens", d));
+    for (label, d) in [("characters", &r.length_chars), ("words", &r.length_words)]
+        .into_iter()
+        .chain(tokens)
+    {
+        println!(
+            "  length chosen - rejected ({label}): mean {:.1}, median {:.1}, chosen longer in {:.1}%",
+            d.mean,
+            d.median,
+            d.share_chosen_longer * 100.0
+        );
+    }
+    println!(
+        "  templated chosen answers: {:.1}% of {} in {} clusters shown; repeated prompts: {}; trivial negatives: {}",
+        r.templated_share * 100.0,
+        r.templates_sampled,
+        r.templates.len(),
+        r.repeated_prompts,
+        r.trivial_negatives
+    );
+    for c in r.templates.iter().take(5) {
+        println!(
+            "    {} × {}{}",
+            c.size,
+            c.examples.first().map(String::as_str).unwrap_or(""),
+            if c.refusal_like { "  [refusal]" } else { "" }
+        );
+    }
+    for c in &r.contamination {
+        println!(
+            "  contamination ({}): {} of {} prompts exact, {} near (Jaccard >= {})",
+            c.against, c.exact, c.compared, c.near, c.threshold
+        );
+    }
+    println!("  strategies: {:?}", r.by_strategy);
+    println!("  sources: {:?}", r.by_source);
+    for j in &r.judge_runs {
+        println!(
+            "  judge run {} ({}, {}): parse failures {:.1}%{}",
+            j.run,
+            j.mode,
+            j.rubric,
+            j.parse_failure_rate * 100.0,
+            j.inconsistency_rate
+                .map(|i| format!(", position inconsistency {:.1}%", i * 100.0))
+                .unwrap_or_default()
+        );
+    }
 }

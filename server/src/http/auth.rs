@@ -2,7 +2,7 @@
 //! request into [`Auth`]; login and logout for both the HTML form and the JSON API, with
 //! rate-limited attempts and session-id rotation on login.
 
-use super::error::ApiError;
+use super::error::{internal, ApiError};
 use app::ssr::{AppState, Auth};
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
@@ -63,23 +63,14 @@ pub async fn resolve_caller(
 /// The live user of a session: the account must still exist, be active and have the same auth
 /// epoch as at login; otherwise the session is ended.
 async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, ApiError> {
-    let id = session
-        .get::<i64>(USER_ID_KEY)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = session.get::<i64>(USER_ID_KEY).await.map_err(internal)?;
     let Some(id) = id else { return Ok(None) };
-    let epoch = session
-        .get::<i32>(EPOCH_KEY)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let epoch = session.get::<i32>(EPOCH_KEY).await.map_err(internal)?;
     let user = users::get(&state.db, id).await?;
     match user {
         Some(user) if user.active && Some(user.auth_epoch) == epoch => Ok(Some(user)),
         _ => {
-            session
-                .flush()
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            session.flush().await.map_err(internal)?;
             Ok(None)
         }
     }
@@ -179,7 +170,6 @@ async fn attempt(
 
 /// Starts a session for `user` under a fresh id (no session fixation).
 async fn start_session(session: &Session, user: &User) -> Result<(), ApiError> {
-    let internal = |e: tower_sessions::session::Error| ApiError::Internal(e.to_string());
     session.cycle_id().await.map_err(internal)?;
     session
         .insert(USER_ID_KEY, user.id)
@@ -194,17 +184,10 @@ async fn start_session(session: &Session, user: &User) -> Result<(), ApiError> {
 
 /// Ends every session of the caller (all browsers), keeping API tokens.
 async fn end_sessions(state: &AppState, session: &Session) -> Result<(), ApiError> {
-    if let Some(id) = session
-        .get::<i64>(USER_ID_KEY)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-    {
+    if let Some(id) = session.get::<i64>(USER_ID_KEY).await.map_err(internal)? {
         pairwise_store::session_store::delete_for_user(&state.db, id).await?;
     }
-    session
-        .flush()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    session.flush().await.map_err(internal)?;
     Ok(())
 }
 

@@ -1,7 +1,10 @@
 //! Dataset versions over HTTP (reviewers): list, freeze, look at, diff, and download an export
 //! streamed page by page. There is no route that changes or deletes a frozen version.
 
-use super::{auth::Caller, error::ApiError};
+use super::{
+    auth::Caller,
+    error::{internal, ApiError},
+};
 use app::ssr::AppState;
 use axum::{
     body::Body,
@@ -105,16 +108,17 @@ pub async fn export(
     let format: ExportFormat = query
         .format
         .parse()
-        .map_err(|e: String| ApiError::Invalid(format!("field `format`: {e}")))?;
+        .map_err(|e: String| ApiError::invalid("format", e))?;
     match query.container.as_deref().unwrap_or("jsonl") {
         "jsonl" => {}
         "parquet" => {
             return export_parquet(&state, &name, &tag, query.split.as_deref(), format).await
         }
         other => {
-            return Err(ApiError::Invalid(format!(
-                "field `container`: `{other}` is not jsonl or parquet"
-            )))
+            return Err(ApiError::invalid(
+                "container",
+                format!("`{other}` is not jsonl or parquet"),
+            ))
         }
     }
     let target = export_target(&state.db, &name, &tag)
@@ -166,18 +170,15 @@ async fn export_parquet(
     let target = export_target(&state.db, name, tag)
         .await?
         .with_split(split)?;
-    let temp = tempfile::tempfile().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut writer = std::io::BufWriter::new(
-        temp.try_clone()
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    let temp = tempfile::tempfile().map_err(internal)?;
+    let mut writer = std::io::BufWriter::new(temp.try_clone().map_err(internal)?);
     pairwise_pipeline::parquet_io::write_parquet(&state.db, &target, format, &mut writer).await?;
-    std::io::Write::flush(&mut writer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    std::io::Write::flush(&mut writer).map_err(internal)?;
     drop(writer);
     let mut file = tokio::fs::File::from_std(temp);
     tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(0))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(internal)?;
     let download = format!(
         "{}-{}{}-{}.parquet",
         target.project,

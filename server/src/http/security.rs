@@ -11,7 +11,7 @@ use axum::{
 use std::any::Any;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer};
 
-use super::error::ApiError;
+use super::error::internal;
 
 /// CSP of every response that did not set its own (pages set one with a script nonce).
 const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
@@ -94,7 +94,7 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    ApiError::Internal(format!("handler panicked: {message}")).into_response()
+    internal(format!("handler panicked: {message}")).into_response()
 }
 
 /// Whether an error (from reading a body) is the body limit being crossed.

@@ -3,10 +3,7 @@
 //! each, naming the actor.
 
 use super::Harness;
-use app::{
-    api::{CreateProject, FreezeVersion},
-    api_runs::StartGeneration,
-};
+use app::api::{datasets::FreezeVersion, projects::CreateProject, runs::StartGeneration};
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},

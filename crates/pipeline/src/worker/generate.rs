@@ -16,11 +16,10 @@ use pairwise_core::{
 };
 use pairwise_inference::DecodingParams;
 use pairwise_store::{
-    candidates,
-    entities::{candidate, job, prompt},
+    candidates::{self, NewCandidate},
+    entities::{job, prompt},
     jobs, prompts,
 };
-use sea_orm::Set;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::atomic::Ordering,
@@ -105,7 +104,7 @@ async fn generate_for_prompt(
     missing: &[PlannedCandidate],
     version: &str,
     provider: &str,
-) -> Result<(Vec<candidate::ActiveModel>, i64)> {
+) -> Result<(Vec<NewCandidate>, i64)> {
     let mut groups: BTreeMap<Option<String>, Vec<PlannedCandidate>> = BTreeMap::new();
     for c in missing {
         groups
@@ -139,36 +138,29 @@ async fn generate_for_prompt(
         })
         .await?;
         tokens += generation.generated_tokens as i64;
-        let now = chrono::Utc::now();
         for out in generation.candidates {
             let plan = planned[out.index];
             let p = &params[out.index];
-            rows.push(candidate::ActiveModel {
-                project_id: Set(job.project_id),
-                job_id: Set(job.id),
-                prompt_id: Set(prompt.id),
-                path: Set(plan.path.as_str().into()),
-                idx: Set(plan.index as i32),
-                transform: Set(plan.transform.map(|t| t.id())),
-                text: Set(storable(out.text)),
-                params: Set(serde_json::to_string(p).unwrap_or_default()),
-                seed: Set(p.seed.to_string()),
-                model_version: Set(version.to_owned()),
-                provider: Set(provider.to_owned()),
-                finish_reason: Set(serde_json::to_value(out.finish_reason)
+            rows.push(NewCandidate {
+                project_id: job.project_id,
+                job_id: job.id,
+                prompt_id: prompt.id,
+                path: plan.path.as_str().into(),
+                idx: plan.index as i32,
+                transform: plan.transform.map(|t| t.id()),
+                text: storable(out.text),
+                params: serde_json::to_string(p).unwrap_or_default(),
+                seed: p.seed,
+                model_version: version.to_owned(),
+                provider: provider.to_owned(),
+                finish_reason: serde_json::to_value(out.finish_reason)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()),
-                token_count: Set(out.token_count as i32),
-                mean_logprob: Set(if out.mean_logprob.is_finite() {
-                    out.mean_logprob
-                } else {
-                    0.0
-                }),
-                prefill_ms: Set(generation.prefill_ms),
-                decode_ms: Set(out.decode_ms),
-                created_at: Set(now),
-                ..Default::default()
+                    .unwrap_or_default(),
+                token_count: out.token_count as i32,
+                mean_logprob: out.mean_logprob,
+                prefill_ms: generation.prefill_ms,
+                decode_ms: out.decode_ms,
             });
         }
     }

@@ -15,12 +15,13 @@ use pairwise_core::judge::JudgeMode;
 use pairwise_inference::chat_template::Message;
 use pairwise_store::{
     candidates,
-    entities::{candidate, job, judgment, prompt},
-    jobs, judgments, prompts, rubrics, DatabaseConnection,
+    entities::{candidate, job, prompt},
+    jobs,
+    judgments::{self, NewJudgment},
+    prompts, rubrics, DatabaseConnection,
 };
-use sea_orm::Set;
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{atomic::Ordering, Arc, Mutex},
 };
 
@@ -69,17 +70,15 @@ impl Worker {
             progress.check()?;
             let first = by_id[&item.first];
             let request = requests.get(&first.prompt_id).cloned().unwrap_or_default();
-            let base = judgment::ActiveModel {
-                project_id: Set(job.project_id),
-                job_id: Set(job.id),
-                rubric_id: Set(rubric.id),
-                mode: Set(payload.mode.as_str().into()),
-                item_key: Set(item.key.clone()),
-                candidate_id: Set(item.first),
-                other_candidate_id: Set(item.second),
-                judge_version: Set(version.clone()),
-                created_at: Set(chrono::Utc::now()),
-                needs_review: Set(false),
+            let base = NewJudgment {
+                project_id: job.project_id,
+                job_id: job.id,
+                rubric_id: rubric.id,
+                mode: payload.mode.as_str().into(),
+                item_key: item.key.clone(),
+                candidate_id: item.first,
+                other_candidate_id: item.second,
+                judge_version: version.clone(),
                 ..Default::default()
             };
             let (row, tokens) = match (payload.mode, item.second, &tokens_for) {
@@ -192,25 +191,19 @@ impl Worker {
             .map_err(|e| PipelineError::Internal(e.to_string()))??;
             let logit = f64::from(score.first().copied().unwrap_or(f32::NAN));
             let finite = logit.is_finite();
-            let row = judgment::ActiveModel {
-                project_id: Set(job.project_id),
-                job_id: Set(job.id),
-                rubric_id: Set(rubric.id),
-                mode: Set(JudgeMode::Reward.as_str().into()),
-                item_key: Set(key),
-                candidate_id: Set(c.id),
-                other_candidate_id: Set(None),
-                scores: Set(finite.then(|| serde_json::json!({ "reward": logit }).to_string())),
-                overall: Set(finite.then_some(logit)),
-                winner_ab: Set(None),
-                winner_ba: Set(None),
-                consistent: Set(None),
-                needs_review: Set(false),
-                parse_ok: Set(finite),
-                attempts: Set(1),
-                raw_output: Set(format!("{logit}")),
-                judge_version: Set(version.clone()),
-                created_at: Set(chrono::Utc::now()),
+            let row = NewJudgment {
+                project_id: job.project_id,
+                job_id: job.id,
+                rubric_id: rubric.id,
+                mode: JudgeMode::Reward.as_str().into(),
+                item_key: key,
+                candidate_id: c.id,
+                scores: finite.then(|| BTreeMap::from([("reward".to_owned(), logit)])),
+                overall: finite.then_some(logit),
+                parse_ok: finite,
+                attempts: 1,
+                raw_output: format!("{logit}"),
+                judge_version: version.clone(),
                 ..Default::default()
             };
             judgments::insert(&self.db, vec![row]).await?;

@@ -13,8 +13,7 @@ use pairwise_core::{
     ChatMessage,
 };
 use pairwise_inference::{DecodingParams, Sampling};
-use pairwise_store::entities::judgment;
-use sea_orm::Set;
+use pairwise_store::judgments::NewJudgment;
 use std::collections::BTreeMap;
 
 /// The judge tokenizer's single-token ids of the rating digits 0–9 and of the letters A and B.
@@ -52,19 +51,19 @@ impl TokenIds {
     }
 }
 
-pub(super) fn merge(mut base: judgment::ActiveModel, row: JudgedRow) -> judgment::ActiveModel {
-    base.scores = Set(row
-        .scores
-        .map(|s| serde_json::to_string(&s).unwrap_or_default()));
-    base.overall = Set(row.overall);
-    base.winner_ab = Set(row.winner_ab.map(|w| w.as_str().to_owned()));
-    base.winner_ba = Set(row.winner_ba.map(|w| w.as_str().to_owned()));
-    base.consistent = Set(row.consistent);
-    base.needs_review = Set(row.consistent == Some(false));
-    base.parse_ok = Set(row.parse_ok);
-    base.attempts = Set(row.attempts);
-    base.raw_output = Set(storable(row.raw_output));
-    base
+/// The judgment of an item: what identifies it (`base`) with what the judge answered.
+pub(super) fn merge(base: NewJudgment, row: JudgedRow) -> NewJudgment {
+    NewJudgment {
+        scores: row.scores,
+        overall: row.overall,
+        winner_ab: row.winner_ab.map(|w| w.as_str().to_owned()),
+        winner_ba: row.winner_ba.map(|w| w.as_str().to_owned()),
+        consistent: row.consistent,
+        parse_ok: row.parse_ok,
+        attempts: row.attempts,
+        raw_output: storable(row.raw_output),
+        ..base
+    }
 }
 
 #[derive(Debug, Default)]

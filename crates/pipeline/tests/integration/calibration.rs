@@ -200,7 +200,7 @@ async fn gold_import_is_atomic_and_marks_the_chosen_side() {
         projects::create(db, "g", "", None).await.expect("project");
         let good = r#"{"prompt": "p1", "chosen": "right", "rejected": "wrong"}"#;
         let bad = format!("{good}\n{{\"prompt\": \"p2\", \"chosen\": 3}}\n");
-        let err = pairwise_pipeline::datasets::import_gold(
+        let err = pairwise_pipeline::import_gold(
             db,
             "g",
             std::io::Cursor::new(bad.into_bytes()),
@@ -220,7 +220,7 @@ async fn gold_import_is_atomic_and_marks_the_chosen_side() {
             "{good}\n{}\n",
             r#"{"prompt": "p2", "chosen": "yes", "rejected": "no"}"#
         );
-        let report = pairwise_pipeline::datasets::import_gold(
+        let report = pairwise_pipeline::import_gold(
             db,
             "g",
             std::io::Cursor::new(rows.into_bytes()),

@@ -84,7 +84,7 @@ async fn a_bad_line_three_writes_nothing_and_names_the_line() {
         let err = import_prompts(
             &t.db,
             "p",
-            input.as_bytes(),
+            std::io::Cursor::new(input.clone().into_bytes()),
             &options(ImportFormat::Jsonl),
             |_| (),
         )
@@ -109,7 +109,7 @@ async fn a_bad_line_three_writes_nothing_and_names_the_line() {
         let err = import_prompts(
             &t.db,
             "p",
-            late.as_bytes(),
+            std::io::Cursor::new(late.into_bytes()),
             &options(ImportFormat::Jsonl),
             |_| (),
         )

@@ -11,6 +11,8 @@ async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
     for t in TestDb::all().await {
         project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
         let mut request = GenerateRequest::new("gen", tiny());
+        // Deterministic candidates (a request without a seed draws one).
+        request.seed = Some(0);
         request.n = 3;
         request.max_new_tokens = 5;
         let generation = create_generation(&t.db, request, None).await.expect("run");
@@ -118,6 +120,8 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
     for t in TestDb::all().await {
         project_with_prompts(&t.db, &["What is 2+2?", "Name a color.", "Say hi."]).await;
         let mut request = GenerateRequest::new("gen", tiny());
+        // Deterministic candidates (a request without a seed draws one).
+        request.seed = Some(0);
         request.n = 4;
         request.max_new_tokens = 6;
         let generation = create_generation(&t.db, request, None).await.expect("run");
@@ -249,6 +253,8 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
     for t in TestDb::all().await {
         project_with_prompts(&t.db, &["What is 2+2?", "Name a color."]).await;
         let mut request = GenerateRequest::new("gen", tiny());
+        // Deterministic candidates (a request without a seed draws one).
+        request.seed = Some(0);
         request.n = 3;
         request.max_new_tokens = 5;
         create_generation(&t.db, request, None).await.expect("run");
@@ -278,7 +284,15 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
                 .find(|s| s.mode == "reward")
                 .expect("reward");
             assert!(s.scores["reward"].as_f64().expect("logit").is_finite());
-            assert_eq!(s.overall, s.scores["reward"].as_f64());
+            // The JSON text and the column hold the same f64 (up to JSON parsing's last bit).
+            let (overall, json) = (
+                s.overall.expect("overall"),
+                s.scores["reward"].as_f64().expect("json"),
+            );
+            assert!(
+                (overall - json).abs() <= 1e-12 * overall.abs().max(1.0),
+                "{overall} vs {json}"
+            );
         }
         let report = build_pairs(
             &t.db,

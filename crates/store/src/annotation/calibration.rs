@@ -142,3 +142,16 @@ pub async fn calibration_data(
         users,
     })
 }
+
+/// The items `ids` of a project (ids of other projects are left out).
+pub async fn comparisons(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<comparison::Model>> {
+    Ok(comparison::Entity::find()
+        .filter(comparison::Column::ProjectId.eq(project_id))
+        .filter(comparison::Column::Id.is_in(ids))
+        .all(db)
+        .await?)
+}

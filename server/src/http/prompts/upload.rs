@@ -1,7 +1,11 @@
 //! Prompt upload from the browser: a multipart form streamed to a temporary file (bounded by the
 //! body limit), then imported atomically; the page gets the outcome in its query string.
 
-use super::{auth::Caller, error::ApiError, security::is_body_limit};
+use super::super::{
+    auth::Caller,
+    error::{internal, ApiError},
+    security::is_body_limit,
+};
 use app::ssr::AppState;
 use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, State},
@@ -34,7 +38,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         if is_body_limit(&e) || e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge
         } else {
-            ApiError::Invalid(format!("unreadable upload: {e}"))
+            ApiError::invalid("file", format!("unreadable upload: {e}"))
         }
     };
     let (mut file, mut file_name, mut split, mut domain) = (None, String::new(), None, None);
@@ -42,13 +46,11 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         match field.name().unwrap_or_default() {
             "file" => {
                 file_name = field.file_name().unwrap_or_default().to_owned();
-                let mut tmp = tempfile::NamedTempFile::new()
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                let mut tmp = tempfile::NamedTempFile::new().map_err(internal)?;
                 while let Some(chunk) = field.chunk().await.map_err(limit)? {
-                    tmp.write_all(&chunk)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    tmp.write_all(&chunk).map_err(internal)?;
                 }
-                tmp.flush().map_err(|e| ApiError::Internal(e.to_string()))?;
+                tmp.flush().map_err(internal)?;
                 file = Some(tmp);
             }
             "split" => {
@@ -56,7 +58,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
                 if !text.is_empty() {
                     split = Some(
                         text.parse::<Split>()
-                            .map_err(|e| ApiError::Invalid(format!("field `split`: {e}")))?,
+                            .map_err(|e| ApiError::invalid("split", e))?,
                     );
                 }
             }
@@ -67,7 +69,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
             _ => {}
         }
     }
-    let file = file.ok_or_else(|| ApiError::Invalid("field `file`: no file was sent".into()))?;
+    let file = file.ok_or_else(|| ApiError::invalid("file", "no file was sent"))?;
     Ok(Upload {
         file,
         file_name,
@@ -89,10 +91,13 @@ async fn import_form(
         let upload = receive(multipart).await?;
         let format =
             ImportFormat::from_path(std::path::Path::new(&upload.file_name)).ok_or_else(|| {
-                ApiError::Invalid(format!(
-                    "field `file`: `{}` is not .jsonl, .json, .ndjson or .csv",
-                    upload.file_name
-                ))
+                ApiError::invalid(
+                    "file",
+                    format!(
+                        "`{}` is not .jsonl, .json, .ndjson or .csv",
+                        upload.file_name
+                    ),
+                )
             })?;
         let options = ImportOptions {
             format,
@@ -103,12 +108,7 @@ async fn import_form(
             },
             actor,
         };
-        let reader = BufReader::new(
-            upload
-                .file
-                .reopen()
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-        );
+        let reader = BufReader::new(upload.file.reopen().map_err(internal)?);
         Ok::<_, ApiError>(import_prompts(&state.db, &name, reader, &options, |_| ()).await?)
     }
     .await;
@@ -117,9 +117,7 @@ async fn import_form(
             "{back}?imported={}&duplicates={}",
             report.inserted, report.duplicates
         )),
-        Err(e @ (ApiError::Internal(_) | ApiError::TooLarge | ApiError::Forbidden)) => {
-            return Err(e)
-        }
+        Err(e @ (ApiError::Internal | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
         Err(e) => Redirect::to(&format!(
             "{back}?import_error={}",
             urlencoding::encode(&e.to_string())

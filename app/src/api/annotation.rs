@@ -1,4 +1,5 @@
-//! Server functions of /annotate (annotators) and /calibration (reviewers).
+//! Server functions of /annotate (annotators): the queue, votes, undo, skip and the red-team
+//! opt-out; and a project's annotation settings (reviewers, on /calibration).
 //!
 //! What an annotator's browser receives is exactly [`Showing`], [`AnnotateQueue`],
 //! [`AnnotateProject`] and [`VoteReceipt`]: no model names, sources, scores, gold flags, kinds
@@ -7,14 +8,16 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use pairwise_core::annotation::{AnnotateProject, AnnotateQueue, CalibrationReport, VoteReceipt};
+use pairwise_core::annotation::{AnnotateProject, AnnotateQueue, VoteReceipt};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{actor, db, require};
 #[cfg(feature = "ssr")]
 use pairwise_core::{annotation::Showing, ChatMessage, Role};
 #[cfg(feature = "ssr")]
-use pairwise_store::{annotation, entities, projects};
+use pairwise_pipeline::annotation as actions;
+#[cfg(feature = "ssr")]
+use pairwise_store::{annotation, entities};
 
 /// An annotator's view of a pending showing (the only place a showing is turned into what the
 /// browser gets).
@@ -51,17 +54,13 @@ pub async fn annotate_projects() -> Result<Vec<AnnotateProject>, AppError> {
 /// The caller's current item and up to `want - 1` prefetched ones.
 #[server(endpoint = "annotate/queue")]
 pub async fn fetch_queue(project: String, want: u32) -> Result<AnnotateQueue, AppError> {
-    let me = require(Role::Annotator)?;
-    let db = db()?;
-    let p = projects::require(&db, &project).await?;
-    let items = annotation::next(&db, p.id, me.id, want.clamp(1, 20) as usize).await?;
-    let (done, remaining) = annotation::progress(&db, p.id, me.id).await?;
+    let q = actions::next_items(&db()?, &actor()?, &project, want).await?;
     Ok(AnnotateQueue {
-        project: p.name,
-        items: items.iter().map(|(a, c)| showing(a, c)).collect(),
-        done,
-        remaining,
-        redteam_opt_out: annotation::redteam_opt_out(&db, me.id).await?,
+        project: q.project,
+        items: q.items.iter().map(|(a, c)| showing(a, c)).collect(),
+        done: q.done,
+        remaining: q.remaining,
+        redteam_opt_out: q.redteam_opt_out,
     })
 }
 
@@ -75,7 +74,6 @@ pub async fn annotate_vote(
     rationale: Option<String>,
     duration_ms: i64,
 ) -> Result<VoteReceipt, AppError> {
-    let me = require(Role::Annotator)?;
     let dimensions = [
         ("helpful", helpful),
         ("honest", honest),
@@ -84,69 +82,29 @@ pub async fn annotate_vote(
     .into_iter()
     .filter_map(|(d, c)| c.filter(|c| !c.is_empty()).map(|c| (d.to_owned(), c)))
     .collect();
-    let v = annotation::vote(
-        &db()?,
-        me.id,
-        assignment,
-        &annotation::NewVote {
-            choice,
-            dimensions,
-            rationale: rationale.unwrap_or_default(),
-            duration_ms,
-        },
-    )
-    .await?;
-    let until = v.created_at + chrono::Duration::seconds(pairwise_core::annotation::UNDO_SECONDS);
-    Ok(VoteReceipt {
-        assignment,
-        undo_until: until.to_rfc3339(),
-    })
+    let vote = annotation::NewVote {
+        choice,
+        dimensions,
+        rationale: rationale.unwrap_or_default(),
+        duration_ms,
+    };
+    Ok(actions::vote(&db()?, &actor()?, assignment, vote).await?)
 }
 
 #[server(endpoint = "annotate/undo")]
 pub async fn annotate_undo(assignment: i64) -> Result<(), AppError> {
-    let me = require(Role::Annotator)?;
-    Ok(annotation::undo(&db()?, me.id, assignment).await?)
+    Ok(actions::undo(&db()?, &actor()?, assignment).await?)
 }
 
 /// Skip as distressing: recorded, never counted against the annotator.
 #[server(endpoint = "annotate/skip")]
 pub async fn annotate_skip(assignment: i64) -> Result<(), AppError> {
-    let me = require(Role::Annotator)?;
-    Ok(annotation::skip(&db()?, me.id, assignment).await?)
+    Ok(actions::skip(&db()?, &actor()?, assignment).await?)
 }
 
 #[server(endpoint = "annotate/redteam-opt-out")]
 pub async fn set_redteam_opt_out(opt_out: bool) -> Result<(), AppError> {
-    let me = require(Role::Annotator)?;
-    Ok(annotation::set_redteam_opt_out(&db()?, me.id, opt_out).await?)
-}
-
-#[server]
-pub async fn calibration(project: String) -> Result<CalibrationReport, AppError> {
-    require(Role::Reviewer)?;
-    pairwise_pipeline::calibration::report(&db()?, &project)
-        .await
-        .map_err(AppError::from)
-}
-
-#[server]
-pub async fn run_kappa_gate(project: String) -> Result<u64, AppError> {
-    Ok(pairwise_pipeline::annotation::run_kappa_gate(&db()?, &actor()?, &project).await?)
-}
-
-#[server]
-pub async fn release_quarantine(project: String, id: i64) -> Result<(), AppError> {
-    let (db, actor) = (db()?, actor()?);
-    Ok(pairwise_pipeline::annotation::release_quarantine(&db, &actor, &project, id).await?)
-}
-
-/// Makes an item gold with an agreed answer (`x`, `y`, `tie`, `both_bad`).
-#[server]
-pub async fn promote_gold(project: String, item: i64, answer: String) -> Result<(), AppError> {
-    let (db, actor) = (db()?, actor()?);
-    pairwise_pipeline::annotation::promote_gold(&db, &actor, &project, item, &answer).await?;
-    Ok(())
+    Ok(actions::set_redteam_opt_out(&db()?, &actor()?, opt_out).await?)
 }
 
 #[server]

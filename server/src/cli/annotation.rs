@@ -1,5 +1,4 @@
-//! `pairwise annotate …` (queue items, gold, settings, κ gate, human-decided pairs) and
-//! `pairwise calibration` (the /calibration report as text or JSON).
+//! `pairwise annotate …`: queue items, gold, settings, the κ gate and human-decided pairs.
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -83,7 +82,7 @@ pub struct SettingsArgs {
     kappa_threshold: Option<f64>,
 }
 
-pub async fn annotate(
+pub async fn run(
     db: &DatabaseConnection,
     actor: &Actor,
     command: AnnotateCommand,
@@ -119,11 +118,10 @@ pub async fn annotate(
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 let reader = pairwise_pipeline::maybe_gunzip(handle).context("reading the file")?;
-                let report = pairwise_pipeline::datasets::import_gold(
-                    db, &p.name, reader, format, &source, actor,
-                )
-                .await
-                .with_context(|| format!("{}: nothing was imported", file.display()))?;
+                let report =
+                    pairwise_pipeline::import_gold(db, &p.name, reader, format, &source, actor)
+                        .await
+                        .with_context(|| format!("{}: nothing was imported", file.display()))?;
                 println!(
                     "{} new gold items ({} rows, {} already queued)",
                     report.inserted, report.rows, report.duplicates
@@ -168,46 +166,6 @@ pub async fn annotate(
             let r = calibration::human_pairs(db, &project, min_votes, include_quarantined).await?;
             println!("{}", serde_json::to_string(&r)?);
         }
-    }
-    Ok(())
-}
-
-pub async fn report(db: &DatabaseConnection, project: &str, json: bool) -> anyhow::Result<()> {
-    let r = calibration::report(db, project)
-        .await
-        .with_context(|| format!("calibration of {project}"))?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-        return Ok(());
-    }
-    let f = |v: Option<f64>| v.map_or_else(|| "—".into(), |v| format!("{v:.3}"));
-    println!(
-        "{}: {} items ({} gold); agreement {}, Fleiss κ {}, Krippendorff α {}, left-choice rate {}",
-        r.project,
-        r.comparisons,
-        r.gold_items,
-        f(r.agreement.percent_agreement),
-        f(r.agreement.fleiss_kappa),
-        f(r.agreement.krippendorff_alpha),
-        f(r.left_rate)
-    );
-    for a in &r.annotators {
-        println!(
-            "  {:<16} votes {:>5}  gold {:>3} acc {}  κ gold {}  κ peers {}  left {}  repeats {} consistent {}{}",
-            a.annotator,
-            a.votes,
-            a.gold_n,
-            f(a.gold_accuracy),
-            f(a.kappa_gold),
-            f(a.kappa_peers),
-            f(a.left_rate),
-            a.repeats,
-            f(a.repeat_consistency),
-            if a.quarantined { "  QUARANTINED" } else { "" }
-        );
-    }
-    for p in &r.agreement.cohen {
-        println!("  κ {} × {}: {} on {} items", p.a, p.b, f(p.kappa), p.n);
     }
     Ok(())
 }

@@ -10,9 +10,6 @@ use pairwise_core::{
 #[cfg(feature = "ssr")]
 use crate::ssr::{actor, db};
 
-/// Entries per page of the /audit page.
-pub const AUDIT_PAGE: u64 = 50;
-
 #[server]
 pub async fn audit_entries(query: AuditQuery) -> Result<Page<AuditView>, AppError> {
     Ok(pairwise_pipeline::audit::list_entries(&db()?, &actor()?, query).await?)

@@ -1,0 +1,38 @@
+//! Server functions of /calibration (reviewers): the report, the κ gate, releasing quarantine
+//! and promoting items to gold.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use pairwise_core::annotation::CalibrationReport;
+
+#[cfg(feature = "ssr")]
+use crate::ssr::{actor, db, require};
+#[cfg(feature = "ssr")]
+use pairwise_core::Role;
+
+#[server]
+pub async fn calibration(project: String) -> Result<CalibrationReport, AppError> {
+    require(Role::Reviewer)?;
+    pairwise_pipeline::calibration::report(&db()?, &project)
+        .await
+        .map_err(AppError::from)
+}
+
+#[server]
+pub async fn run_kappa_gate(project: String) -> Result<u64, AppError> {
+    Ok(pairwise_pipeline::annotation::run_kappa_gate(&db()?, &actor()?, &project).await?)
+}
+
+#[server]
+pub async fn release_quarantine(project: String, id: i64) -> Result<(), AppError> {
+    let (db, actor) = (db()?, actor()?);
+    Ok(pairwise_pipeline::annotation::release_quarantine(&db, &actor, &project, id).await?)
+}
+
+/// Makes an item gold with an agreed answer (`x`, `y`, `tie`, `both_bad`).
+#[server]
+pub async fn promote_gold(project: String, item: i64, answer: String) -> Result<(), AppError> {
+    let (db, actor) = (db()?, actor()?);
+    pairwise_pipeline::annotation::promote_gold(&db, &actor, &project, item, &answer).await?;
+    Ok(())
+}

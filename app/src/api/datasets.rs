@@ -1,0 +1,192 @@
+//! Server functions of the /datasets and version pages: dataset versions (list, freeze, diff,
+//! quality report) and the pair browser.
+// Filter forms have one field per argument; the server-fn macro copies the signature.
+#![allow(clippy::too_many_arguments)]
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use pairwise_core::dto::Page;
+
+#[cfg(feature = "ssr")]
+use super::PAIR_PAGE;
+#[cfg(feature = "ssr")]
+use crate::ssr::{actor, db, require};
+#[cfg(feature = "ssr")]
+use pairwise_core::Role;
+#[cfg(feature = "ssr")]
+use pairwise_store::projects;
+
+#[server]
+pub async fn list_versions(
+    project: String,
+) -> Result<Vec<pairwise_core::dto::DatasetVersionView>, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::datasets::list(&db, p.id).await?)
+}
+
+/// Pairs of a project, for the datasets page header.
+#[server]
+pub async fn pair_count(project: String) -> Result<u64, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::pairs::count(&db, p.id).await?)
+}
+
+#[server]
+pub async fn freeze_version(
+    project: String,
+    tag: String,
+    sources: String,
+    min_margin: String,
+    max_margin: String,
+    /// Share of prompts that go to eval (empty: the pairs' own splits).
+    #[server(default)]
+    eval_fraction: Option<String>,
+    /// The κ gate checkbox: absent (unchecked) turns it off.
+    #[server(default)]
+    kappa_gate: Option<String>,
+    /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
+    #[server(default)]
+    strategy_order: Option<String>,
+    /// A whole recipe as JSON; when given it replaces every field above but the tag.
+    #[server(default)]
+    recipe_json: Option<String>,
+) -> Result<pairwise_core::dto::DatasetVersionView, AppError> {
+    let number = |field: &str, s: &str| -> Result<Option<f64>, AppError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<f64>().map(Some).map_err(|_| AppError::Invalid {
+            field: field.into(),
+            message: "must be a number".into(),
+        })
+    };
+    let written = recipe_json
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let recipe = if let Some(json) = written {
+        serde_json::from_str::<pairwise_core::Recipe>(json).map_err(|e| AppError::Invalid {
+            field: "recipe_json".into(),
+            message: e.to_string(),
+        })?
+    } else {
+        pairwise_core::Recipe {
+            sources: sources
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            strategies: Vec::new(),
+            min_margin: number("min_margin", &min_margin)?,
+            max_margin: number("max_margin", &max_margin)?,
+            kappa_gate: kappa_gate.is_none().then_some(false),
+            split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
+                pairwise_core::recipe::SplitRule {
+                    eval_fraction: f,
+                    seed: 0,
+                    keep_prompt_split: true,
+                }
+            }),
+            mix: pairwise_core::Recipe::mix_from_order(strategy_order.as_deref().unwrap_or("")),
+        }
+    };
+    let request = pairwise_core::requests::FreezeRequest {
+        tag,
+        recipe,
+        from: None,
+    };
+    Ok(pairwise_pipeline::datasets::freeze_version(&db()?, &actor()?, &project, request).await?)
+}
+
+#[server]
+pub async fn diff_versions(
+    project: String,
+    from: String,
+    to: String,
+) -> Result<pairwise_core::dto::DatasetDiff, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    Ok(pairwise_store::datasets::diff(&db, p.id, &from, &to).await?)
+}
+
+#[server]
+pub async fn list_pairs(
+    project: String,
+    offset: u64,
+    source: String,
+    strategy: String,
+    search: String,
+    min_margin: String,
+    max_margin: String,
+    length: String,
+    flag: String,
+    /// Tag of a dataset version: only its members, in version order (empty: the project's pairs).
+    #[server(default)]
+    version: String,
+    /// `train` or `eval` (needs a version).
+    #[server(default)]
+    split: String,
+) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    let version = match version.trim() {
+        "" => None,
+        tag => Some(pairwise_store::datasets::require(&db, p.id, tag).await?.id),
+    };
+    let number = |field: &str, v: String| -> Result<Option<f64>, AppError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| AppError::Invalid {
+                field: field.into(),
+                message: format!("`{v}` is not a number"),
+            })
+    };
+    let filter = pairwise_store::pairs::PairFilter {
+        source: Some(source).filter(|s| !s.is_empty()),
+        strategy: Some(strategy).filter(|s| !s.is_empty()),
+        search: Some(search).filter(|s| !s.is_empty()),
+        min_margin: number("min_margin", min_margin)?,
+        max_margin: number("max_margin", max_margin)?,
+        length: Some(length).filter(|s| !s.is_empty()),
+        flag: Some(flag).filter(|s| !s.is_empty()),
+        version,
+        split: Some(split).filter(|s| !s.is_empty()),
+    };
+    Ok(pairwise_store::pairs::page(&db, p.id, &filter, PAIR_PAGE, offset).await?)
+}
+
+/// A dataset version with its quality report (the version page).
+#[server]
+pub async fn version_report(
+    project: String,
+    tag: String,
+    against: Option<String>,
+) -> Result<
+    (
+        pairwise_core::dto::DatasetVersionView,
+        pairwise_core::dto::QualityReport,
+    ),
+    AppError,
+> {
+    require(Role::Reviewer)?;
+    let db = db()?;
+    let p = projects::require(&db, &project).await?;
+    let version = pairwise_store::datasets::get_view(&db, p.id, &tag).await?;
+    let against = against.filter(|a| !a.trim().is_empty());
+    let report = pairwise_pipeline::quality_report(&db, &project, &tag, against.as_deref()).await?;
+    Ok((version, report))
+}

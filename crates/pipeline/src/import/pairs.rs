@@ -1,0 +1,179 @@
+//! Pair import (the TRL, HH-RLHF and UltraFeedback layouts, gzip accepted) and gold import: the
+//! same parser, one row a line, validated and hashed on the parsing thread.
+
+use super::{line_error, Batches, Import, ImportAudit, ImportError, Tally};
+use crate::access::require;
+use pairwise_core::{
+    dto::PairImportReport, pair_formats::from_json_row, Actor, PairError, PairFormat, Role,
+};
+use pairwise_store::{
+    pairs::{self, HashedPair, PairOrigin},
+    projects, DatabaseConnection,
+};
+use std::io::{BufRead, BufReader, Read};
+
+/// Rows per INSERT (15 columns × 2000 stays below SQLite's 32,766 and PostgreSQL's 65,535 binds).
+const BATCH: usize = 2000;
+/// Longest accepted line: a bigger one is a broken or hostile file, not a pair.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// Wraps `reader` in a gzip decoder when it starts with the gzip magic bytes.
+pub fn maybe_gunzip<R: Read + Send + 'static>(
+    reader: R,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let mut buffered = BufReader::new(reader);
+    let magic = buffered.fill_buf()?;
+    if magic.len() >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+        Ok(Box::new(BufReader::new(
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        )))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+impl From<PairError> for ImportError {
+    fn from(e: PairError) -> Self {
+        ImportError::Parse(pairwise_core::PromptImportError {
+            line: e.line,
+            field: e.field,
+            message: e.message,
+        })
+    }
+}
+
+/// Reads, validates and hashes rows on a blocking thread, in batches; stops at the first error.
+fn parse_batches<R: BufRead>(mut reader: R, format: PairFormat, tx: Batches<HashedPair>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let fail = |e: ImportError| {
+        let _ = tx.blocking_send(Err(e));
+    };
+    loop {
+        buf.clear();
+        line += 1;
+        // Bounded read: a line longer than the cap is an error, not an allocation.
+        let n = match (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+        {
+            Ok(n) => n,
+            Err(e) => return fail(line_error(line, format!("unreadable: {e}"))),
+        };
+        if n == 0 {
+            break;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            return fail(line_error(
+                line,
+                format!("line longer than {MAX_LINE_BYTES} bytes"),
+            ));
+        }
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t.trim(),
+            Err(e) => return fail(line_error(line, format!("not UTF-8: {e}"))),
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return fail(line_error(line, format!("invalid JSON: {e}"))),
+        };
+        match from_json_row(line, format, value) {
+            Ok(record) => batch.push(HashedPair::from(record)),
+            Err(e) => return fail(e.into()),
+        }
+        if batch.len() == BATCH
+            && tx
+                .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                .is_err()
+        {
+            return; // the importer stopped listening (it failed); nothing more to do
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.blocking_send(Ok(batch));
+    }
+}
+
+fn report(t: Tally) -> PairImportReport {
+    PairImportReport {
+        rows: t.rows,
+        inserted: t.inserted,
+        duplicates: t.rows - t.inserted,
+    }
+}
+
+/// Imports every row of `reader` as pairs of `project`, or nothing at all. Parsing and hashing
+/// run on a blocking thread while the previous batch is written, so the two cores overlap.
+pub async fn import_pairs<R: BufRead + Send + 'static>(
+    db: &DatabaseConnection,
+    project: &str,
+    reader: R,
+    format: PairFormat,
+    source: &str,
+    actor: &Actor,
+    mut on_batch: impl FnMut(&PairImportReport),
+) -> Result<PairImportReport, ImportError> {
+    require(actor, Role::Reviewer, "import pairs")?;
+    let project = projects::require(db, project).await?;
+    let origin = PairOrigin {
+        strategy: "imported".into(),
+        source: source.to_owned(),
+        provenance: serde_json::json!({"import_format": format}),
+    };
+    let mut import = Import::start(db, true, move |tx| parse_batches(reader, format, tx)).await?;
+    while let Some(batch) = import.next_batch().await? {
+        let inserted = pairs::insert_batch(import.txn(), project.id, &batch, &origin).await?;
+        on_batch(&report(import.count(batch.len(), inserted)));
+    }
+    let entry = ImportAudit {
+        actor,
+        action: "pairs.import",
+        project: &project.name,
+    };
+    let tally = import
+        .finish(entry, |t| serde_json::json!(report(t)))
+        .await?;
+    on_batch(&report(tally));
+    Ok(report(tally))
+}
+
+/// Imports a golden set: each row's chosen answer is the agreed answer of a new gold item
+/// (which side is X is random). Atomic like a pair import: a bad line names itself and stores
+/// nothing. Items already queued (same prompt and answers) are counted as duplicates.
+pub async fn import_gold<R: BufRead + Send + 'static>(
+    db: &DatabaseConnection,
+    project: &str,
+    reader: R,
+    format: PairFormat,
+    source: &str,
+    actor: &Actor,
+) -> Result<PairImportReport, ImportError> {
+    require(actor, Role::Reviewer, "import gold")?;
+    let project = projects::require(db, project).await?;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
+    let mut import = Import::start(db, false, move |tx| parse_batches(reader, format, tx)).await?;
+    while let Some(batch) = import.next_batch().await? {
+        let inserted = pairwise_store::annotation::insert_gold(
+            import.txn(),
+            project.id,
+            &batch,
+            source,
+            &mut rng,
+        )
+        .await?;
+        import.count(batch.len(), inserted);
+    }
+    let entry = ImportAudit {
+        actor,
+        action: "gold.import",
+        project: &project.name,
+    };
+    let tally = import
+        .finish(entry, |t| serde_json::json!(report(t)))
+        .await?;
+    Ok(report(tally))
+}

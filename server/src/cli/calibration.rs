@@ -1,0 +1,46 @@
+//! `pairwise calibration`: the calibration report of a project's annotation (/calibration as
+//! text or JSON).
+
+use anyhow::Context;
+use pairwise_pipeline::calibration;
+use pairwise_store::DatabaseConnection;
+
+pub async fn report(db: &DatabaseConnection, project: &str, json: bool) -> anyhow::Result<()> {
+    let r = calibration::report(db, project)
+        .await
+        .with_context(|| format!("calibration of {project}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
+    let f = |v: Option<f64>| v.map_or_else(|| "—".into(), |v| format!("{v:.3}"));
+    println!(
+        "{}: {} items ({} gold); agreement {}, Fleiss κ {}, Krippendorff α {}, left-choice rate {}",
+        r.project,
+        r.comparisons,
+        r.gold_items,
+        f(r.agreement.percent_agreement),
+        f(r.agreement.fleiss_kappa),
+        f(r.agreement.krippendorff_alpha),
+        f(r.left_rate)
+    );
+    for a in &r.annotators {
+        println!(
+            "  {:<16} votes {:>5}  gold {:>3} acc {}  κ gold {}  κ peers {}  left {}  repeats {} consistent {}{}",
+            a.annotator,
+            a.votes,
+            a.gold_n,
+            f(a.gold_accuracy),
+            f(a.kappa_gold),
+            f(a.kappa_peers),
+            f(a.left_rate),
+            a.repeats,
+            f(a.repeat_consistency),
+            if a.quarantined { "  QUARANTINED" } else { "" }
+        );
+    }
+    for p in &r.agreement.cohen {
+        println!("  κ {} × {}: {} on {} items", p.a, p.b, f(p.kappa), p.n);
+    }
+    Ok(())
+}

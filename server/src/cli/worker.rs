@@ -1,0 +1,47 @@
+//! `pairwise worker`: a standalone job worker that processes queued runs (several may share one
+//! database).
+
+use clap::Args;
+use pairwise_pipeline::{Worker, WorkerOptions};
+use pairwise_store::DatabaseConnection;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Seconds a claim lasts without a heartbeat (a killed worker's run is taken over after it).
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Stop once the queue is empty.
+    #[arg(long)]
+    pub exit_when_idle: bool,
+    /// ONNX Runtime threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// `pairwise worker`: processes queued runs until interrupted (or, with --exit-when-idle, until
+/// the queue is empty).
+pub async fn run(db: &DatabaseConnection, args: WorkerArgs) -> anyhow::Result<()> {
+    let mut options = WorkerOptions {
+        lease: Duration::from_secs(args.lease_secs.max(1)),
+        ..WorkerOptions::default()
+    };
+    if let Some(t) = args.threads {
+        options.threads = t;
+    }
+    let mut worker = Worker::new(db.clone(), options);
+    eprintln!("worker {} waiting for runs", worker.id());
+    if args.exit_when_idle {
+        while let Some((id, outcome)) = worker.run_one().await? {
+            eprintln!("run {id}: {outcome:?}");
+        }
+        return Ok(());
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+    });
+    worker.run(stop_rx).await;
+    Ok(())
+}

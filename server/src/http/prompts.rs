@@ -1,0 +1,128 @@
+//! Prompts over HTTP (reviewers): pages of a project's prompts, and atomic imports from a raw
+//! request body (scripts) or a multipart form (the browser, in [`upload`]).
+
+pub mod upload;
+
+use super::{
+    auth::Caller,
+    error::{internal, ApiError, ErrorBody},
+    security::is_body_limit,
+};
+use app::ssr::AppState;
+use axum::{
+    body::Body,
+    extract::{DefaultBodyLimit, Path, Query, State},
+    routing::{get, post},
+    Json, Router,
+};
+use futures_util::StreamExt;
+use pairwise_core::{
+    dto::{ImportReport, Page, PromptView},
+    ImportFormat, Role, Split,
+};
+use pairwise_pipeline::{import_prompts, ImportOptions};
+use pairwise_store::{projects, prompts};
+use serde::Deserialize;
+use std::io::{BufReader, Write};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{name}/prompts", get(list_prompts))
+        .route(
+            "/projects/{name}/prompts/import",
+            post(import_prompts_raw).layer(DefaultBodyLimit::disable()),
+        )
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PromptQuery {
+    /// Rows per page, 1–500 (default 50).
+    pub limit: Option<u64>,
+    /// Rows to skip (default 0).
+    pub offset: Option<u64>,
+    pub split: Option<Split>,
+    /// Case-insensitive substring of the prompt text.
+    pub q: Option<String>,
+}
+
+/// One page of a project's prompts: `{"total", "limit", "offset", "items"}` (reviewer, admin).
+#[utoipa::path(get, path = "/api/v1/projects/{name}/prompts", tag = "prompts", params(("name" = String, Path), PromptQuery),
+    responses((status = 200, body = Page<PromptView>), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_prompts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<PromptQuery>,
+) -> Result<Json<Page<PromptView>>, ApiError> {
+    caller.require(Role::Reviewer)?;
+    let project = projects::require(&state.db, &name).await?;
+    let filter = prompts::PromptFilter {
+        split: query.split,
+        search: query.q,
+    };
+    Ok(Json(
+        prompts::page(
+            &state.db,
+            project.id,
+            &filter,
+            query.limit.unwrap_or(50),
+            query.offset.unwrap_or(0),
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// `jsonl` or `csv`.
+    pub format: ImportFormat,
+    /// Split for every prompt (else each record's own, else train).
+    pub split: Option<Split>,
+    /// Domain for every prompt.
+    pub domain: Option<String>,
+    /// Source recorded where a record names none.
+    pub source: Option<String>,
+}
+
+/// Imports prompts from the raw request body (JSONL or CSV), atomically (reviewer, admin).
+/// A bad line → 422 naming the line and field, and nothing stored.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/prompts/import", tag = "prompts", params(("name" = String, Path), ImportQuery),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 200, body = ImportReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_prompts_raw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<ImportQuery>,
+    body: Body,
+) -> Result<Json<ImportReport>, ApiError> {
+    let actor = caller.actor();
+    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import prompts")?;
+    projects::require(&state.db, &name).await?;
+    let mut tmp = tempfile::NamedTempFile::new().map_err(internal)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if is_body_limit(&e) {
+                ApiError::TooLarge
+            } else {
+                ApiError::invalid("body", format!("unreadable body: {e}"))
+            }
+        })?;
+        tmp.write_all(&chunk).map_err(internal)?;
+    }
+    tmp.flush().map_err(internal)?;
+    let options = ImportOptions {
+        format: query.format,
+        defaults: prompts::InsertDefaults {
+            split: query.split,
+            domain: query.domain,
+            source: query.source,
+        },
+        actor,
+    };
+    let reader = BufReader::new(tmp.reopen().map_err(internal)?);
+    Ok(Json(
+        import_prompts(&state.db, &name, reader, &options, |_| ()).await?,
+    ))
+}

@@ -1,0 +1,126 @@
+//! The REST API: projects and prompt pages, health and the OpenAPI document.
+
+use super::{bearer, get_with, Harness};
+use axum::{
+    body::Body,
+    http::{header, Request, StatusCode},
+};
+use pairwise_store::testing::TestDb;
+use serde_json::json;
+
+#[tokio::test]
+async fn projects_and_prompt_pages_through_the_api() {
+    for t in TestDb::all().await {
+        let h = Harness::new(t).await;
+        let admin = bearer(&h.token("admin1").await);
+        let rev = bearer(&h.token("rev1").await);
+        let create = |auth: &str, name: &str| {
+            Request::post("/api/v1/projects")
+                .header("authorization", auth)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"name": name, "description": "d"}).to_string(),
+                ))
+                .expect("request")
+        };
+        let (status, _, _) = h.json(create(&rev, "nope")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "only admins create projects");
+        let (status, body, _) = h.json(create(&admin, "demo")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, _, _) = h.json(create(&admin, "demo")).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, body, _) = h.json(create(&admin, "Bad Name")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("name"));
+
+        let lines: String = (0..120)
+            .map(|i| format!("{{\"prompt\":\"question {i}\"}}\n"))
+            .collect();
+        let import = |body: String| {
+            Request::post("/api/v1/projects/demo/prompts/import?format=jsonl&split=eval")
+                .header("authorization", &rev)
+                .body(Body::from(body))
+                .expect("request")
+        };
+        let (status, report, _) = h.json(import(lines.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(
+            report,
+            json!({"records": 120, "inserted": 120, "duplicates": 0})
+        );
+
+        let broken =
+            "{\"prompt\":\"new a\"}\n{\"prompt\":\"new b\"}\n{\"prompt\": [1]}\n".to_owned();
+        let (status, body, _) = h.json(import(broken)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("line 3: field `prompt`"),
+            "{body}"
+        );
+
+        let (status, page, _) = h
+            .json(get_with(
+                "/api/v1/projects/demo/prompts?limit=50&offset=100",
+                Some(("authorization", &rev)),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["total"], 120, "the failed import added nothing");
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(20));
+        assert_eq!(page["items"][0]["split"], "eval");
+
+        let ann = bearer(&h.token("ann1").await);
+        let (status, _, _) = h
+            .json(get_with(
+                "/api/v1/projects/demo/prompts",
+                Some(("authorization", &ann)),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = h
+            .json(get_with(
+                "/api/v1/projects/missing/prompts",
+                Some(("authorization", &rev)),
+            ))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        h.t.finish().await;
+    }
+}
+
+#[tokio::test]
+async fn health_and_openapi_describe_the_server() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let (status, body, _) = h.json(get_with("/health", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert!(body["migration"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("m2026"));
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        body["inference"]["status"], "ok",
+        "make setup installs the ONNX Runtime library"
+    );
+    assert_eq!(body["inference"]["providers"][0], "cpu");
+    let (status, doc, _) = h.json(get_with("/api/v1/openapi.json", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/projects",
+        "/api/v1/projects/{name}/prompts",
+        "/api/v1/auth/login",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    h.t.finish().await;
+}

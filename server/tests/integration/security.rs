@@ -1,0 +1,211 @@
+//! The security baseline: CSP, body limits, panics, cross-site posts, escaping and page guards.
+
+use super::{bearer, body_text, get_with, Harness};
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+};
+use pairwise_server::config::ServeConfig;
+use pairwise_store::{projects, testing::TestDb};
+use serde_json::json;
+
+#[tokio::test]
+async fn every_response_has_an_enforcing_csp_and_nosniff() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let cookie = h.login("admin1").await;
+    for (uri, auth) in [
+        ("/login", None),
+        ("/projects", Some(("cookie", cookie.as_str()))),
+        ("/no-such-page", None),
+        ("/api/v1/me", None),
+        ("/health", None),
+        ("/api/v1/openapi.json", None),
+    ] {
+        let res = h.send(get_with(uri, auth)).await;
+        let csp = res
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap_or_else(|| panic!("CSP on {uri}"));
+        assert!(
+            csp.to_str().expect("ascii").contains("default-src 'self'"),
+            "{uri}"
+        );
+        assert!(res
+            .headers()
+            .get("content-security-policy-report-only")
+            .is_none());
+        assert_eq!(
+            res.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{uri}"
+        );
+    }
+    let page = h.send(get_with("/login", None)).await;
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let html = body_text(page).await;
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the page CSP");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the CSP nonce"
+    );
+    h.t.finish().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_declared_or_streamed() {
+    let config = ServeConfig {
+        max_body_mb: 1,
+        ..ServeConfig::default()
+    };
+    let h = Harness::with_config(TestDb::sqlite().await, config).await;
+    projects::create(&h.t.db, "p", "", None)
+        .await
+        .expect("project");
+    let rev = bearer(&h.token("rev1").await);
+    let big = "{\"prompt\":\"x\"}\n".repeat(80_000); // ~1.2 MiB
+    let declared = Request::post("/api/v1/projects/p/prompts/import?format=jsonl")
+        .header("authorization", &rev)
+        .header(header::CONTENT_LENGTH, big.len())
+        .body(Body::from(big.clone()))
+        .expect("request");
+    assert_eq!(
+        h.send(declared).await.status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+
+    // No Content-Length: the limit trips while the body streams.
+    let chunks: Vec<Result<String, std::io::Error>> = big
+        .as_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok(String::from_utf8_lossy(c).into_owned()))
+        .collect();
+    let streamed = Request::post("/api/v1/projects/p/prompts/import?format=jsonl")
+        .header("authorization", &rev)
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("request");
+    let (status, body, _) = h.json(streamed).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(
+        pairwise_store::prompts::count(&h.t.db, 1)
+            .await
+            .expect("count"),
+        0
+    );
+    h.t.finish().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_returns_500_and_the_server_keeps_serving() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let (status, body, headers) = h.json(get_with("/boom", None)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"]["code"], "internal");
+    assert!(
+        !body.to_string().contains("exploded"),
+        "the cause is logged, not shown"
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h.json(get_with("/health", None)).await.0, StatusCode::OK);
+    h.t.finish().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let cookie = h.login("admin1").await;
+    let post = |headers: &[(&str, &str)]| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/projects")
+            .header("cookie", &cookie);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"name": "csrf"}).to_string()))
+            .expect("request")
+    };
+    assert_eq!(
+        h.send(post(&[("sec-fetch-site", "cross-site")]))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.send(post(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:3000")
+        ]))
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        h.send(post(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .await
+        .status(),
+        StatusCode::CREATED
+    );
+    h.t.finish().await;
+}
+
+#[tokio::test]
+async fn user_text_in_pages_is_escaped() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    projects::create(&h.t.db, "xss", "</script><script>alert(1)</script>", None)
+        .await
+        .expect("project");
+    let cookie = h.login("admin1").await;
+    let html = body_text(
+        h.send(get_with("/projects", Some(("cookie", &cookie))))
+            .await,
+    )
+    .await;
+    assert!(
+        html.contains("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the description is escaped text"
+    );
+    assert!(!html.contains("<script>alert(1)"));
+    h.t.finish().await;
+}
+
+#[tokio::test]
+async fn pages_need_login_and_the_right_role() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let browser = Request::get("/users")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml")
+        .body(Body::empty())
+        .expect("request");
+    let res = h.send(browser).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    assert!(
+        status.is_redirection(),
+        "{status} {headers:?} {}",
+        body_text(res).await
+    );
+    assert_eq!(headers[header::LOCATION], "/login?next=%2Fusers");
+    let ann = h.login("ann1").await;
+    let res = h.send(get_with("/users", Some(("cookie", &ann)))).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(body_text(res).await.contains("403"));
+    let admin = h.login("admin1").await;
+    assert_eq!(
+        h.send(get_with("/users", Some(("cookie", &admin))))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    h.t.finish().await;
+}
