@@ -11,13 +11,11 @@ use crate::ssr::{actor, db, parse_field, require};
 use pairwise_core::Role;
 #[cfg(feature = "ssr")]
 use pairwise_pipeline::runs;
-#[cfg(feature = "ssr")]
-use pairwise_store::jobs;
 
 #[server]
 pub async fn list_runs() -> Result<Vec<RunView>, AppError> {
     require(Role::Reviewer)?;
-    Ok(jobs::list(&db()?, None, 50).await?)
+    Ok(pairwise_store::runs::list(&db()?, None, 50).await?)
 }
 
 /// Starts a generation run; the runs page builds the request from its form in the browser.

@@ -17,7 +17,7 @@ use pairwise_core::{
 use pairwise_store::{
     audit, candidates,
     entities::{candidate, judgment},
-    jobs, judgments, pairs, projects, prompts, rubrics, DatabaseConnection,
+    judgments, pairs, projects, prompts, rubrics, runs, DatabaseConnection,
 };
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -88,14 +88,14 @@ pub async fn build_pairs(
         }
     }
     let project = projects::require(db, &request.project).await?;
-    let job = jobs::get(db, request.judge_run).await?;
+    let job = runs::get(db, request.judge_run).await?;
     if job.project_id != project.id || job.kind != JUDGE {
         return Err(PipelineError::invalid(
             "judge_run",
             format!("run {} is not a judge run of `{}`", job.id, request.project),
         ));
     }
-    if job.status != jobs::DONE {
+    if job.status != runs::DONE {
         return Err(PipelineError::invalid(
             "judge_run",
             format!(

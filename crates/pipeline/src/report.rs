@@ -10,7 +10,7 @@ use pairwise_core::{
     dto::{Bin, Contamination, DiffStats, JudgeRunStats, QualityReport, TemplateCluster},
     normalize_text, stable_hash,
 };
-use pairwise_store::{datasets, jobs, judgments, rubrics, DatabaseConnection, StoreError};
+use pairwise_store::{datasets, judgments, rubrics, runs, DatabaseConnection, StoreError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Most texts one MinHash step looks at (evenly spaced over the version).
@@ -383,7 +383,7 @@ pub async fn quality_report(
     }
     let mut judge_runs = Vec::new();
     for run in judge_run_ids {
-        let Ok(job) = jobs::get(db, run).await else {
+        let Ok(job) = runs::get(db, run).await else {
             continue;
         };
         let Ok(payload) = serde_json::from_str::<JudgePayload>(&job.payload) else {

@@ -11,9 +11,9 @@ use pairwise_core::{
 };
 use pairwise_inference::{Device, ModelDir};
 use pairwise_store::{
-    candidates, jobs, models, projects,
+    candidates, models, projects,
     prompts::{self, PromptFilter},
-    rubrics, DatabaseConnection,
+    rubrics, runs, DatabaseConnection,
 };
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, path::PathBuf};
@@ -178,9 +178,9 @@ pub async fn create_generation(
         prompt_ids,
     };
     let total = payload.prompt_ids.len() as i64;
-    let job = jobs::enqueue(
+    let job = runs::enqueue(
         db,
-        jobs::NewJob {
+        runs::NewJob {
             project_id,
             kind: GENERATE.into(),
             payload: serde_json::to_value(&payload)
@@ -191,7 +191,7 @@ pub async fn create_generation(
         },
     )
     .await?;
-    Ok(jobs::view(&job, &request.project))
+    Ok(runs::view(&job, &request.project))
 }
 
 /// The payload of a judge run.
@@ -240,9 +240,9 @@ pub async fn create_judge(
         generation_runs: runs,
         max_new_tokens: request.max_new_tokens.clamp(8, 1024),
     };
-    let job = jobs::enqueue(
+    let job = runs::enqueue(
         db,
-        jobs::NewJob {
+        runs::NewJob {
             project_id,
             kind: JUDGE.into(),
             payload: serde_json::to_value(&payload)
@@ -253,7 +253,7 @@ pub async fn create_judge(
         },
     )
     .await?;
-    Ok(jobs::view(&job, &request.project))
+    Ok(runs::view(&job, &request.project))
 }
 
 pub const REFERENCE: &str = "reference";
@@ -283,9 +283,9 @@ pub async fn create_reference(
         .map(|c| c.prompt_id)
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    let job = jobs::enqueue(
+    let job = runs::enqueue(
         db,
-        jobs::NewJob {
+        runs::NewJob {
             project_id,
             kind: REFERENCE.into(),
             payload: serde_json::to_value(ReferencePayload {
@@ -299,7 +299,7 @@ pub async fn create_reference(
         },
     )
     .await?;
-    Ok(jobs::view(&job, project))
+    Ok(runs::view(&job, project))
 }
 
 /// The given generation runs of the project (checked), or all its finished ones.
@@ -310,15 +310,15 @@ pub(crate) async fn finished_generation_runs(
     runs: Vec<i64>,
 ) -> Result<Vec<i64>> {
     let runs = if runs.is_empty() {
-        jobs::list(db, Some(project_id), 10_000)
+        runs::list(db, Some(project_id), 10_000)
             .await?
             .into_iter()
-            .filter(|r| r.kind == GENERATE && r.status == jobs::DONE)
+            .filter(|r| r.kind == GENERATE && r.status == runs::DONE)
             .map(|r| r.id)
             .collect::<Vec<_>>()
     } else {
         for id in &runs {
-            let job = jobs::get(db, *id).await?;
+            let job = runs::get(db, *id).await?;
             if job.project_id != project_id || job.kind != GENERATE {
                 return Err(PipelineError::invalid(
                     "runs",

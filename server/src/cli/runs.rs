@@ -9,7 +9,7 @@ use pairwise_core::{
     Actor,
 };
 use pairwise_pipeline::{runs, Worker, WorkerOptions};
-use pairwise_store::{jobs, DatabaseConnection};
+use pairwise_store::DatabaseConnection;
 use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +88,7 @@ pub async fn run(
             finish_submit(db, run.id, &wait, threads).await?
         }
         RunCommand::Status { id, json } => {
-            let view = jobs::show(db, id).await?;
+            let view = pairwise_store::runs::show(db, id).await?;
             let mut value = serde_json::to_value(&view)?;
             if view.kind == pairwise_pipeline::runs::GENERATE {
                 value["candidates"] = pairwise_store::candidates::count_for_job(db, id)
@@ -114,7 +114,7 @@ pub async fn run(
                 Some(name) => Some(pairwise_store::projects::require(db, &name).await?.id),
                 None => None,
             };
-            let list = jobs::list(db, project_id, 100).await?;
+            let list = pairwise_store::runs::list(db, project_id, 100).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -150,7 +150,7 @@ async fn finish_submit(
         if wait.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&jobs::show(db, id).await?)?
+                serde_json::to_string_pretty(&pairwise_store::runs::show(db, id).await?)?
             );
         } else {
             println!("{id}");
@@ -173,7 +173,7 @@ async fn finish_submit(
     }
     let worker = tokio::spawn(Worker::new(db.clone(), options).run(stop_rx));
     let view = loop {
-        let view = jobs::show(db, id).await?;
+        let view = pairwise_store::runs::show(db, id).await?;
         bar.set_length(view.total);
         bar.set_position(view.done);
         if let Some(tps) = view.tokens_per_s {
@@ -181,7 +181,9 @@ async fn finish_submit(
         }
         if matches!(
             view.status.as_str(),
-            jobs::DONE | jobs::FAILED | jobs::CANCELLED
+            pairwise_store::runs::DONE
+                | pairwise_store::runs::FAILED
+                | pairwise_store::runs::CANCELLED
         ) {
             break view;
         }
@@ -211,7 +213,7 @@ async fn finish_submit(
     } else {
         println!("{summary}");
     }
-    if view.status != jobs::DONE {
+    if view.status != pairwise_store::runs::DONE {
         bail!("run {id} ended {}", view.status);
     }
     Ok(())

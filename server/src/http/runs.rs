@@ -14,7 +14,7 @@ use futures_util::stream::{self, Stream};
 use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
 use pairwise_core::{dto::RunView, Role};
 use pairwise_pipeline::runs;
-use pairwise_store::{jobs, projects};
+use pairwise_store::projects;
 use serde::Deserialize;
 use std::{convert::Infallible, time::Duration};
 
@@ -50,7 +50,9 @@ pub async fn list(
         Some(name) => Some(projects::require(&state.db, &name).await?.id),
         None => None,
     };
-    Ok(Json(jobs::list(&state.db, project, 100).await?))
+    Ok(Json(
+        pairwise_store::runs::list(&state.db, project, 100).await?,
+    ))
 }
 
 /// One run with its progress, warnings and summary (parse-failure and inconsistency rates).
@@ -62,7 +64,7 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Json<RunView>, ApiError> {
     caller.require(Role::Reviewer)?;
-    Ok(Json(jobs::show(&state.db, id).await?))
+    Ok(Json(pairwise_store::runs::show(&state.db, id).await?))
 }
 
 /// Queues a generation run. A request without `seed` gets a random one, recorded on the run.
@@ -165,7 +167,7 @@ pub async fn events(
     caller.require(Role::Reviewer)?;
     let stream = stream::unfold((state.db, String::new()), |(db, last)| async move {
         loop {
-            match jobs::list(&db, None, 50).await {
+            match pairwise_store::runs::list(&db, None, 50).await {
                 Ok(list) => {
                     let json = serde_json::to_string(&list).unwrap_or_default();
                     if json != last {

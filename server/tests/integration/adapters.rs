@@ -10,7 +10,7 @@ use axum::{
 };
 use leptos::server_fn::ServerFn;
 use pairwise_core::{requests::RegisterModel, run_requests::GenerateRequest, Actor};
-use pairwise_store::{audit, datasets, jobs, projects, testing::TestDb};
+use pairwise_store::{audit, datasets, projects, runs, testing::TestDb};
 use serde_json::{json, Value};
 use std::process::Command;
 
@@ -186,7 +186,7 @@ fn through_the_cli(url: &str) {
 /// What an adapter left behind, without ids, times and the drawn seed.
 async fn stored(t: &TestDb, project: &str) -> Value {
     let p = projects::get_view(&t.db, project).await.expect("project");
-    let runs = jobs::list(&t.db, Some(p.id), 10).await.expect("runs");
+    let runs = runs::list(&t.db, Some(p.id), 10).await.expect("runs");
     assert_eq!(runs.len(), 1, "{project}: one run");
     let run = &runs[0];
     let seed = run.seed.expect("a recorded seed");
@@ -288,7 +288,7 @@ async fn the_same_actions_through_server_functions_rest_and_cli_store_the_same_r
         assert_eq!(status, StatusCode::FORBIDDEN);
 
         // The run status shows the drawn seed; `--as` acts as that user, with their role.
-        let cli_run = jobs::list(&h.t.db, None, 10)
+        let cli_run = runs::list(&h.t.db, None, 10)
             .await
             .expect("runs")
             .into_iter()

@@ -6,7 +6,7 @@
 
 use pairwise_core::PromptRecord;
 use pairwise_pipeline::{create_generation, GenerateRequest};
-use pairwise_store::{candidates, jobs, projects, prompts, testing::TestDb};
+use pairwise_store::{candidates, projects, prompts, runs, testing::TestDb};
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},
@@ -102,7 +102,7 @@ async fn a_killed_worker_run_is_finished_by_another_with_no_duplicate_or_missing
             t.backend
         );
         assert_eq!(
-            jobs::get(&t.db, run.id).await.expect("job").status,
+            runs::get(&t.db, run.id).await.expect("job").status,
             "running"
         );
 
@@ -116,7 +116,7 @@ async fn a_killed_worker_run_is_finished_by_another_with_no_duplicate_or_missing
         .expect("join")
         .expect("second worker");
         assert!(status.success());
-        let job = jobs::get(&t.db, run.id).await.expect("job");
+        let job = runs::get(&t.db, run.id).await.expect("job");
         assert_eq!(
             (job.status.as_str(), job.attempts),
             ("done", 2),

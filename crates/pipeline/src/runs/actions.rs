@@ -8,7 +8,7 @@ use pairwise_core::{
     run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest},
     Actor, Role,
 };
-use pairwise_store::{audit, jobs, DatabaseConnection};
+use pairwise_store::{audit, runs, DatabaseConnection};
 use serde_json::json;
 
 /// Queues a generation run; the seed drawn for a request without one is in the view and the log.
@@ -62,8 +62,8 @@ pub async fn start_reference(
 /// Cancels a queued or running run.
 pub async fn cancel_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
     require(actor, Role::Reviewer, "cancel a run")?;
-    jobs::cancel(db, id).await?;
-    let run = jobs::show(db, id).await?;
+    runs::cancel(db, id).await?;
+    let run = runs::show(db, id).await?;
     record(db, actor, "run.cancel", &run, json!({})).await?;
     Ok(run)
 }
@@ -71,8 +71,8 @@ pub async fn cancel_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Resu
 /// Queues a failed or cancelled run again (it resumes where it stopped).
 pub async fn retry_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
     require(actor, Role::Reviewer, "retry a run")?;
-    jobs::retry(db, id).await?;
-    let run = jobs::show(db, id).await?;
+    runs::retry(db, id).await?;
+    let run = runs::show(db, id).await?;
     record(db, actor, "run.retry", &run, json!({})).await?;
     Ok(run)
 }

@@ -18,7 +18,7 @@ use pairwise_inference::DecodingParams;
 use pairwise_store::{
     candidates::{self, NewCandidate},
     entities::{job, prompt},
-    jobs, prompts,
+    prompts, runs,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -39,7 +39,7 @@ impl Worker {
             (e.version().to_owned(), e.provider().as_str().to_owned())
         };
         if version != payload.model.version {
-            jobs::add_warnings(
+            runs::add_warnings(
                 &self.db,
                 job.id,
                 &[format!(

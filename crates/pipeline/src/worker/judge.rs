@@ -16,9 +16,8 @@ use pairwise_inference::chat_template::Message;
 use pairwise_store::{
     candidates,
     entities::{candidate, job, prompt},
-    jobs,
     judgments::{self, NewJudgment},
-    prompts, rubrics, DatabaseConnection,
+    prompts, rubrics, runs, DatabaseConnection,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -53,7 +52,7 @@ impl Worker {
             .map(|p| (p.id, request_text(&p)))
             .collect();
         let items = judge_items(&stored, payload.mode);
-        jobs::set_total(&self.db, job.id, items.len() as i64).await?;
+        runs::set_total(&self.db, job.id, items.len() as i64).await?;
         let done_keys = judgments::stored_keys(&self.db, job.id).await?;
         progress
             .done
@@ -161,7 +160,7 @@ impl Worker {
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        jobs::set_total(&self.db, job.id, stored.len() as i64).await?;
+        runs::set_total(&self.db, job.id, stored.len() as i64).await?;
         let done_keys = judgments::stored_keys(&self.db, job.id).await?;
         progress
             .done

@@ -13,7 +13,7 @@ use crate::{
 use pairwise_store::{
     candidates,
     entities::{candidate, job, prompt},
-    jobs, prompts,
+    prompts, runs,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -39,7 +39,7 @@ impl Worker {
         for c in &stored {
             by_prompt.entry(c.prompt_id).or_default().push(c);
         }
-        jobs::set_total(&self.db, job.id, by_prompt.len() as i64).await?;
+        runs::set_total(&self.db, job.id, by_prompt.len() as i64).await?;
         progress.done.store(0, Ordering::SeqCst);
         let ids: Vec<i64> = by_prompt.keys().copied().collect();
         let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)

@@ -7,7 +7,7 @@ use crate::{
     runs::{ModelRef, GENERATE, JUDGE, REFERENCE},
 };
 use pairwise_inference::Engine;
-use pairwise_store::jobs;
+use pairwise_store::runs;
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicI64, Ordering},
@@ -52,7 +52,7 @@ impl Worker {
 
     /// Claims one job and processes it; `None` when the queue is empty.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        let Some(job) = jobs::claim(
+        let Some(job) = runs::claim(
             &self.db,
             &self.options.id,
             self.lease(),
@@ -89,7 +89,7 @@ impl Worker {
         );
         match &outcome {
             Outcome::Done(summary) => {
-                jobs::finish(
+                runs::finish(
                     &self.db,
                     id,
                     &self.options.id,
@@ -100,7 +100,7 @@ impl Worker {
                 .await?;
             }
             Outcome::Failed(error) => {
-                jobs::finish(
+                runs::finish(
                     &self.db,
                     id,
                     &self.options.id,
@@ -125,7 +125,7 @@ impl Worker {
                 tokio::time::sleep(every).await;
                 let done = progress.done.load(Ordering::SeqCst);
                 let tokens = progress.tokens.load(Ordering::SeqCst);
-                match jobs::heartbeat(&db, id, &worker, lease, done, tokens).await {
+                match runs::heartbeat(&db, id, &worker, lease, done, tokens).await {
                     Ok(true) => {}
                     Ok(false) => {
                         progress.lost.store(true, Ordering::SeqCst);
@@ -148,7 +148,7 @@ impl Worker {
         let done = progress.done.fetch_add(items, Ordering::SeqCst) + items;
         let tokens = progress.tokens.fetch_add(tokens, Ordering::SeqCst) + tokens;
         let ours =
-            jobs::heartbeat(&self.db, id, &self.options.id, self.lease(), done, tokens).await?;
+            runs::heartbeat(&self.db, id, &self.options.id, self.lease(), done, tokens).await?;
         if !ours {
             progress.lost.store(true, Ordering::SeqCst);
         }

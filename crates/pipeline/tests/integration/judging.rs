@@ -4,7 +4,7 @@ use crate::common::{project_with_prompts, tiny, worker};
 use pairwise_core::judge::JudgeMode;
 use pairwise_core::Actor;
 use pairwise_pipeline::{create_generation, create_judge, GenerateRequest, JudgeRequest, Outcome};
-use pairwise_store::{candidates, jobs, judgments, testing::TestDb};
+use pairwise_store::{candidates, judgments, runs, testing::TestDb};
 
 #[tokio::test]
 async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
@@ -58,7 +58,7 @@ async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
             rows.iter().filter(|j| !j.parse_ok).count() as u64
         );
         assert_eq!(
-            jobs::show(&t.db, json.id).await.expect("show").summary["parse_failure_rate"],
+            runs::show(&t.db, json.id).await.expect("show").summary["parse_failure_rate"],
             serde_json::json!(stats.parse_failure_rate)
         );
 
@@ -94,7 +94,7 @@ async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
         .await
         .expect("judge");
         w.run_one().await.expect("judge").expect("job");
-        let view = jobs::show(&t.db, pairwise.id).await.expect("show");
+        let view = runs::show(&t.db, pairwise.id).await.expect("show");
         assert_eq!(
             (view.status.as_str(), view.total, view.done),
             ("done", 4, 4)
@@ -149,7 +149,7 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
             .await
             .expect("reference");
         w.run_one().await.expect("reference").expect("job");
-        let view = jobs::show(&t.db, reference.id).await.expect("show");
+        let view = runs::show(&t.db, reference.id).await.expect("show");
         assert_eq!(
             (view.status.as_str(), view.summary["scored"].as_u64()),
             ("done", Some(12))
@@ -315,7 +315,7 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
             other => panic!("{other:?}"),
         }
         assert_eq!(
-            jobs::get(&t.db, wrong.id).await.expect("job").status,
+            runs::get(&t.db, wrong.id).await.expect("job").status,
             "failed"
         );
         t.finish().await;

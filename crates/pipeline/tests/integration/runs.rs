@@ -3,7 +3,7 @@
 use crate::common::{project_with_prompts, tiny, worker};
 use pairwise_core::judge::JudgeMode;
 use pairwise_pipeline::{create_generation, create_judge, GenerateRequest, JudgeRequest, Outcome};
-use pairwise_store::{candidates, jobs, testing::TestDb};
+use pairwise_store::{candidates, runs, testing::TestDb};
 use std::time::Duration;
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn generation_stores_every_candidate_with_provenance_and_a_taken_over_run_
         assert_eq!((run.status.as_str(), run.total), ("queued", 3));
 
         // A worker claims the run and dies at once; its lease lapses; another takes over.
-        jobs::claim(
+        runs::claim(
             &t.db,
             "dead",
             chrono::Duration::milliseconds(1),
@@ -37,7 +37,7 @@ async fn generation_stores_every_candidate_with_provenance_and_a_taken_over_run_
             .expect("a job");
         assert_eq!(id, run.id);
         assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-        let view = jobs::show(&t.db, id).await.expect("show");
+        let view = runs::show(&t.db, id).await.expect("show");
         assert_eq!(
             (view.status.as_str(), view.done, view.attempts),
             ("done", 3, 2)

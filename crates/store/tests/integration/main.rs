@@ -6,9 +6,9 @@
 mod accounts;
 mod annotation;
 mod catalog;
-mod jobs;
 mod migrations;
 mod prompts;
+mod runs;
 
 /// A password that passes the length rule, for users created by several topics.
 pub(crate) const PASSWORD: &str = "a long enough password";
