@@ -26,13 +26,14 @@ pub fn Pager(
         q.replace("offset", offset.to_string());
         q.to_query_string()
     };
-    let end = offset + shown;
-    let prev = (offset > 0).then(|| link(offset.saturating_sub(page_size)));
-    let next = (end < total).then(|| link(offset + page_size));
+    // Offsets come from the query string: any u64, so no arithmetic here may overflow.
+    let end = offset.saturating_add(shown);
+    let prev = (offset > 0).then(|| link(offset.min(total).saturating_sub(page_size)));
+    let next = (end < total).then(|| link(offset.saturating_add(page_size)));
     let summary = if total == 0 {
         empty.to_owned()
     } else {
-        format!("{}–{end} of {total}", offset + 1)
+        format!("{}–{end} of {total}", offset.saturating_add(1))
     };
     view! {
         <nav class="pager" aria-label=label>

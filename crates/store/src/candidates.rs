@@ -155,6 +155,9 @@ pub async fn prompts_with_candidates(
         .filter(candidate::Column::ProjectId.eq(project_id));
     // Counted in the database (a COUNT over the distinct ids), not by loading them all.
     let total = base.clone().count(db).await?;
+    if offset >= total {
+        return Ok((total, Vec::new()));
+    }
     let ids = base
         .order_by_asc(candidate::Column::PromptId)
         .offset(offset)

@@ -246,7 +246,12 @@ pub async fn page(
     } else {
         query.order_by_asc(pair::Column::Id)
     };
-    let items = query.limit(limit).offset(offset).all(db).await?;
+    // Past the end there is nothing to read (and no u64 offset beyond i64 reaches the driver).
+    let items = if offset >= total {
+        Vec::new()
+    } else {
+        query.limit(limit).offset(offset).all(db).await?
+    };
     let items = items
         .into_iter()
         .map(|p| {

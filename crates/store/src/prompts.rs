@@ -183,12 +183,17 @@ pub async fn page(
     }
     let query = filtered(project_id, filter);
     let total = query.clone().count(db).await?;
-    let items = query
-        .order_by_asc(prompt::Column::Id)
-        .limit(limit)
-        .offset(offset)
-        .all(db)
-        .await?;
+    // Past the end there is nothing to read (and no u64 offset beyond i64 reaches the driver).
+    let items = if offset >= total {
+        Vec::new()
+    } else {
+        query
+            .order_by_asc(prompt::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(db)
+            .await?
+    };
     Ok(Page {
         total,
         limit,

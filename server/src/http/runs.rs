@@ -164,9 +164,18 @@ pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let stream = stream::unfold((state.db, String::new()), |(db, last)| async move {
+    let user = caller.require(Role::Reviewer)?;
+    let stream = stream::unfold((state.db, String::new()), move |(db, last)| async move {
         loop {
+            // The stream lives as long as the caller may see runs: deactivation, a demotion or a
+            // sign-out everywhere (a new auth epoch) ends it at the next check.
+            match pairwise_store::users::get(&db, user.id).await {
+                Ok(Some(now))
+                    if now.active
+                        && now.role.at_least(Role::Reviewer)
+                        && now.auth_epoch == user.auth_epoch => {}
+                _ => return None,
+            }
             match pairwise_store::runs::list(&db, None, 50).await {
                 Ok(list) => {
                     let json = serde_json::to_string(&list).unwrap_or_default();

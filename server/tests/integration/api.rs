@@ -124,3 +124,30 @@ async fn health_and_openapi_describe_the_server() {
     }
     h.t.finish().await;
 }
+
+#[tokio::test]
+async fn an_offset_past_every_row_is_an_empty_page_not_a_panic() {
+    for t in TestDb::all().await {
+        let h = Harness::new(t).await;
+        pairwise_store::projects::create(&h.t.db, "p", "", None)
+            .await
+            .expect("project");
+        let rev = bearer(&h.token("rev1").await);
+        let cookie = h.login("rev1").await;
+        for offset in ["18446744073709551615", "9223372036854775808", "5"] {
+            let uri = format!("/api/v1/projects/p/prompts?offset={offset}");
+            let (status, page, _) = h.json(get_with(&uri, Some(("authorization", &rev)))).await;
+            assert_eq!(status, StatusCode::OK, "{uri}: {page}");
+            assert_eq!(page["items"], json!([]), "{uri}");
+            for page_uri in [
+                format!("/projects/p/prompts?offset={offset}"),
+                format!("/projects/p/datasets?offset={offset}"),
+                format!("/projects/p/candidates?offset={offset}"),
+            ] {
+                let res = h.send(get_with(&page_uri, Some(("cookie", &cookie)))).await;
+                assert_eq!(res.status(), StatusCode::OK, "{page_uri}");
+            }
+        }
+        h.t.finish().await;
+    }
+}

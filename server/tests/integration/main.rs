@@ -18,6 +18,7 @@ mod adapters;
 mod api;
 mod auth;
 mod datasets;
+mod runs;
 mod security;
 mod workers;
 

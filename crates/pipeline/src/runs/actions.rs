@@ -2,14 +2,30 @@
 //! retry one. Each checks the role, validates through `create_*`, and records one audit entry.
 
 use super::{create_generation, create_judge, create_reference};
-use crate::{access::require, error::Result};
+use crate::{
+    access::require,
+    error::{PipelineError, Result},
+};
 use pairwise_core::{
     dto::RunView,
     run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest},
     Actor, Role,
 };
-use pairwise_store::{audit, runs, DatabaseConnection};
+use pairwise_store::{audit, models, runs, DatabaseConnection};
 use serde_json::json;
+
+/// Users run registered models only: an admin registers a directory once, on /models. Only the
+/// local command line's built-in actor (who can read the server's disk anyway) may name a
+/// directory. Checked before anything touches the filesystem, so the error says nothing of it.
+async fn registered_only(db: &DatabaseConnection, actor: &Actor, model: &str) -> Result<()> {
+    if actor.id.is_some() && models::find(db, model).await?.is_none() {
+        return Err(PipelineError::invalid(
+            "model",
+            format!("`{model}` is not a registered model (admins register models on /models)"),
+        ));
+    }
+    Ok(())
+}
 
 /// Queues a generation run; the seed drawn for a request without one is in the view and the log.
 pub async fn start_generation(
@@ -18,6 +34,7 @@ pub async fn start_generation(
     request: GenerateRequest,
 ) -> Result<RunView> {
     require(actor, Role::Reviewer, "start a generation run")?;
+    registered_only(db, actor, &request.model).await?;
     let model = request.model.clone();
     let run = create_generation(db, request, actor.id).await?;
     let detail = json!({"model": model, "seed": run.seed, "prompts": run.total});
@@ -32,6 +49,7 @@ pub async fn start_judge(
     request: JudgeRequest,
 ) -> Result<RunView> {
     require(actor, Role::Reviewer, "start a judge run")?;
+    registered_only(db, actor, &request.model).await?;
     let detail =
         json!({"model": request.model, "rubric": request.rubric, "mode": request.mode.as_str()});
     let run = create_judge(db, request, actor.id).await?;
@@ -46,6 +64,7 @@ pub async fn start_reference(
     request: ReferenceRequest,
 ) -> Result<RunView> {
     require(actor, Role::Reviewer, "start a reference run")?;
+    registered_only(db, actor, &request.model).await?;
     let run =
         create_reference(db, &request.project, &request.model, request.runs, actor.id).await?;
     record(
