@@ -58,24 +58,68 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
+/// Liveness and readiness. Anonymous callers (load balancers, probes) get the status alone;
+/// admins also get the database state, the newest migration, the version and the inference
+/// runtime (library path, providers), which would otherwise tell an attacker about the server.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` when the database answers and no migration is pending.
+    /// `ok` when the database answers and no migration is pending; `degraded` or `error` else.
     pub status: &'static str,
-    /// `ok` or the failure.
-    pub database: String,
-    /// Newest applied migration.
+    /// `ok` or the failure (admins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Newest applied migration (admins).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub migration: Option<String>,
-    pub version: &'static str,
-    /// The ONNX Runtime library and its execution providers (`cpu`, and `cuda` where it loads).
+    /// The server's version (admins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
+    /// The ONNX Runtime library and its execution providers (`cpu`, and `cuda` where it loads;
+    /// admins).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
-    pub inference: pairwise_inference::runtime::RuntimeReport,
+    pub inference: Option<pairwise_inference::runtime::RuntimeReport>,
 }
 
-/// Liveness and readiness.
+/// Liveness and readiness (details for admins only).
 #[utoipa::path(get, path = "/health", tag = "meta", security(()), responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let version = env!("CARGO_PKG_VERSION");
+pub async fn health(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> (StatusCode, Json<Health>) {
+    let admin = parts
+        .extensions
+        .get::<app::ssr::Auth>()
+        .and_then(|a| a.user.as_ref())
+        .is_some_and(|u| u.role.at_least(Role::Admin));
+    let (code, status, database, migration) =
+        match pairwise_store::migration_status(&state.db).await {
+            Ok((migration, 0)) => (StatusCode::OK, "ok", "ok".to_owned(), migration),
+            Ok((migration, pending)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "degraded",
+                format!("{pending} migrations pending"),
+                migration,
+            ),
+            Err(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "error",
+                e.to_string(),
+                None,
+            ),
+        };
+    if !admin {
+        return (
+            code,
+            Json(Health {
+                status,
+                database: None,
+                migration: None,
+                version: None,
+                inference: None,
+            }),
+        );
+    }
     // Loading the runtime library is a one-time dlopen; later calls only read the report.
     let inference = tokio::task::spawn_blocking(pairwise_inference::runtime::report)
         .await
@@ -84,38 +128,16 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             library: None,
             providers: Vec::new(),
         });
-    match pairwise_store::migration_status(&state.db).await {
-        Ok((migration, 0)) => (
-            StatusCode::OK,
-            Json(Health {
-                status: "ok",
-                database: "ok".into(),
-                migration,
-                version,
-                inference,
-            }),
-        ),
-        Ok((migration, pending)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "degraded",
-                database: format!("{pending} migrations pending"),
-                migration,
-                version,
-                inference,
-            }),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "error",
-                database: e.to_string(),
-                migration: None,
-                version,
-                inference,
-            }),
-        ),
-    }
+    (
+        code,
+        Json(Health {
+            status,
+            database: Some(database),
+            migration,
+            version: Some(env!("CARGO_PKG_VERSION")),
+            inference: Some(inference),
+        }),
+    )
 }
 
 /// The caller.

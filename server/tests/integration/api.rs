@@ -97,7 +97,19 @@ async fn projects_and_prompt_pages_through_the_api() {
 #[tokio::test]
 async fn health_and_openapi_describe_the_server() {
     let h = Harness::new(TestDb::sqlite().await).await;
+    // Anonymous callers and non-admins learn the status alone.
     let (status, body, _) = h.json(get_with("/health", None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok"}));
+    let rev = bearer(&h.token("rev1").await);
+    let (_, body, _) = h
+        .json(get_with("/health", Some(("authorization", &rev))))
+        .await;
+    assert_eq!(body, json!({"status": "ok"}));
+    let admin = bearer(&h.token("admin1").await);
+    let (status, body, _) = h
+        .json(get_with("/health", Some(("authorization", &admin))))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
