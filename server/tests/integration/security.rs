@@ -209,3 +209,45 @@ async fn pages_need_login_and_the_right_role() {
     );
     h.t.finish().await;
 }
+
+#[tokio::test]
+async fn the_audit_log_and_run_actions_follow_their_roles() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    for (user, page, api) in [
+        ("ann1", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+        ("rev1", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+        ("admin1", StatusCode::OK, StatusCode::OK),
+    ] {
+        let cookie = h.login(user).await;
+        let res = h.send(get_with("/audit", Some(("cookie", &cookie)))).await;
+        assert_eq!(res.status(), page, "{user}: /audit page");
+        let token = bearer(&h.token(user).await);
+        let res = h
+            .send(get_with("/api/v1/audit", Some(("authorization", &token))))
+            .await;
+        assert_eq!(res.status(), api, "{user}: GET /api/v1/audit");
+    }
+    // Run actions are reviewer actions: an annotator is refused by the use case itself.
+    let ann = bearer(&h.token("ann1").await);
+    for (route, body) in [
+        ("/api/v1/runs/generate", r#"{"project": "p", "model": "m"}"#),
+        (
+            "/api/v1/runs/judge",
+            r#"{"project": "p", "model": "m", "mode": "json"}"#,
+        ),
+        (
+            "/api/v1/runs/reference",
+            r#"{"project": "p", "model": "m"}"#,
+        ),
+        ("/api/v1/runs/1/cancel", ""),
+        ("/api/v1/runs/1/retry", ""),
+    ] {
+        let req = Request::post(route)
+            .header("authorization", &ann)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("request");
+        assert_eq!(h.send(req).await.status(), StatusCode::FORBIDDEN, "{route}");
+    }
+    h.t.finish().await;
+}
