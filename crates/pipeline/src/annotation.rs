@@ -200,6 +200,23 @@ pub async fn release_quarantine(
     .await
 }
 
+/// Builds pairs from the human majority of each item (strategy `human`); quarantined votes are
+/// left out unless `include_quarantined`.
+pub async fn build_human_pairs(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    project: &str,
+    min_votes: u64,
+    include_quarantined: bool,
+) -> Result<crate::calibration::HumanPairsReport> {
+    require(actor, Role::Reviewer, "build human pairs")?;
+    let report =
+        crate::calibration::human_pairs(db, project, min_votes, include_quarantined).await?;
+    let detail = serde_json::to_value(&report).unwrap_or_default();
+    record(db, actor, "pairs.human", project, detail).await?;
+    Ok(report)
+}
+
 async fn record(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use pairwise_core::{annotation::AnnotationSettings, Actor};
-use pairwise_pipeline::{annotation as actions, calibration};
+use pairwise_pipeline::annotation as actions;
 use pairwise_store::{annotation, projects, DatabaseConnection};
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +163,8 @@ pub async fn run(
             min_votes,
             include_quarantined,
         } => {
-            let r = calibration::human_pairs(db, &project, min_votes, include_quarantined).await?;
+            let r = actions::build_human_pairs(db, actor, &project, min_votes, include_quarantined)
+                .await?;
             println!("{}", serde_json::to_string(&r)?);
         }
     }

@@ -162,6 +162,26 @@ async fn calibration_gate_and_human_pairs() {
             .await
             .expect("human pairs");
         assert_eq!(counted.inserted, 16);
+        // The use case checks the role and records one audit entry (all pairs exist by now).
+        let annotator = Actor::user(999, "someone", pairwise_core::Role::Annotator);
+        let refused =
+            pairwise_pipeline::annotation::build_human_pairs(db, &annotator, "cal", 2, true)
+                .await
+                .expect_err("annotators do not build pairs");
+        assert!(refused.to_string().contains("reviewer"), "{refused}");
+        let again =
+            pairwise_pipeline::annotation::build_human_pairs(db, &Actor::cli(), "cal", 2, true)
+                .await
+                .expect("human pairs");
+        assert_eq!((again.inserted, again.duplicates), (0, 16));
+        let filter = pairwise_store::audit::AuditFilter {
+            action: Some("pairs.human".into()),
+            ..Default::default()
+        };
+        let log = pairwise_store::audit::page(db, &filter, 10, 0)
+            .await
+            .expect("audit");
+        assert_eq!((log.total, log.items[0].actor.as_deref()), (1, Some("cli")));
         let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None)
             .await
             .expect("freeze");
