@@ -129,6 +129,7 @@ e2e: setup-browser setup-node setup-models e2e-build
 	./target/debug/pairwise --database-url "$$E2E_DB" import pairs end2end/fixtures/hostile.jsonl --project hostile --format trl; \
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project hostile --overlap 1 --repeat-rate 0 --gold-rate 0 >/dev/null; \
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project hostile --redteam --seed 1; \
+	for i in 1 2 3; do for p in ann hostile; do ./target/debug/pairwise --database-url "$$E2E_DB" project member add --project $$p --user e2e-ann$$i --role annotator >/dev/null; done; done; \
 	cd end2end && npx playwright test
 
 # HH-RLHF → import → freeze → export in every format → loaded by Hugging Face `datasets`.

@@ -94,6 +94,32 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
     }
+
+    /// Encodes the error for the browser, and gives the server function's response this error's
+    /// status (401, 403, 404, 422 …) instead of the framework's blanket 500: scripts, proxies
+    /// and logs see what happened, and the browser client decodes any 4xx/5xx body as the error.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        // A plain HTML form post (no JavaScript) is redirected back to its page by the
+        // framework; its status stays the redirect.
+        #[cfg(feature = "ssr")]
+        let form_post = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        #[cfg(feature = "ssr")]
+        if let Some(response) =
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>().filter(|_| !form_post)
+        {
+            response.set_status(
+                axum::http::StatusCode::from_u16(self.status())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
+    }
 }
 
 /// The body of every REST error.

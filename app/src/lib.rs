@@ -23,6 +23,7 @@ use pages::{
     datasets::DatasetsPage,
     home::HomePage,
     login::LoginPage,
+    members::MembersPage,
     models::ModelsPage,
     not_found::NotFound,
     projects::ProjectsPage,
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name/candidates") view=CandidatesPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/datasets/:tag") view=VersionPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/calibration") view=CalibrationPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/annotate") view=AnnotatePage ssr=SsrMode::Async />
                     <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />

@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod datasets;
 pub mod home;
 pub mod login;
+pub mod members;
 pub mod models;
 pub mod not_found;
 pub mod projects;

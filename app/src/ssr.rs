@@ -8,7 +8,8 @@ use pairwise_core::Role;
 use pairwise_store::{users::User, DatabaseConnection, StoreError};
 use std::sync::Arc;
 
-/// Login attempts allowed per (client address, username) key: a burst, then one per period.
+/// Login attempts allowed per key — (client address, username), and the client address alone —
+/// a burst, then one per period.
 pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
 
 /// State shared by every handler and server function.
@@ -16,7 +17,15 @@ pub type LoginLimiter = governor::DefaultKeyedRateLimiter<String>;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
+    /// Per (client address, username): guessing one account's password.
+    #[from_ref(skip)]
     pub login_limiter: Arc<LoginLimiter>,
+    /// Per client address, whatever the username: spraying many accounts from one address.
+    #[from_ref(skip)]
+    pub login_address_limiter: Arc<LoginLimiter>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (empty: the socket's peer is).
+    #[from_ref(skip)]
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 /// The caller of a request, resolved once by the server's auth middleware (session cookie or
@@ -142,4 +151,16 @@ pub fn set_status(status: http::StatusCode) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
     }
+}
+
+/// The project `name` if the caller may act in it with `role`: admins everywhere, anyone else
+/// through a membership (a project they are not a member of is "not found").
+pub async fn member_project(
+    name: &str,
+    role: Role,
+) -> Result<pairwise_store::entities::project::Model, AppError> {
+    Ok(
+        pairwise_pipeline::access::project(&db()?, &actor()?, name, role, "use this project")
+            .await?,
+    )
 }

@@ -10,6 +10,7 @@ mod m20261127_000004_create_pipeline;
 mod m20261127_000005_create_annotation;
 mod m20261127_000006_member_split;
 mod m20261129_000007_audit_actor_project;
+mod m20261130_000008_project_members_token_expiry;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_create_annotation::Migration),
             Box::new(m20261127_000006_member_split::Migration),
             Box::new(m20261129_000007_audit_actor_project::Migration),
+            Box::new(m20261130_000008_project_members_token_expiry::Migration),
         ]
     }
 }

@@ -188,7 +188,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(args) => worker::run(&db, args).await?,
         Command::Pairs(command) => pairs::run(&db, &actor, command).await?,
         Command::Annotate(command) => annotation::run(&db, &actor, command).await?,
-        Command::Calibration { project, json } => calibration::report(&db, &project, json).await?,
+        Command::Calibration { project, json } => {
+            calibration::report(&db, &actor, &project, json).await?
+        }
         Command::Report {
             project,
             version,

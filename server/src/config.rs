@@ -20,6 +20,22 @@ pub struct ServeConfig {
     /// Login attempts allowed per minute for one (client address, username).
     #[arg(long, env = "PAIRWISE_LOGIN_PER_MINUTE", default_value_t = 10)]
     pub login_per_minute: u32,
+    /// Login attempts allowed per minute from one client address, whatever the usernames.
+    #[arg(
+        long,
+        env = "PAIRWISE_LOGIN_PER_MINUTE_PER_ADDRESS",
+        default_value_t = 30
+    )]
+    pub login_per_minute_per_address: u32,
+    /// Reverse proxies (comma-separated IP addresses) allowed to name the client in
+    /// `X-Forwarded-For`; set it when the server runs behind one, or every client shares the
+    /// proxy's login limit. Without it the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "PAIRWISE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Hours a session lives without activity.
     #[arg(long, env = "PAIRWISE_SESSION_HOURS", default_value_t = 12)]
     pub session_hours: i64,
@@ -36,6 +52,8 @@ impl Default for ServeConfig {
             secure_cookies: false,
             max_body_mb: 256,
             login_per_minute: 10,
+            login_per_minute_per_address: 30,
+            trusted_proxies: Vec::new(),
             session_hours: 12,
             workers: 1,
         }

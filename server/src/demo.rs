@@ -91,6 +91,19 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     }
     register_demo_models(db).await?;
     seed_review(db, data).await?;
+    // The demo reviewer works in both projects, the demo annotator in the review project.
+    for (project, user, role) in [
+        (DEMO_PROJECT, "demo-reviewer", "reviewer"),
+        ("demo-review", "demo-reviewer", "reviewer"),
+        ("demo-review", "demo-annotator", "annotator"),
+    ] {
+        if let (Some(p), Some(u)) = (
+            projects::find(db, project).await?,
+            users::find_by_username(db, user).await?,
+        ) {
+            pairwise_store::members::set(db, p.id, u.id, role).await?;
+        }
+    }
     let total = prompts::count(db, project.id).await?;
     println!("Demo project `{DEMO_PROJECT}`: {total} prompts ({added} added now).");
     println!("Demo logins (new random passwords on every run):");

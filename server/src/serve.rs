@@ -20,11 +20,15 @@ pub fn leptos_options(config: &ServeConfig) -> LeptosOptions {
 
 /// The shared state of a server on `db`.
 pub fn state(db: DatabaseConnection, config: &ServeConfig) -> AppState {
-    let per_minute = NonZeroU32::new(config.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+    let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
     AppState {
         leptos_options: leptos_options(config),
         db,
-        login_limiter: Arc::new(LoginLimiter::keyed(Quota::per_minute(per_minute))),
+        login_limiter: Arc::new(LoginLimiter::keyed(quota(config.login_per_minute))),
+        login_address_limiter: Arc::new(LoginLimiter::keyed(quota(
+            config.login_per_minute_per_address,
+        ))),
+        trusted_proxies: config.trusted_proxies.clone().into(),
     }
 }
 
@@ -44,7 +48,13 @@ pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()
         tracing::warn!(site = %site.display(), "the built site is missing: pages render but do not hydrate (run `make build`)");
     }
     let state = state(db.clone(), &config);
-    spawn_housekeeping(db.clone(), state.login_limiter.clone());
+    spawn_housekeeping(
+        db.clone(),
+        [
+            state.login_limiter.clone(),
+            state.login_address_limiter.clone(),
+        ],
+    );
     let (stop_workers, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for _ in 0..config.workers {
@@ -73,7 +83,7 @@ pub async fn serve(database_url: &str, config: ServeConfig) -> anyhow::Result<()
 }
 
 /// Removes expired sessions and forgets idle rate-limit keys every ten minutes.
-fn spawn_housekeeping(db: DatabaseConnection, limiter: Arc<LoginLimiter>) {
+fn spawn_housekeeping(db: DatabaseConnection, limiters: [Arc<LoginLimiter>; 2]) {
     tokio::spawn(async move {
         let store = DbSessionStore::new(db);
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -84,7 +94,9 @@ fn spawn_housekeeping(db: DatabaseConnection, limiter: Arc<LoginLimiter>) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session sweep failed"),
             }
-            limiter.retain_recent();
+            for limiter in &limiters {
+                limiter.retain_recent();
+            }
         }
     });
 }

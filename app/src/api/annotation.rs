@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use pairwise_core::annotation::{AnnotateProject, AnnotateQueue, VoteReceipt};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{actor, db, require};
+use crate::ssr::{actor, db};
 #[cfg(feature = "ssr")]
-use pairwise_core::{annotation::Showing, ChatMessage, Role};
+use pairwise_core::{annotation::Showing, ChatMessage};
 #[cfg(feature = "ssr")]
 use pairwise_pipeline::annotation as actions;
 #[cfg(feature = "ssr")]
@@ -47,8 +47,7 @@ pub fn showing(a: &entities::assignment::Model, c: &entities::comparison::Model)
 
 #[server(endpoint = "annotate/projects")]
 pub async fn annotate_projects() -> Result<Vec<AnnotateProject>, AppError> {
-    let me = require(Role::Annotator)?;
-    Ok(annotation::projects_for(&db()?, me.id).await?)
+    Ok(actions::projects(&db()?, &actor()?).await?)
 }
 
 /// The caller's current item and up to `want - 1` prefetched ones.

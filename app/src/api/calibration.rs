@@ -6,13 +6,13 @@ use leptos::prelude::*;
 use pairwise_core::annotation::CalibrationReport;
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{actor, db, require};
+use crate::ssr::{actor, db, member_project};
 #[cfg(feature = "ssr")]
 use pairwise_core::Role;
 
 #[server]
 pub async fn calibration(project: String) -> Result<CalibrationReport, AppError> {
-    require(Role::Reviewer)?;
+    member_project(&project, Role::Reviewer).await?;
     pairwise_pipeline::calibration::report(&db()?, &project)
         .await
         .map_err(AppError::from)

@@ -7,11 +7,11 @@ use pairwise_core::dto::PromptCandidates;
 #[cfg(feature = "ssr")]
 use super::CANDIDATE_PAGE;
 #[cfg(feature = "ssr")]
-use crate::ssr::{db, require};
+use crate::ssr::{db, member_project};
 #[cfg(feature = "ssr")]
 use pairwise_core::Role;
 #[cfg(feature = "ssr")]
-use pairwise_store::{candidates, projects};
+use pairwise_store::candidates;
 
 /// One page of a project's prompts that have candidates, each with all its candidates.
 #[server]
@@ -19,9 +19,8 @@ pub async fn candidate_page(
     project: String,
     offset: u64,
 ) -> Result<pairwise_core::dto::Page<PromptCandidates>, AppError> {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     let (total, ids) =
         candidates::prompts_with_candidates(&db, p.id, offset, CANDIDATE_PAGE).await?;
     let mut items = Vec::with_capacity(ids.len());

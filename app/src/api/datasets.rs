@@ -10,28 +10,24 @@ use pairwise_core::dto::Page;
 #[cfg(feature = "ssr")]
 use super::PAIR_PAGE;
 #[cfg(feature = "ssr")]
-use crate::ssr::{actor, db, require};
+use crate::ssr::{actor, db, member_project};
 #[cfg(feature = "ssr")]
 use pairwise_core::Role;
-#[cfg(feature = "ssr")]
-use pairwise_store::projects;
 
 #[server]
 pub async fn list_versions(
     project: String,
 ) -> Result<Vec<pairwise_core::dto::DatasetVersionView>, AppError> {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     Ok(pairwise_store::datasets::list(&db, p.id).await?)
 }
 
 /// Pairs of a project, for the datasets page header.
 #[server]
 pub async fn pair_count(project: String) -> Result<u64, AppError> {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     Ok(pairwise_store::pairs::count(&db, p.id).await?)
 }
 
@@ -110,9 +106,8 @@ pub async fn diff_versions(
     from: String,
     to: String,
 ) -> Result<pairwise_core::dto::DatasetDiff, AppError> {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     Ok(pairwise_store::datasets::diff(&db, p.id, &from, &to).await?)
 }
 
@@ -134,9 +129,8 @@ pub async fn list_pairs(
     #[server(default)]
     split: String,
 ) -> Result<Page<pairwise_core::dto::PairView>, AppError> {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     let version = match version.trim() {
         "" => None,
         tag => Some(pairwise_store::datasets::require(&db, p.id, tag).await?.id),
@@ -182,9 +176,8 @@ pub async fn version_report(
     ),
     AppError,
 > {
-    require(Role::Reviewer)?;
     let db = db()?;
-    let p = projects::require(&db, &project).await?;
+    let p = member_project(&project, Role::Reviewer).await?;
     let version = pairwise_store::datasets::get_view(&db, p.id, &tag).await?;
     let against = against.filter(|a| !a.trim().is_empty());
     let report = pairwise_pipeline::quality_report(&db, &project, &tag, against.as_deref()).await?;

@@ -26,6 +26,9 @@ pub async fn save_rubric(
     spec: String,
     force: Option<String>,
 ) -> Result<RubricView, AppError> {
+    // Who may save comes before what is saved: anonymous callers learn nothing from the parser.
+    let actor = actor()?;
+    pairwise_pipeline::access::require(&actor, Role::Admin, "save a rubric")?;
     let spec = serde_json::from_str(&spec).map_err(|e| AppError::Invalid {
         field: "spec".into(),
         message: format!("line {} column {}: {e}", e.line(), e.column()),
@@ -35,7 +38,7 @@ pub async fn save_rubric(
         spec,
         force: force.is_some_and(|f| !f.is_empty()),
     };
-    Ok(rubric_actions::save_rubric(&db()?, &actor()?, request).await?)
+    Ok(rubric_actions::save_rubric(&db()?, &actor, request).await?)
 }
 
 #[server]

@@ -6,16 +6,13 @@ use leptos::{prelude::*, server_fn::codec::Json};
 use pairwise_core::{dto::RunView, run_requests::GenerateRequest};
 
 #[cfg(feature = "ssr")]
-use crate::ssr::{actor, db, parse_field, require};
-#[cfg(feature = "ssr")]
-use pairwise_core::Role;
+use crate::ssr::{actor, db, parse_field};
 #[cfg(feature = "ssr")]
 use pairwise_pipeline::runs;
 
 #[server]
 pub async fn list_runs() -> Result<Vec<RunView>, AppError> {
-    require(Role::Reviewer)?;
-    Ok(pairwise_store::runs::list(&db()?, None, 50).await?)
+    Ok(runs::list_runs(&db()?, &actor()?, None, 50).await?)
 }
 
 /// Starts a generation run; the runs page builds the request from its form in the browser.

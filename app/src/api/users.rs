@@ -59,10 +59,23 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 }
 
 #[server]
-pub async fn issue_token(username: String, name: String) -> Result<IssuedToken, AppError> {
+pub async fn issue_token(
+    username: String,
+    name: String,
+    expires_in_days: Option<String>,
+) -> Result<IssuedToken, AppError> {
+    let expires_in_days = expires_in_days
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| {
+            d.trim().parse::<u32>().map_err(|_| {
+                AppError::invalid("expires_in_days", "a whole number of days (0: never)")
+            })
+        })
+        .transpose()?;
     let request = pairwise_core::requests::IssueToken {
         username: username.clone(),
         name,
+        expires_in_days,
     };
     let (token, secret) = pairwise_pipeline::users::issue_token(&db()?, &actor()?, request).await?;
     Ok(IssuedToken {

@@ -1,8 +1,11 @@
 //! /annotate: blind A/B review, keyboard first. One prompt and two answers, A left and B right
 //! (which answer is left was drawn on the server for this showing); keys 1–4 vote, `u` undoes
 //! the last vote within 10 s, `m` switches the Markdown view. The next item is already in the
-//! page when a vote is cast, so it appears at once; the vote is sent in the background. An
-//! unfinished rationale is kept in the browser's localStorage and survives a reload.
+//! page when a vote is cast, so it appears at once; the vote is sent in the background. A vote
+//! the server did not acknowledge (network error, server unreachable, HTTP 5xx) is sent again
+//! with backoff, same showing and same choice (the server takes a repeated vote once), while a
+//! "saving" note stays on the page; only after about two minutes does the page give up and say
+//! so. An unfinished rationale is kept in the browser's localStorage and survives a reload.
 
 use crate::{
     api::annotation::{
@@ -10,6 +13,7 @@ use crate::{
         set_redteam_opt_out,
     },
     components::guard::{ErrorBox, Guarded},
+    error::AppError,
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -22,6 +26,42 @@ use std::collections::HashSet;
 
 /// Showings kept in the page: the current one and one prefetched.
 const PREFETCH: u32 = 2;
+
+/// The first wait before an unacknowledged vote is sent again; it doubles on each try.
+const RETRY_FIRST_MS: u64 = 500;
+/// The longest wait between two tries of one vote.
+const RETRY_MAX_MS: u64 = 10_000;
+/// How long (waits added up) an unacknowledged vote is retried before the page gives up.
+const RETRY_GIVE_UP_MS: u64 = 120_000;
+
+/// Whether a failed vote may have been lost on the way (or the server could not take it right
+/// now), so that sending it again is right: the call never reached a handler or got no answer
+/// (network error, server unreachable, a 5xx body that is not ours), an internal error, or too
+/// many requests. Any other answer (401, 403, 404, 409, 422…) is final.
+fn retryable(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Transport(_) | AppError::Internal | AppError::TooManyRequests
+    )
+}
+
+/// The wait before try number `attempt + 1` (`attempt` ≥ 1 tries failed): 0.5 s, 1 s, 2 s, …
+/// up to 10 s.
+fn retry_delay_ms(attempt: u32) -> u64 {
+    RETRY_FIRST_MS
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+        .min(RETRY_MAX_MS)
+}
+
+/// One vote as sent, kept to send it again unchanged.
+#[derive(Clone)]
+struct PendingVote {
+    id: i64,
+    choice: &'static str,
+    dims: [Option<String>; 3],
+    rationale: String,
+    duration: i64,
+}
 
 #[component]
 pub fn AnnotatePage() -> impl IntoView {
@@ -148,6 +188,8 @@ struct State {
     shown_at: StoredValue<f64>,
     /// Votes sent but maybe not yet stored: never shown again from a refresh.
     sent: StoredValue<HashSet<i64>>,
+    /// Votes whose first try got no acknowledgement and that are being sent again.
+    retrying: RwSignal<Vec<i64>>,
 }
 
 impl State {
@@ -179,11 +221,9 @@ impl State {
     fn cast(self, choice: &'static str) {
         let Some(cur) = self.current() else { return };
         let duration = (now_ms() - self.shown_at.get_value()).max(0.0) as i64;
-        let dims: Vec<Option<String>> = self
+        let dims = self
             .dims
-            .iter()
-            .map(|d| Some(d.get_untracked()).filter(|v| !v.is_empty()))
-            .collect();
+            .map(|d| Some(d.get_untracked()).filter(|v| !v.is_empty()));
         let rationale = self.rationale.get_untracked();
         let id = cur.assignment;
         self.sent.update_value(|s| {
@@ -194,18 +234,49 @@ impl State {
             v.retain(|s| s.assignment != id);
         });
         self.error.set(None);
+        self.send(
+            PendingVote {
+                id,
+                choice,
+                dims,
+                rationale,
+                duration,
+            },
+            1,
+            0,
+        );
+    }
+
+    /// Sends a vote (try number `attempt`, after `waited_ms` of backoff so far). Unacknowledged,
+    /// it is sent again later with the same showing and choice, until [`RETRY_GIVE_UP_MS`].
+    fn send(self, v: PendingVote, attempt: u32, waited_ms: u64) {
         spawn_local(async move {
+            let id = v.id;
+            let [helpful, honest, harmless] = v.dims.clone();
             let result = annotate_vote(
                 id,
-                choice.to_owned(),
-                dims[0].clone(),
-                dims[1].clone(),
-                dims[2].clone(),
-                Some(rationale),
-                duration,
+                v.choice.to_owned(),
+                helpful,
+                honest,
+                harmless,
+                Some(v.rationale.clone()),
+                v.duration,
             )
             .await;
             match result {
+                Err(e) if retryable(&e) && waited_ms < RETRY_GIVE_UP_MS => {
+                    let delay = retry_delay_ms(attempt);
+                    self.retrying.update(|r| {
+                        if !r.contains(&id) {
+                            r.push(id);
+                        }
+                    });
+                    set_timeout(
+                        move || self.send(v, attempt + 1, waited_ms + delay),
+                        std::time::Duration::from_millis(delay),
+                    );
+                    return;
+                }
                 Ok(_) => {
                     save_draft(id, "");
                     self.last.set(Some(id));
@@ -222,9 +293,19 @@ impl State {
                     self.sent.update_value(|s| {
                         s.remove(&id);
                     });
-                    self.error
-                        .set(Some(format!("Your vote was not saved: {e}")));
+                    let message = if retryable(&e) {
+                        format!(
+                            "Your vote was not saved: the server did not answer after {attempt} \
+                             tries over two minutes ({e}). Please vote on this item again."
+                        )
+                    } else {
+                        format!("Your vote was not saved: {e}")
+                    };
+                    self.error.set(Some(message));
                 }
+            }
+            if self.retrying.with_untracked(|r| r.contains(&id)) {
+                self.retrying.update(|r| r.retain(|x| *x != id));
             }
             self.refresh();
         });
@@ -284,6 +365,7 @@ fn Session(queue: AnnotateQueue) -> impl IntoView {
         last: RwSignal::new(None),
         shown_at: StoredValue::new(now_ms()),
         sent: StoredValue::new(HashSet::new()),
+        retrying: RwSignal::new(Vec::new()),
     };
     let current = Memo::new(move |_| state.items.with(|v| v.first().cloned()));
     let current_id = Memo::new(move |_| current.with(|c| c.as_ref().map(|s| s.assignment)));
@@ -341,6 +423,18 @@ fn Session(queue: AnnotateQueue) -> impl IntoView {
                 </p>
             </div>
             {move || state.error.get().map(|e| view! { <p class="error" role="alert" data-testid="annotate-error">{e}</p> })}
+            {move || {
+                let n = state.retrying.with(Vec::len);
+                (n > 0).then(|| view! {
+                    <p class="muted" role="status" data-testid="vote-retrying">
+                        {if n == 1 {
+                            "Saving your last vote… the server did not answer yet, retrying.".to_owned()
+                        } else {
+                            format!("Saving {n} votes… the server did not answer yet, retrying.")
+                        }}
+                    </p>
+                })
+            }}
             {move || match current.get() {
                 None => view! { <p class="card" data-testid="queue-empty">"Nothing left to annotate here right now. Thank you!"</p> }.into_any(),
                 Some(item) => view! { <Item item state /> }.into_any(),
@@ -418,5 +512,33 @@ fn Item(item: Showing, state: State) -> impl IntoView {
                 }
                 data-testid="rationale"></textarea>
         </label>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unacknowledged_votes_back_off_and_final_answers_stop() {
+        let delays: Vec<u64> = (1..=7).map(retry_delay_ms).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+        assert_eq!(retry_delay_ms(u32::MAX), RETRY_MAX_MS);
+        // About two minutes of waits before giving up.
+        let (mut waited, mut tries) = (0, 1);
+        while waited < RETRY_GIVE_UP_MS {
+            waited += retry_delay_ms(tries);
+            tries += 1;
+        }
+        assert!((15..=20).contains(&tries), "{tries}");
+        assert!(retryable(&AppError::Transport("connection refused".into())));
+        assert!(retryable(&AppError::Internal));
+        assert!(retryable(&AppError::TooManyRequests));
+        assert!(!retryable(&AppError::Conflict(
+            "this item was skipped".into()
+        )));
+        assert!(!retryable(&AppError::NotFound("item".into())));
+        assert!(!retryable(&AppError::Unauthenticated));
+        assert!(!retryable(&AppError::invalid("choice", "unknown")));
     }
 }

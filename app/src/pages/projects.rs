@@ -1,4 +1,5 @@
-//! Projects: every reviewer sees the list; admins also create projects here.
+//! Projects: reviewers see the projects they are members of, admins every project; admins also
+//! create projects here and open each one's members.
 
 use crate::{
     api::projects::{list_projects, CreateProject},
@@ -35,8 +36,9 @@ fn Projects() -> impl IntoView {
         </Suspense>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let admin = me.await.ok().flatten().is_some_and(|m| m.role == Role::Admin);
                 match projects.await {
-                    Ok(list) => view! { <ProjectTable list /> }.into_any(),
+                    Ok(list) => view! { <ProjectTable list admin /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
@@ -66,7 +68,7 @@ fn CreateForm(create: ServerAction<CreateProject>) -> impl IntoView {
 }
 
 #[component]
-fn ProjectTable(list: Vec<ProjectView>) -> impl IntoView {
+fn ProjectTable(list: Vec<ProjectView>, admin: bool) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="muted">"No projects yet."</p> }.into_any();
     }
@@ -80,12 +82,14 @@ fn ProjectTable(list: Vec<ProjectView>) -> impl IntoView {
                         let href = format!("/projects/{}/prompts", p.name);
                         let datasets = format!("/projects/{}/datasets", p.name);
                         let calibration = format!("/projects/{}/calibration", p.name);
+                        let members = format!("/projects/{}/members", p.name);
                         view! {
                             <tr>
                                 <td><A href=href>{p.name}</A></td>
                                 <td>{p.description}</td>
                                 <td class="num">{p.prompt_count}</td>
-                                <td><A href=datasets>"versions"</A>" · "<A href=calibration>"calibration"</A></td>
+                                <td><A href=datasets>"versions"</A>" · "<A href=calibration>"calibration"</A>
+                                    {admin.then(|| view! { " · " <A href=members>"members"</A> })}</td>
                                 <td><time>{p.created_at}</time></td>
                             </tr>
                         }

@@ -2,7 +2,11 @@
 //! (a plain multipart POST, so large files stream to the server with or without hydration).
 
 use crate::{
-    api::{projects::get_project, prompts::list_prompts, PROMPT_PAGE},
+    api::{
+        projects::get_project,
+        prompts::{list_prompts, prompt_full},
+        PROMPT_PAGE,
+    },
     components::{
         guard::{ErrorBox, Guarded},
         pager::Pager,
@@ -69,7 +73,7 @@ fn Prompts() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(page) => view! { <PromptTable page /> }.into_any(),
+                    Ok(page) => view! { <PromptTable page project=name() /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
@@ -123,21 +127,34 @@ fn ImportForm(project: String) -> impl IntoView {
 }
 
 #[component]
-fn PromptTable(page: Page<PromptView>) -> impl IntoView {
+fn PromptTable(page: Page<PromptView>, project: String) -> impl IntoView {
     let (offset, shown, total) = (page.offset, page.items.len() as u64, page.total);
     view! {
         <table class="data" data-testid="prompts">
             <thead><tr><th>"#"</th><th>"Prompt"</th><th>"Split"</th><th>"Domain"</th><th></th></tr></thead>
-            <tbody>{page.items.into_iter().map(|p| view! { <PromptRow prompt=p /> }).collect_view()}</tbody>
+            <tbody>{page.items.into_iter().map(|p| view! { <PromptRow prompt=p project=project.clone() /> }).collect_view()}</tbody>
         </table>
         <Pager offset shown total page_size=PROMPT_PAGE empty="No prompts match." label="Pages" summary_testid="page-summary" next_testid="next-page" />
     }
 }
 
 #[component]
-fn PromptRow(prompt: PromptView) -> impl IntoView {
+fn PromptRow(prompt: PromptView, project: String) -> impl IntoView {
     // Client-side only: proves the page is hydrated (no request, no reload).
     let open = RwSignal::new(false);
+    // A long text is listed cut; "Show all" fetches it whole.
+    let text = RwSignal::new(prompt.text.clone());
+    let cut = RwSignal::new(prompt.truncated);
+    let id = prompt.id;
+    let show_all = Action::new(move |_: &()| {
+        let project = project.clone();
+        async move {
+            if let Ok(full) = prompt_full(project, id).await {
+                text.set(full.text);
+                cut.set(false);
+            }
+        }
+    });
     let details = serde_json::to_string_pretty(&serde_json::json!({
         "id": prompt.external_id,
         "source": prompt.source,
@@ -149,7 +166,15 @@ fn PromptRow(prompt: PromptView) -> impl IntoView {
     view! {
         <tr>
             <td class="num">{prompt.id}</td>
-            <td class="prompt-text">{prompt.text}</td>
+            <td class="prompt-text">
+                <span data-testid="prompt-text">{move || text.get()}</span>
+                <Show when=move || cut.get()>
+                    " "
+                    <button type="button" class="link" data-testid="show-all" on:click=move |_| { show_all.dispatch(()); }>
+                        {move || if show_all.pending().get() { "Loading…" } else { "Show all" }}
+                    </button>
+                </Show>
+            </td>
             <td><span class="badge">{prompt.split.as_str()}</span></td>
             <td>{prompt.domain.unwrap_or_default()}</td>
             <td>

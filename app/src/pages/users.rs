@@ -132,6 +132,7 @@ fn UserTable(list: Vec<UserView>, actions: Actions) -> impl IntoView {
                                 <ActionForm action=actions.issue attr:class="inline">
                                     <input type="hidden" name="username" value=n2 />
                                     <input name="name" placeholder="token name" required maxlength="100" aria-label="Token name" />
+                                    <input name="expires_in_days" type="number" min="0" max="3650" value="90" class="narrow" aria-label="Expires in days (0: never)" title="Expires in days (0: never)" />
                                     <button type="submit">"Issue token"</button>
                                 </ActionForm>
                             </td>
@@ -157,7 +158,7 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
     }
     view! {
         <table class="data" data-testid="tokens">
-            <thead><tr><th>"Name"</th><th>"User id"</th><th>"Starts with"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"User id"</th><th>"Starts with"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th></th></tr></thead>
             <tbody>
                 {list.into_iter().map(|t| view! {
                     <tr>
@@ -166,6 +167,7 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
                         <td><code>{t.prefix}"…"</code></td>
                         <td><time>{t.created_at}</time></td>
                         <td>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                        <td data-testid="token-expires">{t.expires_at.unwrap_or_else(|| "never".into())}</td>
                         <td>
                             {if t.revoked {
                                 view! { <span class="badge">"revoked"</span> }.into_any()

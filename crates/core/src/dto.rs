@@ -27,6 +27,16 @@ pub struct ProjectView {
     pub created_at: String,
 }
 
+/// A member of a project and their role in it (`annotator` or `reviewer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberView {
+    pub username: String,
+    pub role: String,
+    /// Whether the account is active (a deactivated member keeps the row, not the access).
+    pub active: bool,
+}
+
 /// One stored prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -44,6 +54,37 @@ pub struct PromptView {
     pub hash: String,
     /// RFC 3339.
     pub created_at: String,
+    /// In lists: the text (and each message) was cut to [`PREVIEW_CHARS`]; the prompt itself
+    /// (`GET /api/v1/projects/{name}/prompts/{id}`) has it whole.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// Characters of a long text that a list shows.
+pub const PREVIEW_CHARS: usize = 2_000;
+
+/// Cuts `text` to `max` characters (on a character boundary, with an ellipsis); whether it did.
+pub fn truncate_chars(text: &mut String, max: usize) -> bool {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => {
+            text.truncate(at);
+            text.push('…');
+            true
+        }
+        None => false,
+    }
+}
+
+impl PromptView {
+    /// The prompt as a list shows it: text and messages cut to [`PREVIEW_CHARS`].
+    pub fn preview(mut self) -> Self {
+        let mut cut = truncate_chars(&mut self.text, PREVIEW_CHARS);
+        for m in self.messages.iter_mut().flatten() {
+            cut |= truncate_chars(&mut m.content, PREVIEW_CHARS);
+        }
+        self.truncated = cut;
+        self
+    }
 }
 
 /// One page of a server-side paginated list.
@@ -79,6 +120,9 @@ pub struct TokenView {
     pub prefix: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// RFC 3339; `None`: never expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
     pub revoked: bool,
 }
 

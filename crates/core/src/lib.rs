@@ -28,6 +28,9 @@ pub use actor::{Actor, CLI_ACTOR};
 pub use export_formats::{export_rows, write_rows, ExportFormat, ExportPair};
 pub use hash::{normalize_text, stable_hash};
 pub use pair_formats::{pair_hash, PairError, PairFormat, PairRecord};
-pub use prompt_import::{ChatMessage, ImportFormat, PromptImportError, PromptReader, PromptRecord};
+pub use prompt_import::{
+    ChatMessage, ImportFormat, PromptImportError, PromptReader, PromptRecord,
+    MAX_PROMPT_RECORD_BYTES,
+};
 pub use recipe::Recipe;
 pub use role::{Role, Split};

@@ -5,7 +5,17 @@
 use crate::{hash::normalize_text, stable_hash, Split};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::{fmt, io::BufRead, path::Path, str::FromStr};
+use std::{
+    fmt,
+    io::{BufRead, Read},
+    path::Path,
+    str::FromStr,
+};
+
+/// The longest prompt record (a JSONL line, a CSV line) an import accepts: 1 MiB is far beyond
+/// any model's context (about 250,000 tokens), so a longer one is a broken or hostile file. It is
+/// refused when it crosses the cap, before it is held in memory.
+pub const MAX_PROMPT_RECORD_BYTES: usize = 1 << 20;
 
 /// Fields of a JSONL line that the importer interprets; every other key goes to `metadata`.
 const KNOWN_FIELDS: [&str; 7] = [
@@ -132,11 +142,11 @@ enum Inner<R: BufRead> {
     Jsonl {
         reader: R,
         line: u64,
-        buf: String,
+        buf: Vec<u8>,
         done: bool,
     },
     Csv {
-        records: csv::StringRecordsIntoIter<R>,
+        records: csv::StringRecordsIntoIter<LineCap<R>>,
         headers: Vec<String>,
         prompt_col: usize,
         done: bool,
@@ -150,14 +160,14 @@ impl<R: BufRead> PromptReader<R> {
             ImportFormat::Jsonl => Inner::Jsonl {
                 reader,
                 line: 0,
-                buf: String::new(),
+                buf: Vec::new(),
                 done: false,
             },
             ImportFormat::Csv => {
                 let mut csv = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .flexible(false)
-                    .from_reader(reader);
+                    .from_reader(LineCap::new(reader, MAX_PROMPT_RECORD_BYTES));
                 let headers: Vec<String> = csv
                     .headers()
                     .map_err(|e| {
@@ -201,13 +211,32 @@ impl<R: BufRead> Iterator for PromptReader<R> {
                 }
                 buf.clear();
                 *line += 1;
-                match reader.read_line(buf) {
+                // Bounded read: a line over the cap is an error, not an allocation.
+                let read = reader
+                    .by_ref()
+                    .take(MAX_PROMPT_RECORD_BYTES as u64 + 1)
+                    .read_until(b'\n', buf);
+                match read {
                     Ok(0) => {
                         *done = true;
                         return None;
                     }
-                    Ok(_) if buf.trim().is_empty() => continue,
-                    Ok(_) => return Some(parse_json_line(*line, buf)),
+                    Ok(_) if buf.len() > MAX_PROMPT_RECORD_BYTES => {
+                        *done = true;
+                        return Some(Err(too_long(*line)));
+                    }
+                    Ok(_) => match std::str::from_utf8(buf) {
+                        Ok(text) if text.trim().is_empty() => continue,
+                        Ok(text) => return Some(parse_json_line(*line, text)),
+                        Err(e) => {
+                            *done = true;
+                            return Some(Err(PromptImportError::new(
+                                *line,
+                                None,
+                                format!("not UTF-8: {e}"),
+                            )));
+                        }
+                    },
                     Err(e) => {
                         *done = true;
                         return Some(Err(PromptImportError::new(
@@ -231,10 +260,20 @@ impl<R: BufRead> Iterator for PromptReader<R> {
                 Some(match record {
                     Ok(record) => {
                         let line = record.position().map_or(0, |p| p.line());
+                        // A quoted field may span lines: the record as a whole is capped too.
+                        if record.as_slice().len() > MAX_PROMPT_RECORD_BYTES {
+                            *done = true;
+                            return Some(Err(too_long(line)));
+                        }
                         csv_record(line, headers, *prompt_col, &record)
                     }
                     Err(e) => {
                         *done = true;
+                        if let csv::ErrorKind::Io(io) = e.kind() {
+                            if let Some(line) = LineCap::<R>::over_cap(io) {
+                                return Some(Err(too_long(line)));
+                            }
+                        }
                         let line = e.position().map_or(0, |p| p.line());
                         Err(PromptImportError::new(
                             line,
@@ -245,6 +284,72 @@ impl<R: BufRead> Iterator for PromptReader<R> {
                 })
             }
         }
+    }
+}
+
+fn too_long(line: u64) -> PromptImportError {
+    PromptImportError::new(
+        line,
+        None,
+        format!("record longer than {MAX_PROMPT_RECORD_BYTES} bytes (1 MiB)"),
+    )
+}
+
+/// A reader that fails as soon as one line grows past `cap` bytes, naming the line: the CSV
+/// parser buffers whole records, so the cap must hold below it.
+pub struct LineCap<R> {
+    inner: R,
+    cap: usize,
+    line: u64,
+    in_line: usize,
+}
+
+/// The error a [`LineCap`] raises (its message carries the line for [`LineCap::over_cap`]).
+#[derive(Debug)]
+struct OverCap(u64);
+
+impl fmt::Display for OverCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {} is over the record size cap", self.0)
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+impl<R> LineCap<R> {
+    pub fn new(inner: R, cap: usize) -> Self {
+        Self {
+            inner,
+            cap,
+            line: 1,
+            in_line: 0,
+        }
+    }
+
+    /// The line of a cap error, if `e` is one.
+    fn over_cap(e: &std::io::Error) -> Option<u64> {
+        e.get_ref()?.downcast_ref::<OverCap>().map(|o| o.0)
+    }
+}
+
+impl<R: Read> Read for LineCap<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        for &b in &out[..n] {
+            if b == b'\n' {
+                self.line += 1;
+                self.in_line = 0;
+            } else {
+                self.in_line += 1;
+                if self.in_line > self.cap {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        OverCap(self.line),
+                    ));
+                }
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -476,6 +581,33 @@ mod tests {
         PromptReader::new(input.as_bytes(), format)
             .expect("reader")
             .collect()
+    }
+
+    #[test]
+    fn a_record_over_the_cap_is_refused_naming_its_line_without_reading_it_whole() {
+        let huge = "x".repeat(MAX_PROMPT_RECORD_BYTES + 10);
+        let jsonl = format!(
+            "{{\"prompt\":\"ok\"}}\n{{\"prompt\":\"{huge}\"}}\n{{\"prompt\":\"never read\"}}\n"
+        );
+        let out = read(ImportFormat::Jsonl, &jsonl);
+        assert_eq!(out.len(), 2, "reading stops at the oversized line");
+        let err = out[1].as_ref().expect_err("too long");
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("longer than"), "{}", err.message);
+
+        let csv = format!("prompt,lang\nok,en\n{huge},en\n");
+        let out = read(ImportFormat::Csv, &csv);
+        let err = out.last().expect("two").as_ref().expect_err("too long");
+        assert_eq!(err.line, 3, "{}", err.message);
+        // A quoted field spanning many short lines is capped as a record.
+        let lines = "y\n".repeat(MAX_PROMPT_RECORD_BYTES / 2 + 1);
+        let csv = format!("prompt,lang\n\"{lines}\",en\n");
+        let out = read(ImportFormat::Csv, &csv);
+        assert!(out.last().expect("one").is_err());
+        // Just under the cap is fine.
+        let fits = "z".repeat(MAX_PROMPT_RECORD_BYTES - 20);
+        let out = read(ImportFormat::Jsonl, &format!("{{\"prompt\":\"{fits}\"}}\n"));
+        assert!(out[0].is_ok());
     }
 
     #[test]

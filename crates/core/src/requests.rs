@@ -31,12 +31,24 @@ impl std::fmt::Debug for CreateUser {
     }
 }
 
+/// Makes a user a member of a project with a role there (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetMember {
+    pub username: String,
+    /// `annotator` or `reviewer` (never above the account's own role).
+    pub role: String,
+}
+
 /// Issues an API token for a user (admin); the secret is returned once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueToken {
     pub username: String,
     /// A label to recognise the token by (`ci`, `notebook`).
     pub name: String,
+    /// Days until the token is refused (default 90; `0`: never expires).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 /// Registers a local ONNX model directory (admin).

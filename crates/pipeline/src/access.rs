@@ -2,7 +2,7 @@
 
 use crate::error::{PipelineError, Result};
 use pairwise_core::{Actor, Role, CLI_ACTOR};
-use pairwise_store::{users, DatabaseConnection};
+use pairwise_store::{entities::project, members, projects, users, DatabaseConnection};
 
 /// Fails with `Forbidden` unless `actor` may do what `required` may do.
 pub fn require(actor: &Actor, required: Role, action: &'static str) -> Result<()> {
@@ -37,4 +37,81 @@ pub async fn local_actor(db: &DatabaseConnection, name: Option<&str>) -> Result<
             Ok(user.actor())
         }
     }
+}
+
+/// The project `name` if `actor` may act in it with `required`: admins (and the CLI actor) in
+/// every project; anyone else needs the role globally *and* a membership whose role reaches it.
+/// A project the actor is not a member of is `NotFound`, the same answer as one that does not
+/// exist, so its name and existence do not leak.
+pub async fn project(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    required: Role,
+    action: &'static str,
+) -> Result<project::Model> {
+    require(actor, required, action)?;
+    let p = projects::find(db, name).await?;
+    let Some(p) = p else {
+        return Err(PipelineError::NotFound(format!("project `{name}`")));
+    };
+    check_member(db, actor, &p, required, action).await?;
+    Ok(p)
+}
+
+/// [`project`] for an object found by id: `project_id` is the project it belongs to.
+pub async fn project_by_id(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    project_id: i64,
+    required: Role,
+    action: &'static str,
+) -> Result<project::Model> {
+    require(actor, required, action)?;
+    let p = projects::find_by_id(db, project_id)
+        .await?
+        .ok_or_else(|| PipelineError::NotFound(format!("project {project_id}")))?;
+    check_member(db, actor, &p, required, action).await?;
+    Ok(p)
+}
+
+async fn check_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    p: &project::Model,
+    required: Role,
+    action: &'static str,
+) -> Result<()> {
+    if actor.role == Role::Admin {
+        return Ok(());
+    }
+    let Some(id) = actor.id else {
+        return Err(PipelineError::NotFound(format!("project `{}`", p.name)));
+    };
+    match members::role_in(db, p.id, id).await? {
+        None => Err(PipelineError::NotFound(format!("project `{}`", p.name))),
+        Some(role) if role.at_least(required) => Ok(()),
+        Some(role) => Err(PipelineError::Forbidden {
+            actor: actor.name.clone(),
+            role,
+            action,
+            required,
+        }),
+    }
+}
+
+/// The ids of the projects `actor` may see (`None`: all of them — admins).
+pub async fn visible_projects(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Option<std::collections::BTreeSet<i64>>> {
+    if actor.role == Role::Admin {
+        return Ok(None);
+    }
+    let Some(id) = actor.id else {
+        return Ok(Some(Default::default()));
+    };
+    Ok(Some(
+        members::projects_of(db, id).await?.into_keys().collect(),
+    ))
 }

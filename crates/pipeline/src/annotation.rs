@@ -12,7 +12,7 @@ use pairwise_core::{
 };
 use pairwise_store::{
     annotation::{self, FillReport, NewVote, Showing},
-    audit, projects, DatabaseConnection,
+    audit, DatabaseConnection,
 };
 use serde_json::json;
 
@@ -22,6 +22,30 @@ fn annotator(actor: &Actor) -> Result<i64> {
     actor
         .id
         .ok_or_else(|| PipelineError::invalid("as", "annotating needs a user: pass --as NAME"))
+}
+
+/// The actor's user id, if `assignment` is a showing of theirs in a project they still annotate
+/// (removed from a project, their pending showings there are closed to them).
+async fn showing(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<i64> {
+    let me = annotator(actor)?;
+    let not_found = || PipelineError::NotFound(format!("item {assignment} in your queue"));
+    let project = annotation::showing_project(db, me, assignment)
+        .await?
+        .ok_or_else(not_found)?;
+    crate::access::project_by_id(db, actor, project, Role::Annotator, "annotate")
+        .await
+        .map_err(|_| not_found())?;
+    Ok(me)
+}
+
+/// The projects with items that the actor annotates, with their progress.
+pub async fn projects(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<pairwise_core::annotation::AnnotateProject>> {
+    let me = annotator(actor)?;
+    let visible = crate::access::visible_projects(db, actor).await?;
+    Ok(annotation::projects_for(db, me, visible.as_ref()).await?)
 }
 
 /// What an annotator gets from the queue: the items to show now (the first is current, the rest
@@ -42,9 +66,13 @@ pub async fn next_items(
     want: u32,
 ) -> Result<Queue> {
     let me = annotator(actor)?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(db, actor, project, Role::Annotator, "annotate").await?;
     let items = annotation::next(db, p.id, me, want.clamp(1, 20) as usize).await?;
-    let (done, remaining) = annotation::progress(db, p.id, me).await?;
+    let (done, mut remaining) = annotation::progress(db, p.id, me).await?;
+    if items.is_empty() {
+        // Nothing left to serve: the estimate's allowance for repeats to come is moot.
+        remaining = 0;
+    }
     Ok(Queue {
         project: p.name,
         items,
@@ -61,7 +89,7 @@ pub async fn vote(
     assignment: i64,
     vote: NewVote,
 ) -> Result<VoteReceipt> {
-    let me = annotator(actor)?;
+    let me = showing(db, actor, assignment).await?;
     let v = annotation::vote(db, me, assignment, &vote).await?;
     let until = v.created_at + chrono::Duration::seconds(UNDO_SECONDS);
     Ok(VoteReceipt {
@@ -72,12 +100,14 @@ pub async fn vote(
 
 /// Takes back the actor's vote within the undo window.
 pub async fn undo(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<()> {
-    Ok(annotation::undo(db, annotator(actor)?, assignment).await?)
+    let me = showing(db, actor, assignment).await?;
+    Ok(annotation::undo(db, me, assignment).await?)
 }
 
 /// Skips a showing as distressing: recorded, never counted against the annotator.
 pub async fn skip(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<()> {
-    Ok(annotation::skip(db, annotator(actor)?, assignment).await?)
+    let me = showing(db, actor, assignment).await?;
+    Ok(annotation::skip(db, me, assignment).await?)
 }
 
 /// Opts the actor out of (or back into) red-team items.
@@ -92,8 +122,14 @@ pub async fn save_settings(
     project: &str,
     settings: AnnotationSettings,
 ) -> Result<AnnotationSettings> {
-    require(actor, Role::Reviewer, "change annotation settings")?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(
+        db,
+        actor,
+        project,
+        Role::Reviewer,
+        "change annotation settings",
+    )
+    .await?;
     if annotation::settings(db, p.id).await? == settings {
         return Ok(settings);
     }
@@ -113,8 +149,14 @@ pub async fn fill_queue(
     redteam: bool,
     seed: Option<u64>,
 ) -> Result<(FillReport, FillReport)> {
-    require(actor, Role::Reviewer, "fill the annotation queue")?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(
+        db,
+        actor,
+        project,
+        Role::Reviewer,
+        "fill the annotation queue",
+    )
+    .await?;
     let judged = annotation::fill_from_inconsistent(db, p.id).await?;
     let paired = annotation::fill_from_pairs(db, p.id, limit, redteam, seed).await?;
     let detail = json!({"judge_inconsistent": judged, "pairs": paired});
@@ -129,8 +171,7 @@ pub async fn gold_from_pairs(
     project: &str,
     n: u64,
 ) -> Result<u64> {
-    require(actor, Role::Reviewer, "make gold items")?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(db, actor, project, Role::Reviewer, "make gold items").await?;
     let done = annotation::gold_from_pairs(db, p.id, n).await?;
     record(
         db,
@@ -151,8 +192,7 @@ pub async fn promote_gold(
     item: i64,
     answer: &str,
 ) -> Result<()> {
-    require(actor, Role::Reviewer, "make gold items")?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(db, actor, project, Role::Reviewer, "make gold items").await?;
     annotation::set_gold(db, p.id, item, answer).await?;
     let detail = json!({"item": item, "answer": answer});
     record(db, actor, "calibration.gold", project, detail).await
@@ -160,7 +200,7 @@ pub async fn promote_gold(
 
 /// Runs the κ gate; returns how many annotators and items were quarantined.
 pub async fn run_kappa_gate(db: &DatabaseConnection, actor: &Actor, project: &str) -> Result<u64> {
-    require(actor, Role::Reviewer, "run the κ gate")?;
+    crate::access::project(db, actor, project, Role::Reviewer, "run the κ gate").await?;
     let n = crate::calibration::run_gate(db, project).await?;
     record(
         db,
@@ -180,8 +220,8 @@ pub async fn release_quarantine(
     project: &str,
     id: i64,
 ) -> Result<()> {
-    require(actor, Role::Reviewer, "release a quarantine")?;
-    let p = projects::require(db, project).await?;
+    let p =
+        crate::access::project(db, actor, project, Role::Reviewer, "release a quarantine").await?;
     // The quarantine records the releasing user; the built-in CLI actor has no user row.
     let Some(by) = actor.id else {
         return Err(crate::PipelineError::invalid(
@@ -209,7 +249,7 @@ pub async fn build_human_pairs(
     min_votes: u64,
     include_quarantined: bool,
 ) -> Result<crate::calibration::HumanPairsReport> {
-    require(actor, Role::Reviewer, "build human pairs")?;
+    crate::access::project(db, actor, project, Role::Reviewer, "build human pairs").await?;
     let report =
         crate::calibration::human_pairs(db, project, min_votes, include_quarantined).await?;
     let detail = serde_json::to_value(&report).unwrap_or_default();

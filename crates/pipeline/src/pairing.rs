@@ -17,7 +17,7 @@ use pairwise_core::{
 use pairwise_store::{
     audit, candidates,
     entities::{candidate, judgment},
-    judgments, pairs, projects, prompts, rubrics, runs, DatabaseConnection,
+    judgments, pairs, prompts, rubrics, runs, DatabaseConnection,
 };
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,14 @@ pub async fn build_pairs(
             return Err(PipelineError::invalid(field, "must be a number ≥ 0"));
         }
     }
-    let project = projects::require(db, &request.project).await?;
+    let project = crate::access::project(
+        db,
+        actor,
+        &request.project,
+        pairwise_core::Role::Reviewer,
+        "build pairs",
+    )
+    .await?;
     let job = runs::get(db, request.judge_run).await?;
     if job.project_id != project.id || job.kind != JUDGE {
         return Err(PipelineError::invalid(

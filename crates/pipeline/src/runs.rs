@@ -338,4 +338,6 @@ pub(crate) async fn finished_generation_runs(
 }
 
 mod actions;
-pub use actions::{cancel_run, retry_run, start_generation, start_judge, start_reference};
+pub use actions::{
+    cancel_run, list_runs, retry_run, show_run, start_generation, start_judge, start_reference,
+};

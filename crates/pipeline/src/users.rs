@@ -86,13 +86,16 @@ pub async fn issue_token(
             "the user is deactivated",
         ));
     }
-    let (token, secret) = tokens::issue(db, user.id, &request.name).await?;
+    let days = request
+        .expires_in_days
+        .unwrap_or(tokens::DEFAULT_EXPIRY_DAYS);
+    let (token, secret) = tokens::issue_expiring(db, user.id, &request.name, days).await?;
     record(
         db,
         actor,
         "token.issue",
         username,
-        json!({"token": token.id}),
+        json!({"token": token.id, "expires_at": token.expires_at}),
     )
     .await?;
     Ok((token, secret))

@@ -14,6 +14,7 @@ pub mod job;
 pub mod judgment;
 pub mod pair;
 pub mod project;
+pub mod project_member;
 pub mod prompt;
 pub mod quarantine;
 pub mod rubric;

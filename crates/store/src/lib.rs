@@ -9,6 +9,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod judgments;
+pub mod members;
 pub mod models;
 pub mod pairs;
 pub mod projects;

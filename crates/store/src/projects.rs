@@ -78,6 +78,11 @@ pub async fn find(db: &impl ConnectionTrait, name: &str) -> Result<Option<projec
         .await?)
 }
 
+/// The project with id `id`, if any.
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<project::Model>> {
+    Ok(project::Entity::find_by_id(id).one(db).await?)
+}
+
 /// The project named `name`, or `NotFound`.
 pub async fn require(db: &impl ConnectionTrait, name: &str) -> Result<project::Model> {
     find(db, name)
@@ -103,10 +108,19 @@ struct CountRow {
 
 /// Every project, by name, with prompt counts from one grouped query.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ProjectView>> {
-    let projects = project::Entity::find()
-        .order_by_asc(project::Column::Name)
-        .all(db)
-        .await?;
+    list_among(db, None).await
+}
+
+/// The projects among `ids` (`None`: all), by name, with prompt counts.
+pub async fn list_among(
+    db: &impl ConnectionTrait,
+    ids: Option<&std::collections::BTreeSet<i64>>,
+) -> Result<Vec<ProjectView>> {
+    let mut query = project::Entity::find().order_by_asc(project::Column::Name);
+    if let Some(ids) = ids {
+        query = query.filter(project::Column::Id.is_in(ids.iter().copied()));
+    }
+    let projects = query.all(db).await?;
     let counts: HashMap<i64, u64> = prompt::Entity::find()
         .select_only()
         .column(prompt::Column::ProjectId)

@@ -107,6 +107,7 @@ pub(crate) fn view(m: prompt::Model) -> Result<PromptView> {
         metadata: serde_json::from_str(&m.metadata).unwrap_or(serde_json::Value::Null),
         hash: m.hash,
         created_at: rfc3339(&m.created_at),
+        truncated: false,
     })
 }
 
@@ -167,7 +168,8 @@ pub async fn get_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<prom
         .await?)
 }
 
-/// One page of a project's prompts in import order, with the total that matches the filter.
+/// One page of a project's prompts in import order, with the total that matches the filter;
+/// long texts are previews (see [`PromptView::preview`]).
 pub async fn page(
     db: &impl ConnectionTrait,
     project_id: i64,
@@ -198,6 +200,19 @@ pub async fn page(
         total,
         limit,
         offset,
-        items: items.into_iter().map(view).collect::<Result<_>>()?,
+        items: items
+            .into_iter()
+            .map(|m| view(m).map(PromptView::preview))
+            .collect::<Result<_>>()?,
     })
+}
+
+/// One prompt of a project, whole (lists show previews).
+pub async fn get(db: &impl ConnectionTrait, project_id: i64, id: i64) -> Result<PromptView> {
+    let m = prompt::Entity::find_by_id(id)
+        .filter(prompt::Column::ProjectId.eq(project_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("prompt {id}")))?;
+    view(m)
 }

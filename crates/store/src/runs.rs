@@ -321,11 +321,21 @@ pub async fn list(
     project_id: Option<i64>,
     limit: u64,
 ) -> Result<Vec<RunView>> {
+    let among = project_id.map(|p| std::collections::BTreeSet::from([p]));
+    list_among(db, among.as_ref(), limit).await
+}
+
+/// The newest `limit` runs of the projects among `ids` (`None`: of every project).
+pub async fn list_among(
+    db: &impl ConnectionTrait,
+    ids: Option<&std::collections::BTreeSet<i64>>,
+    limit: u64,
+) -> Result<Vec<RunView>> {
     let mut query = job::Entity::find()
         .order_by_desc(job::Column::Id)
         .limit(limit);
-    if let Some(p) = project_id {
-        query = query.filter(job::Column::ProjectId.eq(p));
+    if let Some(ids) = ids {
+        query = query.filter(job::Column::ProjectId.is_in(ids.iter().copied()));
     }
     let jobs = query.all(db).await?;
     let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();

@@ -24,16 +24,39 @@ fn view(m: &api_token::Model) -> TokenView {
         prefix: m.prefix.clone(),
         created_at: rfc3339(&m.created_at),
         last_used_at: m.last_used_at.as_ref().map(rfc3339),
+        expires_at: m.expires_at.as_ref().map(rfc3339),
         revoked: m.revoked_at.is_some(),
     }
 }
 
-/// Issues a token for a user; returns its listing and the secret (never stored).
+/// Days a new token lives unless its issuer says otherwise.
+pub const DEFAULT_EXPIRY_DAYS: u32 = 90;
+/// The longest expiry a token can be given (about ten years); `0` days means "never".
+pub const MAX_EXPIRY_DAYS: u32 = 3650;
+
+/// Issues a token for a user that expires in [`DEFAULT_EXPIRY_DAYS`]; returns its listing and
+/// the secret (never stored).
 pub async fn issue(
     db: &impl ConnectionTrait,
     user_id: i64,
     name: &str,
 ) -> Result<(TokenView, String)> {
+    issue_expiring(db, user_id, name, DEFAULT_EXPIRY_DAYS).await
+}
+
+/// Issues a token that is refused after `days` days (`0`: never expires).
+pub async fn issue_expiring(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    name: &str,
+    days: u32,
+) -> Result<(TokenView, String)> {
+    if days > MAX_EXPIRY_DAYS {
+        return Err(StoreError::invalid(
+            "expires_in_days",
+            format!("at most {MAX_EXPIRY_DAYS} days (0: never)"),
+        ));
+    }
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(StoreError::invalid(
@@ -55,6 +78,9 @@ pub async fn issue(
         created_at: Set(chrono::Utc::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        expires_at: Set(
+            (days > 0).then(|| chrono::Utc::now() + chrono::Duration::days(i64::from(days)))
+        ),
         ..Default::default()
     }
     .insert(db)
@@ -75,6 +101,9 @@ pub async fn authenticate(db: &impl ConnectionTrait, secret: &str) -> Result<Opt
     else {
         return Ok(None);
     };
+    if token.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        return Ok(None);
+    }
     let Some(owner) = user::Entity::find_by_id(token.user_id).one(db).await? else {
         return Ok(None);
     };

@@ -167,21 +167,42 @@ pub async fn verify_login(
     username: &str,
     password: &str,
 ) -> Result<Option<User>> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    match find_by_username(db, username).await? {
-        Some(model) => {
-            let ok = verify_password(password, &model.password_hash);
-            Ok((ok && model.active)
-                .then(|| User::try_from(&model))
-                .transpose()?)
-        }
-        None => {
-            let dummy =
-                DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default());
-            let _ = verify_password(password, dummy);
-            Ok(None)
-        }
+    // An unknown user costs the same hash as a known one (no username oracle by timing).
+    let model = find_by_username(db, username).await?;
+    let phc = model.as_ref().map(|m| m.password_hash.clone());
+    let ok = verify_off_thread(password, phc).await;
+    match model {
+        Some(model) => Ok((ok && model.active)
+            .then(|| User::try_from(&model))
+            .transpose()?),
+        None => Ok(None),
     }
+}
+
+/// Checks a password against its hash on the blocking pool, at most one per core at a time:
+/// argon2 is slow on purpose (tens of milliseconds of CPU), and on the async threads a flood of
+/// logins would stall every other request. `None` checks against a dummy hash.
+async fn verify_off_thread(password: &str, phc: Option<String>) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    static HASHING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = HASHING.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    let Ok(_permit) = permits.acquire().await else {
+        return false;
+    };
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let phc = phc.unwrap_or_else(|| {
+            DUMMY
+                .get_or_init(|| hash_password("not-a-real-password").unwrap_or_default())
+                .clone()
+        });
+        verify_password(&password, &phc)
+    })
+    .await
+    .unwrap_or(false)
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<UserView>> {

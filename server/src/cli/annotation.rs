@@ -4,7 +4,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use pairwise_core::{annotation::AnnotationSettings, Actor};
 use pairwise_pipeline::annotation as actions;
-use pairwise_store::{annotation, projects, DatabaseConnection};
+use pairwise_store::{annotation, DatabaseConnection};
 
 #[derive(Debug, Subcommand)]
 pub enum AnnotateCommand {
@@ -109,7 +109,14 @@ pub async fn run(
             item,
             answer,
         } => {
-            let p = projects::require(db, &project).await?;
+            let p = pairwise_pipeline::access::project(
+                db,
+                actor,
+                &project,
+                pairwise_core::Role::Reviewer,
+                "use this project",
+            )
+            .await?;
             if let (Some(file), Some(format)) = (import, format) {
                 let handle = std::fs::File::open(&file)
                     .with_context(|| format!("cannot open {}", file.display()))?;
@@ -141,7 +148,14 @@ pub async fn run(
             }
         }
         AnnotateCommand::Settings(a) => {
-            let p = projects::require(db, &a.project).await?;
+            let p = pairwise_pipeline::access::project(
+                db,
+                actor,
+                &a.project,
+                pairwise_core::Role::Reviewer,
+                "use this project",
+            )
+            .await?;
             let old = annotation::settings(db, p.id).await?;
             let new = AnnotationSettings {
                 overlap: a.overlap.unwrap_or(old.overlap),

@@ -5,7 +5,14 @@ use anyhow::Context;
 use pairwise_pipeline::calibration;
 use pairwise_store::DatabaseConnection;
 
-pub async fn report(db: &DatabaseConnection, project: &str, json: bool) -> anyhow::Result<()> {
+pub async fn report(
+    db: &DatabaseConnection,
+    actor: &pairwise_core::Actor,
+    project: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let role = pairwise_core::Role::Reviewer;
+    pairwise_pipeline::access::project(db, actor, project, role, "see calibration").await?;
     let r = calibration::report(db, project)
         .await
         .with_context(|| format!("calibration of {project}"))?;

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pairwise_core::{requests::FreezeRequest, Actor};
 use pairwise_pipeline::datasets::freeze_version;
-use pairwise_store::{datasets, projects, DatabaseConnection};
+use pairwise_store::{datasets, DatabaseConnection};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +89,14 @@ pub async fn run(
             );
         }
         DatasetCommand::List { project, json } => {
-            let p = projects::require(db, &project).await?;
+            let p = pairwise_pipeline::access::project(
+                db,
+                actor,
+                &project,
+                pairwise_core::Role::Reviewer,
+                "use this project",
+            )
+            .await?;
             let list = datasets::list(db, p.id).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
@@ -112,7 +119,14 @@ pub async fn run(
             b,
             json,
         } => {
-            let p = projects::require(db, &project).await?;
+            let p = pairwise_pipeline::access::project(
+                db,
+                actor,
+                &project,
+                pairwise_core::Role::Reviewer,
+                "use this project",
+            )
+            .await?;
             let diff = datasets::diff(db, p.id, &a, &b).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&diff)?);

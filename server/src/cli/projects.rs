@@ -1,8 +1,12 @@
-//! `pairwise project …`: create and list projects.
+//! `pairwise project …`: create and list projects, and manage their members.
 
 use clap::Subcommand;
-use pairwise_core::{requests::CreateProject, Actor};
-use pairwise_store::{projects, DatabaseConnection};
+use pairwise_core::{
+    requests::{CreateProject, SetMember},
+    Actor,
+};
+use pairwise_pipeline::projects as actions;
+use pairwise_store::DatabaseConnection;
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
@@ -13,8 +17,39 @@ pub enum ProjectCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
-    /// List projects with prompt counts.
+    /// List projects with prompt counts (those the actor may see).
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage who works in a project.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Make a user a member with a role in the project (or change it).
+    Add {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        user: String,
+        /// `annotator` or `reviewer` (never above the account's own role).
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a user from the project (their votes stay).
+    Remove {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// The members of a project.
+    List {
+        #[arg(long)]
+        project: String,
         #[arg(long)]
         json: bool,
     },
@@ -28,11 +63,38 @@ pub async fn run(
     match command {
         ProjectCommand::Create { name, description } => {
             let request = CreateProject { name, description };
-            let p = pairwise_pipeline::projects::create_project(db, actor, request).await?;
+            let p = actions::create_project(db, actor, request).await?;
             println!("created project {}", p.name);
         }
+        ProjectCommand::Member(MemberCommand::Add {
+            project,
+            user,
+            role,
+        }) => {
+            let request = SetMember {
+                username: user,
+                role,
+            };
+            let m = actions::set_member(db, actor, &project, request).await?;
+            println!("{} is {} in {project}", m.username, m.role);
+        }
+        ProjectCommand::Member(MemberCommand::Remove { project, user }) => {
+            actions::remove_member(db, actor, &project, &user).await?;
+            println!("{user} is no longer a member of {project}");
+        }
+        ProjectCommand::Member(MemberCommand::List { project, json }) => {
+            let list = actions::list_members(db, actor, &project).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for m in list {
+                    let status = if m.active { "" } else { "  (deactivated)" };
+                    println!("{:<32} {}{status}", m.username, m.role);
+                }
+            }
+        }
         ProjectCommand::List { json } => {
-            let list = projects::list(db).await?;
+            let list = actions::list_projects(db, actor).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {

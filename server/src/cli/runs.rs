@@ -110,11 +110,8 @@ pub async fn run(
             }
         }
         RunCommand::List { project, json } => {
-            let project_id = match project {
-                Some(name) => Some(pairwise_store::projects::require(db, &name).await?.id),
-                None => None,
-            };
-            let list = pairwise_store::runs::list(db, project_id, 100).await?;
+            let list =
+                pairwise_pipeline::runs::list_runs(db, actor, project.as_deref(), 100).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {

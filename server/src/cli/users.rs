@@ -34,6 +34,9 @@ pub enum UserCommand {
         /// A label to recognise the token by.
         #[arg(long, default_value = "cli")]
         label: String,
+        /// Days until the token is refused (0: never).
+        #[arg(long, default_value_t = 90)]
+        expires_in_days: u32,
     },
     /// Change a user's role.
     SetRole {
@@ -88,10 +91,15 @@ pub async fn run(
                 }
             }
         }
-        UserCommand::Token { name, label } => {
+        UserCommand::Token {
+            name,
+            label,
+            expires_in_days,
+        } => {
             let request = IssueToken {
                 username: name.clone(),
                 name: label,
+                expires_in_days: Some(expires_in_days),
             };
             let (_, secret) = actions::issue_token(db, actor, request).await?;
             eprintln!("token for {name} (shown once; store it safely):");

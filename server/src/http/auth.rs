@@ -15,11 +15,15 @@ use axum::{
 use pairwise_core::Role;
 use pairwise_store::{session_store::USER_ID_KEY, tokens, users, users::User};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tower_sessions::Session;
 
 /// Session key holding the user's auth epoch at login; a newer epoch in the database ends it.
 const EPOCH_KEY: &str = "epoch";
+
+/// The largest login request body: a username (≤ 64 characters), a password and a `next` path
+/// fit many times over; anything larger is refused with 413 before it is read.
+const LOGIN_BODY_LIMIT: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout_form))
         .route("/api/v1/auth/login", post(login_json))
         .route("/api/v1/auth/logout", post(logout_json))
+        .layer(super::security::body_limit(LOGIN_BODY_LIMIT))
 }
 
 /// Resolves the caller of every request and stores it as [`Auth`] in the request extensions.
@@ -76,20 +81,45 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
     }
 }
 
-/// The client's socket address when the server runs with connect info (tests may not).
-pub struct ClientAddr(pub Option<SocketAddr>);
+/// The client's address: the socket's peer, or — when that peer is a trusted reverse proxy —
+/// the last address in `X-Forwarded-For` that is not one of the trusted proxies (the entries
+/// before it were written by the client and prove nothing). `None` when the server runs
+/// without connect info (tests through `oneshot`).
+pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(peer.map(|peer| {
+            client_ip(peer, &parts.headers, &state.trusted_proxies)
+        })))
     }
+}
+
+fn client_ip(peer: IpAddr, headers: &header::HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|hop| hop.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    hops.into_iter()
+        .rev()
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
 }
 
 /// The signed-in caller, as an extractor: 401 when there is none.
@@ -108,6 +138,20 @@ impl Caller {
     /// The caller as the actor of a use case (which checks the role itself).
     pub fn actor(&self) -> pairwise_core::Actor {
         self.0.actor()
+    }
+
+    /// The project `name` if the caller may act in it with `role` (admins: every project;
+    /// others: their memberships; any other project is 404).
+    pub async fn project(
+        &self,
+        db: &pairwise_store::DatabaseConnection,
+        name: &str,
+        role: Role,
+    ) -> Result<pairwise_store::entities::project::Model, ApiError> {
+        Ok(
+            pairwise_pipeline::access::project(db, &self.actor(), name, role, "use this project")
+                .await?,
+        )
     }
 }
 
@@ -148,20 +192,28 @@ enum Attempt {
 
 async fn attempt(
     state: &AppState,
-    req_addr: Option<SocketAddr>,
+    addr: Option<IpAddr>,
     username: &str,
     password: &str,
 ) -> Result<Attempt, ApiError> {
-    let ip = req_addr
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "local".into());
-    let key = format!("{ip}|{}", username.trim().to_lowercase());
+    let ip = addr.map_or_else(|| "local".to_owned(), |a| a.to_string());
+    // One address spraying many usernames is limited whatever the names; only then is the
+    // username looked at, and one that cannot exist never becomes a limiter key.
+    if state.login_address_limiter.check_key(&ip).is_err() {
+        tracing::warn!(%ip, "login rate limit of the address reached");
+        return Ok(Attempt::Limited);
+    }
+    let username = username.trim();
+    if users::validate_username(username).is_err() {
+        return Ok(Attempt::Wrong);
+    }
+    let key = format!("{ip}|{}", username.to_lowercase());
     if state.login_limiter.check_key(&key).is_err() {
         tracing::warn!(%ip, "login rate limit reached");
         return Ok(Attempt::Limited);
     }
     Ok(
-        match users::verify_login(&state.db, username.trim(), password).await? {
+        match users::verify_login(&state.db, username, password).await? {
             Some(user) => Attempt::Ok(user),
             None => Attempt::Wrong,
         },
@@ -303,7 +355,32 @@ async fn audit(state: &AppState, user: &User, action: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{client_ip, safe_next};
+    use axum::http::{header::HeaderMap, HeaderValue};
+    use std::net::IpAddr;
+
+    #[test]
+    fn the_client_address_comes_from_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let proxy = ip("10.0.0.2");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.9, 10.0.0.3"),
+        );
+        // Not behind a trusted proxy: the header is the client's own claim and is ignored.
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &headers, &[proxy]),
+            ip("198.51.100.1")
+        );
+        // Behind two trusted proxies: the last untrusted hop, not the client-written first.
+        let trusted = [proxy, ip("10.0.0.3")];
+        assert_eq!(client_ip(proxy, &headers, &trusted), ip("203.0.113.9"));
+        // A garbled header falls back to the peer.
+        headers.insert("x-forwarded-for", HeaderValue::from_static("not-an-ip"));
+        assert_eq!(client_ip(proxy, &headers, &trusted), proxy);
+        assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy);
+    }
 
     #[test]
     fn next_only_ever_points_inside_the_site() {

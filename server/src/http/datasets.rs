@@ -20,7 +20,7 @@ use pairwise_core::{
     ExportFormat, Role,
 };
 use pairwise_pipeline::{export_target, ExportChunks};
-use pairwise_store::{datasets, projects};
+use pairwise_store::datasets;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -40,8 +40,7 @@ pub async fn list(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<DatasetVersionView>>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let p = projects::require(&state.db, &name).await?;
+    let p = caller.project(&state.db, &name, Role::Reviewer).await?;
     Ok(Json(datasets::list(&state.db, p.id).await?))
 }
 
@@ -67,8 +66,7 @@ pub async fn show(
     caller: Caller,
     Path((name, tag)): Path<(String, String)>,
 ) -> Result<Json<DatasetVersionView>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let p = projects::require(&state.db, &name).await?;
+    let p = caller.project(&state.db, &name, Role::Reviewer).await?;
     Ok(Json(datasets::get_view(&state.db, p.id, &tag).await?))
 }
 
@@ -79,8 +77,7 @@ pub async fn diff(
     caller: Caller,
     Path((name, tag, other)): Path<(String, String, String)>,
 ) -> Result<Json<DatasetDiff>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let p = projects::require(&state.db, &name).await?;
+    let p = caller.project(&state.db, &name, Role::Reviewer).await?;
     Ok(Json(datasets::diff(&state.db, p.id, &tag, &other).await?))
 }
 
@@ -104,7 +101,7 @@ pub async fn export(
     Path((name, tag)): Path<(String, String)>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Reviewer)?;
+    caller.project(&state.db, &name, Role::Reviewer).await?;
     let format: ExportFormat = query
         .format
         .parse()
@@ -201,20 +198,23 @@ async fn export_parquet(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 pub struct ReportQuery {
     /// Also check contamination against this other version.
     pub against: Option<String>,
 }
 
 /// The quality report of a version (reviewer).
+#[utoipa::path(get, path = "/api/v1/projects/{name}/datasets/{tag}/report", tag = "datasets",
+    params(("name" = String, Path), ("tag" = String, Path), ReportQuery),
+    responses((status = 200, description = "the quality report"), (status = 404, body = super::error::ErrorBody)))]
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
     Path((name, tag)): Path<(String, String)>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Json<pairwise_core::dto::QualityReport>, ApiError> {
-    caller.require(Role::Reviewer)?;
+    caller.project(&state.db, &name, Role::Reviewer).await?;
     Ok(Json(
         pairwise_pipeline::quality_report(&state.db, &name, &tag, query.against.as_deref()).await?,
     ))

@@ -21,13 +21,14 @@ use pairwise_core::{
     ImportFormat, Role, Split,
 };
 use pairwise_pipeline::{import_prompts, ImportOptions};
-use pairwise_store::{projects, prompts};
+use pairwise_store::prompts;
 use serde::Deserialize;
 use std::io::{BufReader, Write};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{name}/prompts", get(list_prompts))
+        .route("/projects/{name}/prompts/{id}", get(get_prompt))
         .route(
             "/projects/{name}/prompts/import",
             post(import_prompts_raw).layer(DefaultBodyLimit::disable()),
@@ -54,8 +55,7 @@ pub async fn list_prompts(
     Path(name): Path<String>,
     Query(query): Query<PromptQuery>,
 ) -> Result<Json<Page<PromptView>>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let project = projects::require(&state.db, &name).await?;
+    let project = caller.project(&state.db, &name, Role::Reviewer).await?;
     let filter = prompts::PromptFilter {
         split: query.split,
         search: query.q,
@@ -70,6 +70,19 @@ pub async fn list_prompts(
         )
         .await?,
     ))
+}
+
+/// One prompt, whole (lists cut long texts; see `truncated`) (reviewer, admin).
+#[utoipa::path(get, path = "/api/v1/projects/{name}/prompts/{id}", tag = "prompts",
+    params(("name" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = PromptView), (status = 404, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn get_prompt(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, id)): Path<(String, i64)>,
+) -> Result<Json<PromptView>, ApiError> {
+    let project = caller.project(&state.db, &name, Role::Reviewer).await?;
+    Ok(Json(prompts::get(&state.db, project.id, id).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -97,8 +110,8 @@ pub async fn import_prompts_raw(
     body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
     let actor = caller.actor();
-    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import prompts")?;
-    projects::require(&state.db, &name).await?;
+    pairwise_pipeline::access::project(&state.db, &actor, &name, Role::Reviewer, "import prompts")
+        .await?;
     let mut tmp = tempfile::NamedTempFile::new().map_err(internal)?;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {

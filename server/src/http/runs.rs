@@ -14,7 +14,6 @@ use futures_util::stream::{self, Stream};
 use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
 use pairwise_core::{dto::RunView, Role};
 use pairwise_pipeline::runs;
-use pairwise_store::projects;
 use serde::Deserialize;
 use std::{convert::Infallible, time::Duration};
 
@@ -45,13 +44,9 @@ pub async fn list(
     caller: Caller,
     Query(filter): Query<RunFilter>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    let project = match filter.project {
-        Some(name) => Some(projects::require(&state.db, &name).await?.id),
-        None => None,
-    };
+    let actor = caller.actor();
     Ok(Json(
-        pairwise_store::runs::list(&state.db, project, 100).await?,
+        runs::list_runs(&state.db, &actor, filter.project.as_deref(), 100).await?,
     ))
 }
 
@@ -63,8 +58,7 @@ pub async fn show(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<RunView>, ApiError> {
-    caller.require(Role::Reviewer)?;
-    Ok(Json(pairwise_store::runs::show(&state.db, id).await?))
+    Ok(Json(runs::show_run(&state.db, &caller.actor(), id).await?))
 }
 
 /// Queues a generation run. A request without `seed` gets a random one, recorded on the run.
@@ -114,6 +108,9 @@ pub struct BuildBody {
 }
 
 /// Builds pairs from a finished judge run (reviewer); atomic, duplicates skipped.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/pairs/build", tag = "pairs", params(("name" = String, Path)),
+    request_body(content = Object, description = "`{judge_run, strategy, threshold?, min_margin?, max_margin?, trivial_gap?}`"),
+    responses((status = 200, description = "the build report"), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn build_pairs(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,8 +155,12 @@ pub async fn retry(
     Ok(Json(runs::retry_run(&state.db, &caller.actor(), id).await?))
 }
 
-/// The recent runs as JSON, sent at once and then whenever anything in them changes (checked
-/// twice a second), with keep-alive comments in between.
+/// The recent runs of the caller's projects as JSON, sent at once and then whenever anything in
+/// them changes (checked twice a second), with keep-alive comments in between. The stream ends
+/// when its caller is deactivated, demoted or signed out everywhere; a membership removed takes
+/// that project's runs out of the next message.
+#[utoipa::path(get, path = "/api/v1/runs/events", tag = "runs",
+    responses((status = 200, description = "text/event-stream of `Vec<RunView>` JSON messages"), (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -169,14 +170,17 @@ pub async fn events(
         loop {
             // The stream lives as long as the caller may see runs: deactivation, a demotion or a
             // sign-out everywhere (a new auth epoch) ends it at the next check.
-            match pairwise_store::users::get(&db, user.id).await {
+            let actor = match pairwise_store::users::get(&db, user.id).await {
                 Ok(Some(now))
                     if now.active
                         && now.role.at_least(Role::Reviewer)
-                        && now.auth_epoch == user.auth_epoch => {}
+                        && now.auth_epoch == user.auth_epoch =>
+                {
+                    now.actor()
+                }
                 _ => return None,
-            }
-            match pairwise_store::runs::list(&db, None, 50).await {
+            };
+            match runs::list_runs(&db, &actor, None, 50).await {
                 Ok(list) => {
                     let json = serde_json::to_string(&list).unwrap_or_default();
                     if json != last {

@@ -319,6 +319,21 @@ async fn the_same_actions_through_server_functions_rest_and_cli_store_the_same_r
             .await
             .expect("query")
             .is_none());
+        // Reviewers act in the projects they are members of.
+        pairwise(
+            &url,
+            &[
+                "project",
+                "member",
+                "add",
+                "--project",
+                "cli",
+                "--user",
+                "rev1",
+                "--role",
+                "reviewer",
+            ],
+        );
         pairwise(
             &url,
             &[

@@ -27,6 +27,7 @@ async fn projects_and_prompt_pages_through_the_api() {
         assert_eq!(status, StatusCode::FORBIDDEN, "only admins create projects");
         let (status, body, _) = h.json(create(&admin, "demo")).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        h.members("demo").await;
         let (status, _, _) = h.json(create(&admin, "demo")).await;
         assert_eq!(status, StatusCode::CONFLICT);
         let (status, body, _) = h.json(create(&admin, "Bad Name")).await;
@@ -144,6 +145,7 @@ async fn an_offset_past_every_row_is_an_empty_page_not_a_panic() {
         pairwise_store::projects::create(&h.t.db, "p", "", None)
             .await
             .expect("project");
+        h.members("p").await;
         let rev = bearer(&h.token("rev1").await);
         let cookie = h.login("rev1").await;
         for offset in ["18446744073709551615", "9223372036854775808", "5"] {

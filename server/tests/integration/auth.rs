@@ -210,3 +210,44 @@ async fn there_is_no_self_signup() {
     assert_eq!(users::count(&h.t.db).await.expect("count"), 3);
     h.t.finish().await;
 }
+
+/// Tokens expire: 90 days by default, shown with the last use; an expired token gets 401.
+#[tokio::test]
+async fn api_tokens_expire_and_show_their_expiry() {
+    use pairwise_store::entities::api_token;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let admin = h.t.db.clone();
+    let user = users::find_by_username(&admin, "rev1")
+        .await
+        .expect("query")
+        .expect("user");
+    let (view, secret) = tokens::issue(&admin, user.id, "ci").await.expect("token");
+    let expires = chrono::DateTime::parse_from_rfc3339(view.expires_at.as_deref().expect("expiry"))
+        .expect("rfc3339");
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_days();
+    assert!((89..=90).contains(&days), "default expiry in {days} days");
+    let me = || get_with("/api/v1/me", Some(("authorization", &bearer(&secret))));
+    assert_eq!(h.json(me()).await.0, StatusCode::OK);
+    let listed = tokens::list(&admin, Some(user.id)).await.expect("list");
+    assert!(listed[0].last_used_at.is_some(), "the last use is recorded");
+
+    let mut row: api_token::ActiveModel = api_token::Entity::find_by_id(view.id)
+        .one(&admin)
+        .await
+        .expect("query")
+        .expect("row")
+        .into();
+    row.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1)));
+    row.update(&admin).await.expect("expire");
+    assert_eq!(h.json(me()).await.0, StatusCode::UNAUTHORIZED);
+
+    let (never, _) = tokens::issue_expiring(&admin, user.id, "forever", 0)
+        .await
+        .expect("token");
+    assert_eq!(never.expires_at, None);
+    assert!(tokens::issue_expiring(&admin, user.id, "x", 100_000)
+        .await
+        .is_err());
+    h.t.finish().await;
+}

@@ -16,6 +16,7 @@ async fn reviewers_freeze_diff_and_download_versions_that_nothing_can_change() {
         projects::create(&h.t.db, "ds", "", None)
             .await
             .expect("project");
+        h.members("ds").await;
         let rows: String = (0..7)
             .map(|i| {
                 format!(

@@ -18,6 +18,9 @@ mod adapters;
 mod api;
 mod auth;
 mod datasets;
+mod faults;
+mod flood;
+mod permissions;
 mod runs;
 mod security;
 mod workers;
@@ -76,6 +79,23 @@ impl Harness {
         let res = self.send(req).await;
         assert_eq!(res.status(), StatusCode::OK, "login of {user}");
         cookie(&res)
+    }
+
+    /// Makes `rev1` a reviewer and `ann1` an annotator of `project` (members see only their
+    /// projects).
+    pub(crate) async fn members(&self, project: &str) {
+        let p = pairwise_store::projects::require(&self.t.db, project)
+            .await
+            .expect("project");
+        for (user, role) in [("rev1", "reviewer"), ("ann1", "annotator")] {
+            let u = users::find_by_username(&self.t.db, user)
+                .await
+                .expect("query")
+                .expect("user");
+            pairwise_store::members::set(&self.t.db, p.id, u.id, role)
+                .await
+                .expect("member");
+        }
     }
 
     pub(crate) async fn token(&self, user: &str) -> String {

@@ -17,6 +17,7 @@ async fn a_run_names_a_registered_model_never_a_server_path() {
     pairwise_store::projects::create(&h.t.db, "p", "", None)
         .await
         .expect("project");
+    h.members("p").await;
     let rev = bearer(&h.token("rev1").await);
     for (route, body) in [
         (

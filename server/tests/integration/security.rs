@@ -68,6 +68,7 @@ async fn oversized_bodies_get_413_declared_or_streamed() {
     projects::create(&h.t.db, "p", "", None)
         .await
         .expect("project");
+    h.members("p").await;
     let rev = bearer(&h.token("rev1").await);
     let big = "{\"prompt\":\"x\"}\n".repeat(80_000); // ~1.2 MiB
     let declared = Request::post("/api/v1/projects/p/prompts/import?format=jsonl")
@@ -249,5 +250,77 @@ async fn the_audit_log_and_run_actions_follow_their_roles() {
             .expect("request");
         assert_eq!(h.send(req).await.status(), StatusCode::FORBIDDEN, "{route}");
     }
+    h.t.finish().await;
+}
+
+/// The audit's 150 MB prompt line, scaled: one line over the record cap is refused naming it,
+/// before it is held whole, and nothing is stored; long prompts are listed cut (the page stays
+/// small) with the whole text one request away.
+#[tokio::test]
+async fn an_oversized_prompt_line_is_refused_and_long_prompts_are_listed_cut() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    projects::create(&h.t.db, "big", "", None)
+        .await
+        .expect("project");
+    h.members("big").await;
+    let rev = bearer(&h.token("rev1").await);
+    let import = |body: Vec<u8>| {
+        Request::post("/api/v1/projects/big/prompts/import?format=jsonl")
+            .header("authorization", &rev)
+            .body(Body::from(body))
+            .expect("request")
+    };
+    let mut hostile = b"{\"prompt\":\"fine\"}\n{\"prompt\":\"".to_vec();
+    hostile.extend(std::iter::repeat_n(b'x', 20 << 20));
+    hostile.extend(b"\"}\n");
+    let (status, body, _) = h.json(import(hostile)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.to_string().contains("line 2") || body["line"] == 2,
+        "the error names the line: {body}"
+    );
+    let (_, page, _) = h
+        .json(get_with(
+            "/api/v1/projects/big/prompts",
+            Some(("authorization", &rev)),
+        ))
+        .await;
+    assert_eq!(page["total"], 0, "nothing stored");
+
+    // Ten prompts of 900 KB each: the list is a page of previews.
+    let long = format!("{}end", "word ".repeat(180_000));
+    let lines: String = (0..10)
+        .map(|i| json!({"prompt": format!("{i} {long}")}).to_string() + "\n")
+        .collect();
+    let (status, report, _) = h.json(import(lines.into_bytes())).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let res = h
+        .send(get_with(
+            "/projects/big/prompts",
+            Some(("authorization", &rev)),
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.len() < 200_000, "the page is {} bytes", html.len());
+    assert!(html.contains("Show all"));
+    let (_, page, _) = h
+        .json(get_with(
+            "/api/v1/projects/big/prompts?limit=10",
+            Some(("authorization", &rev)),
+        ))
+        .await;
+    let first = &page["items"][0];
+    assert_eq!(first["truncated"], true);
+    let id = first["id"].as_i64().expect("id");
+    let (status, whole, _) = h
+        .json(get_with(
+            &format!("/api/v1/projects/big/prompts/{id}"),
+            Some(("authorization", &rev)),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(whole["text"].as_str().map(str::len), Some(long.len() + 2));
+    assert_eq!(whole["truncated"], false);
     h.t.finish().await;
 }

@@ -1,8 +1,8 @@
 //! Freezing a dataset version (reviewer): by recipe, or as a rollback copy of an older version.
 
-use crate::{access::require, error::Result};
+use crate::error::Result;
 use pairwise_core::{dto::DatasetVersionView, requests::FreezeRequest, Actor, Role};
-use pairwise_store::{audit, datasets, projects, DatabaseConnection};
+use pairwise_store::{audit, datasets, DatabaseConnection};
 
 /// Freezes `request.tag` in `project`; the version never changes afterwards.
 pub async fn freeze_version(
@@ -11,8 +11,14 @@ pub async fn freeze_version(
     project: &str,
     request: FreezeRequest,
 ) -> Result<DatasetVersionView> {
-    require(actor, Role::Reviewer, "freeze a dataset version")?;
-    let p = projects::require(db, project).await?;
+    let p = crate::access::project(
+        db,
+        actor,
+        project,
+        Role::Reviewer,
+        "freeze a dataset version",
+    )
+    .await?;
     let tag = request.tag.trim();
     let version = match request.from.as_deref() {
         Some(from) => datasets::rollback(db, p.id, from, tag, actor.id).await?,

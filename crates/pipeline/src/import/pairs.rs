@@ -2,13 +2,12 @@
 //! same parser, one row a line, validated and hashed on the parsing thread.
 
 use super::{line_error, Batches, Import, ImportAudit, ImportError, Tally};
-use crate::access::require;
 use pairwise_core::{
     dto::PairImportReport, pair_formats::from_json_row, Actor, PairError, PairFormat, Role,
 };
 use pairwise_store::{
     pairs::{self, HashedPair, PairOrigin},
-    projects, DatabaseConnection,
+    DatabaseConnection,
 };
 use std::io::{BufRead, BufReader, Read};
 
@@ -117,8 +116,8 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
     actor: &Actor,
     mut on_batch: impl FnMut(&PairImportReport),
 ) -> Result<PairImportReport, ImportError> {
-    require(actor, Role::Reviewer, "import pairs")?;
-    let project = projects::require(db, project).await?;
+    let project =
+        crate::access::project(db, actor, project, Role::Reviewer, "import pairs").await?;
     let origin = PairOrigin {
         strategy: "imported".into(),
         source: source.to_owned(),
@@ -152,8 +151,7 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
     source: &str,
     actor: &Actor,
 ) -> Result<PairImportReport, ImportError> {
-    require(actor, Role::Reviewer, "import gold")?;
-    let project = projects::require(db, project).await?;
+    let project = crate::access::project(db, actor, project, Role::Reviewer, "import gold").await?;
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
     let mut import = Import::start(db, false, move |tx| parse_batches(reader, format, tx)).await?;
     while let Some(batch) = import.next_batch().await? {

@@ -2,10 +2,8 @@
 //! normalized prompt's hash.
 
 use super::{Batches, Import, ImportAudit, ImportError, Tally};
-use crate::access::require;
 use pairwise_core::{dto::ImportReport, Actor, ImportFormat, PromptReader, PromptRecord, Role};
 use pairwise_store::{
-    projects,
     prompts::{self, InsertDefaults},
     DatabaseConnection,
 };
@@ -31,8 +29,14 @@ pub async fn import_prompts<R: BufRead + Send + 'static>(
     options: &ImportOptions,
     mut on_batch: impl FnMut(&ImportReport),
 ) -> Result<ImportReport, ImportError> {
-    require(&options.actor, Role::Reviewer, "import prompts")?;
-    let project = projects::require(db, project).await?;
+    let project = crate::access::project(
+        db,
+        &options.actor,
+        project,
+        Role::Reviewer,
+        "import prompts",
+    )
+    .await?;
     // A header error (CSV without a `prompt` column) fails before anything starts.
     let records = PromptReader::new(reader, options.format)?;
     let report = |t: Tally| ImportReport {

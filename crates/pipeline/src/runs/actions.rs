@@ -3,7 +3,7 @@
 
 use super::{create_generation, create_judge, create_reference};
 use crate::{
-    access::require,
+    access::{self, project, require},
     error::{PipelineError, Result},
 };
 use pairwise_core::{
@@ -33,7 +33,14 @@ pub async fn start_generation(
     actor: &Actor,
     request: GenerateRequest,
 ) -> Result<RunView> {
-    require(actor, Role::Reviewer, "start a generation run")?;
+    project(
+        db,
+        actor,
+        &request.project,
+        Role::Reviewer,
+        "start a generation run",
+    )
+    .await?;
     registered_only(db, actor, &request.model).await?;
     let model = request.model.clone();
     let run = create_generation(db, request, actor.id).await?;
@@ -48,7 +55,14 @@ pub async fn start_judge(
     actor: &Actor,
     request: JudgeRequest,
 ) -> Result<RunView> {
-    require(actor, Role::Reviewer, "start a judge run")?;
+    project(
+        db,
+        actor,
+        &request.project,
+        Role::Reviewer,
+        "start a judge run",
+    )
+    .await?;
     registered_only(db, actor, &request.model).await?;
     let detail =
         json!({"model": request.model, "rubric": request.rubric, "mode": request.mode.as_str()});
@@ -63,7 +77,14 @@ pub async fn start_reference(
     actor: &Actor,
     request: ReferenceRequest,
 ) -> Result<RunView> {
-    require(actor, Role::Reviewer, "start a reference run")?;
+    project(
+        db,
+        actor,
+        &request.project,
+        Role::Reviewer,
+        "start a reference run",
+    )
+    .await?;
     registered_only(db, actor, &request.model).await?;
     let run =
         create_reference(db, &request.project, &request.model, request.runs, actor.id).await?;
@@ -78,8 +99,38 @@ pub async fn start_reference(
     Ok(run)
 }
 
+/// The newest `limit` runs the actor may see (of `project`, or of every project they see).
+pub async fn list_runs(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    project_name: Option<&str>,
+    limit: u64,
+) -> Result<Vec<RunView>> {
+    if let Some(name) = project_name {
+        let p = project(db, actor, name, Role::Reviewer, "list runs").await?;
+        return Ok(runs::list(db, Some(p.id), limit).await?);
+    }
+    require(actor, Role::Reviewer, "list runs")?;
+    let visible = access::visible_projects(db, actor).await?;
+    Ok(runs::list_among(db, visible.as_ref(), limit).await?)
+}
+
+/// One run, if the actor may see its project (else "not found", like a run that does not exist).
+pub async fn show_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
+    require(actor, Role::Reviewer, "see a run")?;
+    let run = runs::show(db, id).await?;
+    project(db, actor, &run.project, Role::Reviewer, "see a run")
+        .await
+        .map_err(|e| match e {
+            PipelineError::NotFound(_) => PipelineError::NotFound(format!("run {id}")),
+            other => other,
+        })?;
+    Ok(run)
+}
+
 /// Cancels a queued or running run.
 pub async fn cancel_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
+    show_run(db, actor, id).await?;
     require(actor, Role::Reviewer, "cancel a run")?;
     runs::cancel(db, id).await?;
     let run = runs::show(db, id).await?;
@@ -89,6 +140,7 @@ pub async fn cancel_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Resu
 
 /// Queues a failed or cancelled run again (it resumes where it stopped).
 pub async fn retry_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<RunView> {
+    show_run(db, actor, id).await?;
     require(actor, Role::Reviewer, "retry a run")?;
     runs::retry(db, id).await?;
     let run = runs::show(db, id).await?;

@@ -3,6 +3,7 @@
 //! One test binary; each topic is a module. Runs need the test models under `models/`
 //! (`make setup-models`); imports read the data sets under `shared/data/`.
 
+mod blind;
 mod calibration;
 mod common;
 mod datasets;

@@ -4,7 +4,7 @@
 use super::{
     queue::{count, mine, Ctx},
     settings::{redteam_opt_out, settings},
-    MAIN, PENDING, VOTED,
+    MAIN, PENDING, REPEAT, VOTED,
 };
 use crate::{
     entities::{assignment, comparison, project, vote},
@@ -12,11 +12,20 @@ use crate::{
 };
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, Query},
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use std::collections::{BTreeSet, HashMap};
 
-/// (votes cast, items still open to this annotator) in a project.
+/// (votes cast, showings still to come for this annotator) in a project.
+///
+/// The estimate must not tell an annotator what kind of item they were served: every showing —
+/// main, silent gold or swapped repeat — leaves it unchanged when served and lowers it by one
+/// when voted. So it counts, for this annotator: the items they have not been shown (gold
+/// included) that still lack votes, their pending showings of every kind, and the swapped
+/// repeats still to come (the expected number of repeats, which serving does not move, less
+/// those already served).
 pub async fn progress(
     db: &impl ConnectionTrait,
     project_id: i64,
@@ -38,24 +47,63 @@ pub async fn progress(
         now,
         until: now,
     };
-    let open = comparison::Entity::find()
-        .filter(ctx.open_items())
-        .filter(comparison::Column::Saturated.eq(false))
-        .filter(comparison::Column::GoldAnswer.is_null())
-        .count(db)
-        .await?;
+    // Items with all their main votes in. Whether an item is merely held (by anyone) must not
+    // count: serving takes a slot, so "unsaturated" would move for main items only.
+    let fully_voted = Query::select()
+        .column(assignment::Column::ComparisonId)
+        .from(assignment::Entity)
+        .and_where(assignment::Column::ProjectId.eq(project_id))
+        .and_where(assignment::Column::Kind.eq(MAIN))
+        .and_where(assignment::Column::Status.eq(VOTED))
+        .group_by_col(assignment::Column::ComparisonId)
+        .and_having(
+            Expr::expr(Func::count(Expr::col(assignment::Column::Id)))
+                .gte(i64::from(settings.overlap)),
+        )
+        .to_owned();
+    let unseen = |gold: bool| {
+        let mut q = comparison::Entity::find().filter(ctx.open_items());
+        q = if gold {
+            q.filter(comparison::Column::GoldAnswer.is_not_null())
+        } else {
+            q.filter(comparison::Column::GoldAnswer.is_null())
+                .filter(comparison::Column::Id.not_in_subquery(fully_voted.clone()))
+        };
+        q.count(db)
+    };
+    let (unseen_main, unseen_gold) = (unseen(false).await?, unseen(true).await?);
     let pending = count(
         db,
         mine(project_id, user_id).add(assignment::Column::Status.eq(PENDING)),
     )
     .await?;
-    Ok((done, open + pending))
+    let mut repeats_to_come = 0;
+    if settings.repeat_rate > 0.0 {
+        // Main showings this annotator will have had: serving a main item moves one from
+        // `unseen_main` to `main_shown`, so the sum (and the expectation) stays put. The
+        // schedule never serves more than ⌊rate·main⌋ + 1 repeats.
+        let main_shown = count(
+            db,
+            mine(project_id, user_id).add(assignment::Column::Kind.eq(MAIN)),
+        )
+        .await?;
+        let expected =
+            (settings.repeat_rate * (main_shown + unseen_main) as f64).floor() as u64 + 1;
+        let served = count(
+            db,
+            mine(project_id, user_id).add(assignment::Column::Kind.eq(REPEAT)),
+        )
+        .await?;
+        repeats_to_come = expected.saturating_sub(served);
+    }
+    Ok((done, unseen_main + unseen_gold + pending + repeats_to_come))
 }
 
-/// Projects that have items, with this annotator's progress.
+/// Projects that have items (among `visible`; `None`: all), with this annotator's progress.
 pub async fn projects_for(
     db: &impl ConnectionTrait,
     user_id: i64,
+    visible: Option<&BTreeSet<i64>>,
 ) -> Result<Vec<pairwise_core::annotation::AnnotateProject>> {
     let with_items: BTreeSet<i64> = comparison::Entity::find()
         .select_only()
@@ -65,6 +113,7 @@ pub async fn projects_for(
         .all(db)
         .await?
         .into_iter()
+        .filter(|id| visible.is_none_or(|v| v.contains(id)))
         .collect();
     let mut out = Vec::new();
     for p in project::Entity::find()
@@ -82,6 +131,19 @@ pub async fn projects_for(
         });
     }
     Ok(out)
+}
+
+/// The project of `user_id`'s showing `assignment_id` (`None`: no such showing of theirs).
+pub async fn showing_project(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    assignment_id: i64,
+) -> Result<Option<i64>> {
+    Ok(assignment::Entity::find_by_id(assignment_id)
+        .one(db)
+        .await?
+        .filter(|a| a.annotator_id == user_id)
+        .map(|a| a.project_id))
 }
 
 /// Counts for load checks: (items, votes, the most main votes any one item has).

@@ -36,7 +36,9 @@ async fn owned(
         .ok_or_else(|| StoreError::NotFound(format!("item {assignment_id} in your queue")))
 }
 
-/// Records a vote on a pending showing of this annotator (once: a second vote is a conflict).
+/// Records a vote on a pending showing of this annotator, once. Retrying the same vote (same
+/// showing, same choice) is idempotent and returns the stored vote, so a client may resend a
+/// vote whose acknowledgement it never received; a different choice is a conflict.
 pub async fn vote(
     db: &DatabaseConnection,
     user_id: i64,
@@ -73,10 +75,22 @@ pub async fn vote(
         .await?;
     let a = owned(&txn, user_id, assignment_id).await?;
     if res.rows_affected == 0 {
-        return Err(StoreError::Conflict(match a.status.as_str() {
-            VOTED => "this item already has your vote".into(),
-            _ => "this item was skipped".into(),
-        }));
+        if a.status == VOTED {
+            // A retried vote (its acknowledgement was lost): the showing is the idempotency
+            // key, so the same choice returns the stored vote; a different one is a conflict.
+            let stored = vote::Entity::find()
+                .filter(vote::Column::AssignmentId.eq(assignment_id))
+                .filter(vote::Column::AnnotatorId.eq(user_id))
+                .one(&txn)
+                .await?;
+            if let Some(stored) = stored.filter(|s| s.choice == choice.as_str()) {
+                return Ok(stored);
+            }
+            return Err(StoreError::Conflict(
+                "this item already has your vote".into(),
+            ));
+        }
+        return Err(StoreError::Conflict("this item was skipped".into()));
     }
     let left = Side::parse(&a.left_side).unwrap_or(Side::X);
     let saved = vote::ActiveModel {

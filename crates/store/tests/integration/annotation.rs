@@ -285,3 +285,104 @@ async fn gold_is_served_silently_and_redteam_opt_out_is_respected() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn a_retried_vote_is_idempotent_and_a_different_choice_conflicts() {
+    use pairwise_store::entities::vote as vote_entity;
+    for t in pairwise_store::testing::TestDb::all().await {
+        let db = &t.db;
+        let s = AnnotationSettings {
+            overlap: 1,
+            repeat_rate: 0.0,
+            gold_rate: 0.0,
+            max_pending: 3,
+            ..Default::default()
+        };
+        let (pid, u) = setup(db, 3, s).await;
+        let shown = annotation::next(db, pid, u[0], 3).await.expect("next");
+        assert_eq!(shown.len(), 3, "{}", t.backend);
+        let votes_on = |id: i64| async move {
+            vote_entity::Entity::find()
+                .filter(vote_entity::Column::AssignmentId.eq(id))
+                .all(db)
+                .await
+                .expect("votes")
+        };
+
+        // The acknowledgement of the first vote is lost; the client sends it again.
+        let first = shown[0].0.id;
+        let saved = annotation::vote(db, u[0], first, &vote("a"))
+            .await
+            .expect("vote");
+        let retried = annotation::vote(db, u[0], first, &vote("a"))
+            .await
+            .expect("a retried vote is acknowledged");
+        assert_eq!(retried, saved, "{}: the stored vote comes back", t.backend);
+        assert_eq!(
+            votes_on(first).await.len(),
+            1,
+            "{}: no second row",
+            t.backend
+        );
+        // A different choice on the same showing is still a conflict, and changes nothing.
+        assert!(
+            matches!(
+                annotation::vote(db, u[0], first, &vote("b")).await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{}",
+            t.backend
+        );
+        let stored = votes_on(first).await;
+        assert_eq!(stored.len(), 1, "{}", t.backend);
+        assert_eq!(stored[0].choice, "a", "{}", t.backend);
+        // Someone else's retry is not theirs to make.
+        assert!(matches!(
+            annotation::vote(db, u[1], first, &vote("a")).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        // After an undo the showing is pending again: a new choice is a new vote.
+        annotation::undo(db, u[0], first).await.expect("undo");
+        let changed = annotation::vote(db, u[0], first, &vote("tie"))
+            .await
+            .expect("vote after undo");
+        assert_ne!(changed.id, saved.id, "{}", t.backend);
+        assert_eq!(
+            annotation::vote(db, u[0], first, &vote("tie"))
+                .await
+                .expect("retry after undo")
+                .id,
+            changed.id
+        );
+
+        // A skipped showing takes no vote, retried or not.
+        annotation::skip(db, u[0], shown[1].0.id)
+            .await
+            .expect("skip");
+        assert!(matches!(
+            annotation::vote(db, u[0], shown[1].0.id, &vote("a")).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        // Retries racing each other (the client resent before the first answer came back):
+        // every one is acknowledged with the same stored vote.
+        let third = shown[2].0.id;
+        let mut racing = Vec::new();
+        for _ in 0..8 {
+            let db = db.clone();
+            let user = u[0];
+            racing.push(tokio::spawn(async move {
+                annotation::vote(&db, user, third, &vote("both_bad")).await
+            }));
+        }
+        let mut ids = Vec::new();
+        for r in racing {
+            ids.push(r.await.expect("task").expect("racing retry").id);
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{}: one vote for all retries", t.backend);
+        assert_eq!(votes_on(third).await.len(), 1, "{}", t.backend);
+        t.finish().await;
+    }
+}
