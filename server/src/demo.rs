@@ -137,6 +137,7 @@ async fn register_demo_models(db: &DatabaseConnection) -> anyhow::Result<()> {
                 models::register(
                     db,
                     models::NewModel {
+                        remote: None,
                         name: name.into(),
                         kind: kind.into(),
                         path: path.display().to_string(),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod error;
+pub mod models;
 pub mod projects;
 pub mod prompts;
 pub mod runs;
@@ -35,6 +36,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .merge(projects::router())
                 .merge(prompts::router())
                 .merge(users::router())
+                .merge(models::router())
                 .merge(datasets::router())
                 .merge(runs::router()),
         )

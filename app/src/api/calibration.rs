@@ -12,8 +12,10 @@ use pairwise_core::Role;
 
 #[server]
 pub async fn calibration(project: String) -> Result<CalibrationReport, AppError> {
+    // Everything from the request context first: it may be gone after an await.
+    let db = db()?;
     member_project(&project, Role::Reviewer).await?;
-    pairwise_pipeline::calibration::report(&db()?, &project)
+    pairwise_pipeline::calibration::report(&db, &project)
         .await
         .map_err(AppError::from)
 }

@@ -23,14 +23,34 @@ pub async fn list_models() -> Result<Vec<ModelView>, AppError> {
 pub async fn register_model(
     name: String,
     kind: String,
-    dir: String,
+    #[server(default)] dir: String,
     device: String,
+    /// Base URL of an OpenAI-compatible server: registers a remote model instead of `dir`.
+    #[server(default)]
+    remote_url: String,
+    #[server(default)] remote_model: String,
+    /// The environment variable holding the API key on the workers (never the key).
+    #[server(default)]
+    api_key_env: String,
 ) -> Result<ModelView, AppError> {
+    let remote =
+        (!remote_url.trim().is_empty()).then(|| pairwise_core::requests::RemoteModelRequest {
+            url: remote_url,
+            model: remote_model,
+            api_key_env: Some(api_key_env).filter(|v| !v.trim().is_empty()),
+            concurrency: None,
+            timeout_secs: None,
+        });
     let request = pairwise_core::requests::RegisterModel {
+        device: if remote.is_some() {
+            "remote".into()
+        } else {
+            device
+        },
+        remote,
         name,
         kind,
         dir,
-        device,
     };
     Ok(registry::register_model(&db()?, &actor()?, request).await?)
 }

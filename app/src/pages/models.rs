@@ -37,7 +37,10 @@ fn Models() -> impl IntoView {
                         <option value="reference">"reference"</option>
                     </select>
                 </label>
-                <label class="grow">"Directory on the server" <input name="dir" required placeholder="/srv/models/smollm2-135m" /></label>
+                <label class="grow">"Directory on the server" <input name="dir" placeholder="/srv/models/smollm2-135m" /></label>
+                <label class="grow">"or OpenAI-compatible server" <input name="remote_url" type="url" placeholder="http://127.0.0.1:8089/v1" /></label>
+                <label>"Served model" <input name="remote_model" placeholder="smollm2-135m" /></label>
+                <label>"API key variable" <input name="api_key_env" pattern="[A-Z0-9_]*" placeholder="OPENAI_API_KEY" title="the name of an environment variable on the workers, never the key" /></label>
                 <label>"Device"
                     <select name="device">
                         <option value="cpu">"cpu"</option>

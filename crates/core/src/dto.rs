@@ -213,6 +213,10 @@ pub struct ModelView {
     /// RFC 3339.
     pub created_at: String,
     pub checked_at: String,
+    /// Served by an OpenAI-compatible server (`path` is its base URL, `version` the served model
+    /// name at that URL).
+    #[serde(default)]
+    pub remote: bool,
 }
 
 /// One rubric version.

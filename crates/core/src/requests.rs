@@ -51,17 +51,42 @@ pub struct IssueToken {
     pub expires_in_days: Option<u32>,
 }
 
-/// Registers a local ONNX model directory (admin).
+/// Registers a local ONNX model directory or a remote model (admin).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterModel {
     pub name: String,
     /// generator, judge, reward or reference.
     pub kind: String,
-    /// The model directory on the server (optimum / transformers.js export layout).
+    /// The model directory on the server (optimum / transformers.js export layout); empty for a
+    /// remote model.
+    #[serde(default)]
     pub dir: String,
     /// cpu, cuda or auto.
     #[serde(default = "default_device")]
     pub device: String,
+    /// A model behind an OpenAI-compatible server instead of a directory.
+    #[serde(default)]
+    pub remote: Option<RemoteModelRequest>,
+}
+
+/// Where a remote model is served. The API key is given only as the name of an environment
+/// variable on the workers; the key itself is never sent, stored or shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RemoteModelRequest {
+    /// Base URL of the OpenAI-compatible API (`http://127.0.0.1:8089/v1`).
+    pub url: String,
+    /// The model name the server serves.
+    pub model: String,
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Requests in flight at once per worker (default 8).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// Seconds one request may take (default 120).
+    #[serde(default)]
+    pub timeout_secs: Option<u32>,
 }
 
 fn default_device() -> String {

@@ -25,6 +25,9 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error("inference: {0}")]
     Inference(#[from] InferenceError),
+    /// A model server failed (after its retries); the run fails with this message.
+    #[error("remote model: {0}")]
+    Remote(#[from] pairwise_inference::RemoteError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -34,6 +34,9 @@ pub struct ModelRef {
     pub path: PathBuf,
     pub version: String,
     pub device: String,
+    /// A model behind an OpenAI-compatible server (then `path` is empty).
+    #[serde(default)]
+    pub remote: Option<pairwise_inference::RemoteConfig>,
 }
 
 impl ModelRef {
@@ -49,6 +52,17 @@ pub async fn resolve_model(
     device: Option<&str>,
 ) -> Result<ModelRef> {
     if let Some(m) = models::find(db, name_or_dir).await? {
+        if let Some(remote) = &m.remote {
+            let config: pairwise_inference::RemoteConfig = serde_json::from_str(remote)
+                .map_err(|e| PipelineError::Internal(format!("model {}: {e}", m.name)))?;
+            return Ok(ModelRef {
+                name: Some(m.name),
+                path: PathBuf::new(),
+                version: m.version,
+                device: "remote".into(),
+                remote: Some(config),
+            });
+        }
         let path = PathBuf::from(&m.path);
         let version = open_version(path.clone()).await?;
         if models::record_version(db, m.id, &version).await? {
@@ -59,6 +73,7 @@ pub async fn resolve_model(
             path,
             version,
             device: device.unwrap_or(&m.device).to_owned(),
+            remote: None,
         });
     }
     let path = PathBuf::from(name_or_dir);
@@ -75,6 +90,7 @@ pub async fn resolve_model(
         path,
         version,
         device: device.unwrap_or("cpu").to_owned(),
+        remote: None,
     })
 }
 
@@ -225,6 +241,12 @@ pub async fn create_judge(
         ));
     }
     let model = resolve_model(db, &request.model, request.device.as_deref()).await?;
+    if model.remote.is_some() && request.mode == JudgeMode::Reward {
+        return Err(PipelineError::invalid(
+            "mode",
+            "a remote model judges in json, prob or pairwise mode; reward models run locally",
+        ));
+    }
     let mut warnings = Vec::new();
     if stored.iter().any(|c| c.model_version == model.version) {
         warnings.push(format!(
@@ -277,6 +299,13 @@ pub async fn create_reference(
     let project_id = project_id(db, project).await?;
     let runs = finished_generation_runs(db, project_id, project, runs).await?;
     let model = resolve_model(db, model, None).await?;
+    if model.remote.is_some() {
+        return Err(PipelineError::invalid(
+            "model",
+            "reference scoring needs the prompt's per-token log-probs, which Pairwise does not \
+             yet read from a model server: register the reference model as a local ONNX directory",
+        ));
+    }
     let prompts = candidates::for_runs(db, project_id, &runs)
         .await?
         .iter()

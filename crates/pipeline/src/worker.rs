@@ -76,6 +76,9 @@ pub struct Worker {
     /// The last model loaded (path, device, version) and its engine: consecutive runs on one
     /// model do not reload it, and at most one model is held.
     engine: Option<((PathBuf, String, String), SharedEngine)>,
+    /// Clients of remote models by configuration: one concurrency bound per served model for
+    /// all runs of this worker.
+    remotes: std::collections::HashMap<String, pairwise_inference::RemoteModel>,
 }
 
 /// Progress of the job being processed, shared with the heartbeat task.
@@ -103,6 +106,7 @@ impl Worker {
             db,
             options,
             engine: None,
+            remotes: Default::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 
 pub const KINDS: [&str; 4] = ["generator", "judge", "reward", "reference"];
-pub const DEVICES: [&str; 3] = ["cpu", "cuda", "auto"];
+pub const DEVICES: [&str; 4] = ["cpu", "cuda", "auto", "remote"];
 
 pub fn view(m: &ai_model::Model) -> ModelView {
     ModelView {
@@ -25,6 +25,7 @@ pub fn view(m: &ai_model::Model) -> ModelView {
         device: m.device.clone(),
         created_at: rfc3339(&m.created_at),
         checked_at: rfc3339(&m.checked_at),
+        remote: m.remote.is_some(),
     }
 }
 
@@ -37,6 +38,8 @@ pub struct NewModel {
     pub version: String,
     pub device: String,
     pub created_by: Option<i64>,
+    /// The remote connection as JSON, for a served model.
+    pub remote: Option<String>,
 }
 
 pub fn validate(new: &NewModel) -> Result<()> {
@@ -75,6 +78,7 @@ pub async fn register(db: &impl ConnectionTrait, new: NewModel) -> Result<ModelV
         version: Set(new.version),
         device: Set(new.device),
         created_by: Set(new.created_by),
+        remote: Set(new.remote),
         created_at: Set(now),
         checked_at: Set(now),
         ..Default::default()

@@ -193,6 +193,8 @@ async fn finish_submit(
         "id": view.id,
         "kind": view.kind,
         "status": view.status,
+        "done": view.done,
+        "total": view.total,
     });
     if let (Some(object), Some(extra)) = (summary.as_object_mut(), view.summary.as_object()) {
         for (k, v) in extra {

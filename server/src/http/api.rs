@@ -19,7 +19,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Pairwise API", description = "Scripts' access to Pairwise. Authenticate with `Authorization: Bearer <token>` (from `pairwise user token` or the Users page) or with the session cookie of `POST /api/v1/auth/login`."),
     paths(
-        health, me, super::users::list_users, super::projects::list_projects, super::projects::create_project,
+        health, me, super::users::list_users, super::models::list_models, super::models::register_model, super::projects::list_projects, super::projects::create_project,
         super::projects::show_project, super::projects::list_members, super::projects::set_member, super::projects::remove_member,
         super::prompts::list_prompts, super::prompts::get_prompt, super::prompts::import_prompts_raw,
         super::auth::login_json, super::auth::logout_json,
@@ -27,7 +27,7 @@ use utoipa::OpenApi;
         super::runs::list, super::runs::show, super::runs::generate, super::runs::judge,
         super::runs::reference, super::runs::cancel, super::runs::retry, super::runs::events, super::runs::build_pairs, super::audit::list
     ),
-    components(schemas(ErrorBody, pairwise_core::dto::MemberView, pairwise_core::requests::SetMember, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, pairwise_core::requests::FreezeRequest, pairwise_core::run_requests::GenerateRequest, pairwise_core::run_requests::JudgeRequest, pairwise_core::run_requests::ReferenceRequest, pairwise_core::dto::AuditView, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
+    components(schemas(ErrorBody, pairwise_core::dto::ModelView, pairwise_core::requests::RegisterModel, pairwise_core::requests::RemoteModelRequest, pairwise_core::dto::MemberView, pairwise_core::requests::SetMember, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, pairwise_core::requests::FreezeRequest, pairwise_core::run_requests::GenerateRequest, pairwise_core::run_requests::JudgeRequest, pairwise_core::run_requests::ReferenceRequest, pairwise_core::dto::AuditView, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

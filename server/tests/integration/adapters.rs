@@ -214,6 +214,7 @@ async fn the_same_actions_through_server_functions_rest_and_cli_store_the_same_r
         let url = t.url.clone();
         let h = Harness::new(t).await;
         let model = RegisterModel {
+            remote: None,
             name: "tiny".into(),
             kind: "generator".into(),
             dir: tiny(),

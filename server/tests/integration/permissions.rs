@@ -194,6 +194,9 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
     };
     let body = match (method.as_str(), template) {
         ("POST", "/api/v1/projects") => format!(r#"{{"name":"rp-{caller}"}}"#),
+        ("POST", "/api/v1/models") => {
+            format!(r#"{{"name":"rm-{caller}","kind":"generator","dir":"/nonexistent"}}"#)
+        }
         ("POST", "/api/v1/projects/{name}/members") => {
             r#"{"username":"victim","role":"annotator"}"#.into()
         }

@@ -14,7 +14,9 @@ use pairwise_core::{
     generation::{candidate_seed, plan_candidates, PlannedCandidate},
     ChatMessage,
 };
-use pairwise_inference::DecodingParams;
+use pairwise_inference::{
+    chat_template::Message, remote::ChatOptions, DecodingParams, RemoteModel,
+};
 use pairwise_store::{
     candidates::{self, NewCandidate},
     entities::{job, prompt},
@@ -33,6 +35,10 @@ impl Worker {
     ) -> Result<serde_json::Value> {
         let payload: GeneratePayload = serde_json::from_str(&job.payload)
             .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+        if let Some(config) = payload.model.remote.clone() {
+            let remote = self.remote(&config)?;
+            return self.generate_remote(job, progress, &payload, &remote).await;
+        }
         let engine = self.engine(&payload.model).await?;
         let (version, provider) = {
             let e = lock(&engine)?;
@@ -165,4 +171,117 @@ async fn generate_for_prompt(
         }
     }
     Ok((rows, tokens))
+}
+
+impl Worker {
+    /// A generation run on a model behind an OpenAI-compatible server: one chat request per
+    /// missing candidate (each with its own seed and every decoding parameter), all of a prompt's
+    /// requests in flight at once within the model's concurrency bound; a prompt's candidates are
+    /// stored together, so a restarted run never asks for a stored one again.
+    async fn generate_remote(
+        &mut self,
+        job: &job::Model,
+        progress: &Progress,
+        payload: &GeneratePayload,
+        remote: &RemoteModel,
+    ) -> Result<serde_json::Value> {
+        progress.done.store(0, Ordering::SeqCst);
+        let mut served = None;
+        for chunk in payload.prompt_ids.chunks(64) {
+            let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, chunk)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p))
+                .collect();
+            for prompt_id in chunk {
+                progress.check()?;
+                let stored = candidates::stored_indices(&self.db, job.id, *prompt_id).await?;
+                let missing: Vec<PlannedCandidate> = plan_candidates(payload.n, &payload.paths)
+                    .into_iter()
+                    .filter(|c| !stored.contains(&(c.index as i32)))
+                    .collect();
+                if missing.is_empty() {
+                    progress.done.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let Some(prompt) = loaded.get(prompt_id) else {
+                    self.advance(job.id, progress, 1, 0).await?;
+                    continue;
+                };
+                let requests = missing.iter().map(|c| {
+                    let mut messages = messages_of(prompt);
+                    if let Some(t) = c.transform {
+                        if let Some(last) = ChatMessage::last_user_mut(&mut messages) {
+                            last.content = t.apply(&last.content);
+                        }
+                    }
+                    let messages: Vec<Message> = messages
+                        .into_iter()
+                        .map(|m| Message::new(m.role, m.content))
+                        .collect();
+                    let params = DecodingParams {
+                        sampling: payload.presets[&c.path],
+                        max_new_tokens: payload.max_new_tokens,
+                        seed: candidate_seed(payload.seed, prompt.id, c.index),
+                        stop: Vec::new(),
+                    };
+                    async move {
+                        let started = std::time::Instant::now();
+                        let completion = remote
+                            .chat(&messages, &params, &ChatOptions::default())
+                            .await?;
+                        Ok::<_, PipelineError>((
+                            *c,
+                            params,
+                            completion,
+                            started.elapsed().as_secs_f64() * 1000.0,
+                        ))
+                    }
+                });
+                let answers = futures_util::future::try_join_all(requests).await?;
+                let mut rows = Vec::with_capacity(answers.len());
+                let mut tokens = 0i64;
+                for (plan, params, completion, ms) in answers {
+                    let choice = completion.choices.into_iter().next().ok_or_else(|| {
+                        PipelineError::Internal("the model server returned no choice".into())
+                    })?;
+                    tokens += completion.completion_tokens as i64;
+                    // Provenance: the server's own model id and fingerprint, and where it runs.
+                    let version = match &completion.system_fingerprint {
+                        Some(fp) => format!("{} ({fp})", completion.model),
+                        None => completion.model.clone(),
+                    };
+                    served.get_or_insert_with(|| version.clone());
+                    rows.push(NewCandidate {
+                        project_id: job.project_id,
+                        job_id: job.id,
+                        prompt_id: prompt.id,
+                        path: plan.path.as_str().into(),
+                        idx: plan.index as i32,
+                        transform: plan.transform.map(|t| t.id()),
+                        text: storable(choice.text),
+                        params: serde_json::to_string(&params).unwrap_or_default(),
+                        seed: params.seed,
+                        model_version: version,
+                        provider: format!("openai-compatible {}", remote.config().base_url),
+                        finish_reason: choice.finish_reason,
+                        token_count: completion.completion_tokens as i32,
+                        mean_logprob: 0.0,
+                        prefill_ms: 0.0,
+                        decode_ms: ms,
+                    });
+                }
+                candidates::insert(&self.db, rows).await?;
+                self.advance(job.id, progress, 1, tokens).await?;
+            }
+        }
+        let stored = candidates::count_for_job(&self.db, job.id).await?;
+        Ok(serde_json::json!({
+            "prompts": payload.prompt_ids.len(),
+            "candidates": stored,
+            "tokens": progress.tokens.load(Ordering::SeqCst),
+            "model_version": served.unwrap_or_else(|| remote.version()),
+            "provider": "openai-compatible",
+        }))
+    }
 }

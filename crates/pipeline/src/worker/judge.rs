@@ -2,7 +2,6 @@
 //! generative or reward judge, and the summary of a finished run.
 
 use super::{
-    lock,
     prompts::{messages_of, request_text},
     verdicts::{judge_json, judge_pairwise, judge_prob, merge, TokenIds},
     Progress, Worker,
@@ -37,8 +36,8 @@ impl Worker {
         if payload.mode == JudgeMode::Reward {
             return self.judge_reward(job, progress, &payload, &rubric).await;
         }
-        let engine = self.engine(&payload.model).await?;
-        let version = lock(&engine)?.version().to_owned();
+        let engine = self.backend(&payload.model).await?;
+        let version = engine.version()?;
         let stored =
             candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
         let prompt_ids: Vec<i64> = {

@@ -155,6 +155,28 @@ impl Worker {
         progress.check()
     }
 
+    /// The client of a remote model (created once per configuration).
+    pub(super) fn remote(
+        &mut self,
+        config: &pairwise_inference::RemoteConfig,
+    ) -> Result<pairwise_inference::RemoteModel> {
+        let key = serde_json::to_string(config).unwrap_or_default();
+        if let Some(client) = self.remotes.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = pairwise_inference::RemoteModel::new(config.clone())?;
+        self.remotes.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// What judges with `model`: the local engine or the remote server.
+    pub(super) async fn backend(&mut self, model: &ModelRef) -> Result<super::verdicts::Backend> {
+        Ok(match &model.remote {
+            Some(config) => super::verdicts::Backend::Remote(self.remote(config)?),
+            None => super::verdicts::Backend::Local(self.engine(model).await?),
+        })
+    }
+
     pub(super) async fn engine(&mut self, model: &ModelRef) -> Result<SharedEngine> {
         let key = (
             model.path.clone(),

@@ -12,19 +12,185 @@ use pairwise_core::{
     rubric::RubricSpec,
     ChatMessage,
 };
-use pairwise_inference::{DecodingParams, Sampling};
+use pairwise_inference::{
+    chat_template::Message, remote::ChatOptions, DecodingParams, RemoteModel, Sampling,
+};
 use pairwise_store::judgments::NewJudgment;
 use std::collections::BTreeMap;
 
-/// The judge tokenizer's single-token ids of the rating digits 0–9 and of the letters A and B.
-pub(super) struct TokenIds {
-    digits: Vec<u32>,
-    a: u32,
-    b: u32,
+/// What a judge runs on: the local engine, or a model behind an OpenAI-compatible server.
+pub(super) enum Backend {
+    Local(SharedEngine),
+    Remote(RemoteModel),
+}
+
+/// Which next-token log-probs a verdict reads: the rating digits 0–9, or the letters A and B.
+#[derive(Clone, Copy)]
+enum Labels {
+    Digits,
+    Ab,
+}
+
+impl Labels {
+    fn texts(self) -> Vec<String> {
+        match self {
+            Labels::Digits => (0..10).map(|d| d.to_string()).collect(),
+            Labels::Ab => vec!["A".into(), "B".into()],
+        }
+    }
+}
+
+impl Backend {
+    /// The judge's version for provenance (content hash, or model@url).
+    pub(super) fn version(&self) -> Result<String> {
+        Ok(match self {
+            Backend::Local(engine) => lock(engine)?.version().to_owned(),
+            Backend::Remote(remote) => remote.version(),
+        })
+    }
+
+    /// One completion of the conversation: the text, whether a stop string ended it, and the
+    /// tokens generated.
+    async fn complete(
+        &self,
+        messages: Vec<ChatMessage>,
+        params: DecodingParams,
+    ) -> Result<(String, bool, i64)> {
+        match self {
+            Backend::Local(engine) => {
+                let request = vec![params];
+                let generation = blocking(engine, move |e| {
+                    let input = prompt_input(e, &messages);
+                    let ids = e.encode_prompt(&input)?;
+                    e.generate(&ids, &request, |_| ())
+                })
+                .await?;
+                let tokens = generation.generated_tokens as i64;
+                Ok(generation
+                    .candidates
+                    .into_iter()
+                    .next()
+                    .map(|c| {
+                        let stopped = c.finish_reason == pairwise_inference::FinishReason::Stop;
+                        (c.text, stopped, tokens)
+                    })
+                    .unwrap_or_default())
+            }
+            Backend::Remote(remote) => {
+                let messages: Vec<Message> = messages
+                    .into_iter()
+                    .map(|m| Message::new(m.role, m.content))
+                    .collect();
+                let c = remote
+                    .chat(&messages, &params, &ChatOptions::default())
+                    .await?;
+                let choice = c.choices.into_iter().next().unwrap_or_else(|| {
+                    pairwise_inference::remote::Choice {
+                        text: String::new(),
+                        finish_reason: String::new(),
+                        logprobs: Vec::new(),
+                    }
+                });
+                // "stop" is also a natural end; only an unclosed object was cut by the `}` stop.
+                let open = choice.text.matches('{').count() > choice.text.matches('}').count();
+                let stopped = choice.finish_reason == "stop" && open;
+                Ok((choice.text, stopped, c.completion_tokens as i64))
+            }
+        }
+    }
+
+    /// The log-probs of `labels` as the next token after the user turn `text`.
+    async fn label_logprobs(
+        &self,
+        ids: &TokenIds,
+        text: String,
+        labels: Labels,
+    ) -> Result<Vec<f32>> {
+        match (self, ids) {
+            (Backend::Local(engine), TokenIds::Local { digits, a, b }) => {
+                let wanted: Vec<u32> = match labels {
+                    Labels::Digits => digits.clone(),
+                    Labels::Ab => vec![*a, *b],
+                };
+                blocking(engine, move |e| {
+                    let input = user_prompt(e, text);
+                    let prompt_ids = e.encode_prompt(&input)?;
+                    let all = e.next_token_logprobs(&prompt_ids)?;
+                    Ok(wanted
+                        .iter()
+                        .map(|&id| all.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY))
+                        .collect())
+                })
+                .await
+            }
+            (Backend::Remote(remote), _) => {
+                let params = DecodingParams {
+                    sampling: Sampling {
+                        temperature: 0.0,
+                        ..Sampling::default()
+                    },
+                    max_new_tokens: 1,
+                    seed: 0,
+                    stop: Vec::new(),
+                };
+                let options = ChatOptions {
+                    top_logprobs: 20,
+                    response_format: None,
+                };
+                let c = remote
+                    .chat(&[Message::new("user", text)], &params, &options)
+                    .await?;
+                let top = c
+                    .choices
+                    .first()
+                    .and_then(|ch| ch.logprobs.first())
+                    .map(|t| t.top.clone())
+                    .unwrap_or_default();
+                if top.is_empty() {
+                    return Err(PipelineError::invalid(
+                        "mode",
+                        "the model server returned no top_logprobs for the first answer token: \
+                         this judge mode needs them (use --mode json)",
+                    ));
+                }
+                // A label may come as several tokens (`A`, ` A`): their probabilities add up.
+                Ok(labels
+                    .texts()
+                    .iter()
+                    .map(|label| {
+                        let p: f64 = top
+                            .iter()
+                            .filter(|(t, _)| t.trim() == label)
+                            .map(|(_, lp)| lp.exp())
+                            .sum();
+                        if p > 0.0 {
+                            p.ln() as f32
+                        } else {
+                            f32::NEG_INFINITY
+                        }
+                    })
+                    .collect())
+            }
+            (Backend::Local(_), TokenIds::Remote) => Err(PipelineError::Internal(
+                "local judge without its token ids".into(),
+            )),
+        }
+    }
+}
+
+/// The judge tokenizer's single-token ids of the rating digits 0–9 and of the letters A and B
+/// (a remote judge is read by the labels' text instead).
+pub(super) enum TokenIds {
+    Local { digits: Vec<u32>, a: u32, b: u32 },
+    Remote,
 }
 
 impl TokenIds {
-    pub(super) fn find(engine: &SharedEngine, mode: JudgeMode) -> Result<Self> {
+    pub(super) fn find(backend: &Backend, mode: JudgeMode) -> Result<Self> {
+        let engine = match backend {
+            Backend::Local(engine) => engine,
+            Backend::Remote(_) => return Ok(Self::Remote),
+        };
         let e = lock(engine)?;
         let single = |text: &str| -> Result<u32> {
             let ids = e.encode_text(text, false)?;
@@ -41,7 +207,7 @@ impl TokenIds {
                 )),
             }
         };
-        Ok(Self {
+        Ok(Self::Local {
             digits: (0..10)
                 .map(|d| single(&d.to_string()))
                 .collect::<Result<_>>()?,
@@ -81,7 +247,7 @@ pub(super) struct JudgedRow {
 /// Generative JSON judge: one attempt, and one stricter retry after a parse failure. A second
 /// failure is stored with both raw outputs (parse_ok = false), never an error.
 pub(super) async fn judge_json(
-    engine: &SharedEngine,
+    backend: &Backend,
     spec: &RubricSpec,
     request: &str,
     answer: &str,
@@ -107,24 +273,11 @@ pub(super) async fn judge_json(
     let mut raw_outputs = Vec::new();
     let mut tokens = 0i64;
     for attempt in 1..=2 {
-        let messages = conversation.clone();
-        let request_params = vec![params.clone()];
-        let generation = blocking(engine, move |e| {
-            let input = prompt_input(e, &messages);
-            let ids = e.encode_prompt(&input)?;
-            e.generate(&ids, &request_params, |_| ())
-        })
-        .await?;
-        tokens += generation.generated_tokens as i64;
-        let text = generation
-            .candidates
-            .into_iter()
-            .next()
-            .map(|c| match c.finish_reason {
-                pairwise_inference::FinishReason::Stop => c.text + "}",
-                _ => c.text,
-            })
-            .unwrap_or_default();
+        let (text, stopped, used) = backend
+            .complete(conversation.clone(), params.clone())
+            .await?;
+        tokens += used;
+        let text = if stopped { text + "}" } else { text };
         raw_outputs.push(text.clone());
         match judge::parse_scores(&text, spec) {
             Ok(scores) => {
@@ -166,7 +319,7 @@ pub(super) async fn judge_json(
 /// Probability-weighted judge: per dimension, the expected digit rating under the judge's
 /// next-token distribution, scaled to 0–1. It cannot fail to parse.
 pub(super) async fn judge_prob(
-    engine: &SharedEngine,
+    backend: &Backend,
     spec: &RubricSpec,
     ids: &TokenIds,
     request: &str,
@@ -176,17 +329,7 @@ pub(super) async fn judge_prob(
     let mut raw = serde_json::Map::new();
     for d in &spec.dimensions {
         let text = spec.render_rating(d, request, answer);
-        let digits = ids.digits.clone();
-        let logprobs = blocking(engine, move |e| {
-            let input = user_prompt(e, text);
-            let prompt_ids = e.encode_prompt(&input)?;
-            let all = e.next_token_logprobs(&prompt_ids)?;
-            Ok(digits
-                .iter()
-                .map(|&id| all.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY))
-                .collect::<Vec<f32>>())
-        })
-        .await?;
+        let logprobs = backend.label_logprobs(ids, text, Labels::Digits).await?;
         let score = judge::expected_rating(&logprobs).unwrap_or(0.5);
         scores.insert(d.name.clone(), score);
         raw.insert(d.name.clone(), serde_json::json!(logprobs));
@@ -203,7 +346,7 @@ pub(super) async fn judge_prob(
 
 /// Pairwise judge in both orders from the next-token probabilities of the letters A and B.
 pub(super) async fn judge_pairwise(
-    engine: &SharedEngine,
+    backend: &Backend,
     spec: &RubricSpec,
     ids: &TokenIds,
     request: &str,
@@ -217,15 +360,8 @@ pub(super) async fn judge_pairwise(
     let mut verdicts = Vec::new();
     let mut raw = serde_json::Map::new();
     for (text, swapped) in orders {
-        let (a, b) = (ids.a, ids.b);
-        let (la, lb) = blocking(engine, move |e| {
-            let input = user_prompt(e, text);
-            let prompt_ids = e.encode_prompt(&input)?;
-            let all = e.next_token_logprobs(&prompt_ids)?;
-            let at = |id: u32| all.get(id as usize).copied().unwrap_or(f32::NEG_INFINITY);
-            Ok((at(a), at(b)))
-        })
-        .await?;
+        let ab = backend.label_logprobs(ids, text, Labels::Ab).await?;
+        let (la, lb) = (ab[0], ab[1]);
         let (pa, pb) = (f64::from(la).exp(), f64::from(lb).exp());
         verdicts.push(judge::verdict(pa, pb, swapped));
         raw.insert(

@@ -154,6 +154,7 @@ async fn the_quality_report_measures_length_bias_templates_and_contamination() {
         pairwise_store::models::register(
             db,
             pairwise_store::models::NewModel {
+                remote: None,
                 name: "demo".into(),
                 kind: "generator".into(),
                 path: demo

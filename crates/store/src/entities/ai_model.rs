@@ -20,6 +20,9 @@ pub struct Model {
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
     pub checked_at: DateTimeUtc,
+    /// A model behind an OpenAI-compatible server: its connection as JSON (no secret; the API
+    /// key is named by an environment variable). `None`: a local ONNX directory.
+    pub remote: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

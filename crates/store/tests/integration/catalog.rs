@@ -53,6 +53,7 @@ async fn rubric_edits_make_new_versions_and_the_default_exists() {
 async fn models_register_once_and_record_new_versions() {
     for t in TestDb::all().await {
         let new = models::NewModel {
+            remote: None,
             name: "tiny".into(),
             kind: "generator".into(),
             path: "/models/tiny".into(),

@@ -1,0 +1,419 @@
+//! Remote models against a real OpenAI-compatible server: llama.cpp's (PyPI
+//! `llama-cpp-python[server]`, started by `scripts/llama_server.sh`, installed by `make setup`)
+//! serving SmolLM2-135M-Instruct. Registration checks the server, generation and judge runs go
+//! through it, the API key is stored nowhere, a server killed mid-run is waited out, and 429s
+//! from a proxy are retried without losing an item.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+const SECRET: &str = "sk-pairwise-test-a8f3c0e1d9";
+const KEY_VAR: &str = "PAIRWISE_TEST_REMOTE_KEY";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("root")
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port()
+}
+
+struct Llama {
+    child: Child,
+    port: u16,
+}
+
+impl Llama {
+    async fn start(port: u16) -> Self {
+        let root = repo_root();
+        assert!(
+            root.join(".tools/llama-venv/bin/python").exists(),
+            "llama.cpp's server is not installed: run `make setup` (or scripts/llama_server.sh --install-only)"
+        );
+        let child = Command::new(root.join("scripts/llama_server.sh"))
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::create(std::env::temp_dir().join(format!("llama-{port}.log")))
+                    .map_or(Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .expect("start the llama.cpp server");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while get(port, "/v1/models").await.is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the llama.cpp server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Self { child, port }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Llama {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `GET path` on 127.0.0.1:port; the body if the status is 200.
+async fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.starts_with("HTTP/1.1 200")
+        .then(|| text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned())
+}
+
+fn pairwise(url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pairwise"))
+        .args(["--database-url", url])
+        .args(args)
+        .env("PAIRWISE_LOG", "warn")
+        .env(KEY_VAR, SECRET)
+        .output()
+        .expect("run pairwise");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(url: &str, args: &[&str]) -> String {
+    let (success, stdout, stderr) = pairwise(url, args);
+    assert!(success, "pairwise {args:?}: {stderr}");
+    stdout
+}
+
+/// The JSON object a `--wait --json` command prints last.
+fn json_of(stdout: &str) -> serde_json::Value {
+    let start = stdout.find('{').expect("json output");
+    serde_json::from_str(&stdout[start..]).expect("json")
+}
+
+/// A proxy that answers every third request with 429 (`Retry-After: 0`) and forwards the rest.
+async fn flaky_proxy(upstream: u16) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let (seen, refused) = (seen.clone(), counter.clone());
+            tokio::spawn(async move {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                if n % 3 == 2 {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                    // Read the request head before answering, as a server would.
+                    let mut buf = [0u8; 4096];
+                    let _ = client.read(&mut buf).await;
+                    let _ = client
+                        .write_all(
+                            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        )
+                        .await;
+                    return;
+                }
+                if let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (port, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("remote.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let port = free_port();
+    let mut llama = Llama::start(port).await;
+    let base = format!("http://127.0.0.1:{port}/v1");
+
+    ok(&url, &["project", "create", "--name", "p"]);
+    let prompts = dir.path().join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        [
+            "What is the capital of France?",
+            "Name a primary colour.",
+            "What is 2 + 2?",
+            "Say hello in Spanish.",
+            "What do bees make?",
+        ]
+        .iter()
+        .map(|p| serde_json::json!({"prompt": p}).to_string() + "\n")
+        .collect::<String>(),
+    )
+    .expect("prompts");
+    ok(
+        &url,
+        &[
+            "import",
+            "prompts",
+            &prompts.display().to_string(),
+            "--project",
+            "p",
+        ],
+    );
+
+    // Registration checks the server: a model it does not serve is refused, naming it.
+    let (success, _, stderr) = pairwise(
+        &url,
+        &[
+            "model",
+            "add",
+            "--name",
+            "nope",
+            "--kind",
+            "generator",
+            "--remote",
+            &base,
+            "--remote-model",
+            "not-served",
+        ],
+    );
+    assert!(!success && stderr.contains("not-served"), "{stderr}");
+    let (success, _, stderr) = pairwise(
+        &url,
+        &[
+            "model",
+            "add",
+            "--name",
+            "down",
+            "--kind",
+            "generator",
+            "--remote",
+            "http://127.0.0.1:9/v1",
+            "--remote-model",
+            "smollm2-135m",
+        ],
+    );
+    assert!(!success && stderr.contains("unreachable"), "{stderr}");
+    for (name, kind) in [("rgen", "generator"), ("rjudge", "judge")] {
+        ok(
+            &url,
+            &[
+                "model",
+                "add",
+                "--name",
+                name,
+                "--kind",
+                kind,
+                "--remote",
+                &base,
+                "--remote-model",
+                "smollm2-135m",
+                "--api-key-env",
+                KEY_VAR,
+            ],
+        );
+    }
+
+    let started = Instant::now();
+    let summary = json_of(&ok(
+        &url,
+        &[
+            "run",
+            "generate",
+            "--project",
+            "p",
+            "--model",
+            "rgen",
+            "--n",
+            "4",
+            "--limit",
+            "5",
+            "--max-new-tokens",
+            "32",
+            "--wait",
+            "--json",
+        ],
+    ));
+    eprintln!(
+        "remote generation: {:?} for 20 candidates",
+        started.elapsed()
+    );
+    assert_eq!(summary["status"], "done", "{summary}");
+    assert_eq!(
+        (summary["done"].as_u64(), summary["total"].as_u64()),
+        (Some(5), Some(5))
+    );
+    assert_eq!(summary["candidates"], 20, "{summary}");
+    let generation_run = summary["id"].as_i64().expect("id").to_string();
+
+    // 429s from a proxy in front of the server: retried (Retry-After honoured), nothing lost.
+    let (proxy, refused) = flaky_proxy(port).await;
+    let proxied = format!("http://127.0.0.1:{proxy}/v1");
+    ok(
+        &url,
+        &[
+            "model",
+            "add",
+            "--name",
+            "rflaky",
+            "--kind",
+            "generator",
+            "--remote",
+            &proxied,
+            "--remote-model",
+            "smollm2-135m",
+            "--concurrency",
+            "2",
+        ],
+    );
+    let flaky = json_of(&ok(
+        &url,
+        &[
+            "run",
+            "generate",
+            "--project",
+            "p",
+            "--model",
+            "rflaky",
+            "--n",
+            "2",
+            "--limit",
+            "5",
+            "--max-new-tokens",
+            "8",
+            "--wait",
+            "--json",
+        ],
+    ));
+    assert_eq!(flaky["status"], "done", "{flaky}");
+    assert_eq!(flaky["candidates"], 10, "{flaky}");
+    let flaky_run = flaky["id"].as_i64().expect("id").to_string();
+    assert!(refused.load(Ordering::SeqCst) > 0, "the proxy refused some");
+
+    // The judge in every mode a server can serve (pairwise on the first run, the per-candidate
+    // modes on the smaller one).
+    for (mode, run) in [
+        ("pairwise", &generation_run),
+        ("json", &flaky_run),
+        ("prob", &flaky_run),
+    ] {
+        let started = Instant::now();
+        let judged = json_of(&ok(
+            &url,
+            &[
+                "run",
+                "judge",
+                "--project",
+                "p",
+                "--model",
+                "rjudge",
+                "--rubric",
+                "default",
+                "--mode",
+                mode,
+                "--runs",
+                run,
+                "--wait",
+                "--json",
+            ],
+        ));
+        eprintln!("remote {mode} judge: {:?}: {judged}", started.elapsed());
+        assert_eq!(judged["status"], "done", "{mode}: {judged}");
+        if mode == "pairwise" {
+            assert!(judged["inconsistency_rate"].is_number(), "{judged}");
+        }
+        if mode == "json" {
+            assert!(judged["parse_failure_rate"].is_number(), "{judged}");
+        }
+    }
+
+    // The key is named, never stored.
+    let listed = ok(&url, &["model", "list", "--json"]);
+    assert!(listed.contains("rgen") && !listed.contains(SECRET));
+    let bytes = std::fs::read(&file).expect("database file");
+    let wal = std::fs::read(dir.path().join("remote.db-wal")).unwrap_or_default();
+    for blob in [&bytes, &wal] {
+        assert!(
+            !blob.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "the API key is in the database file"
+        );
+    }
+
+    // The server killed mid-run and restarted: the run finishes with exactly prompts × N.
+    let queued = json_of(&ok(
+        &url,
+        &[
+            "run",
+            "generate",
+            "--project",
+            "p",
+            "--model",
+            "rgen",
+            "--n",
+            "4",
+            "--limit",
+            "5",
+            "--max-new-tokens",
+            "24",
+            "--json",
+        ],
+    ));
+    let id = queued["id"].as_i64().expect("id");
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_pairwise"))
+        .args(["--database-url", &url, "worker", "--exit-when-idle"])
+        .env("PAIRWISE_LOG", "warn")
+        .env(KEY_VAR, SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = json_of(&ok(&url, &["run", "status", &id.to_string(), "--json"]));
+        if status["done"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the run did not start: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    llama.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _llama = Llama::start(llama.port).await;
+    let exit = tokio::task::spawn_blocking(move || worker.wait())
+        .await
+        .expect("join")
+        .expect("worker exit");
+    assert!(exit.success());
+    let status = json_of(&ok(&url, &["run", "status", &id.to_string(), "--json"]));
+    assert_eq!(status["status"], "done", "{status}");
+    assert_eq!(status["summary"]["candidates"], 20, "{status}");
+}
