@@ -211,6 +211,136 @@ impl RemoteModel {
         parse_completion(&url, &value)
     }
 
+    /// The mean log-prob of `answer`'s tokens after `prompt` (teacher forcing), from
+    /// `/completions` with `echo` and `logprobs`: the server scores the whole text and the tokens
+    /// that start at or after `prompt`'s end are the answer's. `(mean, tokens)`; an empty answer
+    /// is `(0, 0)`. A server that does not return prompt log-probs is an error saying so.
+    pub async fn answer_logprob(&self, prompt: &str, answer: &str) -> Result<(f64, usize)> {
+        let url = format!("{}/completions", self.config.base_url);
+        let text = format!("{prompt}{answer}");
+        let body = json!({
+            "model": self.config.model,
+            "prompt": text,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "echo": true,
+            "logprobs": 1,
+        });
+        let value = self.send(|| self.http.post(&url).json(&body), &url).await?;
+        let missing = || RemoteError::Malformed {
+            url: url.clone(),
+            message: "this server does not return prompt log-probs (`echo` with `logprobs` on \
+                      /completions); score the reference model locally"
+                .into(),
+        };
+        let lp = &value["choices"][0]["logprobs"];
+        let offsets = lp["text_offset"].as_array().ok_or_else(missing)?;
+        let logprobs = lp["token_logprobs"].as_array().ok_or_else(missing)?;
+        if offsets.len() != logprobs.len() || offsets.len() < 2 {
+            return Err(missing());
+        }
+        // Offsets count characters of the echoed text; the answer spans [start, end).
+        let start = prompt.chars().count() as u64;
+        let end = text.chars().count() as u64;
+        let mut sum = 0.0;
+        let mut n = 0usize;
+        for (o, l) in offsets.iter().zip(logprobs) {
+            let Some(o) = o.as_u64() else { continue };
+            if o >= start && o < end {
+                if let Some(l) = l.as_f64() {
+                    sum += l;
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return Ok((0.0, 0));
+        }
+        Ok((sum / n as f64, n))
+    }
+
+    /// Checks that the server's echoed prompt log-probs belong to their own tokens: the server
+    /// continues a prompt greedily, then scores prompt + continuation with `echo`; on an aligned
+    /// server the most likely token at each continuation position is that position's token (it
+    /// was chosen greedily). llama-cpp-python 0.3.36 gives each token the next position's
+    /// distribution instead — its scores disagree with local scoring of the same text (Pearson
+    /// about −0.1 over 20 answers, 10 nats apart on average;
+    /// `bench/results/remote-reference-agreement.json`) — so such a server is refused rather than
+    /// trusted.
+    pub async fn check_prompt_logprobs(&self) -> Result<()> {
+        let url = format!("{}/completions", self.config.base_url);
+        // Plain text that any language model continues predictably.
+        let prompt = "Count from one to ten: one, two, three,";
+        let body = json!({"model": self.config.model, "prompt": prompt, "max_tokens": 8, "temperature": 0.0});
+        let value = self.send(|| self.http.post(&url).json(&body), &url).await?;
+        let continuation = value["choices"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let text = format!("{prompt}{continuation}");
+        let body = json!({"model": self.config.model, "prompt": text, "max_tokens": 1,
+            "temperature": 0.0, "echo": true, "logprobs": 1});
+        let value = self.send(|| self.http.post(&url).json(&body), &url).await?;
+        let fail = |message: String| RemoteError::Malformed {
+            url: url.clone(),
+            message,
+        };
+        let lp = &value["choices"][0]["logprobs"];
+        let (Some(tokens), Some(top), Some(offsets)) = (
+            lp["tokens"].as_array(),
+            lp["top_logprobs"].as_array(),
+            lp["text_offset"].as_array(),
+        ) else {
+            return Err(fail(
+                "this server does not return prompt log-probs (`echo` with `logprobs` on \
+                 /completions); score the reference model locally"
+                    .into(),
+            ));
+        };
+        let best = |i: usize| -> Option<String> {
+            top.get(i)?
+                .as_object()?
+                .iter()
+                .filter_map(|(t, l)| Some((t.clone(), l.as_f64()?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(t, _)| t)
+        };
+        let start = prompt.chars().count() as u64;
+        let end = text.chars().count() as u64;
+        let (mut positions, mut aligned, mut shifted) = (0, 0, 0);
+        for i in 0..tokens.len().min(offsets.len()) {
+            let Some(o) = offsets[i].as_u64() else {
+                continue;
+            };
+            if o < start || o >= end {
+                continue;
+            }
+            positions += 1;
+            let token = tokens[i].as_str().unwrap_or_default();
+            if best(i).as_deref() == Some(token) {
+                aligned += 1;
+            }
+            if tokens.get(i + 1).and_then(Value::as_str) == best(i).as_deref() {
+                shifted += 1;
+            }
+        }
+        if positions < 2 {
+            return Err(fail(format!(
+                "could not check the server's echoed prompt log-probs (its continuation of a \
+                 counting prompt had {positions} tokens); score the reference model locally"
+            )));
+        }
+        if aligned * 4 >= positions * 3 {
+            return Ok(());
+        }
+        Err(fail(format!(
+            "the server's echoed prompt log-probs are misaligned (its greedy continuation is the \
+             top token at {aligned} of {positions} positions, the next position's token at \
+             {shifted}): reference scores from it would be wrong; score the reference model \
+             locally"
+        )))
+    }
+
     /// Sends a request built by `make` (again on each retry) and returns its JSON body.
     async fn send(&self, make: impl Fn() -> reqwest::RequestBuilder, url: &str) -> Result<Value> {
         let _permit = self

@@ -299,12 +299,17 @@ pub async fn create_reference(
     let project_id = project_id(db, project).await?;
     let runs = finished_generation_runs(db, project_id, project, runs).await?;
     let model = resolve_model(db, model, None).await?;
-    if model.remote.is_some() {
-        return Err(PipelineError::invalid(
-            "model",
-            "reference scoring needs the prompt's per-token log-probs, which Pairwise does not \
-             yet read from a model server: register the reference model as a local ONNX directory",
-        ));
+    if let Some(config) = &model.remote {
+        // Checked now rather than at the first item: a server that does not echo prompt
+        // log-probs would otherwise fail the run later (never store a silent zero). Where the
+        // key is only in the workers' environment, the workers check it instead.
+        if let Ok(client) = pairwise_inference::RemoteModel::new(config.clone()) {
+            client
+                .with_max_attempts(2)
+                .check_prompt_logprobs()
+                .await
+                .map_err(|e| PipelineError::invalid("model", e.to_string()))?;
+        }
     }
     let prompts = candidates::for_runs(db, project_id, &runs)
         .await?

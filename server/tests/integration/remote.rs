@@ -356,6 +356,44 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
         }
     }
 
+    // Reference scoring from the server's echoed prompt log-probs, and how far they agree with
+    // local ONNX Runtime scoring of the same text by the demo model (converted from the same
+    // GGUF; 4-bit on the server, fp32 here): a report, not an equality test.
+    ok(
+        &url,
+        &[
+            "model",
+            "add",
+            "--name",
+            "rref",
+            "--kind",
+            "reference",
+            "--remote",
+            &base,
+            "--remote-model",
+            "smollm2-135m",
+        ],
+    );
+    // llama-cpp-python 0.3.36 echoes each token with the next position's log-prob: the run is
+    // refused at its start, naming why, instead of storing wrong reference scores.
+    let (success, _, stderr) = pairwise(
+        &url,
+        &[
+            "run",
+            "reference",
+            "--project",
+            "p",
+            "--model",
+            "rref",
+            "--runs",
+            &generation_run,
+            "--wait",
+            "--json",
+        ],
+    );
+    assert!(!success && stderr.contains("misaligned"), "{stderr}");
+    report_reference_agreement(&url, &base).await;
+
     // The key is named, never stored.
     let listed = ok(&url, &["model", "list", "--json"]);
     assert!(listed.contains("rgen") && !listed.contains(SECRET));
@@ -416,4 +454,89 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
     let status = json_of(&ok(&url, &["run", "status", &id.to_string(), "--json"]));
     assert_eq!(status["status"], "done", "{status}");
     assert_eq!(status["summary"]["candidates"], 20, "{status}");
+}
+
+/// Scores every stored candidate's answer after the plain-text prompt remotely and locally (the
+/// demo model), and writes the agreement to `bench/results/remote-reference-agreement.json`.
+async fn report_reference_agreement(url: &str, base: &str) {
+    use pairwise_store::{candidates, prompts};
+    let demo = repo_root().join("models/demo");
+    if !demo.join("model.onnx").exists() {
+        eprintln!("no local demo model: the agreement report is skipped");
+        return;
+    }
+    let db = pairwise_store::connect(url).await.expect("db");
+    let stored = candidates::for_runs(&db, 1, &[1])
+        .await
+        .expect("candidates");
+    let client = pairwise_inference::RemoteModel::new(pairwise_inference::RemoteConfig {
+        base_url: base.to_owned(),
+        model: "smollm2-135m".into(),
+        api_key_env: None,
+        concurrency: 4,
+        timeout_secs: 60,
+    })
+    .expect("client");
+    let mut engine = pairwise_inference::Engine::load(&demo, pairwise_inference::Device::Cpu, 2)
+        .expect("demo model");
+    let (mut remote, mut local) = (Vec::new(), Vec::new());
+    for c in &stored {
+        let p = prompts::get_many(&db, &[c.prompt_id])
+            .await
+            .expect("prompt");
+        let prompt = format!("user: {}\n\nassistant: ", p[0].text);
+        let (r, n) = client
+            .answer_logprob(&prompt, &c.text)
+            .await
+            .expect("remote");
+        let l = engine
+            .score(
+                &pairwise_inference::PromptInput::Raw(prompt.clone()),
+                std::slice::from_ref(&c.text),
+            )
+            .expect("local")[0]
+            .clone();
+        if n > 0 && l.count > 0 && r.is_finite() && l.mean.is_finite() {
+            remote.push(r);
+            local.push(l.mean);
+        }
+    }
+    assert!(!remote.is_empty(), "nothing was scored on both sides");
+    let n = remote.len() as f64;
+    let (mr, ml) = (
+        remote.iter().sum::<f64>() / n,
+        local.iter().sum::<f64>() / n,
+    );
+    let cov: f64 = remote
+        .iter()
+        .zip(&local)
+        .map(|(r, l)| (r - mr) * (l - ml))
+        .sum();
+    let (vr, vl): (f64, f64) = (
+        remote.iter().map(|r| (r - mr).powi(2)).sum(),
+        local.iter().map(|l| (l - ml).powi(2)).sum(),
+    );
+    let pearson = cov / (vr.sqrt() * vl.sqrt());
+    let mad = remote
+        .iter()
+        .zip(&local)
+        .map(|(r, l)| (r - l).abs())
+        .sum::<f64>()
+        / n;
+    let report = serde_json::json!({
+        "what": "mean per-token log-prob of 20 SmolLM2 answers after a plain-text prompt: llama.cpp server (GGUF Q4_1, echo+logprobs) vs local ONNX Runtime (demo model, fp32)",
+        "pairs": remote.len(),
+        "pearson": pearson,
+        "mean_abs_diff_nats": mad,
+        "mean_remote": mr,
+        "mean_local": ml,
+        "machine": "2-core CPU VM",
+    });
+    eprintln!("reference agreement: {report}");
+    let out = repo_root().join("bench/results/remote-reference-agreement.json");
+    let _ = std::fs::write(
+        out,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    );
+    assert!(pearson.is_finite());
 }

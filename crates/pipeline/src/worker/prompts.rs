@@ -38,6 +38,17 @@ pub(super) fn prompt_input(engine: &Engine, messages: &[ChatMessage]) -> PromptI
     }
 }
 
+/// A conversation as plain text for a model server's `/completions` (which applies no chat
+/// template): `role: content` turns, then `assistant: ` for the answer to follow.
+pub(super) fn plain_prompt(messages: &[ChatMessage]) -> String {
+    let mut text = String::new();
+    for m in messages {
+        text.push_str(&format!("{}: {}\n\n", m.role, m.content));
+    }
+    text.push_str("assistant: ");
+    text
+}
+
 pub(super) fn user_prompt(engine: &Engine, text: String) -> PromptInput {
     prompt_input(
         engine,

@@ -15,7 +15,7 @@ use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use sea_orm::{
     sea_query::{Expr, Query},
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -173,7 +173,7 @@ async fn assign_gold(
 }
 
 async fn assign_main(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     ctx: &Ctx<'_>,
     rng: &mut StdRng,
 ) -> Result<Option<assignment::Model>> {
@@ -206,26 +206,41 @@ async fn assign_main(
         .all(db)
         .await?;
     for a in stale {
+        // The expired showing is replaced by a new one (a new id) rather than handed over in
+        // place: an id older than the annotator's others would tell them it was taken over, which
+        // happens to main items only, never to gold or repeats. Delete and insert are one
+        // transaction; the delete is the compare-and-set (still pending, same holder, expired).
         let _writer = crate::db::write_lock(db).await;
-        let res = assignment::Entity::update_many()
-            .col_expr(assignment::Column::AnnotatorId, Expr::value(ctx.user_id))
-            .col_expr(
-                assignment::Column::LeftSide,
-                Expr::value(side(rng).as_str()),
-            )
-            .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
-            .col_expr(assignment::Column::CreatedAt, Expr::value(ctx.now))
+        let txn = db.begin().await?;
+        let res = assignment::Entity::delete_many()
             .filter(assignment::Column::Id.eq(a.id))
             .filter(assignment::Column::Status.eq(PENDING))
             .filter(assignment::Column::AnnotatorId.eq(a.annotator_id))
             .filter(assignment::Column::LeaseExpiresAt.lt(ctx.now))
-            .exec(db)
-            .await;
-        match res {
-            Ok(r) if r.rows_affected == 1 => {
-                return Ok(assignment::Entity::find_by_id(a.id).one(db).await?);
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != 1 {
+            continue;
+        }
+        let row = assignment::ActiveModel {
+            project_id: Set(ctx.project_id),
+            comparison_id: Set(a.comparison_id),
+            annotator_id: Set(ctx.user_id),
+            kind: Set(MAIN.to_owned()),
+            slot: Set(a.slot),
+            left_side: Set(side(rng).as_str().to_owned()),
+            repeat_of: Set(None),
+            status: Set(PENDING.to_owned()),
+            skip_reason: Set(None),
+            lease_expires_at: Set(ctx.until),
+            created_at: Set(ctx.now),
+            ..Default::default()
+        };
+        match row.insert(&txn).await {
+            Ok(m) => {
+                txn.commit().await?;
+                return Ok(Some(m));
             }
-            Ok(_) => {}
             Err(e) if unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
@@ -320,7 +335,7 @@ async fn take_slot(
 }
 
 async fn assign_one(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     ctx: &Ctx<'_>,
     rng: &mut StdRng,
 ) -> Result<Option<assignment::Model>> {

@@ -150,7 +150,14 @@ async fn overlap_votes_undo_skip_and_expired_leases() {
             .await
             .expect("expire");
         let f = annotation::next(db, pid, u[3], 1).await.expect("next");
-        assert_eq!(f[0].0.id, c[0].0.id, "the expired showing is taken over");
+        assert_eq!(
+            f[0].0.comparison_id, c[0].1.id,
+            "the expired showing is taken over"
+        );
+        assert!(
+            f[0].0.id > c[0].0.id,
+            "under a new id: an old id would mark a taken-over (main) item"
+        );
         assert!(matches!(
             annotation::vote(db, u[2], c[0].0.id, &vote("a")).await,
             Err(StoreError::NotFound(_))
