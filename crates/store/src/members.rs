@@ -5,9 +5,7 @@ use crate::{
     error::{Result, StoreError},
 };
 use pairwise_core::{dto::MemberView, Role};
-use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::collections::HashMap;
 
 /// The member roles a project knows (admins are above projects).
@@ -86,7 +84,6 @@ pub async fn list(db: &impl ConnectionTrait, project_id: i64) -> Result<Vec<Memb
         .await?;
     let users: HashMap<i64, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(rows.iter().map(|r| r.user_id)))
-        .order_by_asc(user::Column::Username)
         .all(db)
         .await?
         .into_iter()

@@ -67,11 +67,7 @@ impl Worker {
                 .collect();
             for prompt_id in chunk {
                 progress.check()?;
-                let stored = candidates::stored_indices(&self.db, job.id, *prompt_id).await?;
-                let missing: Vec<PlannedCandidate> = plan_candidates(payload.n, &payload.paths)
-                    .into_iter()
-                    .filter(|c| !stored.contains(&(c.index as i32)))
-                    .collect();
+                let missing = self.missing(job, &payload, *prompt_id).await?;
                 if missing.is_empty() {
                     progress.done.fetch_add(1, Ordering::SeqCst);
                     continue;
@@ -174,6 +170,20 @@ async fn generate_for_prompt(
 }
 
 impl Worker {
+    /// The planned candidates of a prompt that an earlier attempt has not stored yet (resume).
+    async fn missing(
+        &self,
+        job: &job::Model,
+        payload: &GeneratePayload,
+        prompt_id: i64,
+    ) -> Result<Vec<PlannedCandidate>> {
+        let stored = candidates::stored_indices(&self.db, job.id, prompt_id).await?;
+        Ok(plan_candidates(payload.n, &payload.paths)
+            .into_iter()
+            .filter(|c| !stored.contains(&(c.index as i32)))
+            .collect())
+    }
+
     /// A generation run on a model behind an OpenAI-compatible server: one chat request per
     /// missing candidate (each with its own seed and every decoding parameter), all of a prompt's
     /// requests in flight at once within the model's concurrency bound; a prompt's candidates are
@@ -195,11 +205,7 @@ impl Worker {
                 .collect();
             for prompt_id in chunk {
                 progress.check()?;
-                let stored = candidates::stored_indices(&self.db, job.id, *prompt_id).await?;
-                let missing: Vec<PlannedCandidate> = plan_candidates(payload.n, &payload.paths)
-                    .into_iter()
-                    .filter(|c| !stored.contains(&(c.index as i32)))
-                    .collect();
+                let missing = self.missing(job, payload, *prompt_id).await?;
                 if missing.is_empty() {
                     progress.done.fetch_add(1, Ordering::SeqCst);
                     continue;
