@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: bench-annotate fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate bench-postgres fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -172,6 +172,16 @@ bench-annotate:
 	cargo build --release -p server
 	./target/release/pairwise bench annotate --annotators 50 --seconds 60
 	./target/release/pairwise bench annotate --annotators 50 --seconds 30 --think-ms 0 --out bench/results/annotate-load-saturated.json
+
+# One generation run on the tiny model processed by one worker process and by two (a new
+# database on PostgreSQL), and the annotation and dataset benchmarks on PostgreSQL beside the
+# SQLite ones above. Each makes its own database on the server and drops it afterwards.
+bench-postgres: setup-postgres setup-models
+	cargo build --release -p server
+	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench workers
+	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench annotate --annotators 50 --seconds 60
+	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench annotate --annotators 50 --seconds 30 --think-ms 0 --out bench/results/annotate-load-saturated-postgres.json
+	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench datasets --pairs 1000000
 
 # On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI (onnxruntime-gpu 1.31.1
 # with its CUDA 13 / cuDNN wheels), then scripts/models/gpu_check.sh: greedy parity CUDA vs CPU on

@@ -3,7 +3,7 @@
 //! ceiling of one sequence, and the same workload in Python onnxruntime, all in one run so the
 //! ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
 
-use crate::cli::ModelArgs;
+use crate::{bench_workers::Scratch, cli::ModelArgs};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pairwise_inference::{chat_template::Message, DecodingParams, Engine, PromptInput};
@@ -18,6 +18,8 @@ pub enum BenchCommand {
     Datasets(BenchDatasetsArgs),
     /// Concurrent simulated annotators voting over HTTP against `pairwise serve`.
     Annotate(crate::bench_annotate::BenchAnnotateArgs),
+    /// One generation run processed by one worker process and by two (scale-out).
+    Workers(crate::bench_workers::BenchWorkersArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,7 +63,7 @@ fn timed_child(args: &[&str]) -> anyhow::Result<(f64, Option<u64>)> {
     Ok((seconds, rss))
 }
 
-fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
+fn datasets(args: BenchDatasetsArgs, db: &str, backend: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("pairs.jsonl");
@@ -79,23 +81,12 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         }
     }
     let input_bytes = std::fs::metadata(&input)?.len();
-    let db = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
     let out = dir.path().join("export.jsonl");
     let (input_s, out_s) = (input.display().to_string(), out.display().to_string());
-    timed_child(&[
-        "--database-url",
-        &db,
-        "project",
-        "create",
-        "--name",
-        "bench",
-    ])?;
+    timed_child(&["--database-url", db, "project", "create", "--name", "bench"])?;
     let (import_s, import_rss) = timed_child(&[
         "--database-url",
-        &db,
+        db,
         "import",
         "pairs",
         &input_s,
@@ -106,7 +97,7 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
     ])?;
     let (freeze_s, freeze_rss) = timed_child(&[
         "--database-url",
-        &db,
+        db,
         "dataset",
         "freeze",
         "--project",
@@ -116,7 +107,7 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
     ])?;
     let (export_s, export_rss) = timed_child(&[
         "--database-url",
-        &db,
+        db,
         "export",
         "--project",
         "bench",
@@ -132,7 +123,7 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
     let parquet_s = parquet.display().to_string();
     let (parquet_export_s, parquet_export_rss) = timed_child(&[
         "--database-url",
-        &db,
+        db,
         "export",
         "--project",
         "bench",
@@ -143,10 +134,10 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         "--out",
         &parquet_s,
     ])?;
-    timed_child(&["--database-url", &db, "project", "create", "--name", "back"])?;
+    timed_child(&["--database-url", db, "project", "create", "--name", "back"])?;
     let (parquet_import_s, parquet_import_rss) = timed_child(&[
         "--database-url",
-        &db,
+        db,
         "import",
         "pairs",
         &parquet_s,
@@ -166,7 +157,7 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         "benchmark": "datasets",
         "pairs": args.pairs,
         "input_bytes": input_bytes,
-        "backend": "sqlite",
+        "backend": backend,
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) },
         "import": { "seconds": import_s, "rows_per_s": args.pairs as f64 / import_s, "peak_rss_bytes": import_rss },
         "freeze": { "seconds": freeze_s, "peak_rss_bytes": freeze_rss },
@@ -175,10 +166,17 @@ fn datasets(args: BenchDatasetsArgs) -> anyhow::Result<()> {
         "parquet_import": { "seconds": parquet_import_s, "rows_per_s": args.pairs as f64 / parquet_import_s, "peak_rss_bytes": parquet_import_rss },
         "note": "each step is a separate `pairwise` process, timed end to end (start-up included)",
     });
-    let path = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("bench/results/datasets-{}.json", args.pairs)));
+    let path = args.out.clone().unwrap_or_else(|| {
+        let suffix = if backend == "sqlite" {
+            String::new()
+        } else {
+            format!("-{backend}")
+        };
+        PathBuf::from(format!(
+            "bench/results/datasets-{}{suffix}.json",
+            args.pairs
+        ))
+    });
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).ok();
     }
@@ -267,12 +265,24 @@ fn weight_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+/// Runs a benchmark. Those that need a database (datasets, annotate, workers) make a fresh one:
+/// a new database on the PostgreSQL server when `database_url` is `postgres://…`, else a
+/// temporary SQLite file.
+pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
+    let handle = tokio::runtime::Handle::current();
     let args = match command {
         BenchCommand::Generate(args) => args,
-        BenchCommand::Datasets(args) => return datasets(args),
+        BenchCommand::Datasets(args) => {
+            let scratch = handle.block_on(Scratch::new(database_url))?;
+            let result = datasets(args, &scratch.url, scratch.backend);
+            handle.block_on(scratch.finish())?;
+            return result;
+        }
         BenchCommand::Annotate(args) => {
-            return tokio::runtime::Handle::current().block_on(crate::bench_annotate::run(args))
+            return handle.block_on(crate::bench_annotate::run(args, database_url))
+        }
+        BenchCommand::Workers(args) => {
+            return handle.block_on(crate::bench_workers::run(args, database_url))
         }
     };
     let mut engine = Engine::load(&args.model.model, args.model.device, args.model.threads)

@@ -160,12 +160,20 @@ async fn annotator(
     Ok(t)
 }
 
-pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("load.db").display());
-    let db = pairwise_store::connect(&url).await?;
-    pairwise_store::migrate(&db).await?;
-    let p = projects::create(&db, "load", "annotation load test", None).await?;
+/// Runs the load test in a fresh database (see [`crate::bench_workers::Scratch`]).
+pub async fn run(args: BenchAnnotateArgs, database_url: &str) -> anyhow::Result<()> {
+    let scratch = crate::bench_workers::Scratch::new(database_url).await?;
+    let result = load(args, &scratch).await;
+    scratch.finish().await?;
+    result
+}
+
+async fn load(
+    args: BenchAnnotateArgs,
+    scratch: &crate::bench_workers::Scratch,
+) -> anyhow::Result<()> {
+    let (url, db) = (&scratch.url, &scratch.db);
+    let p = projects::create(db, "load", "annotation load test", None).await?;
     let records: Vec<HashedPair> = (0..args.items)
         .map(|i| {
             HashedPair::from(PairRecord {
@@ -190,20 +198,20 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
         provenance: json!({}),
     };
     for chunk in records.chunks(500) {
-        pairs::insert_batch(&db, p.id, chunk, &origin).await?;
+        pairs::insert_batch(db, p.id, chunk, &origin).await?;
     }
-    annotation::fill_from_pairs(&db, p.id, u64::MAX, false, Some(1)).await?;
-    annotation::gold_from_pairs(&db, p.id, (args.items / 50) as u64).await?;
+    annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(1)).await?;
+    annotation::gold_from_pairs(db, p.id, (args.items / 50) as u64).await?;
     let settings = AnnotationSettings {
         overlap: args.overlap,
         ..Default::default()
     };
-    annotation::set_settings(&db, p.id, &settings).await?;
+    annotation::set_settings(db, p.id, &settings).await?;
     let mut secrets = Vec::new();
     for i in 0..args.annotators {
         let password: String = format!("load-annotator-password-{i}-{}", rand::random::<u64>());
-        let u = users::create(&db, &format!("load{i}"), Role::Annotator, &password).await?;
-        secrets.push(tokens::issue(&db, u.id, "load").await?.1);
+        let u = users::create(db, &format!("load{i}"), Role::Annotator, &password).await?;
+        secrets.push(tokens::issue(db, u.id, "load").await?.1);
     }
     eprintln!(
         "{} items, {} annotators; starting the server",
@@ -214,7 +222,7 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
     let mut server = tokio::process::Command::new(exe)
         .args([
             "--database-url",
-            &url,
+            url,
             "serve",
             "--addr",
             &format!("127.0.0.1:{}", args.port),
@@ -258,11 +266,11 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     server.kill().await.ok();
 
-    let (items, stored, max_main) = annotation::vote_counts(&db, p.id).await?;
+    let (items, stored, max_main) = annotation::vote_counts(db, p.id).await?;
     let ok = stored == all.acked && max_main <= args.overlap as u64;
     let result = json!({
         "bench": "annotate-load",
-        "database": "sqlite",
+        "database": scratch.backend,
         "annotators": args.annotators,
         "think_ms_mean": args.think_ms,
         "seconds": elapsed,
@@ -278,12 +286,17 @@ pub async fn run(args: BenchAnnotateArgs) -> anyhow::Result<()> {
         "first_errors": all.errors.iter().take(5).collect::<Vec<_>>(),
         "empty_queue_polls": all.empty_queues,
         "checks_pass": ok,
-        "goal": "p99 vote latency < 10 ms on SQLite",
+        "goal": "p99 vote latency < 10 ms",
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("bench/results/annotate-load.json"));
+    let out = args.out.unwrap_or_else(|| {
+        let suffix = if scratch.backend == "sqlite" {
+            String::new()
+        } else {
+            format!("-{}", scratch.backend)
+        };
+        PathBuf::from(format!("bench/results/annotate-load{suffix}.json"))
+    });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -149,7 +149,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Inference commands need no database; they run on a blocking thread.
         Command::Generate(args) => return blocking(move || inference::generate(args)).await,
         Command::Score(args) => return blocking(move || inference::score(args)).await,
-        Command::Bench(args) => return blocking(move || crate::bench::run(args)).await,
+        Command::Bench(args) => {
+            let url = url.to_owned();
+            return blocking(move || crate::bench::run(args, &url)).await;
+        }
         Command::Agreement(args) => return agreement::agreement(args),
         other => other,
     };

@@ -46,6 +46,38 @@ Compare two answers to the user's request on these dimensions:\n{dimensions}\n\n
 Which answer is better overall? Reply with the single letter A or B.";
 
 impl RubricSpec {
+    /// The JSON schema of a pointwise verdict: one score per dimension, every dimension
+    /// required, nothing else (for servers that constrain output to a schema). Scores are listed
+    /// in tenths (0, 0.1, …, 1): grammar-based servers (llama.cpp) enforce an `enum` but ignore
+    /// `minimum`/`maximum`, and a small judge then writes 2 or 3 on a 0–1 scale.
+    pub fn scores_schema(&self) -> serde_json::Value {
+        let tenths: Vec<serde_json::Value> = (0..=10)
+            .map(|i| match i {
+                0 => serde_json::json!(0),
+                10 => serde_json::json!(1),
+                i => serde_json::json!(f64::from(i) / 10.0),
+            })
+            .collect();
+        let properties: serde_json::Map<String, serde_json::Value> = self
+            .dimensions
+            .iter()
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    serde_json::json!({
+                        "type": "number", "minimum": 0, "maximum": 1, "enum": tenths,
+                    }),
+                )
+            })
+            .collect();
+        serde_json::json!({
+            "type": "object",
+            "properties": properties,
+            "required": self.dimensions.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            "additionalProperties": false,
+        })
+    }
+
     /// The built-in 3H rubric (helpful, honest, harmless; equal weights).
     pub fn default_3h() -> Self {
         let dim = |name: &str, description: &str| Dimension {
@@ -278,6 +310,29 @@ pub fn diff(a: &RubricSpec, b: &RubricSpec) -> Vec<RubricChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scores_schema_requires_every_dimension_and_nothing_else() {
+        let spec = RubricSpec::default_3h();
+        let schema = spec.scores_schema();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .expect("required")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let names: Vec<&str> = spec.dimensions.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(required, names);
+        assert_eq!(schema["additionalProperties"], false);
+        for name in names {
+            let allowed = schema["properties"][name]["enum"].as_array().expect("enum");
+            assert_eq!(allowed.len(), 11);
+            assert!(allowed
+                .iter()
+                .all(|v| (0.0..=1.0).contains(&v.as_f64().unwrap_or(-1.0))));
+            assert_eq!(allowed[3], 0.3);
+        }
+    }
 
     #[test]
     fn default_rubric_is_valid_3h() {

@@ -107,6 +107,9 @@ pub struct RemoteModel {
     key: Option<String>,
     permits: Arc<Semaphore>,
     max_attempts: u32,
+    /// Which `response_format` with a JSON schema to send: 0 `json_schema`, 1 `json_object`
+    /// with `schema`, 2 none (the server refused both; JSON judges parse free text).
+    schema_form: Arc<std::sync::atomic::AtomicU8>,
 }
 
 impl std::fmt::Debug for RemoteModel {
@@ -153,6 +156,7 @@ impl RemoteModel {
             key,
             permits,
             max_attempts: 6,
+            schema_form: Default::default(),
         })
     }
 
@@ -209,6 +213,56 @@ impl RemoteModel {
         let body = chat_body(&self.config.model, messages, params, options);
         let value = self.send(|| self.http.post(&url).json(&body), &url).await?;
         parse_completion(&url, &value)
+    }
+
+    /// A chat completion constrained to the JSON `schema`: `response_format` of type
+    /// `json_schema` (OpenAI, vLLM, llama.cpp's own server), else `json_object` with a `schema`
+    /// (llama-cpp-python's server). A form the server refuses (HTTP 400/422/501, or an error that
+    /// names `response_format`, which llama-cpp-python sends as a 500) is not asked for again by this client or its clones; `None` once the server took neither, and the
+    /// caller falls back to parsing free text.
+    pub async fn chat_json(
+        &self,
+        messages: &[Message],
+        params: &DecodingParams,
+        name: &str,
+        schema: &Value,
+    ) -> Result<Option<Completion>> {
+        use std::sync::atomic::Ordering;
+        loop {
+            let form = self.schema_form.load(Ordering::Relaxed);
+            let response_format = match form {
+                0 => json!({
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "strict": true, "schema": schema},
+                }),
+                1 => json!({"type": "json_object", "schema": schema}),
+                _ => return Ok(None),
+            };
+            let options = ChatOptions {
+                top_logprobs: 0,
+                response_format: Some(response_format),
+            };
+            match self.chat(messages, params, &options).await {
+                Ok(completion) => return Ok(Some(completion)),
+                Err(RemoteError::Status {
+                    status, message, ..
+                }) if matches!(status, 400 | 422 | 501) || refuses_format(&message) => {
+                    // Refused: the next form (another caller may have moved on already).
+                    let _ = self.schema_form.compare_exchange(
+                        form,
+                        form + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether the server refused every `response_format` with a JSON schema.
+    pub fn schema_refused(&self) -> bool {
+        self.schema_form.load(std::sync::atomic::Ordering::Relaxed) >= 2
     }
 
     /// The mean log-prob of `answer`'s tokens after `prompt` (teacher forcing), from
@@ -376,7 +430,10 @@ impl RemoteModel {
                             env: self.config.api_key_env.clone(),
                         });
                     }
-                    let retry = status.as_u16() == 429 || status.is_server_error();
+                    // A request the server cannot take (some answer a validation error with a
+                    // 500) fails the same way every time: not retried.
+                    let retry = (status.as_u16() == 429 || status.is_server_error())
+                        && !refuses_format(&message);
                     let error = RemoteError::Status {
                         url: url.to_owned(),
                         status: status.as_u16(),
@@ -460,6 +517,12 @@ pub fn chat_body(
         body["response_format"] = format.clone();
     }
     body
+}
+
+/// Whether an error body says the server cannot take the request's `response_format`
+/// (llama-cpp-python answers such a validation error with HTTP 500).
+fn refuses_format(message: &str) -> bool {
+    message.contains("response_format")
 }
 
 fn parse_completion(url: &str, v: &Value) -> Result<Completion> {

@@ -29,4 +29,4 @@ pub use report::quality_report;
 pub use runs::{
     create_generation, create_judge, create_reference, GenerateRequest, JudgeRequest, ModelRef,
 };
-pub use worker::{Outcome, Worker, WorkerOptions};
+pub use worker::{work_ahead, Outcome, Worker, WorkerOptions};

@@ -1,9 +1,10 @@
-//! Job workers: claim a run from the database queue, process it item by item (a prompt of a
-//! generation run, a candidate or pair of a judge run), store each item's results in one
-//! statement keyed by its idempotency key, and report progress with every item. A heartbeat task
-//! renews the lease while a long item runs. Several workers may share one database; a worker
-//! killed mid-run leaves its lease to expire and the next worker continues after the items
-//! already stored, so nothing is duplicated and nothing is missing.
+//! Job workers: claim a chunk of a run from the database queue (a range of its prompts), process
+//! it item by item (a prompt of a generation run, a candidate or pair of a judge run), store each
+//! item's results in one statement keyed by its idempotency key, and report progress with every
+//! item. A heartbeat task renews the chunk's lease while a long item runs. Several workers share
+//! one database and one run (each on its own chunks); a worker killed mid-run leaves its chunk's
+//! lease to expire and the next worker continues after the items already stored, so nothing is
+//! duplicated and nothing is missing.
 
 mod generate;
 mod judge;
@@ -50,6 +51,20 @@ impl Default for WorkerOptions {
     }
 }
 
+/// Whether a worker waiting for runs may still get something to do (a run queued, or being cut
+/// into chunks by another worker).
+pub async fn work_ahead(db: &DatabaseConnection) -> Result<bool> {
+    Ok(pairwise_store::runs::work_ahead(
+        db,
+        &[
+            crate::runs::GENERATE,
+            crate::runs::JUDGE,
+            crate::runs::REFERENCE,
+        ],
+    )
+    .await?)
+}
+
 pub fn default_worker_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     format!(
@@ -66,6 +81,9 @@ pub enum Outcome {
     Failed(String),
     /// The job was cancelled or taken over; this worker stopped without finishing it.
     Stopped,
+    /// This worker processed its share; other workers hold the chunks still running, and the
+    /// last of them finishes the run.
+    Shared,
 }
 
 type SharedEngine = Arc<Mutex<Engine>>;
@@ -81,8 +99,9 @@ pub struct Worker {
     remotes: std::collections::HashMap<String, pairwise_inference::RemoteModel>,
 }
 
-/// Progress of the job being processed, shared with the heartbeat task.
+/// Progress of the chunk being processed, shared with the heartbeat task.
 struct Progress {
+    chunk: pairwise_store::entities::job_chunk::Model,
     done: AtomicI64,
     tokens: AtomicI64,
     lost: AtomicBool,
@@ -117,6 +136,25 @@ impl Worker {
     fn lease(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.options.lease).unwrap_or(chrono::Duration::seconds(30))
     }
+}
+
+impl Progress {
+    /// The chunk's range of prompt ids, `[lo, hi)`.
+    fn range(&self) -> (i64, i64) {
+        (self.chunk.lo, self.chunk.hi)
+    }
+
+    fn covers(&self, prompt_id: i64) -> bool {
+        self.chunk.lo <= prompt_id && prompt_id < self.chunk.hi
+    }
+}
+
+/// A run's payload.
+fn payload<T: serde::de::DeserializeOwned>(
+    job: &pairwise_store::entities::job::Model,
+) -> Result<T> {
+    serde_json::from_str(&job.payload)
+        .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))
 }
 
 /// Model output as stored: PostgreSQL text cannot hold NUL, which random or broken models do

@@ -124,6 +124,83 @@ pub async fn for_runs(
     Ok(query.all(db).await?)
 }
 
+/// The candidates of [`for_runs`] whose prompt id lies in `[lo, hi)` (one chunk of a run).
+pub async fn for_runs_in(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    runs: &[i64],
+    (lo, hi): (i64, i64),
+) -> Result<Vec<candidate::Model>> {
+    let mut query = candidate::Entity::find()
+        .filter(candidate::Column::ProjectId.eq(project_id))
+        .filter(candidate::Column::PromptId.gte(lo))
+        .filter(candidate::Column::PromptId.lt(hi))
+        .order_by_asc(candidate::Column::PromptId)
+        .order_by_asc(candidate::Column::JobId)
+        .order_by_asc(candidate::Column::Idx);
+    if !runs.is_empty() {
+        query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// `(prompt id, candidates)` of the given generation runs (or of the whole project), in prompt
+/// id order: what a judge or reference run is planned from, counted in the database.
+pub async fn count_by_prompt(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    runs: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    let mut query = candidate::Entity::find()
+        .select_only()
+        .column(candidate::Column::PromptId)
+        .column_as(
+            sea_orm::sea_query::Expr::from(sea_orm::sea_query::Func::count(
+                sea_orm::sea_query::Expr::col(candidate::Column::Id),
+            )),
+            "n",
+        )
+        .filter(candidate::Column::ProjectId.eq(project_id))
+        .group_by(candidate::Column::PromptId)
+        .order_by_asc(candidate::Column::PromptId);
+    if !runs.is_empty() {
+        query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
+    }
+    Ok(query.into_tuple::<(i64, i64)>().all(db).await?)
+}
+
+/// The model version and provider a run's candidates record (its first stored candidate's).
+pub async fn provenance_of_job(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+) -> Result<Option<(String, String)>> {
+    Ok(candidate::Entity::find()
+        .select_only()
+        .column(candidate::Column::ModelVersion)
+        .column(candidate::Column::Provider)
+        .filter(candidate::Column::JobId.eq(job_id))
+        .order_by_asc(candidate::Column::Id)
+        .into_tuple::<(String, String)>()
+        .one(db)
+        .await?)
+}
+
+/// How many of the given runs' candidates carry a reference score of `version`.
+pub async fn count_scored(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    runs: &[i64],
+    version: &str,
+) -> Result<u64> {
+    let mut query = candidate::Entity::find()
+        .filter(candidate::Column::ProjectId.eq(project_id))
+        .filter(candidate::Column::RefModelVersion.eq(version));
+    if !runs.is_empty() {
+        query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
+    }
+    Ok(query.count(db).await?)
+}
+
 /// Records a reference-model mean log-prob on a candidate.
 pub async fn set_reference(
     db: &impl ConnectionTrait,

@@ -11,6 +11,7 @@ pub mod comparison;
 pub mod dataset_member;
 pub mod dataset_version;
 pub mod job;
+pub mod job_chunk;
 pub mod judgment;
 pub mod pair;
 pub mod project;

@@ -11,7 +11,7 @@ pub struct WorkerArgs {
     /// Seconds a claim lasts without a heartbeat (a killed worker's run is taken over after it).
     #[arg(long, default_value_t = 30)]
     pub lease_secs: u64,
-    /// Stop once the queue is empty.
+    /// Stop once nothing is queued and no run is waiting to be cut into chunks.
     #[arg(long)]
     pub exit_when_idle: bool,
     /// ONNX Runtime threads (default: all cores).
@@ -32,10 +32,17 @@ pub async fn run(db: &DatabaseConnection, args: WorkerArgs) -> anyhow::Result<()
     let mut worker = Worker::new(db.clone(), options);
     eprintln!("worker {} waiting for runs", worker.id());
     if args.exit_when_idle {
-        while let Some((id, outcome)) = worker.run_one().await? {
-            eprintln!("run {id}: {outcome:?}");
+        loop {
+            match worker.run_one().await? {
+                Some((id, outcome)) => eprintln!("run {id}: {outcome:?}"),
+                // Idle once nothing is queued or being planned (another worker may be about to
+                // cut a run into chunks that this one could share).
+                None if pairwise_pipeline::work_ahead(db).await? => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                None => return Ok(()),
+            }
         }
-        return Ok(());
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

@@ -352,7 +352,13 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
             assert!(judged["inconsistency_rate"].is_number(), "{judged}");
         }
         if mode == "json" {
-            assert!(judged["parse_failure_rate"].is_number(), "{judged}");
+            // Constrained to the rubric's schema (llama-cpp-python takes `json_object` with a
+            // `schema` after refusing `json_schema`): the verdicts parse, where free text from
+            // this 135M model failed 70–90% of the time.
+            let rate = judged["parse_failure_rate"].as_f64().expect("rate");
+            assert!(rate <= 0.2, "{judged}");
+            let warnings = judged["warnings"].to_string();
+            assert!(!warnings.contains("response_format"), "{judged}");
         }
     }
 
@@ -393,6 +399,7 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
     );
     assert!(!success && stderr.contains("misaligned"), "{stderr}");
     report_reference_agreement(&url, &base).await;
+    report_greedy_agreement(&url, &base).await;
 
     // The key is named, never stored.
     let listed = ok(&url, &["model", "list", "--json"]);
@@ -539,4 +546,89 @@ async fn report_reference_agreement(url: &str, base: &str) {
         serde_json::to_string_pretty(&report).unwrap_or_default(),
     );
     assert!(pearson.is_finite());
+}
+
+/// Greedy answers to the project's prompts from the server (GGUF Q4_1) and from local ONNX
+/// Runtime (the demo model, fp32, converted from the same checkpoint), both through the model's
+/// chat template; writes how far they agree to `bench/results/remote-greedy-agreement.json`.
+/// Different runtimes and precisions: a report, not an equality test.
+async fn report_greedy_agreement(url: &str, base: &str) {
+    use pairwise_inference::{chat_template::Message, DecodingParams, PromptInput};
+    let demo = repo_root().join("models/demo");
+    if !demo.join("model.onnx").exists() {
+        eprintln!("no local demo model: the greedy agreement report is skipped");
+        return;
+    }
+    let db = pairwise_store::connect(url).await.expect("db");
+    let page = pairwise_store::prompts::page(&db, 1, &Default::default(), 8, 0)
+        .await
+        .expect("prompts")
+        .items;
+    let client = pairwise_inference::RemoteModel::new(pairwise_inference::RemoteConfig {
+        base_url: base.to_owned(),
+        model: "smollm2-135m".into(),
+        api_key_env: None,
+        concurrency: 4,
+        timeout_secs: 60,
+    })
+    .expect("client");
+    let mut engine = pairwise_inference::Engine::load(&demo, pairwise_inference::Device::Cpu, 2)
+        .expect("demo model");
+    let params = DecodingParams::greedy(32);
+    let mut rows = Vec::new();
+    for p in &page {
+        let turns = vec![Message::new("user", p.text.clone())];
+        let remote = client
+            .chat(&turns, &params, &Default::default())
+            .await
+            .expect("remote")
+            .choices
+            .remove(0)
+            .text;
+        let ids = engine
+            .encode_prompt(&PromptInput::Chat(turns))
+            .expect("encode");
+        let local = engine
+            .generate(&ids, std::slice::from_ref(&params), |_| ())
+            .expect("local")
+            .candidates
+            .remove(0)
+            .text;
+        let (r, l): (Vec<char>, Vec<char>) = (remote.chars().collect(), local.chars().collect());
+        let common = r.iter().zip(&l).take_while(|(a, b)| a == b).count();
+        rows.push(serde_json::json!({
+            "prompt": p.text.chars().take(80).collect::<String>(),
+            "identical": remote.trim() == local.trim(),
+            "common_prefix_chars": common,
+            "shared_prefix_share": common as f64 / r.len().max(l.len()).max(1) as f64,
+            "remote": remote,
+            "local": local,
+        }));
+    }
+    assert!(!rows.is_empty(), "no prompts");
+    let n = rows.len() as f64;
+    let identical = rows.iter().filter(|r| r["identical"] == true).count();
+    let prefix = rows
+        .iter()
+        .map(|r| r["shared_prefix_share"].as_f64().unwrap_or(0.0))
+        .sum::<f64>()
+        / n;
+    let report = serde_json::json!({
+        "what": "greedy answers (32 tokens) to the same prompts: llama.cpp server (GGUF Q4_1) vs local ONNX Runtime (demo model, fp32), both through SmolLM2's chat template",
+        "prompts": rows.len(),
+        "identical": identical,
+        "identical_share": identical as f64 / n,
+        "mean_shared_prefix_share": prefix,
+        "rows": rows,
+        "machine": "2-core CPU VM",
+    });
+    eprintln!(
+        "greedy agreement: {identical}/{} identical, mean shared prefix {prefix:.2}",
+        rows.len()
+    );
+    let out = repo_root().join("bench/results/remote-greedy-agreement.json");
+    let _ = std::fs::write(
+        out,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    );
 }

@@ -2,7 +2,7 @@
 //! text and stored in one statement.
 
 use super::{
-    blocking, lock,
+    blocking, lock, payload,
     prompts::{messages_of, prompt_input},
     storable, Progress, SharedEngine, Worker,
 };
@@ -28,16 +28,24 @@ use std::{
 };
 
 impl Worker {
+    /// Generates the missing candidates of the chunk's prompts; returns the model version.
     pub(super) async fn generate(
         &mut self,
         job: &job::Model,
         progress: &Progress,
-    ) -> Result<serde_json::Value> {
-        let payload: GeneratePayload = serde_json::from_str(&job.payload)
-            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+    ) -> Result<String> {
+        let payload: GeneratePayload = payload(job)?;
+        let prompt_ids: Vec<i64> = payload
+            .prompt_ids
+            .iter()
+            .copied()
+            .filter(|&id| progress.covers(id))
+            .collect();
         if let Some(config) = payload.model.remote.clone() {
             let remote = self.remote(&config)?;
-            return self.generate_remote(job, progress, &payload, &remote).await;
+            return self
+                .generate_remote(job, progress, &payload, &prompt_ids, &remote)
+                .await;
         }
         let engine = self.engine(&payload.model).await?;
         let (version, provider) = {
@@ -58,8 +66,7 @@ impl Worker {
         }
         // Resume: a prompt's candidates are stored in one statement, so a prompt is either
         // complete or has whatever an earlier attempt stored; count complete ones as done.
-        progress.done.store(0, Ordering::SeqCst);
-        for chunk in payload.prompt_ids.chunks(64) {
+        for chunk in prompt_ids.chunks(64) {
             let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, chunk)
                 .await?
                 .into_iter()
@@ -74,7 +81,7 @@ impl Worker {
                 }
                 let Some(prompt) = loaded.get(prompt_id) else {
                     // Deleted since the run was made: nothing to generate for it.
-                    self.advance(job.id, progress, 1, 0).await?;
+                    self.advance(progress, 1, 0).await?;
                     continue;
                 };
                 let (rows, tokens) = generate_for_prompt(
@@ -82,15 +89,39 @@ impl Worker {
                 )
                 .await?;
                 candidates::insert(&self.db, rows).await?;
-                self.advance(job.id, progress, 1, tokens).await?;
+                self.advance(progress, 1, tokens).await?;
             }
         }
+        Ok(version)
+    }
+
+    /// The summary of a finished generation run (every worker's candidates and tokens).
+    pub(super) async fn generate_summary(
+        &self,
+        job: &job::Model,
+        version: Option<String>,
+    ) -> Result<serde_json::Value> {
+        let payload: GeneratePayload = payload(job)?;
         let stored = candidates::count_for_job(&self.db, job.id).await?;
+        let (_, tokens) = runs::chunk_totals(&self.db, job.id).await?;
+        let (model_version, provider) =
+            match candidates::provenance_of_job(&self.db, job.id).await? {
+                Some((version, provider)) => (version, provider),
+                None => (
+                    version.unwrap_or_else(|| payload.model.version.clone()),
+                    String::new(),
+                ),
+            };
+        let provider = if payload.model.remote.is_some() {
+            "openai-compatible".to_owned()
+        } else {
+            provider
+        };
         Ok(serde_json::json!({
             "prompts": payload.prompt_ids.len(),
             "candidates": stored,
-            "tokens": progress.tokens.load(Ordering::SeqCst),
-            "model_version": version,
+            "tokens": tokens,
+            "model_version": model_version,
             "provider": provider,
         }))
     }
@@ -193,11 +224,11 @@ impl Worker {
         job: &job::Model,
         progress: &Progress,
         payload: &GeneratePayload,
+        prompt_ids: &[i64],
         remote: &RemoteModel,
-    ) -> Result<serde_json::Value> {
-        progress.done.store(0, Ordering::SeqCst);
+    ) -> Result<String> {
         let mut served = None;
-        for chunk in payload.prompt_ids.chunks(64) {
+        for chunk in prompt_ids.chunks(64) {
             let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, chunk)
                 .await?
                 .into_iter()
@@ -211,7 +242,7 @@ impl Worker {
                     continue;
                 }
                 let Some(prompt) = loaded.get(prompt_id) else {
-                    self.advance(job.id, progress, 1, 0).await?;
+                    self.advance(progress, 1, 0).await?;
                     continue;
                 };
                 let requests = missing.iter().map(|c| {
@@ -278,16 +309,9 @@ impl Worker {
                     });
                 }
                 candidates::insert(&self.db, rows).await?;
-                self.advance(job.id, progress, 1, tokens).await?;
+                self.advance(progress, 1, tokens).await?;
             }
         }
-        let stored = candidates::count_for_job(&self.db, job.id).await?;
-        Ok(serde_json::json!({
-            "prompts": payload.prompt_ids.len(),
-            "candidates": stored,
-            "tokens": progress.tokens.load(Ordering::SeqCst),
-            "model_version": served.unwrap_or_else(|| remote.version()),
-            "provider": "openai-compatible",
-        }))
+        Ok(served.unwrap_or_else(|| remote.version()))
     }
 }

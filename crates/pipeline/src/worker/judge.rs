@@ -2,8 +2,9 @@
 //! generative or reward judge, and the summary of a finished run.
 
 use super::{
+    payload,
     prompts::{messages_of, request_text},
-    verdicts::{judge_json, judge_pairwise, judge_prob, merge, TokenIds},
+    verdicts::{judge_json, judge_pairwise, judge_prob, merge, Backend, TokenIds},
     Progress, Worker,
 };
 use crate::{
@@ -16,7 +17,7 @@ use pairwise_store::{
     candidates,
     entities::{candidate, job, prompt},
     judgments::{self, NewJudgment},
-    prompts, rubrics, runs, DatabaseConnection,
+    prompts, rubrics, runs,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -24,13 +25,8 @@ use std::{
 };
 
 impl Worker {
-    pub(super) async fn judge(
-        &mut self,
-        job: &job::Model,
-        progress: &Progress,
-    ) -> Result<serde_json::Value> {
-        let payload: JudgePayload = serde_json::from_str(&job.payload)
-            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+    pub(super) async fn judge(&mut self, job: &job::Model, progress: &Progress) -> Result<String> {
+        let payload: JudgePayload = payload(job)?;
         let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
         let spec = rubrics::spec_of(&rubric)?;
         if payload.mode == JudgeMode::Reward {
@@ -38,8 +34,13 @@ impl Worker {
         }
         let engine = self.backend(&payload.model).await?;
         let version = engine.version()?;
-        let stored =
-            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let stored = candidates::for_runs_in(
+            &self.db,
+            job.project_id,
+            &payload.generation_runs,
+            progress.range(),
+        )
+        .await?;
         let prompt_ids: Vec<i64> = {
             let mut ids: Vec<i64> = stored.iter().map(|c| c.prompt_id).collect();
             ids.dedup();
@@ -51,11 +52,9 @@ impl Worker {
             .map(|p| (p.id, request_text(&p)))
             .collect();
         let items = judge_items(&stored, payload.mode);
-        runs::set_total(&self.db, job.id, items.len() as i64).await?;
         let done_keys = judgments::stored_keys(&self.db, job.id).await?;
-        progress
-            .done
-            .store(done_keys.len() as i64, Ordering::SeqCst);
+        let resumed = items.iter().filter(|i| done_keys.contains(&i.key)).count();
+        progress.done.store(resumed as i64, Ordering::SeqCst);
         let tokens_for = match payload.mode {
             JudgeMode::Prob | JudgeMode::Pairwise => Some(TokenIds::find(&engine, payload.mode)?),
             _ => None,
@@ -115,17 +114,54 @@ impl Worker {
                 }
             };
             judgments::insert(&self.db, vec![row]).await?;
-            self.advance(job.id, progress, 1, tokens).await?;
+            self.advance(progress, 1, tokens).await?;
         }
-        judge_summary(
-            &self.db,
-            job.id,
-            payload.mode,
-            &rubric,
-            version,
-            stored.len(),
-        )
-        .await
+        if let Backend::Remote(remote) = &engine {
+            if payload.mode == JudgeMode::Json && remote.schema_refused() {
+                runs::add_warnings(
+                    &self.db,
+                    job.id,
+                    &[
+                        "the model server refused a response_format JSON schema: verdicts were \
+                       parsed from free text (with one stricter retry)"
+                            .to_owned(),
+                    ],
+                )
+                .await?;
+            }
+        }
+        Ok(version)
+    }
+
+    /// The summary of a finished judge run: its rates and what it judged with.
+    pub(super) async fn judge_summary(
+        &self,
+        job: &job::Model,
+        version: Option<String>,
+    ) -> Result<serde_json::Value> {
+        let payload: JudgePayload = payload(job)?;
+        let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
+        let candidates: i64 =
+            candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
+                .await?
+                .iter()
+                .map(|&(_, n)| n)
+                .sum();
+        let stats = judgments::stats(&self.db, job.id).await?;
+        let mut summary = serde_json::to_value(stats).unwrap_or_default();
+        if let Some(object) = summary.as_object_mut() {
+            object.insert("mode".into(), payload.mode.as_str().into());
+            object.insert(
+                "rubric".into(),
+                format!("{}@{}", rubric.name, rubric.version).into(),
+            );
+            object.insert(
+                "judge_version".into(),
+                version.unwrap_or(payload.model.version).into(),
+            );
+            object.insert("candidates".into(), candidates.into());
+        }
+        Ok(summary)
     }
 
     /// Reward-model scoring: one scalar per (prompt, answer) from a sequence classifier, stored as
@@ -137,7 +173,7 @@ impl Worker {
         progress: &Progress,
         payload: &JudgePayload,
         rubric: &pairwise_store::entities::rubric::Model,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<String> {
         let (path, device, threads) = (
             payload.model.path.clone(),
             payload.model.device(),
@@ -151,19 +187,25 @@ impl Worker {
         .map_err(|e| PipelineError::Internal(e.to_string()))??;
         let version = model.version().to_owned();
         let model = Arc::new(Mutex::new(model));
-        let stored =
-            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let stored = candidates::for_runs_in(
+            &self.db,
+            job.project_id,
+            &payload.generation_runs,
+            progress.range(),
+        )
+        .await?;
         let ids: Vec<i64> = stored.iter().map(|c| c.prompt_id).collect();
         let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)
             .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        runs::set_total(&self.db, job.id, stored.len() as i64).await?;
         let done_keys = judgments::stored_keys(&self.db, job.id).await?;
-        progress
-            .done
-            .store(done_keys.len() as i64, Ordering::SeqCst);
+        let resumed = stored
+            .iter()
+            .filter(|c| done_keys.contains(&format!("c{}", c.id)))
+            .count();
+        progress.done.store(resumed as i64, Ordering::SeqCst);
         for c in &stored {
             let key = format!("c{}", c.id);
             if done_keys.contains(&key) {
@@ -205,41 +247,10 @@ impl Worker {
                 ..Default::default()
             };
             judgments::insert(&self.db, vec![row]).await?;
-            self.advance(job.id, progress, 1, 0).await?;
+            self.advance(progress, 1, 0).await?;
         }
-        judge_summary(
-            &self.db,
-            job.id,
-            JudgeMode::Reward,
-            rubric,
-            version,
-            stored.len(),
-        )
-        .await
+        Ok(version)
     }
-}
-
-/// The summary of a finished judge run: its rates and what it judged with.
-async fn judge_summary(
-    db: &DatabaseConnection,
-    job_id: i64,
-    mode: JudgeMode,
-    rubric: &pairwise_store::entities::rubric::Model,
-    version: String,
-    candidates: usize,
-) -> Result<serde_json::Value> {
-    let stats = judgments::stats(db, job_id).await?;
-    let mut summary = serde_json::to_value(stats).unwrap_or_default();
-    if let Some(object) = summary.as_object_mut() {
-        object.insert("mode".into(), mode.as_str().into());
-        object.insert(
-            "rubric".into(),
-            format!("{}@{}", rubric.name, rubric.version).into(),
-        );
-        object.insert("judge_version".into(), version.into());
-        object.insert("candidates".into(), candidates.into());
-    }
-    Ok(summary)
 }
 
 /// One unit of a judge run.

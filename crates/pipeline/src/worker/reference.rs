@@ -2,18 +2,15 @@
 //! one prompt's candidates per batch, skipping those already scored by this model version.
 
 use super::{
-    blocking, lock,
+    blocking, lock, payload,
     prompts::{messages_of, plain_prompt, prompt_input},
     Progress, Worker,
 };
-use crate::{
-    error::{PipelineError, Result},
-    runs::ReferencePayload,
-};
+use crate::{error::Result, runs::ReferencePayload};
 use pairwise_store::{
     candidates,
     entities::{candidate, job, prompt},
-    prompts, runs,
+    prompts,
 };
 use std::{
     collections::{BTreeMap, HashMap},
@@ -28,37 +25,34 @@ impl Worker {
         &mut self,
         job: &job::Model,
         progress: &Progress,
-    ) -> Result<serde_json::Value> {
-        let payload: ReferencePayload = serde_json::from_str(&job.payload)
-            .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
+    ) -> Result<String> {
+        let payload: ReferencePayload = payload(job)?;
+        // A remote server's echoed log-probs were checked when the run was planned.
         let scorer = match &payload.model.remote {
-            Some(config) => {
-                let remote = self.remote(config)?;
-                // Never store scores from a server whose echoed log-probs are not its tokens'.
-                remote.check_prompt_logprobs().await?;
-                Scorer::Remote(remote)
-            }
+            Some(config) => Scorer::Remote(self.remote(config)?),
             None => Scorer::Local(self.engine(&payload.model).await?),
         };
         let version = match &scorer {
             Scorer::Local(engine) => lock(engine)?.version().to_owned(),
             Scorer::Remote(remote) => remote.version(),
         };
-        let stored =
-            candidates::for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
+        let stored = candidates::for_runs_in(
+            &self.db,
+            job.project_id,
+            &payload.generation_runs,
+            progress.range(),
+        )
+        .await?;
         let mut by_prompt: BTreeMap<i64, Vec<&candidate::Model>> = BTreeMap::new();
         for c in &stored {
             by_prompt.entry(c.prompt_id).or_default().push(c);
         }
-        runs::set_total(&self.db, job.id, by_prompt.len() as i64).await?;
-        progress.done.store(0, Ordering::SeqCst);
         let ids: Vec<i64> = by_prompt.keys().copied().collect();
         let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, &ids)
             .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let mut scored = 0u64;
         for (prompt_id, group) in by_prompt {
             progress.check()?;
             let todo: Vec<&candidate::Model> = group
@@ -97,12 +91,32 @@ impl Worker {
                     mean
                 };
                 candidates::set_reference(&self.db, c.id, mean, &version).await?;
-                scored += 1;
             }
-            self.advance(job.id, progress, 1, 0).await?;
+            self.advance(progress, 1, 0).await?;
         }
+        Ok(version)
+    }
+
+    /// The summary of a finished reference run: how many of its candidates carry this model
+    /// version's score.
+    pub(super) async fn reference_summary(
+        &self,
+        job: &job::Model,
+        version: Option<String>,
+    ) -> Result<serde_json::Value> {
+        let payload: ReferencePayload = payload(job)?;
+        let version = version.unwrap_or(payload.model.version);
+        let candidates: i64 =
+            candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
+                .await?
+                .iter()
+                .map(|&(_, n)| n)
+                .sum();
+        let scored =
+            candidates::count_scored(&self.db, job.project_id, &payload.generation_runs, &version)
+                .await?;
         Ok(serde_json::json!({
-            "candidates": stored.len(),
+            "candidates": candidates,
             "scored": scored,
             "reference_version": version,
         }))

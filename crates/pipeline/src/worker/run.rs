@@ -1,13 +1,19 @@
-//! The run loop: claiming a job, dispatching it by kind, finishing it, the heartbeat that renews
-//! its lease, progress after each item, and the cached inference engine.
+//! The run loop: claiming a chunk of a run (or planning a queued run into chunks), dispatching it
+//! by kind, finishing the run with its last chunk, the heartbeat that renews a chunk's lease,
+//! progress after each item, and the cached inference engine.
 
-use super::{Outcome, Progress, SharedEngine, Worker};
+use super::{payload, Outcome, Progress, SharedEngine, Worker};
 use crate::{
     error::{PipelineError, Result},
-    runs::{ModelRef, GENERATE, JUDGE, REFERENCE},
+    runs::{GeneratePayload, JudgePayload, ModelRef, ReferencePayload, GENERATE, JUDGE, REFERENCE},
 };
+use pairwise_core::judge::JudgeMode;
 use pairwise_inference::Engine;
-use pairwise_store::runs;
+use pairwise_store::{
+    candidates,
+    entities::{job, job_chunk},
+    runs,
+};
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicI64, Ordering},
@@ -50,72 +56,175 @@ impl Worker {
         ended
     }
 
-    /// Claims one job and processes it; `None` when the queue is empty.
+    /// Works on one run: the chunks of a running run that other workers are already on, else a
+    /// queued run, which this worker plans (cuts into chunks) first. Processes that run's chunks
+    /// one after another while any is left to claim; `None` when there is nothing to do.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        let Some(job) = runs::claim(
-            &self.db,
-            &self.options.id,
-            self.lease(),
-            &[GENERATE, JUDGE, REFERENCE],
-        )
-        .await?
-        else {
-            return Ok(None);
+        const KINDS: [&str; 3] = [GENERATE, JUDGE, REFERENCE];
+        let (worker, lease) = (self.options.id.clone(), self.lease());
+        let mut next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, None).await?;
+        if next.is_none() {
+            let Some(job) = runs::claim(&self.db, &worker, lease, &KINDS).await? else {
+                return Ok(None);
+            };
+            let id = job.id;
+            match self.plan(&job).await {
+                Ok((bounds, total)) => {
+                    if !runs::split(&self.db, id, &worker, &bounds, total).await? {
+                        return Ok(Some((id, Outcome::Stopped)));
+                    }
+                }
+                Err(e) => {
+                    let error = e.to_string();
+                    runs::finish(&self.db, id, &worker, Err(error.clone()), 0, 0).await?;
+                    return Ok(Some((id, Outcome::Failed(error))));
+                }
+            }
+            if runs::chunks_left(&self.db, id).await? == 0 {
+                // Nothing to process (no prompts): the run ends here.
+                return self.complete(&job, None).await.map(|o| Some((id, o)));
+            }
+            next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, Some(id)).await?;
+            if next.is_none() {
+                return Ok(Some((id, Outcome::Shared)));
+            }
+        }
+        let mut id = 0;
+        while let Some((job, chunk)) = next.take() {
+            id = job.id;
+            match self.process_chunk(&job, chunk).await? {
+                ChunkEnd::Lost => return Ok(Some((id, Outcome::Stopped))),
+                ChunkEnd::Failed(error) => {
+                    runs::fail(&self.db, id, &error).await?;
+                    return Ok(Some((id, Outcome::Failed(error))));
+                }
+                ChunkEnd::Done { left: 0, version } => {
+                    return self
+                        .complete(&job, Some(version))
+                        .await
+                        .map(|o| Some((id, o)));
+                }
+                ChunkEnd::Done { .. } => {}
+            }
+            next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, Some(id)).await?;
+        }
+        // Other workers hold the chunks still running; the last of them finishes the run.
+        Ok(Some((id, Outcome::Shared)))
+    }
+
+    /// How a run is cut into chunks (ranges of prompt ids) and how many items it has.
+    async fn plan(&mut self, job: &job::Model) -> Result<(Vec<(i64, i64)>, i64)> {
+        let (ids, total) = match job.kind.as_str() {
+            GENERATE => {
+                let payload: GeneratePayload = payload(job)?;
+                let mut ids = payload.prompt_ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                (ids, payload.prompt_ids.len() as i64)
+            }
+            JUDGE => {
+                let payload: JudgePayload = payload(job)?;
+                let counts =
+                    candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
+                        .await?;
+                // Pairwise judges compare neighbours within a prompt: n - 1 items of n answers.
+                let per_prompt = |n: i64| match payload.mode {
+                    JudgeMode::Pairwise => (n - 1).max(0),
+                    _ => n,
+                };
+                let total = counts.iter().map(|&(_, n)| per_prompt(n)).sum();
+                (counts.into_iter().map(|(id, _)| id).collect(), total)
+            }
+            REFERENCE => {
+                let payload: ReferencePayload = payload(job)?;
+                if let Some(config) = &payload.model.remote {
+                    // Never store scores from a server whose echoed log-probs are not its
+                    // tokens': refused at the start of the run.
+                    self.remote(config)?.check_prompt_logprobs().await?;
+                }
+                let counts =
+                    candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
+                        .await?;
+                let ids: Vec<i64> = counts.into_iter().map(|(id, _)| id).collect();
+                let total = ids.len() as i64;
+                (ids, total)
+            }
+            other => {
+                return Err(PipelineError::Internal(format!(
+                    "unknown job kind `{other}`"
+                )))
+            }
         };
-        let id = job.id;
+        Ok((runs::chunk_bounds(&ids, runs::MAX_CHUNKS), total))
+    }
+
+    /// Processes one claimed chunk, its lease renewed by a heartbeat while it runs.
+    async fn process_chunk(
+        &mut self,
+        job: &job::Model,
+        chunk: job_chunk::Model,
+    ) -> Result<ChunkEnd> {
         let progress = Arc::new(Progress {
-            done: AtomicI64::new(job.done),
-            tokens: AtomicI64::new(job.tokens),
+            chunk,
+            done: AtomicI64::new(0),
+            tokens: AtomicI64::new(0),
             lost: AtomicBool::new(false),
         });
-        let heartbeat = self.spawn_heartbeat(id, progress.clone());
+        let heartbeat = self.spawn_heartbeat(progress.clone());
         let result = match job.kind.as_str() {
-            GENERATE => self.generate(&job, &progress).await,
-            JUDGE => self.judge(&job, &progress).await,
-            REFERENCE => self.reference(&job, &progress).await,
+            GENERATE => self.generate(job, &progress).await,
+            JUDGE => self.judge(job, &progress).await,
+            REFERENCE => self.reference(job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
         };
         heartbeat.abort();
-        let outcome = match result {
-            _ if progress.lost.load(Ordering::SeqCst) => Outcome::Stopped,
-            Ok(summary) => Outcome::Done(summary),
-            Err(e) => Outcome::Failed(e.to_string()),
+        if progress.lost.load(Ordering::SeqCst) {
+            return Ok(ChunkEnd::Lost);
+        }
+        let version = match result {
+            Ok(version) => version,
+            Err(e) => return Ok(ChunkEnd::Failed(e.to_string())),
         };
         let (done, tokens) = (
             progress.done.load(Ordering::SeqCst),
             progress.tokens.load(Ordering::SeqCst),
         );
-        match &outcome {
-            Outcome::Done(summary) => {
-                runs::finish(
-                    &self.db,
-                    id,
-                    &self.options.id,
-                    Ok(summary.clone()),
-                    done,
-                    tokens,
-                )
-                .await?;
-            }
-            Outcome::Failed(error) => {
-                runs::finish(
-                    &self.db,
-                    id,
-                    &self.options.id,
-                    Err(error.clone()),
-                    done,
-                    tokens,
-                )
-                .await?;
-            }
-            Outcome::Stopped => {}
-        }
-        Ok(Some((id, outcome)))
+        Ok(
+            match runs::chunk_done(&self.db, &progress.chunk, &self.options.id, done, tokens)
+                .await?
+            {
+                Some(left) => ChunkEnd::Done { left, version },
+                None => ChunkEnd::Lost,
+            },
+        )
     }
 
-    fn spawn_heartbeat(&self, id: i64, progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
+    /// Ends a run whose chunks are all done, with its summary (read from what is stored, so it
+    /// counts every worker's part).
+    async fn complete(&mut self, job: &job::Model, version: Option<String>) -> Result<Outcome> {
+        let summary = match job.kind.as_str() {
+            GENERATE => self.generate_summary(job, version).await,
+            JUDGE => self.judge_summary(job, version).await,
+            _ => self.reference_summary(job, version).await,
+        };
+        let summary = match summary {
+            Ok(summary) => summary,
+            Err(e) => {
+                let error = e.to_string();
+                runs::fail(&self.db, job.id, &error).await?;
+                return Ok(Outcome::Failed(error));
+            }
+        };
+        Ok(if runs::complete(&self.db, job.id, &summary).await? {
+            Outcome::Done(summary)
+        } else {
+            Outcome::Stopped
+        })
+    }
+
+    fn spawn_heartbeat(&self, progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
         let db = self.db.clone();
         let worker = self.options.id.clone();
         let lease = self.lease();
@@ -125,30 +234,35 @@ impl Worker {
                 tokio::time::sleep(every).await;
                 let done = progress.done.load(Ordering::SeqCst);
                 let tokens = progress.tokens.load(Ordering::SeqCst);
-                match runs::heartbeat(&db, id, &worker, lease, done, tokens).await {
+                match runs::chunk_heartbeat(&db, &progress.chunk, &worker, lease, done, tokens)
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => {
                         progress.lost.store(true, Ordering::SeqCst);
                         return;
                     }
-                    Err(e) => tracing::warn!(run = id, error = %e, "heartbeat failed"),
+                    Err(e) => {
+                        tracing::warn!(run = progress.chunk.job_id, error = %e, "heartbeat failed")
+                    }
                 }
             }
         })
     }
 
-    /// Records progress after an item; an error means the job is no longer ours.
-    pub(super) async fn advance(
-        &self,
-        id: i64,
-        progress: &Progress,
-        items: i64,
-        tokens: i64,
-    ) -> Result<()> {
+    /// Records progress after an item; an error means the chunk or its run is no longer ours.
+    pub(super) async fn advance(&self, progress: &Progress, items: i64, tokens: i64) -> Result<()> {
         let done = progress.done.fetch_add(items, Ordering::SeqCst) + items;
         let tokens = progress.tokens.fetch_add(tokens, Ordering::SeqCst) + tokens;
-        let ours =
-            runs::heartbeat(&self.db, id, &self.options.id, self.lease(), done, tokens).await?;
+        let ours = runs::chunk_heartbeat(
+            &self.db,
+            &progress.chunk,
+            &self.options.id,
+            self.lease(),
+            done,
+            tokens,
+        )
+        .await?;
         if !ours {
             progress.lost.store(true, Ordering::SeqCst);
         }
@@ -197,4 +311,14 @@ impl Worker {
         self.engine = Some((key, shared.clone()));
         Ok(shared)
     }
+}
+
+/// How processing one chunk ended.
+enum ChunkEnd {
+    /// Stored; `left` chunks of the run are not done yet; `version` is what processed it.
+    Done { left: u64, version: String },
+    /// An item could not be processed: the run fails with this error.
+    Failed(String),
+    /// The run was cancelled or failed elsewhere, or the chunk's lease was taken over.
+    Lost,
 }

@@ -99,6 +99,40 @@ impl Backend {
         }
     }
 
+    /// A pointwise verdict's text: from a server, constrained to the rubric's JSON schema where
+    /// it accepts `response_format` (then complete as it stands), else a plain completion that
+    /// stops at the object's closing brace.
+    async fn complete_scores(
+        &self,
+        messages: Vec<ChatMessage>,
+        params: DecodingParams,
+        spec: &RubricSpec,
+    ) -> Result<(String, bool, i64)> {
+        if let Backend::Remote(remote) = self {
+            let turns: Vec<Message> = messages
+                .iter()
+                .map(|m| Message::new(m.role.clone(), m.content.clone()))
+                .collect();
+            let free = DecodingParams {
+                stop: Vec::new(),
+                ..params.clone()
+            };
+            if let Some(c) = remote
+                .chat_json(&turns, &free, "rubric_scores", &spec.scores_schema())
+                .await?
+            {
+                let text = c
+                    .choices
+                    .into_iter()
+                    .next()
+                    .map(|c| c.text)
+                    .unwrap_or_default();
+                return Ok((text, false, c.completion_tokens as i64));
+            }
+        }
+        self.complete(messages, params).await
+    }
+
     /// The log-probs of `labels` as the next token after the user turn `text`.
     async fn label_logprobs(
         &self,
@@ -274,7 +308,7 @@ pub(super) async fn judge_json(
     let mut tokens = 0i64;
     for attempt in 1..=2 {
         let (text, stopped, used) = backend
-            .complete(conversation.clone(), params.clone())
+            .complete_scores(conversation.clone(), params.clone(), spec)
             .await?;
         tokens += used;
         let text = if stopped { text + "}" } else { text };

@@ -129,3 +129,102 @@ async fn bad_run_requests_name_the_field() {
         t.finish().await;
     }
 }
+
+/// Runs `w` until nothing is queued or being planned; returns the outcomes it reported.
+async fn drain(
+    db: &pairwise_store::DatabaseConnection,
+    mut w: pairwise_pipeline::Worker,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    loop {
+        match w.run_one().await.expect("run") {
+            Some((_, outcome)) => outcomes.push(outcome),
+            None if pairwise_pipeline::work_ahead(db).await.expect("ahead") => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            None => return outcomes,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_one_run_and_a_dead_workers_chunk_is_taken_over() {
+    for t in TestDb::all().await {
+        let texts: Vec<String> = (0..8).map(|i| format!("Count to {i}.")).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        project_with_prompts(&t.db, &texts).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.n = 3;
+        request.max_new_tokens = 4;
+        request.seed = Some(7);
+        let shared = create_generation(&t.db, request.clone(), None)
+            .await
+            .expect("run");
+        let (a, b) = tokio::join!(
+            drain(&t.db, worker(&t.db, "a")),
+            drain(&t.db, worker(&t.db, "b")),
+        );
+        let outcomes: Vec<&Outcome> = a.iter().chain(&b).collect();
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o, Outcome::Done(_)))
+                .count(),
+            1,
+            "one worker finishes the run: {outcomes:?}"
+        );
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, Outcome::Done(_) | Outcome::Shared)),
+            "{outcomes:?}"
+        );
+        let view = runs::show(&t.db, shared.id).await.expect("show");
+        assert_eq!(
+            (view.status.as_str(), view.done, view.total),
+            ("done", 8, 8)
+        );
+        assert_eq!(view.summary["candidates"], 24, "{}", t.backend);
+        let stored = candidates::for_runs(&t.db, 1, &[shared.id])
+            .await
+            .expect("list");
+        let keys: std::collections::BTreeSet<(i64, i32)> =
+            stored.iter().map(|c| (c.prompt_id, c.idx)).collect();
+        assert_eq!((stored.len(), keys.len()), (24, 24), "no duplicates");
+
+        // The same run again; a worker claims its first chunk and dies; the survivor finishes
+        // it after the lease lapses, with the same texts as the shared run (seeded per prompt
+        // and index, whoever generates them).
+        let again = create_generation(&t.db, request, None).await.expect("run");
+        let dead = chrono::Duration::milliseconds(1);
+        runs::claim(&t.db, "dead", dead, &["generate"])
+            .await
+            .expect("claim")
+            .expect("run");
+        runs::split(&t.db, again.id, "dead", &runs::chunk_bounds(&[1, 5], 64), 8)
+            .await
+            .expect("split");
+        runs::claim_chunk(&t.db, "dead", dead, &["generate"], None)
+            .await
+            .expect("claim")
+            .expect("chunk");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let outcomes = drain(&t.db, worker(&t.db, "survivor")).await;
+        assert!(
+            matches!(outcomes.as_slice(), [Outcome::Done(_)]),
+            "{outcomes:?}"
+        );
+        let view = runs::show(&t.db, again.id).await.expect("show");
+        assert_eq!((view.status.as_str(), view.done), ("done", 8));
+        let second = candidates::for_runs(&t.db, 1, &[again.id])
+            .await
+            .expect("list");
+        let texts = |v: &[pairwise_store::entities::candidate::Model]| {
+            v.iter()
+                .map(|c| (c.prompt_id, c.idx, c.text.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&stored), texts(&second), "{}", t.backend);
+        t.finish().await;
+    }
+}
