@@ -67,18 +67,18 @@ pub async fn next_items(
 ) -> Result<Queue> {
     let me = annotator(actor)?;
     let p = crate::access::project(db, actor, project, Role::Annotator, "annotate").await?;
-    let items = annotation::next(db, p.id, me, want.clamp(1, 20) as usize).await?;
-    let (done, mut remaining) = annotation::progress(db, p.id, me).await?;
-    if items.is_empty() {
-        // Nothing left to serve: the estimate's allowance for repeats to come is moot.
-        remaining = 0;
-    }
+    let fetched = annotation::fetch(db, p.id, me, want.clamp(1, 20) as usize).await?;
     Ok(Queue {
         project: p.name,
-        items,
-        done,
-        remaining,
-        redteam_opt_out: annotation::redteam_opt_out(db, me).await?,
+        // Nothing left to serve: the estimate's allowance for repeats to come is moot.
+        remaining: if fetched.items.is_empty() {
+            0
+        } else {
+            fetched.remaining
+        },
+        items: fetched.items,
+        done: fetched.done,
+        redteam_opt_out: fetched.redteam_opt_out,
     })
 }
 

@@ -9,5 +9,6 @@ mod common;
 mod datasets;
 mod import;
 mod judging;
+mod queue_cost;
 mod recipes;
 mod runs;

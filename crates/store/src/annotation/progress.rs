@@ -2,9 +2,9 @@
 //! work, and the vote counts behind load checks.
 
 use super::{
-    queue::{count, mine, Ctx},
+    queue::{Ctx, Tally},
     settings::{redteam_opt_out, settings},
-    MAIN, PENDING, REPEAT, VOTED,
+    MAIN, VOTED,
 };
 use crate::{
     entities::{assignment, comparison, project, vote},
@@ -32,12 +32,6 @@ pub async fn progress(
     user_id: i64,
 ) -> Result<(u64, u64)> {
     let settings = settings(db, project_id).await?;
-    // Voted showings (the annotator index), the same number as this annotator's votes.
-    let done = count(
-        db,
-        mine(project_id, user_id).add(assignment::Column::Status.eq(VOTED)),
-    )
-    .await?;
     let now = Utc::now();
     let ctx = Ctx {
         settings: &settings,
@@ -47,6 +41,17 @@ pub async fn progress(
         now,
         until: now,
     };
+    let tally = Tally::load(db, project_id, user_id).await?;
+    progress_in(db, &ctx, &tally).await
+}
+
+/// [`progress`] from settings, preference and counts already read.
+pub(super) async fn progress_in(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx<'_>,
+    tally: &Tally,
+) -> Result<(u64, u64)> {
+    let (settings, project_id) = (ctx.settings, ctx.project_id);
     // Items with all their main votes in. Whether an item is merely held (by anyone) must not
     // count: serving takes a slot, so "unsaturated" would move for main items only.
     let fully_voted = Query::select()
@@ -72,31 +77,20 @@ pub async fn progress(
         q.count(db)
     };
     let (unseen_main, unseen_gold) = (unseen(false).await?, unseen(true).await?);
-    let pending = count(
-        db,
-        mine(project_id, user_id).add(assignment::Column::Status.eq(PENDING)),
-    )
-    .await?;
     let mut repeats_to_come = 0;
     if settings.repeat_rate > 0.0 {
         // Main showings this annotator will have had: serving a main item moves one from
-        // `unseen_main` to `main_shown`, so the sum (and the expectation) stays put. The
+        // `unseen_main` to `tally.main`, so the sum (and the expectation) stays put. The
         // schedule never serves more than ⌊rate·main⌋ + 1 repeats.
-        let main_shown = count(
-            db,
-            mine(project_id, user_id).add(assignment::Column::Kind.eq(MAIN)),
-        )
-        .await?;
         let expected =
-            (settings.repeat_rate * (main_shown + unseen_main) as f64).floor() as u64 + 1;
-        let served = count(
-            db,
-            mine(project_id, user_id).add(assignment::Column::Kind.eq(REPEAT)),
-        )
-        .await?;
-        repeats_to_come = expected.saturating_sub(served);
+            (settings.repeat_rate * (tally.main + unseen_main) as f64).floor() as u64 + 1;
+        repeats_to_come = expected.saturating_sub(tally.repeat);
     }
-    Ok((done, unseen_main + unseen_gold + pending + repeats_to_come))
+    // Votes cast (voted showings, the annotator index) and showings still to come.
+    Ok((
+        tally.voted,
+        unseen_main + unseen_gold + tally.pending + repeats_to_come,
+    ))
 }
 
 /// Projects that have items (among `visible`; `None`: all), with this annotator's progress.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use pairwise_core::annotation::{AnnotationSettings, Side};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use sea_orm::{
-    sea_query::{Expr, Query},
+    sea_query::{Expr, Func, Query},
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
@@ -337,37 +337,21 @@ async fn take_slot(
 async fn assign_one(
     db: &DatabaseConnection,
     ctx: &Ctx<'_>,
+    tally: &Tally,
     rng: &mut StdRng,
 ) -> Result<Option<assignment::Model>> {
     let s = ctx.settings;
-    let main_voted = count(
-        db,
-        mine(ctx.project_id, ctx.user_id)
-            .add(assignment::Column::Kind.eq(MAIN))
-            .add(assignment::Column::Status.eq(VOTED)),
-    )
-    .await?;
-    let repeats = count(
-        db,
-        mine(ctx.project_id, ctx.user_id).add(assignment::Column::Kind.eq(REPEAT)),
-    )
-    .await?;
     // The expected number of repeats/gold crosses a random threshold: the share converges to
     // the rate while the moment stays unpredictable.
     if s.repeat_rate > 0.0
-        && (repeats + 1) as f64 <= s.repeat_rate * main_voted as f64 + rng.gen::<f64>()
+        && (tally.repeat + 1) as f64 <= s.repeat_rate * tally.main_voted as f64 + rng.gen::<f64>()
     {
         if let Some(a) = assign_repeat(db, ctx).await? {
             return Ok(Some(a));
         }
     }
-    let gold = count(
-        db,
-        mine(ctx.project_id, ctx.user_id).add(assignment::Column::Kind.eq(GOLD)),
-    )
-    .await?;
-    let total = count(db, mine(ctx.project_id, ctx.user_id)).await?;
-    if s.gold_rate > 0.0 && (gold + 1) as f64 <= s.gold_rate * (total + 1) as f64 + rng.gen::<f64>()
+    if s.gold_rate > 0.0
+        && (tally.gold + 1) as f64 <= s.gold_rate * (tally.total + 1) as f64 + rng.gen::<f64>()
     {
         if let Some(a) = assign_gold(db, ctx, rng).await? {
             return Ok(Some(a));
@@ -383,14 +367,95 @@ async fn assign_one(
     Ok(None)
 }
 
-/// The annotator's pending showings in this project, topped up to `want` (bounded by the
-/// project's `max_pending`); leases of the returned showings are renewed.
-pub async fn next(
+/// An annotator's showings in one project counted by kind and status, read in one grouped
+/// query and kept current as the fetch serves more.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Tally {
+    pub(super) total: u64,
+    pub(super) pending: u64,
+    pub(super) voted: u64,
+    /// Main showings of any status, and those voted.
+    pub(super) main: u64,
+    pub(super) main_voted: u64,
+    pub(super) repeat: u64,
+    pub(super) gold: u64,
+}
+
+impl Tally {
+    pub(super) async fn load(
+        db: &impl ConnectionTrait,
+        project_id: i64,
+        user_id: i64,
+    ) -> Result<Self> {
+        let rows: Vec<(String, String, i64)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::Kind)
+            .column(assignment::Column::Status)
+            .column_as(
+                Expr::from(Func::count(Expr::col(assignment::Column::Id))),
+                "n",
+            )
+            .filter(mine(project_id, user_id))
+            .group_by(assignment::Column::Kind)
+            .group_by(assignment::Column::Status)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut t = Self::default();
+        for (kind, status, n) in rows {
+            let n = n.max(0) as u64;
+            t.total += n;
+            match status.as_str() {
+                PENDING => t.pending += n,
+                VOTED => t.voted += n,
+                _ => {}
+            }
+            match kind.as_str() {
+                MAIN => {
+                    t.main += n;
+                    if status == VOTED {
+                        t.main_voted += n;
+                    }
+                }
+                REPEAT => t.repeat += n,
+                GOLD => t.gold += n,
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+
+    /// Counts a showing just served.
+    fn served(&mut self, kind: &str) {
+        self.total += 1;
+        self.pending += 1;
+        match kind {
+            MAIN => self.main += 1,
+            REPEAT => self.repeat += 1,
+            GOLD => self.gold += 1,
+            _ => {}
+        }
+    }
+}
+
+/// What one queue fetch gives an annotator: their pending showings, votes cast, showings still
+/// to come, and whether they opted out of red-team items.
+#[derive(Debug)]
+pub struct Fetched {
+    pub items: Vec<Showing>,
+    pub done: u64,
+    pub remaining: u64,
+    pub redteam_opt_out: bool,
+}
+
+/// One queue fetch: [`next`] and [`super::progress`] together, reading the settings, the
+/// red-team preference and the annotator's counts once (the page fetches after every vote).
+pub async fn fetch(
     db: &DatabaseConnection,
     project_id: i64,
     user_id: i64,
     want: usize,
-) -> Result<Vec<Showing>> {
+) -> Result<Fetched> {
     let settings = settings(db, project_id).await?;
     let now = Utc::now();
     let ctx = Ctx {
@@ -401,33 +466,65 @@ pub async fn next(
         now,
         until: now + Duration::seconds(i64::from(settings.lease_seconds)),
     };
+    let mut tally = Tally::load(db, project_id, user_id).await?;
+    let items = next_in(db, &ctx, &mut tally, want).await?;
+    let (done, remaining) = super::progress::progress_in(db, &ctx, &tally).await?;
+    Ok(Fetched {
+        items,
+        done,
+        remaining,
+        redteam_opt_out: ctx.opt_out,
+    })
+}
+
+/// The annotator's pending showings in this project, topped up to `want` (bounded by the
+/// project's `max_pending`); leases of the returned showings are renewed.
+pub async fn next(
+    db: &DatabaseConnection,
+    project_id: i64,
+    user_id: i64,
+    want: usize,
+) -> Result<Vec<Showing>> {
+    Ok(fetch(db, project_id, user_id, want).await?.items)
+}
+
+async fn next_in(
+    db: &DatabaseConnection,
+    ctx: &Ctx<'_>,
+    tally: &mut Tally,
+    want: usize,
+) -> Result<Vec<Showing>> {
+    let (project_id, user_id, settings) = (ctx.project_id, ctx.user_id, ctx.settings);
     let want = want.clamp(1, settings.max_pending.max(1) as usize);
-    let mine_pending = || {
-        assignment::Entity::find()
-            .filter(mine(project_id, user_id))
-            .filter(assignment::Column::Status.eq(PENDING))
-            .order_by_asc(assignment::Column::Id)
-    };
-    let mut pending = mine_pending().all(db).await?;
+    let mut pending = assignment::Entity::find()
+        .filter(mine(project_id, user_id))
+        .filter(assignment::Column::Status.eq(PENDING))
+        .order_by_asc(assignment::Column::Id)
+        .all(db)
+        .await?;
     // Leases are renewed once half of them has passed; a queue that is full and fresh needs no
     // write at all (the common case: the page polls after every vote).
-    let half = now + Duration::seconds(i64::from(settings.lease_seconds) / 2);
-    let stale = pending.iter().any(|a| a.lease_expires_at < half);
-    if pending.len() < want || stale {
-        if stale {
-            let _writer = crate::db::write_lock(db).await;
-            assignment::Entity::update_many()
-                .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
-                .filter(mine(project_id, user_id))
-                .filter(assignment::Column::Status.eq(PENDING))
-                .exec(db)
-                .await?;
+    let half = ctx.now + Duration::seconds(i64::from(settings.lease_seconds) / 2);
+    if pending.iter().any(|a| a.lease_expires_at < half) {
+        let _writer = crate::db::write_lock(db).await;
+        assignment::Entity::update_many()
+            .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
+            .filter(mine(project_id, user_id))
+            .filter(assignment::Column::Status.eq(PENDING))
+            .exec(db)
+            .await?;
+        for a in &mut pending {
+            a.lease_expires_at = ctx.until;
         }
-        pending = mine_pending().all(db).await?;
+    }
+    if pending.len() < want {
         let mut rng = StdRng::from_entropy();
         while pending.len() < want {
-            match assign_one(db, &ctx, &mut rng).await? {
-                Some(a) => pending.push(a),
+            match assign_one(db, ctx, tally, &mut rng).await? {
+                Some(a) => {
+                    tally.served(&a.kind);
+                    pending.push(a);
+                }
                 None => break,
             }
         }
