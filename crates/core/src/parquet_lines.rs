@@ -1,13 +1,15 @@
-//! A Parquet file read as JSONL lines — one row per line, a `metadata` column holding JSON text
-//! turned back into an object — one record batch in memory at a time, so the JSONL pair parser
-//! (its format checks, line numbers and atomicity) applies to Parquet imports unchanged.
+//! A Parquet file read as JSON rows, straight from its Arrow arrays ([`ParquetRows`]: no JSON
+//! text in between), or as JSONL lines ([`ParquetLines`]) — one row per line, a `metadata` column
+//! holding JSON text turned back into an object — one record batch in memory at a time, so the
+//! pair parser (its format checks, row numbers and atomicity) applies to Parquet imports
+//! unchanged.
 //!
 //! Files are untrusted: before any page is decoded, the footer's declared sizes are checked
 //! against the file's real length and against fixed caps, so a corrupted or hostile file (a huge
 //! declared row count, page or column size) is an error naming what is wrong, never a huge
 //! allocation. A cargo-fuzz target drives this reader.
 
-use arrow_array::RecordBatch;
+use arrow_array::{cast::AsArray, types, Array, RecordBatch};
 use arrow_schema::ArrowError;
 use parquet::{arrow::arrow_reader::ParquetRecordBatchReaderBuilder, file::reader::ChunkReader};
 use std::io::Read;
@@ -26,10 +28,13 @@ pub const MAX_COLUMN_CHUNK: i64 = 1 << 30;
 #[error("not a readable Parquet file: {0}")]
 pub struct ParquetError(pub String);
 
-/// Reads a Parquet file as JSONL bytes.
-pub struct ParquetLines {
+/// A Parquet file's rows as JSON objects, converted from the Arrow arrays of one record batch at
+/// a time. Strings, booleans, integers, floats, lists and structs convert; another column type is
+/// an error naming the column. A `metadata` column of JSON text becomes an object.
+pub struct ParquetRows {
     batches: Box<dyn Iterator<Item = Result<RecordBatch, ArrowError>> + Send>,
-    buffer: std::io::Cursor<Vec<u8>>,
+    batch: Option<RecordBatch>,
+    row: usize,
     /// The decoder panicked: its state is not trusted again.
     failed: bool,
 }
@@ -47,7 +52,7 @@ fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-impl ParquetLines {
+impl ParquetRows {
     /// Opens a Parquet file (a `File`, or `bytes::Bytes` in memory); a file that is not valid
     /// Parquet, or declares more than the caps allow, is an error saying so.
     pub fn open<R: ChunkReader + 'static>(file: R) -> Result<Self, ParquetError> {
@@ -105,46 +110,145 @@ impl ParquetLines {
         let reader = builder.with_batch_size(READ_BATCH).build().map_err(bad)?;
         Ok(Self {
             batches: Box::new(reader),
-            buffer: std::io::Cursor::new(Vec::new()),
+            batch: None,
+            row: 0,
             failed: false,
         })
     }
 
-    fn refill(&mut self) -> std::io::Result<bool> {
+    /// The next record batch, or `None` at the end of the file.
+    fn next_batch(&mut self) -> Option<Result<RecordBatch, String>> {
         if self.failed {
-            return Err(std::io::Error::other("corrupt Parquet data"));
+            return Some(Err("corrupt Parquet data".into()));
         }
         let next = contained(|| self.batches.next()).unwrap_or_else(|message| {
             self.failed = true;
             Some(Err(ArrowError::ExternalError(message.into())))
         });
-        let Some(batch) = next else {
-            return Ok(false);
-        };
-        let batch =
-            batch.map_err(|e| std::io::Error::other(format!("corrupt Parquet data: {e}")))?;
-        let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
-        writer.write(&batch).map_err(std::io::Error::other)?;
-        writer.finish().map_err(std::io::Error::other)?;
-        let raw = writer.into_inner();
-        let mut out = Vec::with_capacity(raw.len());
-        for line in raw.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let mut row: serde_json::Value =
-                serde_json::from_slice(line).map_err(std::io::Error::other)?;
-            if let Some(meta) = row.get_mut("metadata") {
-                if let Some(parsed) = meta
-                    .as_str()
-                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-                    .filter(serde_json::Value::is_object)
-                {
-                    *meta = parsed;
+        next.map(|b| b.map_err(|e| format!("corrupt Parquet data: {e}")))
+    }
+}
+
+impl Iterator for ParquetRows {
+    type Item = Result<serde_json::Value, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(batch) = &self.batch {
+                if self.row < batch.num_rows() {
+                    let row = self.row;
+                    self.row += 1;
+                    return Some(row_json(batch, row));
                 }
             }
+            match self.next_batch()? {
+                Ok(batch) => {
+                    self.batch = Some(batch);
+                    self.row = 0;
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// One row of a record batch as a JSON object (`metadata` text parsed into an object).
+fn row_json(batch: &RecordBatch, row: usize) -> Result<serde_json::Value, String> {
+    let schema = batch.schema();
+    let mut object = serde_json::Map::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let mut value = json_at(column.as_ref(), row)
+            .map_err(|e| format!("column `{}`: {e}", field.name()))?;
+        if field.name() == "metadata" {
+            if let Some(parsed) = value
+                .as_str()
+                .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                .filter(serde_json::Value::is_object)
+            {
+                value = parsed;
+            }
+        }
+        object.insert(field.name().clone(), value);
+    }
+    Ok(serde_json::Value::Object(object))
+}
+
+/// The value at `i` of an Arrow array as JSON.
+fn json_at(array: &dyn Array, i: usize) -> Result<serde_json::Value, String> {
+    use arrow_schema::DataType as T;
+    use serde_json::Value;
+    if array.is_null(i) {
+        return Ok(Value::Null);
+    }
+    fn int<P: arrow_array::ArrowPrimitiveType>(array: &dyn Array, i: usize) -> Value
+    where
+        P::Native: Into<Value>,
+    {
+        array.as_primitive::<P>().value(i).into()
+    }
+    let float = |f: f64| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number);
+    Ok(match array.data_type() {
+        T::Null => Value::Null,
+        T::Utf8 => Value::String(array.as_string::<i32>().value(i).to_owned()),
+        T::LargeUtf8 => Value::String(array.as_string::<i64>().value(i).to_owned()),
+        T::Utf8View => Value::String(array.as_string_view().value(i).to_owned()),
+        T::Boolean => Value::Bool(array.as_boolean().value(i)),
+        T::Int8 => int::<types::Int8Type>(array, i),
+        T::Int16 => int::<types::Int16Type>(array, i),
+        T::Int32 => int::<types::Int32Type>(array, i),
+        T::Int64 => int::<types::Int64Type>(array, i),
+        T::UInt8 => int::<types::UInt8Type>(array, i),
+        T::UInt16 => int::<types::UInt16Type>(array, i),
+        T::UInt32 => int::<types::UInt32Type>(array, i),
+        T::UInt64 => int::<types::UInt64Type>(array, i),
+        T::Float32 => float(f64::from(array.as_primitive::<types::Float32Type>().value(i))),
+        T::Float64 => float(array.as_primitive::<types::Float64Type>().value(i)),
+        T::List(_) => list(array.as_list::<i32>().value(i).as_ref())?,
+        T::LargeList(_) => list(array.as_list::<i64>().value(i).as_ref())?,
+        T::Struct(fields) => {
+            let s = array.as_struct();
+            let mut object = serde_json::Map::with_capacity(fields.len());
+            for (field, column) in fields.iter().zip(s.columns()) {
+                object.insert(field.name().clone(), json_at(column.as_ref(), i)?);
+            }
+            Value::Object(object)
+        }
+        other => return Err(format!("unsupported Parquet type {other}")),
+    })
+}
+
+fn list(items: &dyn Array) -> Result<serde_json::Value, String> {
+    (0..items.len())
+        .map(|j| json_at(items, j))
+        .collect::<Result<Vec<_>, _>>()
+        .map(serde_json::Value::Array)
+}
+
+/// Reads a Parquet file as JSONL bytes (one [`ParquetRows`] row per line).
+pub struct ParquetLines {
+    rows: ParquetRows,
+    buffer: std::io::Cursor<Vec<u8>>,
+}
+
+impl ParquetLines {
+    /// Opens a Parquet file as [`ParquetRows::open`] does.
+    pub fn open<R: ChunkReader + 'static>(file: R) -> Result<Self, ParquetError> {
+        Ok(Self {
+            rows: ParquetRows::open(file)?,
+            buffer: std::io::Cursor::new(Vec::new()),
+        })
+    }
+
+    fn refill(&mut self) -> std::io::Result<bool> {
+        let mut out = Vec::new();
+        for row in self.rows.by_ref().take(READ_BATCH) {
+            let row = row.map_err(std::io::Error::other)?;
             serde_json::to_writer(&mut out, &row).map_err(std::io::Error::other)?;
             out.push(b'\n');
         }
+        let more = !out.is_empty();
         self.buffer = std::io::Cursor::new(out);
-        Ok(true)
+        Ok(more)
     }
 }
 
@@ -195,6 +299,74 @@ mod tests {
         let conversational =
             rows(std::fs::File::open(seed("conversational-zstd.parquet")).expect("seed"));
         assert_eq!(conversational[0]["chosen"][0]["content"], "Hello");
+    }
+
+    #[test]
+    fn arrow_types_convert_to_the_json_the_pair_parser_reads() {
+        use arrow_array::{
+            builder::{ListBuilder, StringBuilder, StructBuilder},
+            Float32Array, Int64Array, LargeStringArray, StringArray,
+        };
+        use arrow_schema::{DataType, Field, Fields, Schema};
+        use std::sync::Arc;
+        let turn = Fields::from(vec![
+            Field::new("role", DataType::Utf8, true),
+            Field::new("content", DataType::Utf8, true),
+        ]);
+        let mut chosen = ListBuilder::new(StructBuilder::from_fields(turn.clone(), 2));
+        for (role, content) in [("user", "Hi"), ("assistant", "Hello!")] {
+            let s = chosen.values();
+            s.field_builder::<StringBuilder>(0).expect("role").append_value(role);
+            s.field_builder::<StringBuilder>(1).expect("content").append_value(content);
+            s.append(true);
+        }
+        chosen.append(true);
+        chosen.append_null();
+        let chosen = chosen.finish();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("prompt", DataType::LargeUtf8, true),
+            Field::new("chosen", chosen.data_type().clone(), true),
+            Field::new("score_chosen", DataType::Float32, true),
+            Field::new("id", DataType::Int64, true),
+            Field::new("metadata", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(LargeStringArray::from(vec![Some("a"), None])),
+                Arc::new(chosen),
+                Arc::new(Float32Array::from(vec![Some(0.5), None])),
+                Arc::new(Int64Array::from(vec![7, -1])),
+                Arc::new(StringArray::from(vec![Some(r#"{"k": 1}"#), Some("not json")])),
+            ],
+        )
+        .expect("batch");
+        let mut bytes = Vec::new();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+        let rows: Vec<serde_json::Value> = ParquetRows::open(bytes::Bytes::from(bytes))
+            .expect("open")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows[0],
+            serde_json::json!({
+                "prompt": "a",
+                "chosen": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+                "score_chosen": 0.5,
+                "id": 7,
+                "metadata": {"k": 1},
+            })
+        );
+        assert_eq!(
+            rows[1],
+            serde_json::json!({
+                "prompt": null, "chosen": null, "score_chosen": null, "id": -1,
+                "metadata": "not json",
+            })
+        );
     }
 
     #[test]

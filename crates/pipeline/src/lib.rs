@@ -22,7 +22,8 @@ pub mod worker;
 pub use datasets::{export_target, export_version, ExportChunks, ExportTarget};
 pub use error::PipelineError;
 pub use import::{
-    import_gold, import_pairs, import_prompts, maybe_gunzip, ImportError, ImportOptions,
+    import_gold, import_pair_rows, import_pairs, import_prompts, maybe_gunzip, ImportError,
+    ImportOptions, PairRows,
 };
 pub use pairing::{build_pairs, BuildReport, BuildRequest};
 pub use report::quality_report;

@@ -134,4 +134,4 @@ pub async fn write_parquet_with_progress<W: Write + Send>(
 }
 
 /// A Parquet file read as JSONL lines, with its declared sizes checked first.
-pub use pairwise_core::parquet_lines::{ParquetError, ParquetLines};
+pub use pairwise_core::parquet_lines::{ParquetError, ParquetLines, ParquetRows};

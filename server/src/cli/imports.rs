@@ -105,20 +105,21 @@ pub async fn run(
                 .extension()
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-            let reader: Box<dyn std::io::BufRead + Send> = if is_parquet {
-                let lines = pairwise_pipeline::parquet_io::ParquetLines::open(handle)
+            // Parquet rows come straight from the Arrow arrays (no JSON text in between).
+            let rows = if is_parquet {
+                let rows = pairwise_pipeline::parquet_io::ParquetRows::open(handle)
                     .with_context(|| format!("{}: nothing was imported", file.display()))?;
-                Box::new(BufReader::new(lines))
+                pairwise_pipeline::PairRows::Parquet(rows)
             } else {
-                Box::new(
+                pairwise_pipeline::PairRows::Lines(
                     pairwise_pipeline::maybe_gunzip(bar.wrap_read(handle))
                         .context("reading the file")?,
                 )
             };
-            let result = pairwise_pipeline::import_pairs(
+            let result = pairwise_pipeline::import_pair_rows(
                 db,
                 &project,
-                reader,
+                rows,
                 format,
                 &source,
                 actor,

@@ -3,7 +3,8 @@
 
 use super::{line_error, Batches, Import, ImportAudit, ImportError, Tally};
 use pairwise_core::{
-    dto::PairImportReport, pair_formats::from_json_row, Actor, PairError, PairFormat, Role,
+    dto::PairImportReport, pair_formats::from_json_row, parquet_lines::ParquetRows, Actor,
+    PairError, PairFormat, Role,
 };
 use pairwise_store::{
     pairs::{self, HashedPair, PairOrigin},
@@ -41,48 +42,83 @@ impl From<PairError> for ImportError {
     }
 }
 
-/// Reads, validates and hashes rows on a blocking thread, in batches; stops at the first error.
-fn parse_batches<R: BufRead>(mut reader: R, format: PairFormat, tx: Batches<HashedPair>) {
-    let mut batch = Vec::with_capacity(BATCH);
+/// JSONL rows of `reader` with their line numbers: a bounded read per line (a longer line is an
+/// error, never an allocation), blank lines skipped.
+fn json_lines<R: BufRead>(
+    mut reader: R,
+) -> impl Iterator<Item = Result<(u64, serde_json::Value), ImportError>> {
     let mut buf = Vec::new();
     let mut line = 0u64;
-    let fail = |e: ImportError| {
-        let _ = tx.blocking_send(Err(e));
-    };
-    loop {
+    let mut done = false;
+    std::iter::from_fn(move || loop {
+        if done {
+            return None;
+        }
         buf.clear();
         line += 1;
-        // Bounded read: a line longer than the cap is an error, not an allocation.
         let n = match (&mut reader)
             .take(MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
         {
             Ok(n) => n,
-            Err(e) => return fail(line_error(line, format!("unreadable: {e}"))),
+            Err(e) => {
+                done = true;
+                return Some(Err(line_error(line, format!("unreadable: {e}"))));
+            }
         };
         if n == 0 {
-            break;
+            return None;
         }
         if buf.len() > MAX_LINE_BYTES {
-            return fail(line_error(
+            done = true;
+            return Some(Err(line_error(
                 line,
                 format!("line longer than {MAX_LINE_BYTES} bytes"),
-            ));
+            )));
         }
         let text = match std::str::from_utf8(&buf) {
             Ok(t) => t.trim(),
-            Err(e) => return fail(line_error(line, format!("not UTF-8: {e}"))),
+            Err(e) => {
+                done = true;
+                return Some(Err(line_error(line, format!("not UTF-8: {e}"))));
+            }
         };
         if text.is_empty() {
             continue;
         }
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => return fail(line_error(line, format!("invalid JSON: {e}"))),
-        };
-        match from_json_row(line, format, value) {
+        return Some(
+            serde_json::from_str(text)
+                .map(|v| (line, v))
+                .map_err(|e| line_error(line, format!("invalid JSON: {e}"))),
+        );
+    })
+}
+
+/// The rows of a Parquet file, numbered from 1 like lines.
+fn parquet_rows(
+    rows: ParquetRows,
+) -> impl Iterator<Item = Result<(u64, serde_json::Value), ImportError>> {
+    rows.enumerate().map(|(i, row)| {
+        let line = i as u64 + 1;
+        row.map(|v| (line, v)).map_err(|e| line_error(line, e))
+    })
+}
+
+/// Validates and hashes rows on a blocking thread, in batches; stops at the first error.
+fn parse_batches(
+    rows: impl Iterator<Item = Result<(u64, serde_json::Value), ImportError>>,
+    format: PairFormat,
+    tx: Batches<HashedPair>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    for row in rows {
+        let record = row.and_then(|(line, value)| Ok(from_json_row(line, format, value)?));
+        match record {
             Ok(record) => batch.push(HashedPair::from(record)),
-            Err(e) => return fail(e.into()),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
         }
         if batch.len() == BATCH
             && tx
@@ -94,6 +130,23 @@ fn parse_batches<R: BufRead>(mut reader: R, format: PairFormat, tx: Batches<Hash
     }
     if !batch.is_empty() {
         let _ = tx.blocking_send(Ok(batch));
+    }
+}
+
+/// Where the rows of a pair import come from.
+pub enum PairRows {
+    /// JSONL text (gzip already undone; see [`maybe_gunzip`]).
+    Lines(Box<dyn BufRead + Send>),
+    /// A Parquet file, read straight from its Arrow arrays.
+    Parquet(ParquetRows),
+}
+
+impl PairRows {
+    fn parse(self, format: PairFormat, tx: Batches<HashedPair>) {
+        match self {
+            PairRows::Lines(reader) => parse_batches(json_lines(reader), format, tx),
+            PairRows::Parquet(rows) => parse_batches(parquet_rows(rows), format, tx),
+        }
     }
 }
 
@@ -114,6 +167,20 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
     format: PairFormat,
     source: &str,
     actor: &Actor,
+    on_batch: impl FnMut(&PairImportReport),
+) -> Result<PairImportReport, ImportError> {
+    let rows = PairRows::Lines(Box::new(reader));
+    import_pair_rows(db, project, rows, format, source, actor, on_batch).await
+}
+
+/// [`import_pairs`] from JSONL text or a Parquet file.
+pub async fn import_pair_rows(
+    db: &DatabaseConnection,
+    project: &str,
+    rows: PairRows,
+    format: PairFormat,
+    source: &str,
+    actor: &Actor,
     mut on_batch: impl FnMut(&PairImportReport),
 ) -> Result<PairImportReport, ImportError> {
     let project =
@@ -123,7 +190,7 @@ pub async fn import_pairs<R: BufRead + Send + 'static>(
         source: source.to_owned(),
         provenance: serde_json::json!({"import_format": format}),
     };
-    let mut import = Import::start(db, true, move |tx| parse_batches(reader, format, tx)).await?;
+    let mut import = Import::start(db, true, move |tx| rows.parse(format, tx)).await?;
     while let Some(batch) = import.next_batch().await? {
         let inserted = pairs::insert_batch(import.txn(), project.id, &batch, &origin).await?;
         on_batch(&report(import.count(batch.len(), inserted)));
@@ -153,7 +220,10 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
 ) -> Result<PairImportReport, ImportError> {
     let project = crate::access::project(db, actor, project, Role::Reviewer, "import gold").await?;
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
-    let mut import = Import::start(db, false, move |tx| parse_batches(reader, format, tx)).await?;
+    let mut import = Import::start(db, false, move |tx| {
+        parse_batches(json_lines(reader), format, tx)
+    })
+    .await?;
     while let Some(batch) = import.next_batch().await? {
         let inserted = pairwise_store::annotation::insert_gold(
             import.txn(),
