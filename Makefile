@@ -156,6 +156,12 @@ exports-check: setup-python-datasets e2e-build
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; \
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.parquet; done; \
 	pairs=$$($$p --database-url "$$db" dataset list --project hh --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['pair_count'])"); \
+	$$p --database-url "$$db" project create --name back >/dev/null; \
+	$$p --database-url "$$db" import pairs $(EXPORTS_DIR)/trl-conversational.parquet --project back --format trl; \
+	$$p --database-url "$$db" dataset freeze --project back --tag v1 >/dev/null; \
+	hash() { $$p --database-url "$$db" dataset list --project $$1 --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['content_hash'])"; }; \
+	if [ "$$(hash hh)" != "$$(hash back)" ]; then echo "exports-check: the Parquet export imported back is not the same version" >&2; exit 1; fi; \
+	echo "exports-check: trl-conversational.parquet imported back (rows from Arrow) is the same version"; \
 	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_exports.py $(EXPORTS_DIR) $$pairs
 
 test: setup lint unit exports-check e2e

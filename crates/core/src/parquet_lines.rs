@@ -157,8 +157,8 @@ fn row_json(batch: &RecordBatch, row: usize) -> Result<serde_json::Value, String
     let schema = batch.schema();
     let mut object = serde_json::Map::with_capacity(batch.num_columns());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        let mut value = json_at(column.as_ref(), row)
-            .map_err(|e| format!("column `{}`: {e}", field.name()))?;
+        let mut value =
+            json_at(column.as_ref(), row).map_err(|e| format!("column `{}`: {e}", field.name()))?;
         if field.name() == "metadata" {
             if let Some(parsed) = value
                 .as_str()
@@ -201,7 +201,9 @@ fn json_at(array: &dyn Array, i: usize) -> Result<serde_json::Value, String> {
         T::UInt16 => int::<types::UInt16Type>(array, i),
         T::UInt32 => int::<types::UInt32Type>(array, i),
         T::UInt64 => int::<types::UInt64Type>(array, i),
-        T::Float32 => float(f64::from(array.as_primitive::<types::Float32Type>().value(i))),
+        T::Float32 => float(f64::from(
+            array.as_primitive::<types::Float32Type>().value(i),
+        )),
         T::Float64 => float(array.as_primitive::<types::Float64Type>().value(i)),
         T::List(_) => list(array.as_list::<i32>().value(i).as_ref())?,
         T::LargeList(_) => list(array.as_list::<i64>().value(i).as_ref())?,
@@ -316,8 +318,12 @@ mod tests {
         let mut chosen = ListBuilder::new(StructBuilder::from_fields(turn.clone(), 2));
         for (role, content) in [("user", "Hi"), ("assistant", "Hello!")] {
             let s = chosen.values();
-            s.field_builder::<StringBuilder>(0).expect("role").append_value(role);
-            s.field_builder::<StringBuilder>(1).expect("content").append_value(content);
+            s.field_builder::<StringBuilder>(0)
+                .expect("role")
+                .append_value(role);
+            s.field_builder::<StringBuilder>(1)
+                .expect("content")
+                .append_value(content);
             s.append(true);
         }
         chosen.append(true);
@@ -337,7 +343,10 @@ mod tests {
                 Arc::new(chosen),
                 Arc::new(Float32Array::from(vec![Some(0.5), None])),
                 Arc::new(Int64Array::from(vec![7, -1])),
-                Arc::new(StringArray::from(vec![Some(r#"{"k": 1}"#), Some("not json")])),
+                Arc::new(StringArray::from(vec![
+                    Some(r#"{"k": 1}"#),
+                    Some("not json"),
+                ])),
             ],
         )
         .expect("batch");

@@ -6,7 +6,9 @@
 mod pairs;
 mod prompts;
 
-pub use pairs::{import_gold, import_pair_rows, import_pairs, maybe_gunzip, PairRows, MAX_LINE_BYTES};
+pub use pairs::{
+    import_gold, import_pair_rows, import_pairs, maybe_gunzip, PairRows, MAX_LINE_BYTES,
+};
 pub use prompts::{import_prompts, ImportOptions};
 
 use crate::PipelineError;

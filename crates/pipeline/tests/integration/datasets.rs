@@ -27,7 +27,11 @@ fn originals() -> Vec<(String, String)> {
 #[tokio::test]
 async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
     use pairwise_core::ExportFormat;
-    use pairwise_pipeline::parquet_io::{export_version_parquet, ParquetLines};
+    use pairwise_pipeline::{
+        import_pair_rows,
+        parquet_io::{export_version_parquet, ParquetLines, ParquetRows},
+        PairRows,
+    };
     for t in TestDb::all().await {
         let db = &t.db;
         let project = projects::create(db, "hh", "", None).await.expect("project");
@@ -76,18 +80,12 @@ async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
                 .expect("project");
             let file =
                 std::fs::File::open(dir.path().join(format!("{format}.parquet"))).expect("file");
-            let lines = std::io::BufReader::new(ParquetLines::open(file).expect("parquet"));
-            let report = import_pairs(
-                db,
-                &name,
-                lines,
-                as_format,
-                "parquet",
-                &Actor::cli(),
-                |_| (),
-            )
-            .await
-            .expect("import");
+            // Rows straight from the Arrow arrays (what `pairwise import pairs F.parquet` does).
+            let rows = PairRows::Parquet(ParquetRows::open(file).expect("parquet"));
+            let report =
+                import_pair_rows(db, &name, rows, as_format, "parquet", &Actor::cli(), |_| ())
+                    .await
+                    .expect("import");
             assert_eq!(report.rows, 2312);
             let again = datasets::freeze(db, back.id, "v1", &Default::default(), None)
                 .await
