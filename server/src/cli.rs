@@ -17,7 +17,7 @@ mod runs;
 mod users;
 mod worker;
 
-pub use agreement::AgreementArgs;
+pub use agreement::{AgreementArgs, RankArgs};
 pub use annotation::{AnnotateCommand, SettingsArgs};
 pub use datasets::{DatasetCommand, ExportArgs};
 pub use imports::ImportCommand;
@@ -120,6 +120,8 @@ pub enum Command {
     /// Agreement statistics offline (percent agreement, Cohen's κ per pair, Fleiss' κ,
     /// Krippendorff's α) from JSONL {"item", "annotator", "label"} or a CSV.
     Agreement(AgreementArgs),
+    /// Bradley–Terry strengths from a JSONL file of pairwise comparisons (ties count half).
+    Rank(RankArgs),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -154,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             return blocking(move || crate::bench::run(args, &url)).await;
         }
         Command::Agreement(args) => return agreement::agreement(args),
+        Command::Rank(args) => return agreement::rank(args),
         other => other,
     };
     let db = pairwise_store::connect(url)
@@ -170,7 +173,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Generate(_)
         | Command::Score(_)
         | Command::Bench(_)
-        | Command::Agreement(_) => {
+        | Command::Agreement(_)
+        | Command::Rank(_) => {
             unreachable!("handled above")
         }
         Command::Migrate => {

@@ -17,6 +17,7 @@ pub mod pair_formats;
 #[cfg(feature = "parquet")]
 pub mod parquet_lines;
 pub mod prompt_import;
+pub mod ranking;
 pub mod recipe;
 pub mod requests;
 pub mod role;

@@ -139,6 +139,24 @@ impl Worker {
 }
 
 impl Progress {
+    /// Runs `work` until it ends or the chunk is no longer this worker's (checked every 200 ms);
+    /// then `work` is dropped, which aborts its requests in flight (a cancelled run stops asking
+    /// a model server at once, not after the prompt's last answer).
+    async fn stoppable<T>(&self, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let lost = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if self.lost.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            result = work => result,
+            () = lost => self.check().map(|()| unreachable!("checked as lost")),
+        }
+    }
+
     /// The chunk's range of prompt ids, `[lo, hi)`.
     fn range(&self) -> (i64, i64) {
         (self.chunk.lo, self.chunk.hi)
@@ -190,6 +208,36 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lost_chunk_drops_its_work_in_flight() {
+        let progress = Progress {
+            chunk: pairwise_store::entities::job_chunk::Model {
+                job_id: 1,
+                idx: 0,
+                lo: 0,
+                hi: 1,
+                status: "running".into(),
+                lease_owner: None,
+                lease_expires_at: None,
+                attempts: 1,
+                done: 0,
+                tokens: 0,
+            },
+            done: AtomicI64::new(0),
+            tokens: AtomicI64::new(0),
+            lost: AtomicBool::new(false),
+        };
+        let started = std::time::Instant::now();
+        let never = std::future::pending::<Result<()>>();
+        let (result, ()) = tokio::join!(progress.stoppable(never), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            progress.lost.store(true, Ordering::SeqCst);
+        });
+        assert!(result.is_err());
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(progress.stoppable(async { Ok(7) }).await.expect("done"), 7);
+    }
 
     #[test]
     fn nul_bytes_never_reach_the_database() {

@@ -93,3 +93,59 @@ pub fn agreement(args: AgreementArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct RankArgs {
+    /// JSONL comparisons, one a line: {"a": ID, "b": ID, "winner": "a"|"b"|"tie"}.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// L2 prior on the log-strengths (choix's `alpha`); 0 = maximum likelihood, which needs every
+    /// item to both win and lose along some chain of comparisons.
+    #[arg(long, default_value_t = 0.0)]
+    pub alpha: f64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `pairwise rank`: Bradley–Terry strengths of the items in a comparisons file (ties count
+/// half a win each way), strongest first.
+pub fn rank(args: RankArgs) -> anyhow::Result<()> {
+    use pairwise_core::ranking::{bradley_terry, ranked, Comparisons};
+    let file = std::fs::File::open(&args.input)
+        .with_context(|| format!("cannot open {}", args.input.display()))?;
+    let read = Comparisons::read(BufReader::new(file))
+        .with_context(|| format!("{}", args.input.display()))?;
+    let strengths = match bradley_terry(read.ids.len(), &read.comparisons, args.alpha) {
+        Ok(s) => s,
+        // Name the item by its id, not its index.
+        Err(pairwise_core::ranking::RankError::NotConnected { item, how }) => bail!(
+            "{}: item {} {how}: without a prior the maximum-likelihood strengths do not exist \
+             (give a small --alpha, e.g. 0.01)",
+            args.input.display(),
+            read.ids[item]
+        ),
+        Err(e) => return Err(e).with_context(|| format!("{}", args.input.display())),
+    };
+    let items = ranked(&read.ids, &strengths);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "items": items,
+                "comparisons": read.comparisons.len(),
+                "alpha": args.alpha,
+                "ties": "half a win each way",
+            }))?
+        );
+    } else {
+        println!("rank  strength  id");
+        for item in &items {
+            let id = match &item.id {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            println!("{:>4}  {:>8.4}  {id}", item.rank, item.strength);
+        }
+    }
+    Ok(())
+}

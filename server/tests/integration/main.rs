@@ -21,6 +21,7 @@ mod datasets;
 mod faults;
 mod flood;
 mod permissions;
+mod rank;
 mod remote;
 mod runs;
 mod security;

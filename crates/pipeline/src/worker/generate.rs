@@ -275,7 +275,9 @@ impl Worker {
                         ))
                     }
                 });
-                let answers = futures_util::future::try_join_all(requests).await?;
+                let answers = progress
+                    .stoppable(futures_util::future::try_join_all(requests))
+                    .await?;
                 let mut rows = Vec::with_capacity(answers.len());
                 let mut tokens = 0i64;
                 for (plan, params, completion, ms) in answers {

@@ -77,10 +77,10 @@ impl Worker {
                 // `/completions` applies no chat template: the prompt goes as plain turns.
                 Scorer::Remote(remote) => {
                     let text = plain_prompt(&messages);
-                    futures_util::future::try_join_all(
+                    let scores = futures_util::future::try_join_all(
                         texts.iter().map(|t| remote.answer_logprob(&text, t)),
-                    )
-                    .await?
+                    );
+                    progress.stoppable(async { Ok(scores.await?) }).await?
                 }
             };
             for (c, (mean, count)) in todo.iter().zip(means) {
