@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: bench-annotate bench-postgres fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate bench-postgres setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -168,7 +168,14 @@ test: setup lint unit exports-check e2e
 
 ## ---- benchmarks (not tests; JSON under bench/results/) ----
 BENCH_MODEL ?= models/demo
-bench: setup-models
+# The anchor of `bench generate`: onnxruntime-genai (PyPI) in its own venv, beside the test venv.
+GENAI_VERSION := 0.18.0
+setup-genai:
+	@test -x .tools/genai-venv/bin/python || python3 -m venv .tools/genai-venv
+	@.tools/genai-venv/bin/python -c "import onnxruntime_genai" 2>/dev/null || \
+		.tools/genai-venv/bin/pip install --quiet --disable-pip-version-check onnxruntime-genai==$(GENAI_VERSION) numpy
+
+bench: setup-models setup-genai
 	cargo build --release -p server
 	./target/release/pairwise bench generate --model $(BENCH_MODEL) --n 8 --max-new-tokens 48
 

@@ -1,7 +1,8 @@
 //! `pairwise bench generate`: tokens per second for (a) one sequence, (b) N sequential
 //! generations, (c) N rows with one shared prefill and batched decoding, the memory-bandwidth
-//! ceiling of one sequence, and the same workload in Python onnxruntime, all in one run so the
-//! ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
+//! ceiling of one sequence, the same workload in Python onnxruntime and in onnxruntime-genai (the
+//! ONNX Runtime team's generation loop; `over_onnxruntime_genai` = our batched tokens/s ÷ theirs),
+//! all in one run so the ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
 
 use crate::{bench_workers::Scratch, cli::ModelArgs};
 use anyhow::Context;
@@ -223,6 +224,10 @@ pub struct BenchGenerateArgs {
     /// when present; `none` skips it).
     #[arg(long)]
     pub python: Option<String>,
+    /// Python with onnxruntime-genai for the anchor run (default: .tools/genai-venv/bin/python
+    /// when present, made by `make setup-genai`; `none` skips it).
+    #[arg(long)]
+    pub genai_python: Option<String>,
     /// Where to write the JSON (default: bench/results/generate-<model dir name>.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -371,6 +376,51 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
             serde_json::from_slice(&output.stdout).context("python reference output")?
         }
     };
+    // The anchor: onnxruntime-genai's own loop on the same files and the same batched workload.
+    let genai_python = match args.genai_python.as_deref() {
+        Some("none") => None,
+        Some(p) => Some(p.to_owned()),
+        None => {
+            let default = PathBuf::from(".tools/genai-venv/bin/python");
+            default
+                .is_file()
+                .then(|| default.to_string_lossy().into_owned())
+        }
+    };
+    let genai: Value = match genai_python {
+        None => Value::Null,
+        Some(python) => {
+            let output = Command::new(&python)
+                .arg("bench/genai_loop.py")
+                .arg("--model")
+                .arg(&engine.dir.path)
+                .arg("--prompt-ids")
+                .arg(serde_json::to_string(&prompt_ids)?)
+                .arg("--n")
+                .arg(args.n.to_string())
+                .arg("--max-new-tokens")
+                .arg(args.max_new_tokens.to_string())
+                .arg("--threads")
+                .arg(args.model.threads.to_string())
+                .arg("--temperature")
+                .arg(TEMPERATURE.to_string())
+                .arg("--top-p")
+                .arg(TOP_P.to_string())
+                .output()
+                .with_context(|| format!("running {python} bench/genai_loop.py"))?;
+            if !output.status.success() {
+                anyhow::bail!(
+                    "onnxruntime-genai anchor failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            serde_json::from_slice(&output.stdout).context("onnxruntime-genai output")?
+        }
+    };
+    let over_genai = genai
+        .get("batched_tokens_per_s")
+        .and_then(Value::as_f64)
+        .map(|g| batched / g);
     let ratio = |key: &str, ours: f64| {
         reference
             .get(key)
@@ -391,6 +441,8 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
         "batched_over_sequential": batched / sequential,
         "bandwidth": { "copy_bytes_per_s": bandwidth, "weight_bytes": weights, "single_ceiling_tokens_per_s": ceiling, "single_share_of_ceiling": single / ceiling },
         "python_onnxruntime": reference,
+        "onnxruntime_genai": genai,
+        "over_onnxruntime_genai": over_genai,
         "rust_over_python": { "single": ratio("single_tokens_per_s", single), "batched": ratio("batched_tokens_per_s", batched) },
     });
     let out = args.out.clone().unwrap_or_else(|| {
@@ -421,6 +473,9 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
             ratio("batched_tokens_per_s", batched),
         ) {
             println!("Rust / Python onnxruntime: single {s:.2}×, batched {b:.2}×");
+        }
+        if let Some(g) = over_genai {
+            println!("Pairwise / onnxruntime-genai (batched×{}): {g:.2}×", args.n);
         }
         println!("written to {}", out.display());
     }
