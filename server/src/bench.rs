@@ -241,6 +241,18 @@ const PROMPT: &str = "Write a short story about a robot who learns to paint.";
 const TEMPERATURE: f32 = 0.8;
 const TOP_P: f32 = 0.95;
 
+/// The Python to run a reference loop with: the one given (`none`: skip), else `default` when it
+/// exists.
+fn interpreter(given: Option<&str>, default: &str) -> Option<String> {
+    match given {
+        Some("none") => None,
+        Some(p) => Some(p.to_owned()),
+        None => std::path::Path::new(default)
+            .is_file()
+            .then(|| default.to_owned()),
+    }
+}
+
 /// Memory copy bandwidth in bytes per second (read + write traffic), best of five 256 MiB copies.
 fn copy_bandwidth() -> f64 {
     let n = 256 << 20;
@@ -336,87 +348,46 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
     let weights = weight_bytes(&engine.dir.path);
     let ceiling = bandwidth / weights.max(1) as f64;
 
-    let python = match args.python.as_deref() {
-        Some("none") => None,
-        Some(p) => Some(p.to_owned()),
-        None => {
-            let default = PathBuf::from(".tools/venv/bin/python");
-            default
-                .is_file()
-                .then(|| default.to_string_lossy().into_owned())
+    let run = |script: &str, python: Option<String>| -> anyhow::Result<Value> {
+        let Some(python) = python else {
+            return Ok(Value::Null);
+        };
+        let output = Command::new(&python)
+            .arg(script)
+            .arg("--model")
+            .arg(&engine.dir.path)
+            .arg("--prompt-ids")
+            .arg(serde_json::to_string(&prompt_ids)?)
+            .arg("--n")
+            .arg(args.n.to_string())
+            .arg("--max-new-tokens")
+            .arg(args.max_new_tokens.to_string())
+            .arg("--threads")
+            .arg(args.model.threads.to_string())
+            .arg("--temperature")
+            .arg(TEMPERATURE.to_string())
+            .arg("--top-p")
+            .arg(TOP_P.to_string())
+            .output()
+            .with_context(|| format!("running {python} {script}"))?;
+        if !output.status.success() {
+            anyhow::bail!(
+                "{script} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
+        serde_json::from_slice(&output.stdout).with_context(|| format!("{script} output"))
     };
-    let reference: Value = match python {
-        None => Value::Null,
-        Some(python) => {
-            let output = Command::new(&python)
-                .arg("bench/python_ort_loop.py")
-                .arg("--model")
-                .arg(&engine.dir.path)
-                .arg("--prompt-ids")
-                .arg(serde_json::to_string(&prompt_ids)?)
-                .arg("--n")
-                .arg(args.n.to_string())
-                .arg("--max-new-tokens")
-                .arg(args.max_new_tokens.to_string())
-                .arg("--threads")
-                .arg(args.model.threads.to_string())
-                .arg("--temperature")
-                .arg(TEMPERATURE.to_string())
-                .arg("--top-p")
-                .arg(TOP_P.to_string())
-                .output()
-                .with_context(|| format!("running {python} bench/python_ort_loop.py"))?;
-            if !output.status.success() {
-                anyhow::bail!(
-                    "python reference failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            serde_json::from_slice(&output.stdout).context("python reference output")?
-        }
-    };
-    // The anchor: onnxruntime-genai's own loop on the same files and the same batched workload.
-    let genai_python = match args.genai_python.as_deref() {
-        Some("none") => None,
-        Some(p) => Some(p.to_owned()),
-        None => {
-            let default = PathBuf::from(".tools/genai-venv/bin/python");
-            default
-                .is_file()
-                .then(|| default.to_string_lossy().into_owned())
-        }
-    };
-    let genai: Value = match genai_python {
-        None => Value::Null,
-        Some(python) => {
-            let output = Command::new(&python)
-                .arg("bench/genai_loop.py")
-                .arg("--model")
-                .arg(&engine.dir.path)
-                .arg("--prompt-ids")
-                .arg(serde_json::to_string(&prompt_ids)?)
-                .arg("--n")
-                .arg(args.n.to_string())
-                .arg("--max-new-tokens")
-                .arg(args.max_new_tokens.to_string())
-                .arg("--threads")
-                .arg(args.model.threads.to_string())
-                .arg("--temperature")
-                .arg(TEMPERATURE.to_string())
-                .arg("--top-p")
-                .arg(TOP_P.to_string())
-                .output()
-                .with_context(|| format!("running {python} bench/genai_loop.py"))?;
-            if !output.status.success() {
-                anyhow::bail!(
-                    "onnxruntime-genai anchor failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            serde_json::from_slice(&output.stdout).context("onnxruntime-genai output")?
-        }
-    };
+    // The Python onnxruntime loop, and the anchor: onnxruntime-genai's own loop on the same
+    // files and the same batched workload.
+    let reference = run(
+        "bench/python_ort_loop.py",
+        interpreter(args.python.as_deref(), ".tools/venv/bin/python"),
+    )?;
+    let genai = run(
+        "bench/genai_loop.py",
+        interpreter(args.genai_python.as_deref(), ".tools/genai-venv/bin/python"),
+    )?;
     let over_genai = genai
         .get("batched_tokens_per_s")
         .and_then(Value::as_f64)

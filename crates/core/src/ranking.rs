@@ -183,15 +183,17 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         if p.abs() < 1e-300 {
             continue;
         }
-        for row in col + 1..n {
-            let f = a[row][col] / p;
+        let (top, rest) = a.split_at_mut(col + 1);
+        let pivot_row = &top[col];
+        for (offset, lower) in rest.iter_mut().enumerate() {
+            let f = lower[col] / p;
             if f == 0.0 {
                 continue;
             }
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+            for (x, y) in lower[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= f * y;
             }
-            b[row] -= f * b[col];
+            b[col + 1 + offset] -= f * b[col];
         }
     }
     let mut x = vec![0.0; n];

@@ -113,15 +113,7 @@ pub async fn for_runs(
     project_id: i64,
     runs: &[i64],
 ) -> Result<Vec<candidate::Model>> {
-    let mut query = candidate::Entity::find()
-        .filter(candidate::Column::ProjectId.eq(project_id))
-        .order_by_asc(candidate::Column::PromptId)
-        .order_by_asc(candidate::Column::JobId)
-        .order_by_asc(candidate::Column::Idx);
-    if !runs.is_empty() {
-        query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
-    }
-    Ok(query.all(db).await?)
+    for_runs_in(db, project_id, runs, (i64::MIN, i64::MAX)).await
 }
 
 /// The candidates of [`for_runs`] whose prompt id lies in `[lo, hi)` (one chunk of a run).
@@ -167,6 +159,19 @@ pub async fn count_by_prompt(
         query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
     }
     Ok(query.into_tuple::<(i64, i64)>().all(db).await?)
+}
+
+/// How many candidates the given generation runs (or the whole project) have.
+pub async fn count_for_runs(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    runs: &[i64],
+) -> Result<u64> {
+    let mut query = candidate::Entity::find().filter(candidate::Column::ProjectId.eq(project_id));
+    if !runs.is_empty() {
+        query = query.filter(candidate::Column::JobId.is_in(runs.iter().copied()));
+    }
+    Ok(query.count(db).await?)
 }
 
 /// The model version and provider a run's candidates record (its first stored candidate's).

@@ -463,6 +463,18 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
     assert_eq!(status["summary"]["candidates"], 20, "{status}");
 }
 
+/// A client of the served model.
+fn client(base: &str) -> pairwise_inference::RemoteModel {
+    pairwise_inference::RemoteModel::new(pairwise_inference::RemoteConfig {
+        base_url: base.to_owned(),
+        model: "smollm2-135m".into(),
+        api_key_env: None,
+        concurrency: 4,
+        timeout_secs: 60,
+    })
+    .expect("client")
+}
+
 /// Scores every stored candidate's answer after the plain-text prompt remotely and locally (the
 /// demo model), and writes the agreement to `bench/results/remote-reference-agreement.json`.
 async fn report_reference_agreement(url: &str, base: &str) {
@@ -476,14 +488,7 @@ async fn report_reference_agreement(url: &str, base: &str) {
     let stored = candidates::for_runs(&db, 1, &[1])
         .await
         .expect("candidates");
-    let client = pairwise_inference::RemoteModel::new(pairwise_inference::RemoteConfig {
-        base_url: base.to_owned(),
-        model: "smollm2-135m".into(),
-        api_key_env: None,
-        concurrency: 4,
-        timeout_secs: 60,
-    })
-    .expect("client");
+    let client = client(base);
     let mut engine = pairwise_inference::Engine::load(&demo, pairwise_inference::Device::Cpu, 2)
         .expect("demo model");
     let (mut remote, mut local) = (Vec::new(), Vec::new());
@@ -564,14 +569,7 @@ async fn report_greedy_agreement(url: &str, base: &str) {
         .await
         .expect("prompts")
         .items;
-    let client = pairwise_inference::RemoteModel::new(pairwise_inference::RemoteConfig {
-        base_url: base.to_owned(),
-        model: "smollm2-135m".into(),
-        api_key_env: None,
-        concurrency: 4,
-        timeout_secs: 60,
-    })
-    .expect("client");
+    let client = client(base);
     let mut engine = pairwise_inference::Engine::load(&demo, pairwise_inference::Device::Cpu, 2)
         .expect("demo model");
     let params = DecodingParams::greedy(32);

@@ -141,12 +141,8 @@ impl Worker {
     ) -> Result<serde_json::Value> {
         let payload: JudgePayload = payload(job)?;
         let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
-        let candidates: i64 =
-            candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
-                .await?
-                .iter()
-                .map(|&(_, n)| n)
-                .sum();
+        let candidates =
+            candidates::count_for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
         let stats = judgments::stats(&self.db, job.id).await?;
         let mut summary = serde_json::to_value(stats).unwrap_or_default();
         if let Some(object) = summary.as_object_mut() {

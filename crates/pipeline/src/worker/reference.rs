@@ -106,12 +106,8 @@ impl Worker {
     ) -> Result<serde_json::Value> {
         let payload: ReferencePayload = payload(job)?;
         let version = version.unwrap_or(payload.model.version);
-        let candidates: i64 =
-            candidates::count_by_prompt(&self.db, job.project_id, &payload.generation_runs)
-                .await?
-                .iter()
-                .map(|&(_, n)| n)
-                .sum();
+        let candidates =
+            candidates::count_for_runs(&self.db, job.project_id, &payload.generation_runs).await?;
         let scored =
             candidates::count_scored(&self.db, job.project_id, &payload.generation_runs, &version)
                 .await?;
