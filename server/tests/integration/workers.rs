@@ -118,7 +118,8 @@ async fn a_killed_worker_run_is_finished_by_another_with_no_duplicate_or_missing
         assert!(status.success());
         let job = runs::get(&t.db, run.id).await.expect("job");
         assert_eq!(job.status, "done", "{}", t.backend);
-        // The run was planned once; the chunk the dead worker held was claimed a second time.
+        // The run was planned once. The dead worker held at most one chunk when it died (none
+        // if the kill fell between two chunks); that chunk was claimed a second time.
         use pairwise_store::entities::job_chunk;
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         let retaken = job_chunk::Entity::find()
@@ -127,7 +128,11 @@ async fn a_killed_worker_run_is_finished_by_another_with_no_duplicate_or_missing
             .count(&t.db)
             .await
             .expect("chunks");
-        assert_eq!((job.attempts, retaken), (1, 1), "{}", t.backend);
+        assert!(
+            job.attempts == 1 && retaken <= 1,
+            "{}: {retaken}",
+            t.backend
+        );
         let stored = candidates::for_runs(&t.db, project.id, &[run.id])
             .await
             .expect("candidates");
