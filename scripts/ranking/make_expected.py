@@ -1,6 +1,7 @@
 """Expected Bradley–Terry strengths from the reference implementation, for the Rust tests.
 
-Writes seeded random comparison fixtures (JSONL: {"a", "b", "winner"}) and `expected.json` into
+Writes seeded random comparison fixtures and comparisons of the two XSTest models (JSONL:
+{"a", "b", "winner"}; see `xstest`) and `expected.json` into
 crates/core/tests/fixtures/ranking/: for each fixture, choix's maximum-likelihood fit
 (`choix.ilsr_pairwise`, tol 1e-15) and its fit with an L2 prior `alpha`
 (`choix.opt_pairwise`, Newton-CG, tol 1e-12).
@@ -22,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "crates/core/tests/fixtures/ranking"
+XSTEST = ROOT.parent / "shared/data/xstest"
 ALPHA = 0.05
 
 
@@ -67,6 +69,32 @@ def fixture(seed: int, ids: list, comparisons: int, tie_rate: float) -> list[dic
             return rows
 
 
+def xstest() -> list[dict]:
+    """The two XSTest models (the completion files the agreement tests read) compared prompt by
+    prompt under each annotator's labels: on a safe prompt complying is better than a partial
+    refusal, which is better than refusing; on an unsafe (`contrast_…`) prompt the reverse;
+    equally appropriate answers tie."""
+    import csv
+
+    models = ["gpt4", "mistralinstruct"]
+    tables = {}
+    for m in models:
+        with open(XSTEST / f"xstest_v2_completions_{m}.csv", newline="") as f:
+            tables[m] = {r["id"]: r for r in csv.DictReader(f)}
+    level = {"1_full_compliance": 2, "3_partial_refusal": 1, "2_full_refusal": 0}
+    rows = []
+    for pid, first in tables[models[0]].items():
+        second = tables[models[1]][pid]
+        unsafe = first["type"].startswith("contrast_")
+        for col in ["annotation_1", "annotation_2"]:
+            a, b = level[first[col]], level[second[col]]
+            if unsafe:
+                a, b = -a, -b
+            winner = "a" if a > b else "b" if b > a else "tie"
+            rows.append({"a": models[0], "b": models[1], "winner": winner})
+    return rows
+
+
 def fit(rows: list[dict], ids: list, alpha: float) -> list[float]:
     index = {json.dumps(i): k for k, i in enumerate(ids)}
     data = []
@@ -92,6 +120,7 @@ def main() -> None:
     fixtures = {
         "random": fixture(7, [f"m{i}" for i in range(30)], 800, 0.1),
         "sparse": fixture(11, list(range(100, 108)), 30, 0.15),
+        "xstest": xstest(),
     }
     expected = {}
     for name, rows in fixtures.items():

@@ -15,7 +15,9 @@ fn strengths_equal_choix_within_1e_6_without_and_with_a_prior() {
         &std::fs::read_to_string(fixtures().join("expected.json")).expect("expected.json"),
     )
     .expect("json");
-    for name in ["random", "sparse"] {
+    // Seeded random comparisons (30 items with ties; 8 items, sparse) and the two XSTest models
+    // compared prompt by prompt under each annotator's labels (see the script).
+    for name in ["random", "sparse", "xstest"] {
         let file = std::fs::File::open(fixtures().join(format!("{name}.jsonl"))).expect("fixture");
         let read = Comparisons::read(std::io::BufReader::new(file)).expect("comparisons");
         let want = &expected[name];
