@@ -1,10 +1,13 @@
 //! Judgments of a judge run, stored with an item key unique per run (resumable judging), and the
 //! run's rates: parse failures and pairwise position inconsistency.
 
-use crate::{entities::judgment, error::Result};
+use crate::{
+    entities::{candidate, judgment},
+    error::Result,
+};
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    sea_query::{OnConflict, Query},
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -72,12 +75,24 @@ pub async fn insert(db: &impl ConnectionTrait, new: Vec<NewJudgment>) -> Result<
         .await?)
 }
 
-/// Item keys a run has stored already.
-pub async fn stored_keys(db: &impl ConnectionTrait, job_id: i64) -> Result<BTreeSet<String>> {
+/// Item keys a judge run has stored for the candidates whose prompt id lies in `[lo, hi)` (one
+/// chunk of the run; resume skips them).
+pub async fn stored_keys(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+    (lo, hi): (i64, i64),
+) -> Result<BTreeSet<String>> {
+    let in_chunk = Query::select()
+        .column(candidate::Column::Id)
+        .from(candidate::Entity)
+        .and_where(candidate::Column::PromptId.gte(lo))
+        .and_where(candidate::Column::PromptId.lt(hi))
+        .to_owned();
     Ok(judgment::Entity::find()
         .select_only()
         .column(judgment::Column::ItemKey)
         .filter(judgment::Column::JobId.eq(job_id))
+        .filter(judgment::Column::CandidateId.in_subquery(in_chunk))
         .into_tuple::<String>()
         .all(db)
         .await?

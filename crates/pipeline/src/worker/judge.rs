@@ -52,7 +52,7 @@ impl Worker {
             .map(|p| (p.id, request_text(&p)))
             .collect();
         let items = judge_items(&stored, payload.mode);
-        let done_keys = judgments::stored_keys(&self.db, job.id).await?;
+        let done_keys = judgments::stored_keys(&self.db, job.id, progress.range()).await?;
         let resumed = items.iter().filter(|i| done_keys.contains(&i.key)).count();
         progress.done.store(resumed as i64, Ordering::SeqCst);
         let tokens_for = match payload.mode {
@@ -196,7 +196,7 @@ impl Worker {
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let done_keys = judgments::stored_keys(&self.db, job.id).await?;
+        let done_keys = judgments::stored_keys(&self.db, job.id, progress.range()).await?;
         let resumed = stored
             .iter()
             .filter(|c| done_keys.contains(&format!("c{}", c.id)))
