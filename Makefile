@@ -152,7 +152,7 @@ exports-check: setup-python-datasets e2e-build
 	$$p --database-url "$$db" project create --name hh >/dev/null; \
 	$$p --database-url "$$db" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
 	$$p --database-url "$$db" dataset freeze --project hh --tag v1; \
-	for f in trl trl-conversational trl-implicit hh-rlhf kto; do \
+	for f in trl trl-conversational trl-implicit hh-rlhf kto trl-stepwise; do \
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; \
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.parquet; done; \
 	pairs=$$($$p --database-url "$$db" dataset list --project hh --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['pair_count'])"); \
@@ -162,7 +162,14 @@ exports-check: setup-python-datasets e2e-build
 	hash() { $$p --database-url "$$db" dataset list --project $$1 --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['content_hash'])"; }; \
 	if [ "$$(hash hh)" != "$$(hash back)" ]; then echo "exports-check: the Parquet export imported back is not the same version" >&2; exit 1; fi; \
 	echo "exports-check: trl-conversational.parquet imported back (rows from Arrow) is the same version"; \
-	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_exports.py $(EXPORTS_DIR) $$pairs
+	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_exports.py $(EXPORTS_DIR) $$pairs; \
+	mkdir -p $(EXPORTS_DIR)/math; \
+	$$p --database-url "$$db" project create --name math >/dev/null; \
+	$$p --database-url "$$db" build math --input ../shared/data/gsm8k/test.jsonl --project math; \
+	$$p --database-url "$$db" dataset freeze --project math --tag v1 >/dev/null; \
+	for ext in jsonl parquet; do \
+		$$p --database-url "$$db" export --project math --version v1 --format trl-stepwise --out $(EXPORTS_DIR)/math/trl-stepwise.$$ext; done; \
+	HF_DATASETS_OFFLINE=1 HF_HUB_OFFLINE=1 HF_HOME=$(CURDIR)/$(EXPORTS_DIR)/hf .tools/venv/bin/python scripts/datasets/check_stepwise.py $(EXPORTS_DIR)/math
 
 test: setup lint unit exports-check e2e
 

@@ -15,6 +15,7 @@ EXPECTED = {
     "trl-implicit": ({"chosen", "rejected", "metadata"}, 1),
     "hh-rlhf": ({"chosen", "rejected", "metadata"}, 1),
     "kto": ({"prompt", "completion", "label", "metadata"}, 2),
+    "trl-stepwise": ({"prompt", "completions", "labels", "metadata"}, 2),
 }
 
 
@@ -35,6 +36,10 @@ def main():
                 sys.exit(f"{label}: chosen is not an assistant message list")
             if name == "kto" and sorted(set(ds["label"])) != [False, True]:
                 sys.exit(f"{label}: labels are not both true and false")
+            if name == "trl-stepwise" and any(
+                len(c) != len(l) for c, l in zip(ds["completions"], ds["labels"])
+            ):
+                sys.exit(f"{label}: a row has a label count unlike its step count")
             metadata = first["metadata"]
             if isinstance(metadata, str):  # Parquet keeps metadata as JSON text
                 metadata = json.loads(metadata)

@@ -5,6 +5,7 @@
 
 mod agreement;
 mod annotation;
+mod builders;
 mod calibration;
 mod datasets;
 mod imports;
@@ -19,6 +20,7 @@ mod worker;
 
 pub use agreement::{AgreementArgs, RankArgs};
 pub use annotation::{AnnotateCommand, SettingsArgs};
+pub use builders::BuildCommand;
 pub use datasets::{DatasetCommand, ExportArgs};
 pub use imports::ImportCommand;
 pub use inference::{GenerateArgs, ModelArgs, SamplingArgs, ScoreArgs};
@@ -122,6 +124,10 @@ pub enum Command {
     Agreement(AgreementArgs),
     /// Bradley–Terry strengths from a JSONL file of pairwise comparisons (ties count half).
     Rank(RankArgs),
+    /// Domain builders: math error injection with step labels, code graded by running it in a
+    /// sandbox, agent trajectories checked against their tool schemas.
+    #[command(subcommand)]
+    Build(BuildCommand),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -157,6 +163,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agreement(args) => return agreement::agreement(args),
         Command::Rank(args) => return agreement::rank(args),
+        // A build stores nothing without --project, so it needs no database then.
+        Command::Build(command) if command.project().is_none() => {
+            return builders::run(None, command).await
+        }
         other => other,
     };
     let db = pairwise_store::connect(url)
@@ -177,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Rank(_) => {
             unreachable!("handled above")
         }
+        Command::Build(command) => builders::run(Some((&db, &actor)), command).await?,
         Command::Migrate => {
             let (last, _) = pairwise_store::migration_status(&db).await?;
             println!(
@@ -216,6 +227,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&db, &args.data).await?,
     }
     Ok(())
+}
+
+/// A progress bar over `len` items (set the length later when it is not known yet).
+fn bar(len: u64, message: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar
 }
 
 /// A byte-based progress bar over reading `file`.

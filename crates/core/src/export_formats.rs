@@ -21,15 +21,21 @@ pub enum ExportFormat {
     HhRlhf,
     /// Two unpaired rows per pair: `{"prompt", "completion", "label": true|false}`.
     Kto,
+    /// TRL's stepwise process supervision: two rows per pair, `{"prompt", "completions":
+    /// [steps], "labels": [bool per step]}` — the chosen answer's steps (all `true`) and the
+    /// rejected answer's steps labelled under the first-error convention. Pairs from the math
+    /// builder carry their steps; any other pair is one step per answer (outcome supervision).
+    TrlStepwise,
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 5] = [
+    pub const ALL: [ExportFormat; 6] = [
         Self::Trl,
         Self::TrlConversational,
         Self::TrlImplicit,
         Self::HhRlhf,
         Self::Kto,
+        Self::TrlStepwise,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,12 +45,13 @@ impl ExportFormat {
             Self::TrlImplicit => "trl-implicit",
             Self::HhRlhf => "hh-rlhf",
             Self::Kto => "kto",
+            Self::TrlStepwise => "trl-stepwise",
         }
     }
 
     /// Rows written per pair.
     pub fn rows_per_pair(self) -> usize {
-        if self == Self::Kto {
+        if matches!(self, Self::Kto | Self::TrlStepwise) {
             2
         } else {
             1
@@ -64,7 +71,7 @@ impl FromStr for ExportFormat {
         Self::ALL
             .into_iter()
             .find(|f| f.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf or kto)"))
+            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf, kto or trl-stepwise)"))
     }
 }
 
@@ -76,6 +83,40 @@ pub struct ExportPair<'a, M: Serialize> {
     pub chosen: &'a str,
     pub rejected: &'a str,
     pub metadata: &'a M,
+    /// The answers' steps and the rejected steps' labels, where the pair has them.
+    pub steps: Option<Steps<'a>>,
+}
+
+/// The steps of a pair for process supervision, as the math builder stores them in a pair's
+/// metadata: `{"stepwise": {"chosen": [..], "rejected": [..], "labels": [..]}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Steps<'a> {
+    pub chosen: Vec<&'a str>,
+    pub rejected: Vec<&'a str>,
+    /// One per rejected step.
+    pub labels: Vec<bool>,
+}
+
+impl<'a> Steps<'a> {
+    /// The steps in a pair's metadata object, if it has well-formed ones.
+    pub fn from_metadata(metadata: &'a serde_json::Map<String, Value>) -> Option<Self> {
+        let s = metadata.get("stepwise")?;
+        let texts = |key: &str| -> Option<Vec<&'a str>> {
+            s.get(key)?.as_array()?.iter().map(Value::as_str).collect()
+        };
+        let labels: Vec<bool> = s
+            .get("labels")?
+            .as_array()?
+            .iter()
+            .map(Value::as_bool)
+            .collect::<Option<_>>()?;
+        let steps = Steps {
+            chosen: texts("chosen")?,
+            rejected: texts("rejected")?,
+            labels,
+        };
+        (steps.rejected.len() == steps.labels.len() && !steps.chosen.is_empty()).then_some(steps)
+    }
 }
 
 #[derive(Serialize)]
@@ -130,6 +171,14 @@ struct Implicit<'a, M> {
 struct Transcripts<'a, M> {
     chosen: String,
     rejected: String,
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
+struct Stepwise<'a, M> {
+    prompt: &'a str,
+    completions: Vec<&'a str>,
+    labels: Vec<bool>,
     metadata: &'a M,
 }
 
@@ -203,6 +252,25 @@ pub fn write_rows<W: std::io::Write, M: Serialize>(
                 metadata: meta,
             })?;
         }
+        ExportFormat::TrlStepwise => {
+            let prompt = ChatMessage::last_user(pair.prompt).map_or("", |m| m.content.as_str());
+            let (chosen, rejected, labels) = match &pair.steps {
+                Some(s) => (s.chosen.clone(), s.rejected.clone(), s.labels.clone()),
+                None => (vec![pair.chosen], vec![pair.rejected], vec![false]),
+            };
+            line(&Stepwise {
+                prompt,
+                labels: vec![true; chosen.len()],
+                completions: chosen,
+                metadata: meta,
+            })?;
+            line(&Stepwise {
+                prompt,
+                completions: rejected,
+                labels,
+                metadata: meta,
+            })?;
+        }
     }
     Ok(format.rows_per_pair())
 }
@@ -248,6 +316,7 @@ mod tests {
             chosen: "4",
             rejected: "5",
             metadata: &meta,
+            steps: None,
         };
         let trl = &export_rows(ExportFormat::Trl, &pair)[0];
         assert_eq!(
@@ -270,8 +339,42 @@ mod tests {
             ),
             (2, Some(true), Some(false))
         );
+        let outcome = export_rows(ExportFormat::TrlStepwise, &pair);
+        assert_eq!(
+            outcome[1].to_string(),
+            r#"{"prompt":"2+2?","completions":["5"],"labels":[false],"metadata":{"pair_id":1}}"#
+        );
         for f in ExportFormat::ALL {
             assert_eq!(f.as_str().parse::<ExportFormat>(), Ok(f));
         }
+    }
+
+    #[test]
+    fn stepwise_rows_carry_the_builder_steps() {
+        let prompt = vec![ChatMessage {
+            role: "user".into(),
+            content: "q".into(),
+        }];
+        let meta = serde_json::json!({"stepwise": {
+            "chosen": ["a=<<1+1=2>>2", "#### 2"],
+            "rejected": ["a=<<1+1=3>>3", "#### 3"],
+            "labels": [false, false],
+        }});
+        let map = meta.as_object().unwrap();
+        let pair = ExportPair {
+            prompt: &prompt,
+            chosen: "a=<<1+1=2>>2\n#### 2",
+            rejected: "a=<<1+1=3>>3\n#### 3",
+            metadata: &meta,
+            steps: Steps::from_metadata(map),
+        };
+        let rows = export_rows(ExportFormat::TrlStepwise, &pair);
+        assert_eq!(rows[0]["labels"], serde_json::json!([true, true]));
+        assert_eq!(rows[1]["completions"][1], "#### 3");
+        assert_eq!(rows[1]["labels"], serde_json::json!([false, false]));
+        // Malformed steps (labels not matching) fall back to whole answers.
+        let bad =
+            serde_json::json!({"stepwise": {"chosen": ["x"], "rejected": ["y"], "labels": []}});
+        assert!(Steps::from_metadata(bad.as_object().unwrap()).is_none());
     }
 }

@@ -5,6 +5,7 @@ pub mod actor;
 pub mod agreement;
 pub mod annotation;
 pub mod audit_query;
+pub mod builders;
 pub mod decoding;
 pub mod dto;
 pub mod export_formats;

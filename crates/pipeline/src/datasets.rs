@@ -128,11 +128,20 @@ fn render_page(
             dataset_version: &target.tag,
             extra: serde_json::from_str(&p.metadata).map_err(bad)?,
         };
+        let extra: Option<serde_json::Map<String, serde_json::Value>> =
+            if format == ExportFormat::TrlStepwise {
+                serde_json::from_str(&p.metadata).ok()
+            } else {
+                None
+            };
         let pair = ExportPair {
             prompt: &prompt,
             chosen: &p.chosen,
             rejected: &p.rejected,
             metadata: &metadata,
+            steps: extra
+                .as_ref()
+                .and_then(pairwise_core::export_formats::Steps::from_metadata),
         };
         rows += write_rows(&mut out, format, &pair)
             .map_err(|e| StoreError::invalid("format", e.to_string()))? as u64;

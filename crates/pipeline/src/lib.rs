@@ -5,6 +5,7 @@
 pub mod access;
 pub mod annotation;
 pub mod audit;
+pub mod builders;
 pub mod calibration;
 pub mod datasets;
 pub mod error;

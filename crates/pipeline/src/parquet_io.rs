@@ -41,6 +41,20 @@ pub fn schema(format: ExportFormat) -> SchemaRef {
             Field::new("label", DataType::Boolean, false),
             metadata,
         ],
+        ExportFormat::TrlStepwise => vec![
+            text("prompt"),
+            Field::new(
+                "completions",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                false,
+            ),
+            Field::new(
+                "labels",
+                DataType::List(Arc::new(Field::new("item", DataType::Boolean, true))),
+                false,
+            ),
+            metadata,
+        ],
     };
     Arc::new(Schema::new(fields))
 }

@@ -4,6 +4,7 @@
 //! (`make setup-models`); imports read the data sets under `shared/data/`.
 
 mod blind;
+mod builders;
 mod calibration;
 mod common;
 mod datasets;
