@@ -49,7 +49,7 @@ pub struct ExportArgs {
     /// The version tag.
     #[arg(long)]
     pub version: String,
-    /// trl, trl-conversational, trl-implicit, hh-rlhf or kto.
+    /// trl, trl-conversational, trl-implicit, hh-rlhf, kto or trl-stepwise.
     #[arg(long)]
     pub format: pairwise_core::ExportFormat,
     /// Output file (.jsonl or .parquet).
