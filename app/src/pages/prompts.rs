@@ -49,7 +49,8 @@ fn Prompts() -> impl IntoView {
                     Ok(p) => view! {
                         <h1>{p.name.clone()} " · prompts"</h1>
                         <p class="muted" data-testid="prompt-count">{format!("{} prompts", p.prompt_count)}</p>
-                        <ImportForm project=p.name />
+                        <ImportForm project=p.name.clone() />
+                        <BuildForm project=p.name />
                     }
                     .into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
@@ -87,7 +88,9 @@ fn ImportResult() -> impl IntoView {
     let query = use_query_map();
     move || {
         query.with(|q| {
-            if let Some(error) = q.get("import_error") {
+            if let Some(error) = q.get("build_error") {
+                Some(view! { <p class="error" role="alert" data-testid="build-error">{format!("The build was not queued: {error}")}</p> }.into_any())
+            } else if let Some(error) = q.get("import_error") {
                 Some(view! { <p class="error" role="alert" data-testid="import-error">{format!("Import failed, nothing was stored: {error}")}</p> }.into_any())
             } else {
                 q.get("imported").map(|n| {
@@ -121,6 +124,35 @@ fn ImportForm(project: String) -> impl IntoView {
                     <label>"Domain for all" <input name="domain" placeholder="e.g. safety" /></label>
                 </div>
                 <button type="submit" class="primary" data-testid="import-submit">"Import"</button>
+            </form>
+        </details>
+    }
+}
+
+/// Queues a domain build of an uploaded file; the run's live progress is on /runs.
+#[component]
+fn BuildForm(project: String) -> impl IntoView {
+    view! {
+        <details class="card">
+            <summary>"Build pairs (math, code, agents)"</summary>
+            <form method="post" action=format!("/projects/{project}/build") enctype="multipart/form-data" class="stack">
+                <p class="muted">
+                    "Math: GSM8K-style JSONL (" <code>"question, answer"</code> ") — injected calculation errors, omitted conditions and skipped steps, with step labels. "
+                    "Code: HumanEval-style JSONL, gzip accepted — mutants run in the sandbox against the tests. "
+                    "Agents: tool-call trajectories with a correction — schema and loop checks. "
+                    "A bad line queues nothing; the pairs are stored when the run ends."
+                </p>
+                <div class="row">
+                    <label>"Builder"
+                        <select name="builder" data-testid="build-builder">
+                            <option value="math">"math"</option>
+                            <option value="code">"code"</option>
+                            <option value="agent">"agent"</option>
+                        </select>
+                    </label>
+                    <label>"File" <input type="file" name="file" accept=".jsonl,.ndjson,.json,.gz" required data-testid="build-file" /></label>
+                </div>
+                <button type="submit" class="primary" data-testid="build-submit">"Queue the build"</button>
             </form>
         </details>
     }

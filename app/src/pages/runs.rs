@@ -277,6 +277,25 @@ fn generation_request(fields: &[(String, String)]) -> Result<GenerateRequest, St
     Ok(request)
 }
 
+/// A finished build: pairs made, stored and their counts per error type, grade or verdict.
+fn build_results(summary: &serde_json::Value) -> String {
+    let Some(pairs) = summary.get("pairs").and_then(|p| p.as_u64()) else {
+        return String::new();
+    };
+    let stored = summary["stored"]["inserted"].as_u64().unwrap_or(0);
+    let counts = ["by_error", "grades", "by_verdict"]
+        .iter()
+        .find_map(|k| summary.get(*k).and_then(|c| c.as_object()))
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    format!("{pairs} pairs, {stored} new stored · {counts}")
+}
+
 fn rate(summary: &serde_json::Value, key: &str) -> Option<String> {
     summary
         .get(key)
@@ -295,9 +314,10 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
             <tbody>
                 {list.into_iter().map(|r| {
                     let percent = (r.done * 100).checked_div(r.total).unwrap_or(0);
-                    let mode = r.payload.get("mode").and_then(|m| m.as_str()).map(str::to_owned);
+                    let mode = r.payload.get("mode").or_else(|| r.payload.get("builder")).and_then(|m| m.as_str()).map(str::to_owned);
                     let results = match r.kind.as_str() {
                         "generate" => r.summary.get("candidates").map(|c| format!("{c} candidates")).unwrap_or_default(),
+                        "build" => build_results(&r.summary),
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),

@@ -116,3 +116,60 @@ pub struct FreezeRequest {
     #[serde(default)]
     pub from: Option<String>,
 }
+
+/// Which domain builder a build runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// GSM8K-style JSONL: error injection with step labels.
+    Math,
+    /// HumanEval-style JSONL: code graded in the sandbox, mutation negatives.
+    Code,
+    /// Tool-call trajectories JSONL: schema and loop checks.
+    Agent,
+}
+
+impl Builder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Math => "math",
+            Self::Code => "code",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+impl std::str::FromStr for Builder {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "math" => Ok(Self::Math),
+            "code" => Ok(Self::Code),
+            "agent" => Ok(Self::Agent),
+            other => Err(format!(
+                "unknown builder `{other}` (expected math, code or agent)"
+            )),
+        }
+    }
+}
+
+/// Queues a domain build (reviewer): the worker builds the pairs of `input` and stores them in
+/// `project`, with live progress on /runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuildRequest {
+    pub project: String,
+    pub builder: Builder,
+    /// The input file's text (JSONL; gzip undone by the caller).
+    pub input: String,
+    /// Its name, recorded as the pairs' source.
+    #[serde(default)]
+    pub source: String,
+    /// Code: failing mutants kept per task (default 2).
+    #[serde(default)]
+    pub mutants: Option<usize>,
+    /// Code: mutants run per task at most (default 8).
+    #[serde(default)]
+    pub mutant_budget: Option<usize>,
+}

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod code;
+pub mod jobs;
 pub mod math;
 pub mod sandbox;
 
@@ -39,6 +40,16 @@ pub async fn store_pairs(
     built: Built,
 ) -> Result<PairImportReport, ImportError> {
     let project = crate::access::project(db, actor, project, Role::Reviewer, "build pairs").await?;
+    store_in(db, actor, &project, built).await
+}
+
+/// [`store_pairs`] into a project already checked (a queued build, checked when queued).
+pub(crate) async fn store_in(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    project: &pairwise_store::entities::project::Model,
+    built: Built,
+) -> Result<PairImportReport, ImportError> {
     let origin = PairOrigin {
         strategy: built.builder.to_string(),
         source: built.source,

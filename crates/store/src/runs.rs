@@ -319,7 +319,13 @@ pub fn view(m: &job::Model, project: &str) -> RunView {
         }
         _ => None,
     };
-    let payload: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    let mut payload: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    // A build's input file travels in its payload; views show its size, never its text.
+    if let Some(map) = payload.as_object_mut() {
+        if let Some(serde_json::Value::String(input)) = map.remove("input") {
+            map.insert("input_bytes".into(), input.len().into());
+        }
+    }
     RunView {
         id: m.id,
         project: project.to_owned(),

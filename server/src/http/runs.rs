@@ -12,7 +12,7 @@ use axum::{
 };
 use futures_util::stream::{self, Stream};
 use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
-use pairwise_core::{dto::RunView, Role};
+use pairwise_core::{dto::RunView, requests::BuildRequest, Role};
 use pairwise_pipeline::runs;
 use serde::Deserialize;
 use std::{convert::Infallible, time::Duration};
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/runs/generate", post(generate))
         .route("/runs/judge", post(judge))
         .route("/runs/reference", post(reference))
+        .route("/runs/build", post(build))
         .route("/projects/{name}/pairs/build", post(build_pairs))
 }
 
@@ -70,6 +71,20 @@ pub async fn generate(
     Json(request): Json<GenerateRequest>,
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let run = runs::start_generation(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Queues a domain build (math, code or agent) of the file text in `input`; the worker stores
+/// its pairs in the project when it ends. A bad input line is refused now (422, line and field).
+#[utoipa::path(post, path = "/api/v1/runs/build", tag = "runs", request_body = BuildRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn build(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<BuildRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let run =
+        pairwise_pipeline::builders::jobs::start_build(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 

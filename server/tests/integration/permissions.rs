@@ -214,6 +214,9 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         ("POST", "/api/v1/runs/reference") => {
             r#"{"project":"perm","model":"nope","runs":[]}"#.into()
         }
+        ("POST", "/api/v1/runs/build") => {
+            r#"{"project":"perm","builder":"math","input":"not json\n"}"#.into()
+        }
         ("POST", "/api/v1/auth/login") => r#"{"username":"nobody","password":"wrong"}"#.into(),
         _ => String::new(),
     };

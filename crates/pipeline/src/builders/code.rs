@@ -154,9 +154,13 @@ pub async fn check_canonical(
         total: tasks.len(),
         ..CanonicalCheck::default()
     };
-    let mut runs = stream::iter(tasks)
+    // The futures are made before the stream (a closure in `map` would make the stream's
+    // future not `Send` for every lifetime, which a worker's spawned task needs).
+    let futures: Vec<_> = tasks
+        .iter()
         .map(|t| async move { (t, runner.run(t, &t.canonical_program()).await) })
-        .buffered(parallel.max(1));
+        .collect();
+    let mut runs = stream::iter(futures).buffered(parallel.max(1));
     let mut done = 0;
     while let Some((task, outcome)) = runs.next().await {
         let outcome = outcome?;
@@ -314,9 +318,11 @@ pub async fn build_code(
     };
     let mut pairs = Vec::new();
     let mut trajectories = Vec::new();
-    let mut runs = stream::iter(tasks)
+    let futures: Vec<_> = tasks
+        .iter()
         .map(|t| async move { (t, build_task(runner, t, options).await) })
-        .buffered(options.parallel.max(1));
+        .collect();
+    let mut runs = stream::iter(futures).buffered(options.parallel.max(1));
     let mut done = 0;
     while let Some((task, result)) = runs.next().await {
         let result = result?;

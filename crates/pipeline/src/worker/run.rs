@@ -4,6 +4,7 @@
 
 use super::{payload, Outcome, Progress, SharedEngine, Worker};
 use crate::{
+    builders::jobs::BUILD,
     error::{PipelineError, Result},
     runs::{GeneratePayload, JudgePayload, ModelRef, ReferencePayload, GENERATE, JUDGE, REFERENCE},
 };
@@ -60,7 +61,7 @@ impl Worker {
     /// queued run, which this worker plans (cuts into chunks) first. Processes that run's chunks
     /// one after another while any is left to claim; `None` when there is nothing to do.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        const KINDS: [&str; 3] = [GENERATE, JUDGE, REFERENCE];
+        const KINDS: [&str; 4] = [GENERATE, JUDGE, REFERENCE, BUILD];
         let (worker, lease) = (self.options.id.clone(), self.lease());
         let mut next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, None).await?;
         if next.is_none() {
@@ -149,6 +150,8 @@ impl Worker {
                 let total = ids.len() as i64;
                 (ids, total)
             }
+            // A build is one chunk: its items are the rows of its input, not prompts.
+            BUILD => (vec![0], job.total),
             other => {
                 return Err(PipelineError::Internal(format!(
                     "unknown job kind `{other}`"
@@ -175,6 +178,7 @@ impl Worker {
             GENERATE => self.generate(job, &progress).await,
             JUDGE => self.judge(job, &progress).await,
             REFERENCE => self.reference(job, &progress).await,
+            BUILD => self.build(job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
@@ -207,6 +211,9 @@ impl Worker {
         let summary = match job.kind.as_str() {
             GENERATE => self.generate_summary(job, version).await,
             JUDGE => self.judge_summary(job, version).await,
+            // A build's one chunk hands its summary over as its result.
+            BUILD => serde_json::from_str(version.as_deref().unwrap_or("{}"))
+                .map_err(|e| PipelineError::Internal(e.to_string())),
             _ => self.reference_summary(job, version).await,
         };
         let summary = match summary {
@@ -248,6 +255,15 @@ impl Worker {
                 }
             }
         })
+    }
+
+    /// Runs a queued build in its one chunk; returns its summary as JSON text.
+    async fn build(&mut self, job: &job::Model, progress: &Progress) -> Result<String> {
+        let work = crate::builders::jobs::execute(&self.db, job, |done| {
+            progress.done.store(done as i64, Ordering::SeqCst)
+        });
+        let summary = progress.stoppable(work).await?;
+        Ok(summary.to_string())
     }
 
     /// Records progress after an item; an error means the chunk or its run is no longer ours.

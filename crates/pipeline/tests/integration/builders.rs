@@ -153,3 +153,60 @@ async fn built_pairs_are_stored_with_provenance_and_export_stepwise() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_queued_build_runs_in_a_worker_and_stores_its_pairs() {
+    use pairwise_core::requests::{BuildRequest, Builder};
+    use pairwise_pipeline::builders::jobs::start_build;
+    let gsm8k = String::from_utf8(data("gsm8k/test.jsonl")).expect("utf8");
+    let first: String = gsm8k.lines().take(40).map(|l| format!("{l}\n")).collect();
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let project = projects::create(db, "b", "", None).await.expect("project");
+        let request = |input: String| BuildRequest {
+            project: "b".into(),
+            builder: Builder::Math,
+            input,
+            source: "gsm8k-40.jsonl".into(),
+            mutants: None,
+            mutant_budget: None,
+        };
+        // A bad line is refused before anything is queued, naming the line and field.
+        let bad = format!("{first}{{\"question\": \"q\"}}\n");
+        let err = start_build(db, &Actor::cli(), request(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("line 41") && err.to_string().contains("answer"),
+            "{err}"
+        );
+        // Annotators may not build.
+        let annotator = Actor::user(999, "ann", pairwise_core::Role::Annotator);
+        assert!(start_build(db, &annotator, request(first.clone()))
+            .await
+            .is_err());
+
+        let run = start_build(db, &Actor::cli(), request(first.clone()))
+            .await
+            .expect("queued");
+        assert_eq!((run.kind.as_str(), run.total), ("build", 40));
+        assert_eq!(run.payload["input_bytes"], first.len());
+        assert!(
+            run.payload.get("input").is_none(),
+            "views never carry the input"
+        );
+        let mut worker = crate::common::worker(db, "w1");
+        let (id, outcome) = worker.run_one().await.expect("worker").expect("a run");
+        assert_eq!(id, run.id);
+        assert!(
+            matches!(outcome, pairwise_pipeline::Outcome::Done(_)),
+            "{outcome:?}"
+        );
+        let done = pairwise_store::runs::get(db, run.id).await.expect("run");
+        assert_eq!((done.status.as_str(), done.done), ("done", 40));
+        let summary: serde_json::Value = serde_json::from_str(&done.summary).expect("summary");
+        let stored = summary["stored"]["inserted"].as_u64().expect("stored");
+        assert!(stored >= 140, "{summary}");
+        assert_eq!(pairs::count(db, project.id).await.expect("count"), stored);
+    }
+}

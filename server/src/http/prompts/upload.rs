@@ -13,7 +13,10 @@ use axum::{
     routing::post,
     Router,
 };
-use pairwise_core::{ImportFormat, Role, Split};
+use pairwise_core::{
+    requests::{BuildRequest, Builder},
+    ImportFormat, Role, Split,
+};
 use pairwise_pipeline::{import_prompts, ImportOptions};
 use pairwise_store::prompts::InsertDefaults;
 use std::io::{BufReader, Write};
@@ -21,6 +24,7 @@ use std::io::{BufReader, Write};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{name}/import", post(import_form))
+        .route("/projects/{name}/build", post(build_form))
         // The global RequestBodyLimitLayer bounds uploads; axum's 2 MB default would be too small.
         .layer(DefaultBodyLimit::disable())
 }
@@ -31,6 +35,8 @@ pub struct Upload {
     pub file_name: String,
     pub split: Option<Split>,
     pub domain: Option<String>,
+    /// The domain builder a build form names.
+    pub builder: Option<String>,
 }
 
 async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
@@ -42,6 +48,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         }
     };
     let (mut file, mut file_name, mut split, mut domain) = (None, String::new(), None, None);
+    let mut builder = None;
     while let Some(mut field) = multipart.next_field().await.map_err(limit)? {
         match field.name().unwrap_or_default() {
             "file" => {
@@ -66,6 +73,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
                 let text = field.text().await.map_err(limit)?;
                 domain = Some(text.trim().to_owned()).filter(|d| !d.is_empty());
             }
+            "builder" => builder = Some(field.text().await.map_err(limit)?),
             _ => {}
         }
     }
@@ -75,6 +83,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         file_name,
         split,
         domain,
+        builder,
     })
 }
 
@@ -120,6 +129,59 @@ async fn import_form(
         Err(e @ (ApiError::Internal | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
         Err(e) => Redirect::to(&format!(
             "{back}?import_error={}",
+            urlencoding::encode(&e.to_string())
+        )),
+    }
+    .into_response())
+}
+
+/// Queues a domain build of the uploaded file (gzip undone) and sends the browser to /runs,
+/// where its progress is live; a refused input comes back to the prompts page with its error.
+async fn build_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let actor = caller.actor();
+    pairwise_pipeline::access::require(&actor, Role::Reviewer, "build pairs")?;
+    let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
+    let outcome = async {
+        let upload = receive(multipart).await?;
+        let builder = upload
+            .builder
+            .as_deref()
+            .unwrap_or("math")
+            .parse::<Builder>()
+            .map_err(|e| ApiError::invalid("builder", e))?;
+        let mut bytes = Vec::new();
+        pairwise_pipeline::maybe_gunzip(upload.file.reopen().map_err(internal)?)
+            .and_then(|mut r| std::io::Read::read_to_end(&mut r, &mut bytes))
+            .map_err(|e| ApiError::invalid("file", format!("unreadable: {e}")))?;
+        let input = String::from_utf8(bytes)
+            .map_err(|e| ApiError::invalid("file", format!("not UTF-8: {e}")))?;
+        let request = BuildRequest {
+            project: name.clone(),
+            builder,
+            input,
+            source: upload.file_name,
+            mutants: None,
+            mutant_budget: None,
+        };
+        Ok::<_, ApiError>(
+            pairwise_pipeline::builders::jobs::start_build(&state.db, &actor, request).await?,
+        )
+    }
+    .await;
+    Ok(match outcome {
+        Ok(run) => Redirect::to(&format!(
+            "/runs?project={}&queued={}",
+            urlencoding::encode(&name),
+            run.id
+        )),
+        Err(e @ (ApiError::Internal | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
+        Err(e) => Redirect::to(&format!(
+            "{back}?build_error={}",
             urlencoding::encode(&e.to_string())
         )),
     }
