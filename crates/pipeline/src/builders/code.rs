@@ -2,8 +2,9 @@
 //! canonical solution must pass (it becomes the chosen answer); model candidates, when given,
 //! are run and graded; when they give no useful failure (none that fails tests), mutants of the
 //! canonical solution are run until enough of them fail, and the failing ones are the
-//! negatives, most valuable grade first. Every negative also makes a debug trajectory: the task,
-//! the failing code, the test feedback, the fix.
+//! negatives, most valuable grade first. The chosen answer is a passing model candidate where
+//! there is one (on-policy), else the canonical solution. Every negative also makes a debug
+//! trajectory: the task, the failing code, the test feedback, the fix.
 
 use super::{
     sandbox::{Sandbox, SandboxError},
@@ -130,6 +131,8 @@ pub struct CodeSummary {
     pub mutations: BTreeMap<String, usize>,
     /// Tasks with no failing candidate or mutant.
     pub without_negative: usize,
+    /// Tasks whose chosen answer is a passing model candidate rather than the canonical one.
+    pub chosen_from_candidates: usize,
 }
 
 /// The result of `--check-canonical`.
@@ -195,6 +198,8 @@ struct Negative {
 struct TaskResult {
     canonical: Outcome,
     negatives: Vec<Negative>,
+    /// Model candidates that pass: the on-policy chosen answers.
+    passing: Vec<String>,
     candidates_run: usize,
     mutants_run: usize,
 }
@@ -223,6 +228,7 @@ async fn build_task(
     let mut result = TaskResult {
         canonical,
         negatives: Vec::new(),
+        passing: Vec::new(),
         candidates_run: 0,
         mutants_run: 0,
     };
@@ -238,7 +244,9 @@ async fn build_task(
     {
         let outcome = runner.run(task, &task.program(completion)).await?;
         result.candidates_run += 1;
-        if outcome.verdict != Verdict::Passes {
+        if outcome.verdict == Verdict::Passes {
+            result.passing.push(completion.clone());
+        } else {
             result.negatives.push(Negative {
                 completion: completion.clone(),
                 outcome,
@@ -339,6 +347,13 @@ pub async fn build_code(
             summary.without_negative += 1;
         }
         let prompt = task_prompt(task);
+        // A passing model candidate is the chosen answer (on-policy, like the rejected ones
+        // from the same model); else the canonical solution.
+        let (chosen, chosen_origin) = match result.passing.first() {
+            Some(c) => (task.program(c), "candidate"),
+            None => (task.canonical_program(), "canonical"),
+        };
+        summary.chosen_from_candidates += usize::from(!result.passing.is_empty());
         for n in &result.negatives {
             let o = &n.outcome;
             *summary
@@ -363,6 +378,7 @@ pub async fn build_code(
                 "failed_asserts": o.failed,
                 "error": o.error,
                 "feedback": o.feedback(),
+                "chosen_origin": chosen_origin,
             });
             if let (Value::Object(m), Value::Object(origin)) = (&mut metadata, &n.origin) {
                 m.extend(origin.clone());
@@ -375,13 +391,13 @@ pub async fn build_code(
                     {"role": "user", "content": prompt},
                     {"role": "assistant", "content": format!("```python\n{}```", task.program(&n.completion))},
                     {"role": "user", "content": format!("Running the tests gave:\n{}\nPlease fix the code.", o.feedback())},
-                    {"role": "assistant", "content": format!("```python\n{}```", task.canonical_program())},
+                    {"role": "assistant", "content": format!("```python\n{chosen}```")},
                 ],
                 "metadata": metadata,
             }));
             pairs.push(PairRecord {
                 prompt: user_prompt(&prompt),
-                chosen: format!("```python\n{}```", task.canonical_program()),
+                chosen: format!("```python\n{chosen}```"),
                 rejected: format!("```python\n{}```", task.program(&n.completion)),
                 score_chosen: None,
                 score_rejected: None,

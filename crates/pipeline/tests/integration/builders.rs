@@ -210,3 +210,54 @@ async fn a_queued_build_runs_in_a_worker_and_stores_its_pairs() {
         assert_eq!(pairs::count(db, project.id).await.expect("count"), stored);
     }
 }
+
+#[tokio::test]
+async fn a_passing_candidate_is_chosen_over_the_canonical_solution() {
+    let input = data("humaneval/HumanEval.jsonl.gz");
+    let tasks: Vec<_> = read_tasks(input.as_slice())
+        .take(1)
+        .collect::<Result<_, _>>()
+        .expect("tasks");
+    let runner = CodeRunner::new().await.expect("sandbox");
+    let passing = "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n";
+    let options = CodeOptions {
+        candidates: [(
+            tasks[0].task_id.clone(),
+            vec![
+                "    return False\n".to_string(),
+                "    return (\n".to_string(),
+                passing.to_string(),
+            ],
+        )]
+        .into(),
+        ..CodeOptions::default()
+    };
+    let build = build_code(&runner, &tasks, &options, &input, "he-0", |_, _| ())
+        .await
+        .expect("build");
+    assert_eq!(build.summary.candidates_run, 3);
+    assert_eq!(
+        build.summary.mutants_run, 0,
+        "a candidate failing some asserts is useful enough"
+    );
+    assert_eq!(build.summary.chosen_from_candidates, 1);
+    let grades: Vec<&str> = build
+        .built
+        .pairs
+        .iter()
+        .map(|p| p.metadata["grade_name"].as_str().expect("grade"))
+        .collect();
+    assert_eq!(
+        grades,
+        ["fails_edge_cases", "syntax_error"],
+        "hardest first"
+    );
+    for pair in &build.built.pairs {
+        assert!(
+            pair.chosen.contains("enumerate(numbers)"),
+            "{}",
+            pair.chosen
+        );
+        assert_eq!(pair.metadata["chosen_origin"], "candidate");
+    }
+}
