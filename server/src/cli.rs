@@ -164,7 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agreement(args) => return agreement::agreement(args),
         Command::Rank(args) => return agreement::rank(args),
         // A build stores nothing without --project, so it needs no database then.
-        Command::Build(command) if command.project().is_none() => {
+        Command::Build(command) if !command.needs_database() => {
             return builders::run(None, command).await
         }
         other => other,

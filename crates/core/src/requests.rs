@@ -172,4 +172,8 @@ pub struct BuildRequest {
     /// Code: mutants run per task at most (default 8).
     #[serde(default)]
     pub mutant_budget: Option<usize>,
+    /// Agents: a registered remote model that writes corrections for faulty trajectories
+    /// that come without one (each re-checked before it may be chosen).
+    #[serde(default)]
+    pub generator: Option<String>,
 }

@@ -4,6 +4,7 @@
 //! builder, its input and its options as provenance) and written as TRL JSONL.
 
 pub mod agent;
+pub mod agent_fix;
 pub mod code;
 pub mod jobs;
 pub mod math;
@@ -107,22 +108,52 @@ pub(crate) fn user_prompt(text: &str) -> Vec<pairwise_core::ChatMessage> {
 }
 
 /// Builds the pairs of a JSONL file of tool-call trajectories: each faulty trajectory with a
-/// correction that re-checks clean is a pair (see [`agent`]).
-pub fn build_agent(
+/// correction that re-checks clean is a pair (see [`agent`]). With a `generator`, a faulty
+/// trajectory without a correction gets one from the model (see [`agent_fix`]), kept only if it
+/// re-checks clean; `progress` gets the trajectories done.
+pub async fn build_agent(
     input: &[u8],
     source: &str,
-) -> Result<(Built, agent::AgentSummary), agent::AgentInputError> {
+    generator: Option<&pairwise_inference::RemoteModel>,
+    progress: impl Fn(usize),
+) -> Result<(Built, agent::AgentSummary), AgentBuildError> {
     let trajectories: Vec<agent::Trajectory> =
         agent::read_trajectories(input).collect::<Result<_, _>>()?;
     let mut summary = agent::AgentSummary::default();
     let mut pairs = Vec::new();
-    for t in &trajectories {
+    let mut generated = GeneratedCounts::default();
+    for (done, t) in trajectories.iter().enumerate() {
         let findings = agent::check(t);
-        let outcome = agent::build(t);
+        let mut t = t.clone();
+        let mut origin = "supplied";
+        if let (Some(model), false, None) = (generator, findings.is_empty(), &t.correction) {
+            generated.asked += 1;
+            match agent_fix::generate_correction(model, &t).await? {
+                agent_fix::Generated::Clean(correction) => {
+                    generated.clean += 1;
+                    t.correction = Some(correction);
+                    origin = "generator";
+                }
+                agent_fix::Generated::Refused(why) => {
+                    tracing::info!(trajectory = %t.id, %why, "generated correction refused");
+                    generated.refused += 1;
+                }
+            }
+        }
+        let outcome = agent::build(&t);
         summary.add(&findings, &outcome);
-        if let Ok(Some(pair)) = outcome {
+        if let Ok(Some(mut pair)) = outcome {
+            pair.metadata
+                .insert("correction_origin".into(), serde_json::json!(origin));
+            if origin == "generator" {
+                if let Some(model) = generator {
+                    pair.metadata
+                        .insert("generator".into(), serde_json::json!(model.version()));
+                }
+            }
             pairs.push(pair);
         }
+        progress(done + 1);
     }
     let built = Built {
         builder: "agent",
@@ -133,8 +164,26 @@ pub fn build_agent(
             "input": source,
             "input_sha256": pairwise_core::stable_hash(input),
             "loop_threshold": agent::LOOP_THRESHOLD,
+            "generator": generator.map(|m| m.version()),
         }),
         pairs,
     };
+    summary.generated = (generator.is_some()).then_some(generated);
     Ok((built, summary))
+}
+
+/// Corrections asked of a generator, and how many re-checked clean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GeneratedCounts {
+    pub asked: usize,
+    pub clean: usize,
+    pub refused: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentBuildError {
+    #[error(transparent)]
+    Input(#[from] agent::AgentInputError),
+    #[error("the generator failed: {0}")]
+    Generator(#[from] pairwise_inference::RemoteError),
 }

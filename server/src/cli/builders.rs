@@ -61,6 +61,10 @@ pub enum BuildCommand {
     Agent {
         #[command(flatten)]
         common: Common,
+        /// A registered remote model that writes corrections for faulty trajectories without
+        /// one (asked under the tools' JSON Schema, re-checked before they may be chosen).
+        #[arg(long)]
+        generator: Option<String>,
     },
 }
 
@@ -81,15 +85,17 @@ pub struct Common {
 }
 
 impl BuildCommand {
-    /// The project the pairs go to, if any (then the command needs the database).
-    pub fn project(&self) -> Option<&str> {
+    /// Whether the command needs the database: pairs go to a project, or a registered
+    /// generator is named.
+    pub fn needs_database(&self) -> bool {
         match self {
-            Self::Math { common, .. } | Self::Agent { common } => common.project.as_deref(),
+            Self::Math { common, .. } => common.project.is_some(),
+            Self::Agent { common, generator } => common.project.is_some() || generator.is_some(),
             Self::Code {
                 common,
                 check_canonical,
                 ..
-            } => common.project.as_deref().filter(|_| !check_canonical),
+            } => common.project.is_some() && !check_canonical,
         }
     }
 }
@@ -336,11 +342,22 @@ pub async fn run(
             let summary = build.summary.clone();
             finish(db, &common, build.built, &summary, human).await
         }
-        BuildCommand::Agent { common } => {
+        BuildCommand::Agent { common, generator } => {
             let input = read_input(&common.input)?;
             let source = source_of(&common.input);
-            let (built, summary) = builders::build_agent(&input, &source)
-                .with_context(|| format!("{}: nothing was built", common.input.display()))?;
+            let model = match (&generator, db) {
+                (Some(name), Some((db, _))) => {
+                    Some(pairwise_pipeline::builders::jobs::generator(db, name).await?)
+                }
+                _ => None,
+            };
+            let progress = bar(0, "checking trajectories");
+            let (built, summary) = builders::build_agent(&input, &source, model.as_ref(), |done| {
+                progress.set_position(done as u64)
+            })
+            .await
+            .with_context(|| format!("{}: nothing was built", common.input.display()))?;
+            progress.finish_and_clear();
             let human = format!(
                 "{} trajectories → {} pairs; verdicts: {}; {} faulty without a correction",
                 summary.trajectories,

@@ -243,6 +243,51 @@ async fn remote_generation_and_judging_through_a_real_llama_cpp_server() {
         );
     }
 
+    // Agent corrections written by the served model under the tools' JSON Schema: the fixture's
+    // faulty trajectories without their corrections get one each, and every one kept re-checks
+    // clean (the grammar keeps a 135M model to known tools and typed arguments).
+    let fixture = repo_root().join("crates/pipeline/tests/fixtures/agent/trajectories.jsonl");
+    let stripped = dir.path().join("uncorrected.jsonl");
+    let lines: String = std::fs::read_to_string(&fixture)
+        .expect("fixture")
+        .lines()
+        .map(|l| {
+            let mut t: serde_json::Value = serde_json::from_str(l).expect("json");
+            t.as_object_mut().expect("object").remove("correction");
+            t.to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(&stripped, lines).expect("write");
+    let out = dir.path().join("agent-pairs.jsonl");
+    let built = json_of(&ok(
+        &url,
+        &[
+            "build",
+            "agent",
+            "--input",
+            &stripped.display().to_string(),
+            "--generator",
+            "rgen",
+            "--out",
+            &out.display().to_string(),
+            "--json",
+        ],
+    ));
+    let generated = &built["generated"];
+    let faulty = built["trajectories"].as_u64().expect("n")
+        - built["by_verdict"]["clean"].as_u64().unwrap_or(0);
+    assert_eq!(generated["asked"].as_u64(), Some(faulty), "{built}");
+    assert!(generated["clean"].as_u64().expect("clean") >= 1, "{built}");
+    assert_eq!(built["pairs"], generated["clean"], "{built}");
+    for line in std::fs::read_to_string(&out).expect("pairs").lines() {
+        let pair: serde_json::Value = serde_json::from_str(line).expect("pair");
+        assert_eq!(pair["metadata"]["correction_origin"], "generator");
+        assert!(
+            pair["chosen"].as_str().expect("chosen").contains("call "),
+            "{pair}"
+        );
+    }
+
     let started = Instant::now();
     let summary = json_of(&ok(
         &url,

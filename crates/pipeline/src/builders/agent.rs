@@ -830,6 +830,9 @@ pub struct AgentSummary {
     pub uncorrected: usize,
     /// Corrections that did not re-check clean.
     pub corrections_rejected: usize,
+    /// Corrections asked of a generator (when one was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<super::GeneratedCounts>,
 }
 
 impl AgentSummary {

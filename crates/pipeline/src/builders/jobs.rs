@@ -59,6 +59,15 @@ pub async fn start_build(
             format!("larger than {} MiB", MAX_INPUT_BYTES >> 20),
         ));
     }
+    if let Some(name) = &request.generator {
+        if request.builder != Builder::Agent {
+            return Err(PipelineError::invalid(
+                "generator",
+                "only agent builds use a generator",
+            ));
+        }
+        generator(db, name).await?;
+    }
     let items = count_items(&request)?;
     if items == 0 {
         return Err(PipelineError::invalid("input", "the file has no rows"));
@@ -132,8 +141,14 @@ pub async fn execute(
             (build.built, json!(build.summary))
         }
         Builder::Agent => {
+            let model = match &request.generator {
+                Some(name) => Some(generator(db, name).await?),
+                None => None,
+            };
             let (built, summary) =
-                super::build_agent(input, &request.source).map_err(|e| bad(&e))?;
+                super::build_agent(input, &request.source, model.as_ref(), &progress)
+                    .await
+                    .map_err(|e| bad(&e))?;
             (built, json!(summary))
         }
     };
@@ -156,4 +171,23 @@ pub async fn execute(
         map.insert("stored".into(), json!(report));
     }
     Ok(summary)
+}
+
+/// The client of a registered remote model (corrections are asked under a JSON Schema, which
+/// only a server can constrain).
+pub async fn generator(
+    db: &DatabaseConnection,
+    name: &str,
+) -> Result<pairwise_inference::RemoteModel> {
+    let model = crate::runs::resolve_model(db, name, None).await?;
+    let Some(config) = model.remote else {
+        return Err(PipelineError::invalid(
+            "generator",
+            format!(
+                "`{name}` is not a remote model (corrections need an OpenAI-compatible server)"
+            ),
+        ));
+    };
+    pairwise_inference::RemoteModel::new(config)
+        .map_err(|e| PipelineError::invalid("generator", e.to_string()))
 }

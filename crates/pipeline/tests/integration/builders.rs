@@ -107,7 +107,9 @@ async fn built_pairs_are_stored_with_provenance_and_export_stepwise() {
         assert_eq!((again.inserted, again.duplicates), (0, n));
 
         let (agent_built, agent_summary) =
-            builders::build_agent(&agents, "trajectories.jsonl").expect("agents");
+            builders::build_agent(&agents, "trajectories.jsonl", None, |_| ())
+                .await
+                .expect("agents");
         assert_eq!(agent_summary.pairs, agent_built.pairs.len());
         let stored = builders::store_pairs(db, &Actor::cli(), "math", agent_built)
             .await
@@ -170,6 +172,7 @@ async fn a_queued_build_runs_in_a_worker_and_stores_its_pairs() {
             source: "gsm8k-40.jsonl".into(),
             mutants: None,
             mutant_budget: None,
+            generator: None,
         };
         // A bad line is refused before anything is queued, naming the line and field.
         let bad = format!("{first}{{\"question\": \"q\"}}\n");

@@ -167,6 +167,7 @@ async fn build_form(
             source: upload.file_name,
             mutants: None,
             mutant_budget: None,
+            generator: None,
         };
         Ok::<_, ApiError>(
             pairwise_pipeline::builders::jobs::start_build(&state.db, &actor, request).await?,
