@@ -8,6 +8,7 @@ mod annotation;
 mod builders;
 mod calibration;
 mod datasets;
+mod eval;
 mod imports;
 mod inference;
 mod models;
@@ -22,6 +23,7 @@ pub use agreement::{AgreementArgs, RankArgs};
 pub use annotation::{AnnotateCommand, SettingsArgs};
 pub use builders::BuildCommand;
 pub use datasets::{DatasetCommand, ExportArgs};
+pub use eval::EvalCommand;
 pub use imports::ImportCommand;
 pub use inference::{GenerateArgs, ModelArgs, SamplingArgs, ScoreArgs};
 pub use models::ModelCommand;
@@ -128,6 +130,9 @@ pub enum Command {
     /// sandbox, agent trajectories checked against their tool schemas.
     #[command(subcommand)]
     Build(BuildCommand),
+    /// Evaluation: the refusal classifier against human labels.
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -163,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agreement(args) => return agreement::agreement(args),
         Command::Rank(args) => return agreement::rank(args),
+        Command::Eval(command) => return eval::run(command),
         // A build stores nothing without --project, so it needs no database then.
         Command::Build(command) if !command.needs_database() => {
             return builders::run(None, command).await
@@ -184,7 +190,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Score(_)
         | Command::Bench(_)
         | Command::Agreement(_)
-        | Command::Rank(_) => {
+        | Command::Rank(_)
+        | Command::Eval(_) => {
             unreachable!("handled above")
         }
         Command::Build(command) => builders::run(Some((&db, &actor)), command).await?,

@@ -20,6 +20,7 @@ pub mod parquet_lines;
 pub mod prompt_import;
 pub mod ranking;
 pub mod recipe;
+pub mod refusal;
 pub mod requests;
 pub mod role;
 pub mod rubric;
