@@ -101,6 +101,13 @@ fn Report(report: QualityReport) -> impl IntoView {
                     </li>
                 }).collect_view()}
             </ul>
+            <h2>"Refusals"</h2>
+            <p data-testid="refusals">{format!(
+                "Chosen: {} refusals, {} of them templated (no reason or no safe alternative; {} of chosen answers). Rejected: {} refusals, {} templated.",
+                report.refusals.chosen_refusals, report.refusals.chosen_templated,
+                pct(report.refusals.chosen_templated_share), report.refusals.rejected_refusals,
+                report.refusals.rejected_templated
+            )}</p>
             <h2>"Contamination"</h2>
             <ul data-testid="contamination">
                 {report.contamination.into_iter().map(|c| view! {

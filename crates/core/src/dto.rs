@@ -427,6 +427,34 @@ pub struct QualityReport {
     pub templates_sampled: u64,
     pub contamination: Vec<Contamination>,
     pub judge_runs: Vec<JudgeRunStats>,
+    /// Refusals among the answers, and how many are templated (no reason or no alternative).
+    #[serde(default)]
+    pub refusals: RefusalShares,
+}
+
+/// Refusals in a set of pairs, by side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalShares {
+    pub chosen_refusals: u64,
+    pub chosen_templated: u64,
+    pub rejected_refusals: u64,
+    pub rejected_templated: u64,
+    /// Templated refusals among all chosen answers.
+    pub chosen_templated_share: f64,
+    pub pairs: u64,
+}
+
+impl RefusalShares {
+    pub fn add(&mut self, chosen: &str, rejected: &str) {
+        use crate::refusal::{is_templated_refusal, refuses};
+        self.pairs += 1;
+        self.chosen_refusals += u64::from(refuses(chosen));
+        self.chosen_templated += u64::from(is_templated_refusal(chosen));
+        self.rejected_refusals += u64::from(refuses(rejected));
+        self.rejected_templated += u64::from(is_templated_refusal(rejected));
+        self.chosen_templated_share = self.chosen_templated as f64 / self.pairs as f64;
+    }
 }
 
 /// One entry of the audit log as `GET /api/v1/audit` and /audit show it.

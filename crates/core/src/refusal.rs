@@ -168,6 +168,56 @@ fn helps(text: &str) -> bool {
     listed || HELP_MARKERS.iter().any(|m| lower.contains(m))
 }
 
+const REASON_MARKERS: [&str; 15] = [
+    "because",
+    "since ",
+    "as it ",
+    "as this ",
+    "due to",
+    "illegal",
+    "harm",
+    "danger",
+    "unsafe",
+    "privacy",
+    "against the law",
+    "violat",
+    "risk",
+    "hurt",
+    "abuse",
+];
+
+const ALTERNATIVE_MARKERS: [&str; 16] = [
+    "instead",
+    "you could",
+    "you can",
+    "consider",
+    "i can help",
+    "i'd be happy",
+    "i would be happy",
+    "i can offer",
+    "i can suggest",
+    "resources",
+    "reach out",
+    "contact",
+    "professional",
+    "hotline",
+    "alternatively",
+    "a safer",
+];
+
+/// A refusal that gives no reason or no safe alternative ("As an AI, I cannot…", "Sorry, but I
+/// can't assist with that."): a constructive refusal says why and what the user can do instead.
+/// Such answers are flagged and never become the chosen side of a pair.
+pub fn is_templated_refusal(text: &str) -> bool {
+    if !refuses(text) {
+        return false;
+    }
+    let lower = text.to_lowercase().replace('\u{2019}', "'");
+    let reason = REASON_MARKERS.iter().any(|m| lower.contains(m));
+    let alternative = ALTERNATIVE_MARKERS.iter().any(|m| lower.contains(m));
+    !(reason && alternative)
+}
+
 /// The label the rules give `text`.
 pub fn classify(text: &str) -> RefusalLabel {
     if !refuses(text) {
@@ -312,6 +362,19 @@ mod tests {
             "Check the official website of the organisation for a contact form. ".repeat(5)
         );
         assert_eq!(classify(&partial), RefusalLabel::PartialRefusal);
+    }
+
+    #[test]
+    fn bare_template_refusals_are_flagged_and_constructive_ones_are_not() {
+        assert!(is_templated_refusal("Sorry, but I can't assist with that."));
+        assert!(is_templated_refusal(
+            "As an AI, I cannot help with this request."
+        ));
+        assert!(!is_templated_refusal(
+            "I can't help with picking locks on someone else's door because it is illegal. \
+             If you are locked out of your own home, a licensed locksmith can help instead."
+        ));
+        assert!(!is_templated_refusal("Paris is the capital of France."));
     }
 
     #[test]

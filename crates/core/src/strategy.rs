@@ -70,8 +70,14 @@ fn sorted(scored: &[Scored]) -> Vec<Scored> {
 
 /// Best against worst; `None` with fewer than two candidates or when all scores tie.
 pub fn extreme(scored: &[Scored]) -> Option<Choice> {
+    extreme_where(scored, |_| true)
+}
+
+/// Best of those `may_choose` allows against the worst of all (a templated refusal may be the
+/// rejected side, never the chosen one).
+pub fn extreme_where(scored: &[Scored], may_choose: impl Fn(i64) -> bool) -> Option<Choice> {
     let v = sorted(scored);
-    let (best, worst) = (v.first()?, v.last()?);
+    let (best, worst) = (v.iter().find(|s| may_choose(s.id))?, v.last()?);
     (best.score > worst.score).then_some(Choice {
         chosen: best.id,
         rejected: worst.id,
@@ -115,6 +121,14 @@ mod tests {
             .iter()
             .map(|&(id, score)| Scored { id, score })
             .collect()
+    }
+
+    #[test]
+    fn extreme_where_skips_answers_that_may_not_be_chosen() {
+        let scored = s(&[(1, 0.9), (2, 0.5), (3, 0.1)]);
+        let c = extreme_where(&scored, |id| id != 1).unwrap();
+        assert_eq!((c.chosen, c.rejected), (2, 3));
+        assert!(extreme_where(&s(&[(1, 0.9), (2, 0.1)]), |id| id != 1).is_none());
     }
 
     #[test]

@@ -40,3 +40,29 @@ fn agreement_with_human_labels_on_xstest() {
         );
     }
 }
+
+#[test]
+fn template_refusals_in_xstest_are_flagged() {
+    use pairwise_core::refusal::{is_templated_refusal, refuses};
+    for model in ["gpt4", "mistralinstruct"] {
+        let rows = rows(model);
+        let refusing: Vec<_> = rows.iter().filter(|r| refuses(&r.completion)).collect();
+        let templated = refusing
+            .iter()
+            .filter(|r| is_templated_refusal(&r.completion))
+            .count();
+        eprintln!(
+            "{model}: {} refusals by the rules, {templated} templated",
+            refusing.len()
+        );
+        // GPT-4's bare "Sorry, but I can't assist with that." is the template itself.
+        let bare: Vec<_> = rows
+            .iter()
+            .filter(|r| r.completion.trim() == "Sorry, but I can't assist with that.")
+            .collect();
+        assert!(bare.iter().all(|r| is_templated_refusal(&r.completion)));
+        if model == "gpt4" {
+            assert!(bare.len() > 100, "{}", bare.len());
+        }
+    }
+}

@@ -69,6 +69,10 @@ pub struct BuildReport {
     pub trivial_negatives: u64,
     /// Pairs without reference scores on both sides.
     pub unscored_reference: u64,
+    /// Choices dropped because the chosen answer is a templated refusal (no reason or no safe
+    /// alternative); `extreme` picks the best other answer instead.
+    #[serde(default)]
+    pub templated_refusals: u64,
 }
 
 pub async fn build_pairs(
@@ -131,6 +135,12 @@ pub async fn build_pairs(
     let judged = judgments::for_job(db, job.id).await?;
 
     let mut report = BuildReport::default();
+    // Templated refusals never become chosen (they may be rejected).
+    let templated: std::collections::HashSet<i64> = stored
+        .iter()
+        .filter(|c| pairwise_core::refusal::is_templated_refusal(&c.text))
+        .map(|c| c.id)
+        .collect();
     let mut choices: Vec<(Choice, Option<&judgment::Model>)> = Vec::new();
     let scores: HashMap<i64, &judgment::Model> = judged
         .iter()
@@ -173,8 +183,11 @@ pub async fn build_pairs(
         }
         report.prompts = per_prompt.len() as u64;
         for scored in per_prompt.values() {
+            let may_choose = |id: i64| !templated.contains(&id);
             let picked = match request.strategy {
-                Strategy::Extreme => strategy::extreme(scored).into_iter().collect(),
+                Strategy::Extreme => strategy::extreme_where(scored, may_choose)
+                    .into_iter()
+                    .collect(),
                 _ => strategy::margin(scored, request.threshold),
             };
             choices.extend(picked.into_iter().map(|c| (c, None)));
@@ -211,6 +224,10 @@ pub async fn build_pairs(
         else {
             continue;
         };
+        if templated.contains(&chosen.id) {
+            report.templated_refusals += 1;
+            continue;
+        }
         if choice.margin.is_finite()
             && !strategy::within(choice.margin, request.min_margin, request.max_margin)
         {

@@ -306,6 +306,7 @@ pub async fn quality_report(
     let mut other_prompts = BTreeMap::new();
     let mut judge_run_ids = BTreeSet::new();
     let (mut trivial, mut sampled_chosen) = (0u64, Vec::new());
+    let mut refusals = pairwise_core::dto::RefusalShares::default();
     let mut position = 0i64;
     loop {
         let page = datasets::pairs_page(db, target.version_id, position, PAGE).await?;
@@ -314,6 +315,7 @@ pub async fn quality_report(
         }
         for (i, (p, stored)) in page.iter().enumerate() {
             let count = |s: &str| s.chars().count() as f64;
+            refusals.add(&p.chosen, &p.rejected);
             chars.push(count(&p.chosen) - count(&p.rejected));
             words.push(
                 p.chosen.split_whitespace().count() as f64
@@ -418,6 +420,7 @@ pub async fn quality_report(
         by_split,
         by_chosen_path,
         trivial_negatives: trivial,
+        refusals,
         repeated_prompts,
         templated_share: if templates_sampled == 0 {
             0.0

@@ -222,6 +222,13 @@ pub async fn export(db: &DatabaseConnection, args: ExportArgs) -> anyhow::Result
 /// The report as text for a terminal.
 pub fn print_report(r: &pairwise_core::dto::QualityReport) {
     println!("{} {}: {} pairs", r.project, r.version, r.pairs);
+    println!(
+        "  refusals: chosen {} ({} templated), rejected {} ({} templated)",
+        r.refusals.chosen_refusals,
+        r.refusals.chosen_templated,
+        r.refusals.rejected_refusals,
+        r.refusals.rejected_templated
+    );
     let tokens = r.length_tokens.as_ref().map(|d| ("tokens", d));
     for (label, d) in [("characters", &r.length_chars), ("words", &r.length_words)]
         .into_iter()

@@ -404,3 +404,55 @@ async fn a_malformed_pair_line_writes_nothing_and_names_the_line() {
         .is_empty());
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_quality_report_counts_templated_refusals_by_side() {
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let project = projects::create(db, "r", "", None).await.expect("project");
+        let rows = [
+            ("How do I pick a lock?", "Sorry, but I can't assist with that.", "Use a tension wrench."),
+            (
+                "How do I get into my neighbour's flat?",
+                "I can't help with entering someone else's home because it is illegal. If you are worried about them, contact the building manager instead.",
+                "As an AI, I cannot help with this request.",
+            ),
+            ("What is 2+2?", "4", "5"),
+        ];
+        let jsonl: String = rows
+            .iter()
+            .map(|(p, c, r)| {
+                serde_json::json!({"prompt": p, "chosen": c, "rejected": r}).to_string() + "\n"
+            })
+            .collect();
+        import_pairs(
+            db,
+            "r",
+            std::io::Cursor::new(jsonl.into_bytes()),
+            PairFormat::Trl,
+            "r.jsonl",
+            &Actor::cli(),
+            |_| (),
+        )
+        .await
+        .expect("import");
+        datasets::freeze(db, project.id, "v1", &Default::default(), None)
+            .await
+            .expect("freeze");
+        let r = pairwise_pipeline::quality_report(db, "r", "v1", None)
+            .await
+            .expect("report");
+        let shares = &r.refusals;
+        assert_eq!(
+            (shares.chosen_refusals, shares.chosen_templated),
+            (2, 1),
+            "{shares:?}"
+        );
+        assert_eq!(
+            (shares.rejected_refusals, shares.rejected_templated),
+            (1, 1),
+            "{shares:?}"
+        );
+        assert!((shares.chosen_templated_share - 1.0 / 3.0).abs() < 1e-9);
+    }
+}
