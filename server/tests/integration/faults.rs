@@ -275,6 +275,7 @@ async fn annotator(
     token: String,
     seed: u64,
     restarted: Arc<AtomicBool>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 ) -> Result<Tally, String> {
     let mut client = Client {
         port,
@@ -321,7 +322,10 @@ async fn annotator(
         );
         // Sent; until it is acknowledged it is sent again as it is (same showing, same choice).
         let was_restarted = restarted.load(Ordering::SeqCst);
-        let (status, body, failed) = client.post("/api/annotate/vote", &form).await?;
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        let sent = client.post("/api/annotate/vote", &form).await;
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        let (status, body, failed) = sent?;
         t.failed_requests += failed;
         if failed > 0 {
             t.retried.push(id);
@@ -357,12 +361,28 @@ async fn killed_server_loses_no_acknowledged_vote(t: TestDb) {
     let seeded = clock.elapsed();
 
     let restarted = Arc::new(AtomicBool::new(false));
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let tasks: Vec<_> = secrets
         .into_iter()
         .enumerate()
-        .map(|(i, token)| tokio::spawn(annotator(port, token, i as u64, restarted.clone())))
+        .map(|(i, token)| {
+            tokio::spawn(annotator(
+                port,
+                token,
+                i as u64,
+                restarted.clone(),
+                in_flight.clone(),
+            ))
+        })
         .collect();
     tokio::time::sleep(BEFORE_KILL).await;
+    // Kill while a vote is on its way (on a slow machine every annotator may be between
+    // votes at any given instant; waiting for one in flight keeps the test from proving
+    // nothing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while in_flight.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
     server.start_kill().expect("SIGKILL");
     let status = server.wait().await.expect("reap the killed server");
     let killed_at = chrono::Utc::now();
