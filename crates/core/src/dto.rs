@@ -447,12 +447,17 @@ pub struct RefusalShares {
 
 impl RefusalShares {
     pub fn add(&mut self, chosen: &str, rejected: &str) {
-        use crate::refusal::{is_templated_refusal, refuses};
+        use crate::refusal::{lacks_reason_or_alternative, refuses};
+        // The opening is read once per answer; the whole text only for refusals.
+        let (chosen, rejected) = (
+            refuses(chosen).then_some(chosen),
+            refuses(rejected).then_some(rejected),
+        );
         self.pairs += 1;
-        self.chosen_refusals += u64::from(refuses(chosen));
-        self.chosen_templated += u64::from(is_templated_refusal(chosen));
-        self.rejected_refusals += u64::from(refuses(rejected));
-        self.rejected_templated += u64::from(is_templated_refusal(rejected));
+        self.chosen_refusals += u64::from(chosen.is_some());
+        self.chosen_templated += u64::from(chosen.is_some_and(lacks_reason_or_alternative));
+        self.rejected_refusals += u64::from(rejected.is_some());
+        self.rejected_templated += u64::from(rejected.is_some_and(lacks_reason_or_alternative));
         self.chosen_templated_share = self.chosen_templated as f64 / self.pairs as f64;
     }
 }

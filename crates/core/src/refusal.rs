@@ -209,9 +209,11 @@ const ALTERNATIVE_MARKERS: [&str; 16] = [
 /// can't assist with that."): a constructive refusal says why and what the user can do instead.
 /// Such answers are flagged and never become the chosen side of a pair.
 pub fn is_templated_refusal(text: &str) -> bool {
-    if !refuses(text) {
-        return false;
-    }
+    refuses(text) && lacks_reason_or_alternative(text)
+}
+
+/// Whether `text` (a refusal) misses a reason or a safe alternative.
+pub fn lacks_reason_or_alternative(text: &str) -> bool {
     let lower = text.to_lowercase().replace('\u{2019}', "'");
     let reason = REASON_MARKERS.iter().any(|m| lower.contains(m));
     let alternative = ALTERNATIVE_MARKERS.iter().any(|m| lower.contains(m));

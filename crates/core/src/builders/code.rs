@@ -9,6 +9,7 @@
 //! `>` ↔ `>=`), wrong comparison (`==` ↔ `!=`, `<` ↔ `>`), swapped arithmetic (`+` ↔ `-`) and
 //! swapped logic (`and` ↔ `or`); strings and comments are never touched.
 
+use super::{json_lines, InputError};
 use serde::{Deserialize, Serialize};
 use std::io::BufRead;
 
@@ -48,55 +49,34 @@ impl CodeTask {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: `{field}`: {message}")]
-pub struct CodeInputError {
-    pub line: usize,
-    pub field: String,
-    pub message: String,
-}
-
 /// Reads HumanEval JSONL; errors name the line and field.
-pub fn read_tasks<R: BufRead>(input: R) -> impl Iterator<Item = Result<CodeTask, CodeInputError>> {
-    input.lines().enumerate().filter_map(|(i, line)| {
-        let line_no = i + 1;
-        let err = |field: &str, message: String| CodeInputError {
-            line: line_no,
+pub fn read_tasks<R: BufRead>(input: R) -> impl Iterator<Item = Result<CodeTask, InputError>> {
+    json_lines(input).map(|row| {
+        let (line, value) = row?;
+        let err = |field: &str, message: &str| InputError {
+            line,
             field: field.into(),
-            message,
-        };
-        let text = match line {
-            Ok(t) => t,
-            Err(e) => return Some(Err(err("line", format!("cannot read: {e}")))),
-        };
-        if text.trim().is_empty() {
-            return None;
-        }
-        let value: serde_json::Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(e) => return Some(Err(err("line", format!("not JSON: {e}")))),
+            message: message.into(),
         };
         let field = |name: &str| match value.get(name) {
             Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(_) => Err(err(name, "must be a string".into())),
-            None => Err(err(name, "is missing".into())),
+            Some(_) => Err(err(name, "must be a string")),
+            None => Err(err(name, "is missing")),
         };
-        Some((|| {
-            let task = CodeTask {
-                task_id: field("task_id")?,
-                prompt: field("prompt")?,
-                canonical_solution: field("canonical_solution")?,
-                test: field("test")?,
-                entry_point: field("entry_point")?,
-            };
-            if !task.test.contains("def check(") {
-                return Err(err("test", "defines no `check(candidate)`".into()));
-            }
-            if task.entry_point.trim().is_empty() {
-                return Err(err("entry_point", "is empty".into()));
-            }
-            Ok(task)
-        })())
+        let task = CodeTask {
+            task_id: field("task_id")?,
+            prompt: field("prompt")?,
+            canonical_solution: field("canonical_solution")?,
+            test: field("test")?,
+            entry_point: field("entry_point")?,
+        };
+        if !task.test.contains("def check(") {
+            return Err(err("test", "defines no `check(candidate)`"));
+        }
+        if task.entry_point.trim().is_empty() {
+            return Err(err("entry_point", "is empty"));
+        }
+        Ok(task)
     })
 }
 

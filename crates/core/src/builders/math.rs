@@ -16,7 +16,10 @@
 //! Choices (which step, which wrong value) are a function of the question's hash, so a build is
 //! reproducible without an RNG seed.
 
-use super::arith::{self, agrees, format_number, number_value, same, Expr};
+use super::{
+    arith::{self, agrees, format_number, number_value, same, Expr},
+    json_lines, InputError,
+};
 use crate::stable_hash;
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, io::BufRead, ops::Range};
@@ -32,52 +35,31 @@ pub struct MathItem {
     pub answer: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: `{field}`: {message}")]
-pub struct MathInputError {
-    pub line: usize,
-    pub field: String,
-    pub message: String,
-}
-
 /// Reads GSM8K JSONL (`{"question", "answer"}` per line); errors name the line and field.
-pub fn read_items<R: BufRead>(input: R) -> impl Iterator<Item = Result<MathItem, MathInputError>> {
-    input.lines().enumerate().filter_map(|(i, line)| {
-        let line_no = i + 1;
-        let err = |field: &str, message: String| MathInputError {
-            line: line_no,
+pub fn read_items<R: BufRead>(input: R) -> impl Iterator<Item = Result<MathItem, InputError>> {
+    json_lines(input).map(|row| {
+        let (line, value) = row?;
+        let err = |field: &str, message: &str| InputError {
+            line,
             field: field.to_string(),
-            message,
-        };
-        let text = match line {
-            Ok(t) => t,
-            Err(e) => return Some(Err(err("line", format!("cannot read: {e}")))),
-        };
-        if text.trim().is_empty() {
-            return None;
-        }
-        let value: serde_json::Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(e) => return Some(Err(err("line", format!("not JSON: {e}")))),
+            message: message.to_string(),
         };
         let field = |name: &str| match value.get(name) {
             Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            Some(serde_json::Value::String(_)) => Err(err(name, "is empty".into())),
-            Some(_) => Err(err(name, "must be a string".into())),
-            None => Err(err(name, "is missing".into())),
+            Some(serde_json::Value::String(_)) => Err(err(name, "is empty")),
+            Some(_) => Err(err(name, "must be a string")),
+            None => Err(err(name, "is missing")),
         };
-        Some((|| {
-            let question = field("question")?;
-            let answer = field("answer")?;
-            if final_answer(&answer).is_none() {
-                return Err(err("answer", "has no final `#### answer` line".to_string()));
-            }
-            Ok(MathItem {
-                line: line_no,
-                question,
-                answer,
-            })
-        })())
+        let question = field("question")?;
+        let answer = field("answer")?;
+        if final_answer(&answer).is_none() {
+            return Err(err("answer", "has no final `#### answer` line"));
+        }
+        Ok(MathItem {
+            line,
+            question,
+            answer,
+        })
     })
 }
 

@@ -6,7 +6,10 @@
 
 use super::{user_prompt, Built};
 use pairwise_core::{
-    builders::math::{self, MathInputError, MathSummary},
+    builders::{
+        math::{self, MathSummary},
+        InputError,
+    },
     stable_hash, PairRecord,
 };
 use serde_json::json;
@@ -19,7 +22,7 @@ pub fn build_math(
     input: &[u8],
     source: &str,
     mut progress: impl FnMut(usize, usize),
-) -> Result<(Built, MathSummary), MathInputError> {
+) -> Result<(Built, MathSummary), InputError> {
     let items: Vec<math::MathItem> = math::read_items(input).collect::<Result<_, _>>()?;
     let mut summary = MathSummary::default();
     let mut pairs = Vec::new();

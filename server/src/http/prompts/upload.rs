@@ -121,14 +121,27 @@ async fn import_form(
         Ok::<_, ApiError>(import_prompts(&state.db, &name, reader, &options, |_| ()).await?)
     }
     .await;
-    Ok(match outcome {
-        Ok(report) => Redirect::to(&format!(
+    let outcome = outcome.map(|report| {
+        format!(
             "{back}?imported={}&duplicates={}",
             report.inserted, report.duplicates
-        )),
+        )
+    });
+    redirect(outcome, &back, "import_error")
+}
+
+/// Where a form goes next: `to` on success; a refused input back to `back` with its message in
+/// `error_key`; anything else (internal, too large, forbidden) as the error response itself.
+fn redirect(
+    to: Result<String, ApiError>,
+    back: &str,
+    error_key: &str,
+) -> Result<Response, ApiError> {
+    Ok(match to {
+        Ok(to) => Redirect::to(&to),
         Err(e @ (ApiError::Internal | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
         Err(e) => Redirect::to(&format!(
-            "{back}?import_error={}",
+            "{back}?{error_key}={}",
             urlencoding::encode(&e.to_string())
         )),
     }
@@ -174,17 +187,12 @@ async fn build_form(
         )
     }
     .await;
-    Ok(match outcome {
-        Ok(run) => Redirect::to(&format!(
+    let outcome = outcome.map(|run| {
+        format!(
             "/runs?project={}&queued={}",
             urlencoding::encode(&name),
             run.id
-        )),
-        Err(e @ (ApiError::Internal | ApiError::TooLarge | ApiError::Forbidden)) => return Err(e),
-        Err(e) => Redirect::to(&format!(
-            "{back}?build_error={}",
-            urlencoding::encode(&e.to_string())
-        )),
-    }
-    .into_response())
+        )
+    });
+    redirect(outcome, &back, "build_error")
 }
