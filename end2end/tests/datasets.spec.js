@@ -71,3 +71,34 @@ test('freeze a version, compare and download it', async ({ page }) => {
   expect(evalPairs).toBeGreaterThan(300);
   expect(evalPairs).toBeLessThan(620);
 });
+
+// Curation in the freeze form: a length balance of 0.5 ± 0.05 over HH-RLHF (chosen longer in
+// 44.3%) drops the fewest pairs of the over-represented side, and the version page shows the
+// selection before and after side by side with what the rule dropped.
+test('freeze with a length balance and see the curation before and after', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/projects/hh/datasets');
+  await waitForHydration(page);
+  await page.getByLabel('Tag').fill('balanced');
+  await page.getByTestId('curation-fields').locator('summary').click();
+  await page.getByLabel('Chosen longer share').fill('0.5');
+  await page.getByLabel('± tolerance').fill('0.05');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByTestId('frozen')).toHaveText('Froze balanced with 2277 pairs.');
+
+  // A cap given as a non-number is refused by field before anything is frozen.
+  await page.getByLabel('Tag').fill('bad-gap');
+  await page.getByLabel('Max length gap (chars)').fill('-3');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByRole('alert')).toContainText('max_length_gap');
+
+  await page.goto('/projects/hh/datasets/balanced');
+  await expect(page.getByTestId('version-pairs')).toHaveText('2277');
+  await expect(page.getByTestId('curation-dropped')).toContainText('Dropped 35: length balance');
+  await expect(page.getByTestId('curation-before')).toContainText('Before: 2312 pairs');
+  await expect(page.getByTestId('curation-before')).toContainText('chosen is longer in 44.3%');
+  await expect(page.getByTestId('curation-after')).toContainText('After: 2277 pairs');
+  await expect(page.getByTestId('curation-after')).toContainText('chosen is longer in 45.0%');
+  await expect(page.getByTestId('curation-after').locator('svg rect')).toHaveCount(20);
+  await expect(page.getByTestId('quality-report').getByTestId('length-characters')).toContainText('chosen is longer in 45.0%');
+});

@@ -12,6 +12,7 @@ mod m20261127_000006_member_split;
 mod m20261129_000007_audit_actor_project;
 mod m20261130_000008_project_members_token_expiry;
 mod m20261130_000009_job_chunks;
+mod m20261204_000010_version_curation;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_audit_actor_project::Migration),
             Box::new(m20261130_000008_project_members_token_expiry::Migration),
             Box::new(m20261130_000009_job_chunks::Migration),
+            Box::new(m20261204_000010_version_curation::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ EXPECTED = {
     "hh-rlhf": ({"chosen", "rejected", "metadata"}, 1),
     "kto": ({"prompt", "completion", "label", "metadata"}, 2),
     "trl-stepwise": ({"prompt", "completions", "labels", "metadata"}, 2),
+    "sft": ({"messages", "metadata"}, 1),
 }
 
 
@@ -34,6 +35,8 @@ def main():
             first = ds[0]
             if name == "trl-conversational" and first["chosen"][0]["role"] != "assistant":
                 sys.exit(f"{label}: chosen is not an assistant message list")
+            if name == "sft" and first["messages"][-1]["role"] != "assistant":
+                sys.exit(f"{label}: the last message of an SFT row is not the assistant's")
             if name == "kto" and sorted(set(ds["label"])) != [False, True]:
                 sys.exit(f"{label}: labels are not both true and false")
             if name == "trl-stepwise" and any(
@@ -45,6 +48,12 @@ def main():
                 metadata = json.loads(metadata)
             if "pair_id" not in metadata:
                 sys.exit(f"{label}: metadata has no pair_id")
+            if name == "trl" and (
+                metadata["chosen_chars"] != len(first["chosen"])
+                or metadata["rejected_chars"] != len(first["rejected"])
+                or not isinstance(metadata["chosen_refusal"], bool)
+            ):
+                sys.exit(f"{label}: metadata lengths or refusal flags do not match the row")
             checked += 1
             print(f"{label}: {ds.num_rows} rows, columns {sorted(ds.column_names)} ok")
     print(f"{checked} passed, 0 failed")

@@ -47,6 +47,21 @@ pub async fn freeze_version(
     /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
     #[server(default)]
     strategy_order: Option<String>,
+    /// Length balance: the target share of pairs whose chosen answer is longer (empty: off).
+    #[server(default)]
+    length_balance: Option<String>,
+    /// Length balance: allowed distance from the target (empty: 0.05).
+    #[server(default)]
+    length_tolerance: Option<String>,
+    /// Most characters by which chosen and rejected may differ (empty: no cap).
+    #[server(default)]
+    max_length_gap: Option<String>,
+    /// Drop pairs whose prompt is a near-duplicate (MinHash Jaccard at least this; empty: off).
+    #[server(default)]
+    near_duplicate_jaccard: Option<String>,
+    /// Versions whose prompts are evaluation prompts for the near-duplicate rule, comma-separated.
+    #[server(default)]
+    near_duplicate_against: Option<String>,
     /// A whole recipe as JSON; when given it replaces every field above but the tag.
     #[server(default)]
     recipe_json: Option<String>,
@@ -61,6 +76,13 @@ pub async fn freeze_version(
             message: "must be a number".into(),
         })
     };
+    let list = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
     let written = recipe_json
         .as_deref()
         .map(str::trim)
@@ -72,12 +94,7 @@ pub async fn freeze_version(
         })?
     } else {
         pairwise_core::Recipe {
-            sources: sources
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            sources: list(&sources),
             strategies: Vec::new(),
             min_margin: number("min_margin", &min_margin)?,
             max_margin: number("max_margin", &max_margin)?,
@@ -90,6 +107,38 @@ pub async fn freeze_version(
                 }
             }),
             mix: pairwise_core::Recipe::mix_from_order(strategy_order.as_deref().unwrap_or("")),
+            near_duplicates: number(
+                "near_duplicate_jaccard",
+                near_duplicate_jaccard.as_deref().unwrap_or(""),
+            )?
+            .map(|jaccard| pairwise_core::recipe::NearDuplicates {
+                jaccard,
+                against: list(near_duplicate_against.as_deref().unwrap_or("")),
+            }),
+            max_length_gap: match max_length_gap.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(chars) => Some(pairwise_core::recipe::LengthGap {
+                    chars: Some(chars.parse::<u64>().map_err(|_| AppError::Invalid {
+                        field: "max_length_gap".into(),
+                        message: "must be a whole number of characters".into(),
+                    })?),
+                    tokens: None,
+                }),
+            },
+            length_balance: match number("length_balance", length_balance.as_deref().unwrap_or(""))?
+            {
+                Some(share) => Some(pairwise_core::recipe::LengthBalance {
+                    share_chosen_longer: share,
+                    tolerance: number(
+                        "length_tolerance",
+                        length_tolerance.as_deref().unwrap_or(""),
+                    )?
+                    .unwrap_or(0.05),
+                    unit: pairwise_core::recipe::LengthUnit::Chars,
+                }),
+                None => None,
+            },
+            tokenizer: None,
         }
     };
     let request = pairwise_core::requests::FreezeRequest {

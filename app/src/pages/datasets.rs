@@ -65,6 +65,16 @@ fn Datasets() -> impl IntoView {
                 <label title="Share of prompts (all pairs of a prompt together) that go to eval; empty: the pairs' own splits">"Eval share" <input name="eval_fraction" inputmode="decimal" size="5" placeholder="0.1" /></label>
                 <label title="Leave out human-decided pairs resting on quarantined votes"><input type="checkbox" name="kappa_gate" value="on" checked /> " κ gate"</label>
                 <label title="A curriculum: the version lists these strategies' pairs in this order and leaves out the others">"Strategy order" <input name="strategy_order" size="16" placeholder="extreme, margin" /></label>
+                <details class="grow" data-testid="curation-fields">
+                    <summary>"Curation: length bias and near-duplicates"</summary>
+                    <div class="row">
+                        <label title="Drop from the over-represented side (lowest pair hash first) until chosen is the longer answer in this share of pairs">"Chosen longer share" <input name="length_balance" inputmode="decimal" size="5" placeholder="0.5" /></label>
+                        <label>"± tolerance" <input name="length_tolerance" inputmode="decimal" size="5" placeholder="0.05" /></label>
+                        <label title="Drop pairs whose answers differ by more characters than this">"Max length gap (chars)" <input name="max_length_gap" inputmode="numeric" size="7" /></label>
+                        <label title="Drop pairs whose prompt nearly repeats an evaluation prompt or an earlier kept prompt (MinHash Jaccard)">"Near-duplicate Jaccard" <input name="near_duplicate_jaccard" inputmode="decimal" size="5" placeholder="0.8" /></label>
+                        <label title="Versions whose prompts are evaluation prompts, comma-separated">"Evaluation versions" <input name="near_duplicate_against" size="10" /></label>
+                    </div>
+                </details>
                 <details class="grow">
                     <summary>"Recipe as JSON"</summary>
                     <label class="grow">"Replaces the fields above: a mix with per-step limits and margins, a split seed…"

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use pairwise_core::{
-    dto::{Bin, DiffStats, QualityReport},
+    dto::{Bin, CurationReport, CurationStats, DiffStats, QualityReport},
     Role,
 };
 
@@ -54,6 +54,7 @@ fn Version() -> impl IntoView {
                                 <dt>"Recipe"</dt><dd><code>{recipe}</code></dd>
                                 <dt>"Frozen"</dt><dd><time>{version.created_at}</time></dd>
                             </dl>
+                            {version.curation.map(|curation| view! { <Curation curation /> })}
                             <Report report />
                         }.into_any()
                     }
@@ -135,6 +136,51 @@ fn Report(report: QualityReport) -> impl IntoView {
                         j.inconsistency_rate.map(|i| format!(", position inconsistency {}", pct(i))).unwrap_or_default())}</li>
                 }).collect_view()}
             </ul>
+        </section>
+    }
+}
+
+/// What the recipe's curation rules did: the selection before and after side by side, and the
+/// pairs each rule dropped.
+#[component]
+fn Curation(curation: CurationReport) -> impl IntoView {
+    let side = |title: &'static str, testid: &'static str, stats: CurationStats| {
+        view! {
+            <div class="grow" data-testid=testid>
+                <h3>{format!("{title}: {} pairs", stats.pairs)}</h3>
+                <LengthBlock label="characters" stats=stats.length_chars />
+                {stats.length_tokens.map(|stats| view! { <LengthBlock label="tokens" stats /> })}
+            </div>
+        }
+    };
+    let dropped = [
+        (
+            "near-duplicate of an evaluation prompt",
+            curation.near_duplicate_eval,
+        ),
+        (
+            "near-duplicate of an earlier kept prompt",
+            curation.near_duplicate_earlier,
+        ),
+        ("length gap above the cap", curation.length_gap),
+        ("length balance", curation.length_balance),
+    ];
+    view! {
+        <section class="card" data-testid="curation">
+            <h2>"Curation"</h2>
+            <ul data-testid="curation-dropped">
+                {dropped.into_iter().map(|(why, n)| view! { <li>{format!("Dropped {n}: {why}")}</li> }).collect_view()}
+            </ul>
+            {curation.tokenizer.map(|t| view! { <p class="muted">{format!("Tokens counted with {t}'s tokenizer.")}</p> })}
+            <ul>
+                {curation.near_duplicate_examples.into_iter().map(|e| view! {
+                    <li>{format!("“{}” repeats “{}” ({})", e.dropped, e.duplicates, e.reason)}</li>
+                }).collect_view()}
+            </ul>
+            <div class="row">
+                {side("Before", "curation-before", curation.before)}
+                {side("After", "curation-after", curation.after)}
+            </div>
         </section>
     }
 }

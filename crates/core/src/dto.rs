@@ -140,6 +140,53 @@ pub struct DatasetVersionView {
     pub pair_count: u64,
     pub created_by: Option<i64>,
     pub created_at: String,
+    /// What the recipe's curation rules did (near-duplicates, length gap, length balance);
+    /// `None` for a recipe without them.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub curation: Option<CurationReport>,
+}
+
+/// The selected pairs before and after a recipe's curation rules, and what each rule dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurationReport {
+    /// The pairs the recipe's filters and mix selected.
+    pub before: CurationStats,
+    /// The members of the version.
+    pub after: CurationStats,
+    /// Dropped: prompt a near-duplicate of a prompt of an `against` version.
+    pub near_duplicate_eval: u64,
+    /// Dropped: prompt a near-duplicate of an earlier kept (different) prompt.
+    pub near_duplicate_earlier: u64,
+    /// Dropped: length gap above `max_length_gap`.
+    pub length_gap: u64,
+    /// Dropped by `length_balance`.
+    pub length_balance: u64,
+    /// `name@version` of the generator whose tokenizer counted tokens, when a rule counted them.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
+    /// Up to five dropped near-duplicates: the dropped prompt and the prompt it repeats.
+    #[serde(default)]
+    pub near_duplicate_examples: Vec<NearDuplicateExample>,
+}
+
+/// Length statistics of a set of pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurationStats {
+    pub pairs: u64,
+    pub length_chars: DiffStats,
+    /// With the recipe's tokenizer, when a rule counted tokens.
+    #[serde(default)]
+    pub length_tokens: Option<DiffStats>,
+}
+
+/// A dropped prompt and the one it nearly repeats (first 200 characters of each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearDuplicateExample {
+    pub dropped: String,
+    pub duplicates: String,
+    /// `eval` (an `against` version's prompt) or `earlier` (an earlier kept prompt).
+    pub reason: String,
 }
 
 /// How two versions differ, by pair hash.

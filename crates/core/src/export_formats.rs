@@ -26,16 +26,20 @@ pub enum ExportFormat {
     /// rejected answer's steps labelled under the first-error convention. Pairs from the math
     /// builder carry their steps; any other pair is one step per answer (outcome supervision).
     TrlStepwise,
+    /// Chosen-only supervised rows, TRL's conversational SFT shape: `{"messages": [prompt turns
+    /// + the chosen answer]}` — an NLL term on the chosen answers beside DPO (RPO), or SFT data.
+    Sft,
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 6] = [
+    pub const ALL: [ExportFormat; 7] = [
         Self::Trl,
         Self::TrlConversational,
         Self::TrlImplicit,
         Self::HhRlhf,
         Self::Kto,
         Self::TrlStepwise,
+        Self::Sft,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl ExportFormat {
             Self::HhRlhf => "hh-rlhf",
             Self::Kto => "kto",
             Self::TrlStepwise => "trl-stepwise",
+            Self::Sft => "sft",
         }
     }
 
@@ -71,7 +76,7 @@ impl FromStr for ExportFormat {
         Self::ALL
             .into_iter()
             .find(|f| f.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf, kto or trl-stepwise)"))
+            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf, kto, trl-stepwise or sft)"))
     }
 }
 
@@ -183,6 +188,12 @@ struct Stepwise<'a, M> {
 }
 
 #[derive(Serialize)]
+struct Supervised<'a, M> {
+    messages: Vec<Msg<'a>>,
+    metadata: &'a M,
+}
+
+#[derive(Serialize)]
 struct Unpaired<'a, M> {
     prompt: Vec<Msg<'a>>,
     completion: [Msg<'a>; 1],
@@ -271,6 +282,12 @@ pub fn write_rows<W: std::io::Write, M: Serialize>(
                 metadata: meta,
             })?;
         }
+        ExportFormat::Sft => {
+            line(&Supervised {
+                messages: with_answer(pair.prompt, pair.chosen),
+                metadata: meta,
+            })?;
+        }
     }
     Ok(format.rows_per_pair())
 }
@@ -343,6 +360,11 @@ mod tests {
         assert_eq!(
             outcome[1].to_string(),
             r#"{"prompt":"2+2?","completions":["5"],"labels":[false],"metadata":{"pair_id":1}}"#
+        );
+        let sft = &export_rows(ExportFormat::Sft, &pair)[0];
+        assert_eq!(
+            sft.to_string(),
+            r#"{"messages":[{"role":"user","content":"2+2?"},{"role":"assistant","content":"4"}],"metadata":{"pair_id":1}}"#
         );
         for f in ExportFormat::ALL {
             assert_eq!(f.as_str().parse::<ExportFormat>(), Ok(f));

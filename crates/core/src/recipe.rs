@@ -32,6 +32,96 @@ pub struct Recipe {
     /// order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mix: Vec<MixStage>,
+    /// Curation, step 1: drop pairs whose prompt is a near-duplicate of an evaluation prompt or
+    /// of an earlier kept prompt (see [`NearDuplicates`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near_duplicates: Option<NearDuplicates>,
+    /// Curation, step 2: drop pairs whose |length(chosen) − length(rejected)| is above a cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length_gap: Option<LengthGap>,
+    /// Curation, step 3: balance how often the chosen answer is the longer one, so a DPO model
+    /// cannot learn "longer wins" from the data (see [`LengthBalance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_balance: Option<LengthBalance>,
+    /// The registered generator whose tokenizer counts tokens for the length rules (default:
+    /// the newest registered generator). Only read when a rule counts tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<String>,
+}
+
+/// How a length is counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LengthUnit {
+    /// Unicode scalar values, as the quality report's `length_chars`.
+    #[default]
+    Chars,
+    /// Tokens of the recipe's tokenizer, as the quality report's `length_tokens`.
+    Tokens,
+}
+
+/// A cap on the length gap of a pair: exactly one of `chars` or `tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthGap {
+    /// Most characters by which chosen and rejected may differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chars: Option<u64>,
+    /// Most tokens by which chosen and rejected may differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<u64>,
+}
+
+impl LengthGap {
+    /// The cap and the unit it counts in (after [`Recipe::validate`], exactly one is set).
+    pub fn limit(&self) -> (u64, LengthUnit) {
+        match (self.chars, self.tokens) {
+            (_, Some(t)) => (t, LengthUnit::Tokens),
+            (c, None) => (c.unwrap_or(u64::MAX), LengthUnit::Chars),
+        }
+    }
+}
+
+/// The length-balance rule: the share of pairs whose chosen answer is longer than the rejected
+/// one must lie within `share_chosen_longer ± tolerance`. Pairs are dropped from the
+/// over-represented side only (chosen longer, or chosen not longer), lowest pair hash first, and
+/// no more than the band needs, so the rule keeps as many pairs as it allows and the result is a
+/// pure function of the selected pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthBalance {
+    /// The target share, in [0, 1] (0.5: chosen is the longer answer half the time).
+    pub share_chosen_longer: f64,
+    /// Allowed distance from the target, in [0, 0.5].
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// What "longer" counts (default characters).
+    #[serde(default)]
+    pub unit: LengthUnit,
+}
+
+fn default_tolerance() -> f64 {
+    0.05
+}
+
+/// Near-duplicate prompt removal: MinHash over word bigrams of the last user turn (the
+/// contamination check's signature), Jaccard estimate at least `jaccard`. Walking the selected
+/// pairs in version order, a pair is dropped when its prompt is a near-duplicate of a prompt of
+/// one of the `against` versions (evaluation sets), or of an earlier kept pair's prompt that is
+/// not the same prompt (several pairs of one prompt are kept: they are not duplicates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearDuplicates {
+    /// Similarity at or above which two prompts are near-duplicates, in (0, 1].
+    #[serde(default = "default_jaccard")]
+    pub jaccard: f64,
+    /// Tags of versions of the same project whose prompts are evaluation prompts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub against: Vec<String>,
+}
+
+fn default_jaccard() -> f64 {
+    0.8
 }
 
 /// One stage of a strategy mix. Its filters add to the recipe's own.
@@ -135,9 +225,52 @@ impl Recipe {
             .collect()
     }
 
+    /// Whether the recipe has curation rules (they need the selected pairs' texts).
+    pub fn curates(&self) -> bool {
+        self.near_duplicates.is_some()
+            || self.max_length_gap.is_some()
+            || self.length_balance.is_some()
+    }
+
+    /// Whether a rule counts tokens (and so needs a tokenizer).
+    pub fn counts_tokens(&self) -> bool {
+        self.max_length_gap
+            .as_ref()
+            .is_some_and(|g| g.limit().1 == LengthUnit::Tokens)
+            || self
+                .length_balance
+                .as_ref()
+                .is_some_and(|b| b.unit == LengthUnit::Tokens)
+    }
+
     /// Checks the fields; the message names the bad one.
     pub fn validate(&self) -> Result<(), String> {
         margins("", self.min_margin, self.max_margin)?;
+        if let Some(gap) = &self.max_length_gap {
+            if gap.chars.is_some() == gap.tokens.is_some() {
+                return Err("`max_length_gap` takes exactly one of `chars` or `tokens`".into());
+            }
+        }
+        if let Some(b) = &self.length_balance {
+            if !(0.0..=1.0).contains(&b.share_chosen_longer) {
+                return Err("`length_balance.share_chosen_longer` must be between 0 and 1".into());
+            }
+            if !(0.0..=0.5).contains(&b.tolerance) {
+                return Err("`length_balance.tolerance` must be between 0 and 0.5".into());
+            }
+        }
+        if let Some(n) = &self.near_duplicates {
+            if !(n.jaccard > 0.0 && n.jaccard <= 1.0) {
+                return Err("`near_duplicates.jaccard` must be above 0 and at most 1".into());
+            }
+        }
+        if self
+            .tokenizer
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err("`tokenizer` must name a registered generator".into());
+        }
         for (i, stage) in self.mix.iter().enumerate() {
             let at = format!("mix[{i}].");
             margins(&at, stage.min_margin, stage.max_margin)?;
@@ -225,5 +358,38 @@ mod tests {
         let zero: Recipe = serde_json::from_str(r#"{"mix":[{"limit":0}]}"#).unwrap();
         assert!(zero.validate().unwrap_err().contains("mix[0].limit"));
         assert!(serde_json::from_str::<Recipe>(r#"{"mix":[{"strategy":"x"}]}"#).is_err());
+    }
+
+    #[test]
+    fn curation_rules_parse_with_defaults_and_validate_by_field() {
+        let r: Recipe = serde_json::from_str(
+            r#"{"length_balance":{"share_chosen_longer":0.5},"max_length_gap":{"tokens":64},"near_duplicates":{"against":["eval"]}}"#,
+        )
+        .unwrap();
+        assert!(r.curates() && r.counts_tokens());
+        assert!(r.validate().is_ok());
+        let b = r.length_balance.as_ref().unwrap();
+        assert_eq!((b.tolerance, b.unit), (0.05, LengthUnit::Chars));
+        assert_eq!(r.near_duplicates.as_ref().unwrap().jaccard, 0.8);
+        assert_eq!(
+            r.max_length_gap.as_ref().unwrap().limit(),
+            (64, LengthUnit::Tokens)
+        );
+        assert!(!Recipe::default().curates());
+        let bad = |json: &str| {
+            serde_json::from_str::<Recipe>(json)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+        };
+        assert!(bad(r#"{"max_length_gap":{}}"#).contains("`max_length_gap`"));
+        assert!(bad(r#"{"length_balance":{"share_chosen_longer":1.5}}"#)
+            .contains("share_chosen_longer"));
+        assert!(
+            bad(r#"{"length_balance":{"share_chosen_longer":0.5,"tolerance":0.7}}"#)
+                .contains("length_balance.tolerance")
+        );
+        assert!(bad(r#"{"near_duplicates":{"jaccard":0}}"#).contains("near_duplicates.jaccard"));
+        assert!(serde_json::from_str::<Recipe>(r#"{"length_balance":{"share":0.5}}"#).is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! Dataset versions: freezing them, and exporting them (streamed page by page in constant memory;
 //! the same version always gives the same bytes).
 
+mod curate;
 mod freeze;
+pub use curate::curate;
 pub use freeze::freeze_version;
 
 use pairwise_core::{write_rows, ExportFormat, ExportPair};
@@ -27,6 +29,13 @@ struct ExportMeta<'a> {
     provenance: &'a serde_json::value::RawValue,
     dataset_version: &'a str,
     extra: &'a serde_json::value::RawValue,
+    /// Lengths of the answers in characters (Unicode scalar values).
+    chosen_chars: usize,
+    rejected_chars: usize,
+    /// Whether each answer is a refusal, by the rule-based refusal classifier (`pairwise eval
+    /// refusal-classifier` measures it against XSTest's human labels).
+    chosen_refusal: bool,
+    rejected_refusal: bool,
 }
 
 /// A dataset version located for export.
@@ -127,6 +136,10 @@ fn render_page(
             provenance: serde_json::from_str(&p.provenance).map_err(bad)?,
             dataset_version: &target.tag,
             extra: serde_json::from_str(&p.metadata).map_err(bad)?,
+            chosen_chars: p.chosen.chars().count(),
+            rejected_chars: p.rejected.chars().count(),
+            chosen_refusal: pairwise_core::refusal::refuses(&p.chosen),
+            rejected_refusal: pairwise_core::refusal::refuses(&p.rejected),
         };
         let extra: Option<serde_json::Map<String, serde_json::Value>> =
             if format == ExportFormat::TrlStepwise {

@@ -55,6 +55,7 @@ pub fn schema(format: ExportFormat) -> SchemaRef {
             ),
             metadata,
         ],
+        ExportFormat::Sft => vec![list("messages"), metadata],
     };
     Arc::new(Schema::new(fields))
 }

@@ -43,7 +43,7 @@ fn is_refusal(text: &str) -> bool {
 }
 
 /// Word shingles (3 words; shorter texts use their words) of lowercased text.
-fn shingles(text: &str, size: usize) -> Vec<String> {
+pub(crate) fn shingles(text: &str, size: usize) -> Vec<String> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = gaoya::text::whitespace_split(&lower).collect();
     if words.len() < size {
@@ -93,7 +93,7 @@ pub fn histogram(sorted: &[f64], bins: usize) -> Vec<Bin> {
     out
 }
 
-fn diff_stats(mut values: Vec<f64>) -> DiffStats {
+pub(crate) fn diff_stats(mut values: Vec<f64>) -> DiffStats {
     values.sort_by(f64::total_cmp);
     let n = values.len().max(1) as f64;
     DiffStats {
@@ -253,6 +253,16 @@ async fn prompts_of(
     Ok(out)
 }
 
+/// The `tokenizer.json` of a registered model, as `(name@version, tokenizer)`.
+pub(crate) fn model_tokenizer(
+    model: &pairwise_store::entities::ai_model::Model,
+) -> Result<(String, tokenizers::Tokenizer), String> {
+    let file = std::path::Path::new(&model.path).join("tokenizer.json");
+    tokenizers::Tokenizer::from_file(&file)
+        .map(|tok| (format!("{}@{}", model.name, model.version), tok))
+        .map_err(|e| format!("cannot load {}: {e}", file.display()))
+}
+
 /// The tokenizer token lengths are counted with: the registered generator whose version made
 /// the version's first chosen answer (the policy a DPO run starts from), else the newest
 /// registered generator; `None` when no generator is registered or its tokenizer cannot load.
@@ -274,11 +284,10 @@ async fn report_tokenizer(
     let model = made_by
         .and_then(|v| generators.iter().find(|m| m.version == v))
         .unwrap_or(&generators[0]);
-    let file = std::path::Path::new(&model.path).join("tokenizer.json");
-    Ok(match tokenizers::Tokenizer::from_file(&file) {
-        Ok(tok) => Some((format!("{}@{}", model.name, model.version), tok)),
+    Ok(match model_tokenizer(model) {
+        Ok(tok) => Some(tok),
         Err(e) => {
-            tracing::warn!(file = %file.display(), error = %e, "no tokenizer for token lengths");
+            tracing::warn!(error = %e, "no tokenizer for token lengths");
             None
         }
     })

@@ -8,7 +8,7 @@ mod pages;
 mod splits;
 
 pub use diff::diff;
-pub use freeze::{freeze, rollback};
+pub use freeze::{curation_page, freeze, freeze_members, rollback, staged_ids, CurationRow};
 pub use pages::{export_page, pairs_page, ExportRow};
 pub use splits::pair_split;
 
@@ -45,6 +45,10 @@ async fn view(db: &impl ConnectionTrait, m: &dataset_version::Model) -> Result<D
         pair_count: u64::try_from(m.pair_count).unwrap_or(0),
         created_by: m.created_by,
         created_at: rfc3339(&m.created_at),
+        curation: m
+            .curation
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok()),
     })
 }
 

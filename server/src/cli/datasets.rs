@@ -17,7 +17,8 @@ pub enum DatasetCommand {
         project: String,
         #[arg(long)]
         tag: String,
-        /// JSON recipe: {"sources": [...], "strategies": [...], "min_margin": x, "max_margin": y}.
+        /// JSON recipe file: filters (sources, strategies, min_margin, max_margin), mix, split and
+        /// curation (near_duplicates, max_length_gap, length_balance); see the README.
         #[arg(long, conflicts_with = "from")]
         recipe: Option<PathBuf>,
         /// Roll back: the new version has exactly the pairs of this version.
@@ -49,7 +50,7 @@ pub struct ExportArgs {
     /// The version tag.
     #[arg(long)]
     pub version: String,
-    /// trl, trl-conversational, trl-implicit, hh-rlhf, kto or trl-stepwise.
+    /// trl, trl-conversational, trl-implicit, hh-rlhf, kto, trl-stepwise or sft.
     #[arg(long)]
     pub format: pairwise_core::ExportFormat,
     /// Output file (.jsonl or .parquet).
@@ -87,6 +88,19 @@ pub async fn run(
                 "froze {project} {} with {} pairs (content {})",
                 version.tag, version.pair_count, version.content_hash
             );
+            if let Some(c) = &version.curation {
+                println!(
+                    "curation: {} selected → {} kept; dropped {} near-duplicates of evaluation prompts, {} of earlier prompts, {} over the length gap, {} for length balance; chosen longer {:.1}% → {:.1}%",
+                    c.before.pairs,
+                    c.after.pairs,
+                    c.near_duplicate_eval,
+                    c.near_duplicate_earlier,
+                    c.length_gap,
+                    c.length_balance,
+                    c.before.length_chars.share_chosen_longer * 100.0,
+                    c.after.length_chars.share_chosen_longer * 100.0
+                );
+            }
         }
         DatasetCommand::List { project, json } => {
             let p = pairwise_pipeline::access::project(

@@ -83,7 +83,7 @@ pub async fn diff(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
-    /// trl, trl-conversational, trl-implicit, hh-rlhf, kto or trl-stepwise.
+    /// trl, trl-conversational, trl-implicit, hh-rlhf, kto, trl-stepwise or sft.
     pub format: String,
     /// `jsonl` (default) or `parquet`.
     pub container: Option<String>,

@@ -100,6 +100,8 @@ enum Members {
     Staged(Vec<Stage>),
     /// Exactly the members of another version, in its order.
     CopyOf(i64),
+    /// These pairs, in this order (a curated selection).
+    Ids(Vec<i64>),
 }
 
 /// Writes members in order, hashing their pair hashes; returns the count written so far.
@@ -136,33 +138,9 @@ impl MemberWriter {
     }
 }
 
-/// Writes the members of one stage: every matching pair by id, or (with a limit) the `limit`
-/// matching pairs of lowest hash, then in id order.
-async fn write_stage(
-    db: &impl ConnectionTrait,
-    out: &mut MemberWriter,
-    rule: Option<&pairwise_core::recipe::SplitRule>,
-    stage: &Stage,
-) -> Result<()> {
-    let Some(limit) = stage.limit else {
-        let mut last_id: i64 = 0;
-        loop {
-            let rows: Vec<SplitColumns> = split_columns()
-                .filter(stage.condition.clone())
-                .filter(pair::Column::Id.gt(last_id))
-                .order_by_asc(pair::Column::Id)
-                .limit(PAGE)
-                .into_tuple()
-                .all(db)
-                .await?;
-            let Some(last) = rows.last() else {
-                return Ok(());
-            };
-            last_id = last.0;
-            out.write(db, with_splits(rule, rows)).await?;
-        }
-    };
-    // The sample: ids of the `limit` lowest hashes (ids only, 8 bytes each), read by hash keyset.
+/// The `limit` pairs of `stage` with the lowest hashes, as ids in id order (ids only, 8 bytes
+/// each, read by hash keyset).
+async fn sample_ids(db: &impl ConnectionTrait, stage: &Stage, limit: u64) -> Result<Vec<i64>> {
     let mut ids: Vec<i64> = Vec::new();
     let mut last_hash = String::new();
     while (ids.len() as u64) < limit {
@@ -187,37 +165,192 @@ async fn write_stage(
         }
     }
     ids.sort_unstable();
-    for chunk in ids.chunks(PAGE as usize) {
-        let rows: Vec<SplitColumns> = split_columns()
-            .filter(pair::Column::Id.is_in(chunk.to_vec()))
+    Ok(ids)
+}
+
+/// The ids of one stage's members in member order: every matching pair by id, or (with a
+/// limit) the sample of [`sample_ids`].
+async fn stage_member_ids(db: &impl ConnectionTrait, stage: &Stage) -> Result<Vec<i64>> {
+    if let Some(limit) = stage.limit {
+        return sample_ids(db, stage, limit).await;
+    }
+    let mut ids = Vec::new();
+    let mut last_id: i64 = 0;
+    loop {
+        let page: Vec<i64> = pair::Entity::find()
+            .select_only()
+            .column(pair::Column::Id)
+            .filter(stage.condition.clone())
+            .filter(pair::Column::Id.gt(last_id))
             .order_by_asc(pair::Column::Id)
+            .limit(PAGE)
             .into_tuple()
             .all(db)
             .await?;
-        out.write(db, with_splits(rule, rows)).await?;
+        let Some(&last) = page.last() else {
+            return Ok(ids);
+        };
+        last_id = last;
+        ids.extend(page);
+    }
+}
+
+/// Writes the pairs `ids` as members in that order. A pair that no longer exists is a
+/// conflict: the version would silently lack a selected pair.
+async fn write_ids(
+    db: &impl ConnectionTrait,
+    out: &mut MemberWriter,
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+    ids: &[i64],
+) -> Result<()> {
+    for chunk in ids.chunks(PAGE as usize) {
+        let rows: Vec<SplitColumns> = split_columns()
+            .filter(pair::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        if rows.len() != chunk.len() {
+            return Err(StoreError::Conflict(
+                "selected pairs changed while the version was being frozen; freeze again".into(),
+            ));
+        }
+        let mut by_id: std::collections::HashMap<i64, SplitColumns> =
+            rows.into_iter().map(|r| (r.0, r)).collect();
+        let ordered = chunk.iter().filter_map(|id| by_id.remove(id)).collect();
+        out.write(db, with_splits(rule, ordered)).await?;
     }
     Ok(())
+}
+
+/// Writes the members of one stage: every matching pair by id (streamed page by page), or
+/// (with a limit) the `limit` matching pairs of lowest hash, then in id order.
+async fn write_stage(
+    db: &impl ConnectionTrait,
+    out: &mut MemberWriter,
+    rule: Option<&pairwise_core::recipe::SplitRule>,
+    stage: &Stage,
+) -> Result<()> {
+    if stage.limit.is_some() {
+        let ids = stage_member_ids(db, stage).await?;
+        return write_ids(db, out, rule, &ids).await;
+    }
+    let mut last_id: i64 = 0;
+    loop {
+        let rows: Vec<SplitColumns> = split_columns()
+            .filter(stage.condition.clone())
+            .filter(pair::Column::Id.gt(last_id))
+            .order_by_asc(pair::Column::Id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        last_id = last.0;
+        out.write(db, with_splits(rule, rows)).await?;
+    }
+}
+
+/// The stages of `recipe` over a project, with the κ gate's exclusions when it applies.
+async fn stages_of(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    recipe: &Recipe,
+) -> Result<Vec<Stage>> {
+    let gated = if recipe.gated() {
+        crate::annotation::gated_human_pairs(db, project_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(recipe_stages(project_id, recipe, gated))
+}
+
+/// The ids of the pairs `recipe`'s filters, gate and mix select, in member order: what a
+/// freeze would write before curation.
+pub async fn staged_ids(
+    db: &DatabaseConnection,
+    project_id: i64,
+    recipe: &Recipe,
+) -> Result<Vec<i64>> {
+    recipe
+        .validate()
+        .map_err(|m| StoreError::invalid("recipe", m))?;
+    let mut ids = Vec::new();
+    for stage in stages_of(db, project_id, recipe).await? {
+        ids.extend(stage_member_ids(db, &stage).await?);
+    }
+    Ok(ids)
+}
+
+/// What curation reads of a selected pair.
+#[derive(Debug, Clone)]
+pub struct CurationRow {
+    pub id: i64,
+    pub hash: String,
+    /// The last user turn.
+    pub prompt_text: String,
+    pub chosen: String,
+    pub rejected: String,
+}
+
+/// The curation columns of pairs `ids` (at most a page), in the order of `ids`.
+pub async fn curation_page(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<CurationRow>> {
+    let rows: Vec<(i64, String, String, String, String)> = pair::Entity::find()
+        .select_only()
+        .column(pair::Column::Id)
+        .column(pair::Column::Hash)
+        .column(pair::Column::PromptText)
+        .column(pair::Column::Chosen)
+        .column(pair::Column::Rejected)
+        .filter(pair::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut by_id: std::collections::HashMap<i64, CurationRow> = rows
+        .into_iter()
+        .map(|(id, hash, prompt_text, chosen, rejected)| {
+            let row = CurationRow {
+                id,
+                hash,
+                prompt_text,
+                chosen,
+                rejected,
+            };
+            (id, row)
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// The row of a version about to be written.
+struct NewVersion<'a> {
+    project_id: i64,
+    tag: &'a str,
+    parent_id: Option<i64>,
+    recipe: &'a Recipe,
+    created_by: Option<i64>,
+    /// JSON of the curation report, if the recipe curated.
+    curation: Option<String>,
 }
 
 /// Writes a version row and its members inside `txn`; returns the finished row.
 async fn write_version<C: ConnectionTrait>(
     txn: &C,
-    project_id: i64,
-    tag: &str,
-    parent_id: Option<i64>,
-    recipe: &Recipe,
-    created_by: Option<i64>,
+    new: NewVersion<'_>,
     source: Members,
 ) -> Result<dataset_version::Model> {
+    let recipe = new.recipe;
     let row = dataset_version::ActiveModel {
-        project_id: Set(project_id),
-        tag: Set(tag.to_owned()),
-        parent_id: Set(parent_id),
+        project_id: Set(new.project_id),
+        tag: Set(new.tag.to_owned()),
+        parent_id: Set(new.parent_id),
         recipe: Set(serde_json::to_string(recipe).unwrap_or_default()),
         content_hash: Set(String::new()),
         pair_count: Set(0),
-        created_by: Set(created_by),
+        created_by: Set(new.created_by),
         created_at: Set(chrono::Utc::now()),
+        curation: Set(new.curation),
         ..Default::default()
     }
     .insert(txn)
@@ -241,6 +374,7 @@ async fn write_version<C: ConnectionTrait>(
             }
             out.write(txn, page).await?;
         },
+        Members::Ids(ids) => write_ids(txn, &mut out, rule, &ids).await?,
     }
     // The one write after the insert, inside the same transaction, before anyone can see it.
     let mut finished: dataset_version::ActiveModel = row.into();
@@ -269,13 +403,52 @@ pub async fn freeze(
         )));
     }
     let parent = latest(&txn, project_id).await?.map(|p| p.id);
-    let gated = if recipe.gated() {
-        crate::annotation::gated_human_pairs(&txn, project_id).await?
-    } else {
-        Vec::new()
+    let members = Members::Staged(stages_of(&txn, project_id, recipe).await?);
+    let new = NewVersion {
+        project_id,
+        tag,
+        parent_id: parent,
+        recipe,
+        created_by,
+        curation: None,
     };
-    let members = Members::Staged(recipe_stages(project_id, recipe, gated));
-    let model = write_version(&txn, project_id, tag, parent, recipe, created_by, members).await?;
+    let model = write_version(&txn, new, members).await?;
+    let v = view(&txn, &model).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
+/// Freezes exactly the pairs `ids` (a recipe's selection after its curation rules, see
+/// [`staged_ids`]) as version `tag`, in that order, with the curation report beside the recipe.
+pub async fn freeze_members(
+    db: &DatabaseConnection,
+    project_id: i64,
+    tag: &str,
+    recipe: &Recipe,
+    created_by: Option<i64>,
+    ids: Vec<i64>,
+    curation: &pairwise_core::dto::CurationReport,
+) -> Result<DatasetVersionView> {
+    validate_tag(tag)?;
+    recipe
+        .validate()
+        .map_err(|m| StoreError::invalid("recipe", m))?;
+    let txn = db.begin().await?;
+    if find(&txn, project_id, tag).await?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "dataset version `{tag}` already exists and is frozen"
+        )));
+    }
+    let parent = latest(&txn, project_id).await?.map(|p| p.id);
+    let new = NewVersion {
+        project_id,
+        tag,
+        parent_id: parent,
+        recipe,
+        created_by,
+        curation: serde_json::to_string(curation).ok(),
+    };
+    let model = write_version(&txn, new, Members::Ids(ids)).await?;
     let v = view(&txn, &model).await?;
     txn.commit().await?;
     Ok(v)
@@ -298,16 +471,15 @@ pub async fn rollback(
     }
     let source = require(&txn, project_id, from).await?;
     let recipe: Recipe = serde_json::from_str(&source.recipe).unwrap_or_default();
-    let model = write_version(
-        &txn,
+    let new = NewVersion {
         project_id,
         tag,
-        Some(source.id),
-        &recipe,
+        parent_id: Some(source.id),
+        recipe: &recipe,
         created_by,
-        Members::CopyOf(source.id),
-    )
-    .await?;
+        curation: source.curation.clone(),
+    };
+    let model = write_version(&txn, new, Members::CopyOf(source.id)).await?;
     let v = view(&txn, &model).await?;
     txn.commit().await?;
     Ok(v)

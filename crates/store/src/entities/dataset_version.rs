@@ -17,6 +17,8 @@ pub struct Model {
     pub pair_count: i64,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// JSON of the curation report (`CurationReport`), for recipes with curation rules.
+    pub curation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,323 @@
+//! A recipe's curation rules over the pairs its filters and mix select, in this order:
+//! near-duplicate prompts (MinHash, against evaluation versions and earlier kept prompts), the
+//! length-gap cap, then the length balance. The result is the ordered member list and a report
+//! of the selection before and after, with what each rule dropped.
+
+use crate::report::{diff_stats, model_tokenizer, shingles};
+use gaoya::minhash::{calculate_minhash_params, MinHashIndex, MinHasher, MinHasher32};
+use pairwise_core::{
+    curation::{self, Measured},
+    dto::{CurationReport, CurationStats, NearDuplicateExample},
+    normalize_text,
+    recipe::{LengthUnit, NearDuplicates},
+    stable_hash, Recipe,
+};
+use pairwise_store::{datasets, models, DatabaseConnection, StoreError};
+use std::collections::{HashMap, HashSet};
+
+/// Pairs read per query.
+const PAGE: usize = 2000;
+/// Near-duplicate examples kept for the report.
+const EXAMPLES: usize = 5;
+/// Shingle size and signature of prompts: the quality report's contamination check.
+const SHINGLE: usize = 2;
+const NUM_HASHES: usize = 128;
+
+/// The lengths of one selected pair.
+struct Lengths {
+    id: i64,
+    hash: String,
+    chars: i64,
+    tokens: Option<i64>,
+}
+
+/// Near-duplicate state while walking the selection in member order.
+struct Dedup {
+    hasher: MinHasher32<fnv::FnvBuildHasher>,
+    /// Prompts of the `against` versions.
+    eval: MinHashIndex<u32, usize>,
+    eval_texts: Vec<String>,
+    /// Prompts kept so far, by index into `kept_texts`.
+    kept: MinHashIndex<u32, usize>,
+    kept_texts: Vec<String>,
+    kept_hashes: HashSet<String>,
+    /// Prompts dropped so far, with the reason: later pairs of the same prompt go the same way.
+    dropped: HashMap<String, bool>,
+    examples: Vec<NearDuplicateExample>,
+    dropped_eval: u64,
+    dropped_earlier: u64,
+}
+
+impl Dedup {
+    fn new(rule: &NearDuplicates, eval_prompts: Vec<String>) -> Self {
+        // Bands sized so a pair at the threshold is a candidate with probability 0.99.
+        let (bands, width) = calculate_minhash_params(rule.jaccard, NUM_HASHES);
+        let hasher = MinHasher32::new(bands * width);
+        let mut eval = MinHashIndex::new(bands, width, rule.jaccard);
+        for (i, text) in eval_prompts.iter().enumerate() {
+            eval.insert(i, hasher.create_signature(shingles(text, SHINGLE).iter()));
+        }
+        Self {
+            hasher,
+            eval,
+            eval_texts: eval_prompts,
+            kept: MinHashIndex::new(bands, width, rule.jaccard),
+            kept_texts: Vec::new(),
+            kept_hashes: HashSet::new(),
+            dropped: HashMap::new(),
+            examples: Vec::new(),
+            dropped_eval: 0,
+            dropped_earlier: 0,
+        }
+    }
+
+    fn count(&mut self, eval: bool) {
+        if eval {
+            self.dropped_eval += 1;
+        } else {
+            self.dropped_earlier += 1;
+        }
+    }
+
+    /// Whether the pair with prompt `text` is kept.
+    fn keep(&mut self, text: &str) -> bool {
+        let hash = stable_hash(normalize_text(text));
+        if self.kept_hashes.contains(&hash) {
+            return true;
+        }
+        if let Some(&eval) = self.dropped.get(&hash) {
+            self.count(eval);
+            return false;
+        }
+        let signature = self.hasher.create_signature(shingles(text, SHINGLE).iter());
+        let hit = match self.eval.query_owned(&signature).into_iter().min() {
+            Some(i) => Some((true, self.eval_texts[i].clone())),
+            None => self
+                .kept
+                .query_owned(&signature)
+                .into_iter()
+                .min()
+                .map(|i| (false, self.kept_texts[i].clone())),
+        };
+        match hit {
+            Some((eval, duplicates)) => {
+                self.count(eval);
+                self.dropped.insert(hash, eval);
+                if self.examples.len() < EXAMPLES {
+                    self.examples.push(NearDuplicateExample {
+                        dropped: text.chars().take(200).collect(),
+                        duplicates: duplicates.chars().take(200).collect(),
+                        reason: if eval { "eval" } else { "earlier" }.into(),
+                    });
+                }
+                false
+            }
+            None => {
+                self.kept.insert(self.kept_texts.len(), signature);
+                self.kept_texts.push(text.to_owned());
+                self.kept_hashes.insert(hash);
+                true
+            }
+        }
+    }
+}
+
+/// The tokenizer the recipe's token counts use: its `tokenizer` generator, else the newest
+/// registered generator.
+async fn recipe_tokenizer(
+    db: &DatabaseConnection,
+    recipe: &Recipe,
+) -> Result<(String, tokenizers::Tokenizer), StoreError> {
+    let model = match recipe.tokenizer.as_deref() {
+        Some(name) => models::find(db, name)
+            .await?
+            .filter(|m| m.kind == "generator")
+            .ok_or_else(|| {
+                StoreError::invalid("tokenizer", format!("no registered generator `{name}`"))
+            })?,
+        None => models::of_kind(db, "generator")
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "tokenizer",
+                    "a rule counts tokens: register a generator or name one in `tokenizer`",
+                )
+            })?,
+    };
+    model_tokenizer(&model).map_err(|e| StoreError::invalid("tokenizer", e))
+}
+
+/// Every prompt (last user turn) of the `against` versions.
+async fn eval_prompts(
+    db: &DatabaseConnection,
+    project_id: i64,
+    tags: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for tag in tags {
+        let version = datasets::require(db, project_id, tag).await.map_err(|_| {
+            StoreError::invalid(
+                "near_duplicates.against",
+                format!("no dataset version `{tag}` in this project"),
+            )
+        })?;
+        let mut position = 0i64;
+        loop {
+            let page = datasets::pairs_page(db, version.id, position, PAGE as u64).await?;
+            if page.is_empty() {
+                break;
+            }
+            position += page.len() as i64;
+            for (p, _) in page {
+                if seen.insert(stable_hash(normalize_text(&p.prompt_text))) {
+                    out.push(p.prompt_text);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn stats(lengths: &[&Lengths], tokens: bool) -> CurationStats {
+    CurationStats {
+        pairs: lengths.len() as u64,
+        length_chars: diff_stats(lengths.iter().map(|l| l.chars as f64).collect()),
+        length_tokens: tokens.then(|| {
+            diff_stats(
+                lengths
+                    .iter()
+                    .map(|l| l.tokens.unwrap_or(0) as f64)
+                    .collect(),
+            )
+        }),
+    }
+}
+
+fn measured(lengths: &[&Lengths], unit: LengthUnit) -> Vec<Measured> {
+    lengths
+        .iter()
+        .map(|l| Measured {
+            id: l.id,
+            hash: l.hash.clone(),
+            delta: match unit {
+                LengthUnit::Chars => l.chars,
+                LengthUnit::Tokens => l.tokens.unwrap_or(0),
+            },
+        })
+        .collect()
+}
+
+/// The members of a curated version of `project_id` under `recipe`, in member order, and the
+/// report of what curation did. Reads only; the caller freezes the result.
+pub async fn curate(
+    db: &DatabaseConnection,
+    project_id: i64,
+    recipe: &Recipe,
+) -> Result<(Vec<i64>, CurationReport), StoreError> {
+    let staged = datasets::staged_ids(db, project_id, recipe).await?;
+    let tokenizer = if recipe.counts_tokens() {
+        Some(recipe_tokenizer(db, recipe).await?)
+    } else {
+        None
+    };
+    let mut dedup = match &recipe.near_duplicates {
+        Some(rule) => {
+            let prompts = eval_prompts(db, project_id, &rule.against).await?;
+            let rule = rule.clone();
+            let built = tokio::task::spawn_blocking(move || Dedup::new(&rule, prompts));
+            Some(
+                built
+                    .await
+                    .map_err(|e| StoreError::invalid("near_duplicates", e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let tok = tokenizer.as_ref().map(|(_, t)| t.clone());
+    let mut all: Vec<Lengths> = Vec::with_capacity(staged.len());
+    let mut kept_after_dedup: Vec<bool> = Vec::with_capacity(staged.len());
+    for chunk in staged.chunks(PAGE) {
+        let rows = datasets::curation_page(db, chunk).await?;
+        if rows.len() != chunk.len() {
+            return Err(StoreError::Conflict(
+                "selected pairs changed while curating; freeze again".into(),
+            ));
+        }
+        let (tok, state) = (tok.clone(), dedup.take());
+        let work = tokio::task::spawn_blocking(move || {
+            let mut state = state;
+            let count = |t: &tokenizers::Tokenizer, s: &str| {
+                t.encode_fast(s, false).map_or(0, |e| e.len()) as i64
+            };
+            let page: Vec<(Lengths, bool)> = rows
+                .iter()
+                .map(|r| {
+                    let chars = r.chosen.chars().count() as i64 - r.rejected.chars().count() as i64;
+                    let tokens = tok
+                        .as_ref()
+                        .map(|t| count(t, &r.chosen) - count(t, &r.rejected));
+                    let keep = state.as_mut().is_none_or(|d| d.keep(&r.prompt_text));
+                    let lengths = Lengths {
+                        id: r.id,
+                        hash: r.hash.clone(),
+                        chars,
+                        tokens,
+                    };
+                    (lengths, keep)
+                })
+                .collect();
+            (page, state)
+        });
+        let (page, state) = work
+            .await
+            .map_err(|e| StoreError::invalid("recipe", e.to_string()))?;
+        dedup = state;
+        for (lengths, keep) in page {
+            all.push(lengths);
+            kept_after_dedup.push(keep);
+        }
+    }
+    let counts_tokens = tokenizer.is_some();
+    let before: Vec<&Lengths> = all.iter().collect();
+    let mut kept: Vec<&Lengths> = all
+        .iter()
+        .zip(&kept_after_dedup)
+        .filter_map(|(l, &keep)| keep.then_some(l))
+        .collect();
+    let mut length_gap = 0u64;
+    if let Some(gap) = &recipe.max_length_gap {
+        let (max, unit) = gap.limit();
+        let over: HashSet<i64> = curation::over_gap(&measured(&kept, unit), max)
+            .into_iter()
+            .collect();
+        length_gap = over.len() as u64;
+        kept.retain(|l| !over.contains(&l.id));
+    }
+    let mut length_balance = 0u64;
+    if let Some(rule) = &recipe.length_balance {
+        let drop: HashSet<i64> = curation::balance(&measured(&kept, rule.unit), rule)
+            .map_err(|e| StoreError::invalid("length_balance", e.to_string()))?
+            .into_iter()
+            .collect();
+        length_balance = drop.len() as u64;
+        kept.retain(|l| !drop.contains(&l.id));
+    }
+    let (near_duplicate_eval, near_duplicate_earlier, near_duplicate_examples) = match dedup {
+        Some(d) => (d.dropped_eval, d.dropped_earlier, d.examples),
+        None => (0, 0, Vec::new()),
+    };
+    let report = CurationReport {
+        before: stats(&before, counts_tokens),
+        after: stats(&kept, counts_tokens),
+        near_duplicate_eval,
+        near_duplicate_earlier,
+        length_gap,
+        length_balance,
+        tokenizer: tokenizer.map(|(name, _)| name),
+        near_duplicate_examples,
+    };
+    Ok((kept.iter().map(|l| l.id).collect(), report))
+}
