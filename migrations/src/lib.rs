@@ -13,6 +13,7 @@ mod m20261129_000007_audit_actor_project;
 mod m20261130_000008_project_members_token_expiry;
 mod m20261130_000009_job_chunks;
 mod m20261204_000010_version_curation;
+mod m20261204_000011_pair_rubric;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_project_members_token_expiry::Migration),
             Box::new(m20261130_000009_job_chunks::Migration),
             Box::new(m20261204_000010_version_curation::Migration),
+            Box::new(m20261204_000011_pair_rubric::Migration),
         ]
     }
 }

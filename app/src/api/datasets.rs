@@ -47,6 +47,9 @@ pub async fn freeze_version(
     /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
     #[server(default)]
     strategy_order: Option<String>,
+    /// Rubric versions (`name@version`, comma-separated) whose pairs to take; empty: any.
+    #[server(default)]
+    rubrics: Option<String>,
     /// Length balance: the target share of pairs whose chosen answer is longer (empty: off).
     #[server(default)]
     length_balance: Option<String>,
@@ -96,6 +99,7 @@ pub async fn freeze_version(
         pairwise_core::Recipe {
             sources: list(&sources),
             strategies: Vec::new(),
+            rubrics: list(rubrics.as_deref().unwrap_or("")),
             min_margin: number("min_margin", &min_margin)?,
             max_margin: number("max_margin", &max_margin)?,
             kappa_gate: kappa_gate.is_none().then_some(false),

@@ -60,6 +60,7 @@ fn Datasets() -> impl IntoView {
                 <input type="hidden" name="project" value=name />
                 <label>"Tag" <input name="tag" required maxlength="64" pattern="[A-Za-z0-9._\\-]+" placeholder="v1" /></label>
                 <label class="grow">"Sources (comma-separated, empty = all)" <input name="sources" /></label>
+                <label title="Only pairs judged under these rubric versions; needed when the pairs rest on several">"Rubric versions" <input name="rubrics" size="12" placeholder="default@2" /></label>
                 <label>"Min margin" <input name="min_margin" inputmode="decimal" size="6" /></label>
                 <label>"Max margin" <input name="max_margin" inputmode="decimal" size="6" /></label>
                 <label title="Share of prompts (all pairs of a prompt together) that go to eval; empty: the pairs' own splits">"Eval share" <input name="eval_fraction" inputmode="decimal" size="5" placeholder="0.1" /></label>

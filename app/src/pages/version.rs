@@ -128,6 +128,7 @@ fn Report(report: QualityReport) -> impl IntoView {
                 <div><h3>"Source"</h3><ul>{counts(report.by_source)}</ul></div>
                 <div data-testid="splits"><h3>"Split"</h3><ul>{counts(report.by_split)}</ul></div>
                 <div><h3>"Chosen path"</h3><ul>{counts(report.by_chosen_path)}</ul></div>
+                <div data-testid="rubrics"><h3>"Rubric version"</h3><ul>{counts(report.by_rubric)}</ul></div>
             </div>
             <h2>"Judge runs"</h2>
             <ul>

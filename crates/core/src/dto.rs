@@ -463,6 +463,9 @@ pub struct QualityReport {
     pub by_split: std::collections::BTreeMap<String, u64>,
     /// Path of the chosen side (pairs built from generated candidates).
     pub by_chosen_path: std::collections::BTreeMap<String, u64>,
+    /// Pairs per rubric version they rest on (`none`: no rubric decided them).
+    #[serde(default)]
+    pub by_rubric: std::collections::BTreeMap<String, u64>,
     pub trivial_negatives: u64,
     /// Pairs sharing their prompt with another pair of the version.
     pub repeated_prompts: u64,

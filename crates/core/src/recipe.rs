@@ -12,6 +12,12 @@ pub struct Recipe {
     /// Only pairs made by these strategies (empty = all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strategies: Vec<String>,
+    /// Only pairs resting on these rubric versions (`name@version`, e.g. `default@2`); pairs no
+    /// rubric decided (imports, human and builder pairs) are left out when this is set. Empty:
+    /// any — but a selection resting on more than one rubric version is refused until they are
+    /// named here, so data judged under different rubrics is never mixed silently.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rubrics: Vec<String>,
     /// Drop pairs whose margin is below this (pairs without a margin are kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_margin: Option<f64>,
@@ -390,6 +396,13 @@ mod tests {
                 .contains("length_balance.tolerance")
         );
         assert!(bad(r#"{"near_duplicates":{"jaccard":0}}"#).contains("near_duplicates.jaccard"));
+        assert!(bad(r#"{"rubrics":["default"]}"#).contains("`rubrics`"));
+        assert!(
+            serde_json::from_str::<Recipe>(r#"{"rubrics":["default@2"]}"#)
+                .unwrap()
+                .validate()
+                .is_ok()
+        );
         assert!(serde_json::from_str::<Recipe>(r#"{"length_balance":{"share":0.5}}"#).is_err());
     }
 }

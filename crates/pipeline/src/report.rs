@@ -310,6 +310,7 @@ pub async fn quality_report(
     let mut by_source: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_split: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_chosen_path: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_rubric: BTreeMap<String, u64> = BTreeMap::new();
     let mut prompt_counts: HashMap<String, u64> = HashMap::new();
     let mut eval_prompts = BTreeMap::new();
     let mut other_prompts = BTreeMap::new();
@@ -335,6 +336,12 @@ pub async fn quality_report(
             }
             *by_strategy.entry(p.strategy.clone()).or_default() += 1;
             *by_source.entry(p.source.clone()).or_default() += 1;
+            let rubric = if p.rubric.is_empty() {
+                "none"
+            } else {
+                &p.rubric
+            };
+            *by_rubric.entry(rubric.to_owned()).or_default() += 1;
             let provenance: serde_json::Value =
                 serde_json::from_str(&p.provenance).unwrap_or_default();
             if let Some(path) = provenance["chosen"]["path"].as_str() {
@@ -428,6 +435,7 @@ pub async fn quality_report(
         by_source,
         by_split,
         by_chosen_path,
+        by_rubric,
         trivial_negatives: trivial,
         refusals,
         repeated_prompts,

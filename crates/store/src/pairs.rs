@@ -30,6 +30,15 @@ impl From<PairRecord> for HashedPair {
     }
 }
 
+/// The rubric version a pair rests on: its provenance's `rubric` (judge-built pairs), else none.
+/// Part of the pair's identity, so answers judged under another rubric version are another pair.
+pub fn rubric_of(provenance: &serde_json::Value) -> &str {
+    provenance
+        .get("rubric")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+}
+
 fn active(
     project_id: i64,
     HashedPair { record: r, hash }: &HashedPair,
@@ -55,12 +64,13 @@ fn active(
         provenance: Set(origin.provenance.to_string()),
         metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
         created_at: Set(now),
+        rubric: Set(rubric_of(&origin.provenance).to_owned()),
         ..Default::default()
     }
 }
 
 /// Inserts pairs that each have their own origin (pairs built from candidates carry their own
-/// seeds and versions), skipping hashes the project has; returns how many were new.
+/// seeds and versions), skipping (hash, rubric) keys the project has; returns how many were new.
 pub async fn insert_each(
     db: &impl ConnectionTrait,
     project_id: i64,
@@ -73,9 +83,13 @@ pub async fn insert_each(
     Ok(
         pair::Entity::insert_many(items.iter().map(|(p, o)| active(project_id, p, o, now)))
             .on_conflict(
-                OnConflict::columns([pair::Column::ProjectId, pair::Column::Hash])
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([
+                    pair::Column::ProjectId,
+                    pair::Column::Hash,
+                    pair::Column::Rubric,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(db)
             .await?,
@@ -97,9 +111,13 @@ pub async fn insert_batch(
     let rows = records.iter().map(|p| active(project_id, p, origin, now));
     Ok(pair::Entity::insert_many(rows)
         .on_conflict(
-            OnConflict::columns([pair::Column::ProjectId, pair::Column::Hash])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                pair::Column::ProjectId,
+                pair::Column::Hash,
+                pair::Column::Rubric,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(db)
         .await?)

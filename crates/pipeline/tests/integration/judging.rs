@@ -321,3 +321,132 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
         t.finish().await;
     }
 }
+
+/// Rubric isolation: the same candidates judged under two rubric versions make separate
+/// judgments and separate pairs, each recording its rubric version; a freeze that would mix the
+/// two is refused by field, and a recipe filtered by one version takes only its pairs.
+#[tokio::test]
+async fn pairs_of_two_rubric_versions_stay_apart() {
+    use pairwise_core::{
+        requests::{FreezeRequest, SaveRubric},
+        strategy::Strategy,
+        Recipe,
+    };
+    use pairwise_pipeline::{build_pairs, datasets::freeze_version, quality_report, BuildRequest};
+    use pairwise_store::{entities::pair, rubrics};
+    use sea_orm::EntityTrait;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let actor = Actor::cli();
+        project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.seed = Some(0);
+        request.n = 3;
+        request.max_new_tokens = 6;
+        create_generation(db, request, None).await.expect("run");
+        let mut w = worker(db, "w");
+        w.run_one().await.expect("generate").expect("job");
+        let first = create_judge(
+            db,
+            JudgeRequest::new("gen", tiny(), "default@1", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge v1");
+        w.run_one().await.expect("judge v1").expect("job");
+        let mut spec =
+            rubrics::spec_of(&rubrics::resolve(db, "default@1").await.expect("v1")).expect("spec");
+        spec.pointwise_template = spec.pointwise_template.replace("strict, fair", "careful");
+        let saved = pairwise_pipeline::rubrics::save_rubric(
+            db,
+            &actor,
+            SaveRubric {
+                name: "default".into(),
+                spec,
+                force: false,
+            },
+        )
+        .await
+        .expect("default@2");
+        assert_eq!(saved.version, 2);
+        let second = create_judge(
+            db,
+            JudgeRequest::new("gen", tiny(), "default@2", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge v2");
+        w.run_one().await.expect("judge v2").expect("job");
+        assert_eq!(
+            judgments::for_job(db, first.id).await.expect("j1").len(),
+            judgments::for_job(db, second.id).await.expect("j2").len(),
+            "each rubric version judged every candidate"
+        );
+        let mut inserted = 0;
+        for run in [first.id, second.id] {
+            let report = build_pairs(
+                db,
+                &BuildRequest::new("gen", run, Strategy::Extreme),
+                &actor,
+            )
+            .await
+            .expect("pairs");
+            assert_eq!(report.chosen, 2, "one extreme pair per prompt");
+            assert_eq!(
+                (report.inserted, report.duplicates),
+                (2, 0),
+                "another rubric's pairs are never duplicates of the first's ({})",
+                t.backend
+            );
+            inserted += report.inserted;
+        }
+        let stored = pair::Entity::find().all(db).await.expect("pairs");
+        assert_eq!(stored.len() as u64, inserted);
+        for p in &stored {
+            let provenance: serde_json::Value = serde_json::from_str(&p.provenance).expect("json");
+            assert_eq!(provenance["rubric"], p.rubric.as_str());
+        }
+        let freeze = |tag: &str, rubrics: Vec<String>| FreezeRequest {
+            tag: tag.into(),
+            recipe: Recipe {
+                rubrics,
+                ..Recipe::default()
+            },
+            from: None,
+        };
+        let err = freeze_version(db, &actor, "gen", freeze("mixed", vec![]))
+            .await
+            .expect_err("mixed rubrics")
+            .to_string();
+        assert!(
+            err.contains("`rubrics`") && err.contains("default@1, default@2"),
+            "{err}"
+        );
+        let v = freeze_version(
+            db,
+            &actor,
+            "gen",
+            freeze("v2-only", vec!["default@2".into()]),
+        )
+        .await
+        .expect("filtered");
+        assert_eq!(v.pair_count, 2);
+        let report = quality_report(db, "gen", "v2-only", None)
+            .await
+            .expect("report");
+        assert_eq!(
+            report.by_rubric,
+            std::collections::BTreeMap::from([("default@2".to_owned(), 2)])
+        );
+        let both = freeze_version(
+            db,
+            &actor,
+            "gen",
+            freeze("both", vec!["default@1".into(), "default@2".into()]),
+        )
+        .await
+        .expect("named both");
+        assert_eq!(both.pair_count, 4);
+        t.finish().await;
+    }
+}

@@ -59,18 +59,7 @@ struct Stage {
 
 /// The stages of a recipe: its strategy mix in order (each stage leaving out the pairs of the
 /// earlier ones), or a single stage of every selected pair.
-fn recipe_stages(project_id: i64, recipe: &Recipe, excluded: Vec<i64>) -> Vec<Stage> {
-    let mut base = Condition::all()
-        .add(pair::Column::ProjectId.eq(project_id))
-        .add(filter_condition(
-            &recipe.sources,
-            &recipe.strategies,
-            recipe.min_margin,
-            recipe.max_margin,
-        ));
-    if !excluded.is_empty() {
-        base = base.add(pair::Column::Id.is_not_in(excluded));
-    }
+fn recipe_stages(base: Condition, recipe: &Recipe) -> Vec<Stage> {
     if recipe.mix.is_empty() {
         return vec![Stage {
             condition: base,
@@ -252,18 +241,54 @@ async fn write_stage(
     }
 }
 
-/// The stages of `recipe` over a project, with the κ gate's exclusions when it applies.
+/// The stages of `recipe` over a project, with the κ gate's exclusions when it applies. A
+/// selection resting on more than one rubric version is refused unless the recipe names them.
 async fn stages_of(
     db: &impl ConnectionTrait,
     project_id: i64,
     recipe: &Recipe,
 ) -> Result<Vec<Stage>> {
-    let gated = if recipe.gated() {
-        crate::annotation::gated_human_pairs(db, project_id).await?
-    } else {
-        Vec::new()
-    };
-    Ok(recipe_stages(project_id, recipe, gated))
+    let mut base = Condition::all()
+        .add(pair::Column::ProjectId.eq(project_id))
+        .add(filter_condition(
+            &recipe.sources,
+            &recipe.strategies,
+            recipe.min_margin,
+            recipe.max_margin,
+        ));
+    if !recipe.rubrics.is_empty() {
+        base = base.add(pair::Column::Rubric.is_in(recipe.rubrics.clone()));
+    }
+    if recipe.gated() {
+        let gated = crate::annotation::gated_human_pairs(db, project_id).await?;
+        if !gated.is_empty() {
+            base = base.add(pair::Column::Id.is_not_in(gated));
+        }
+    }
+    if recipe.rubrics.is_empty() {
+        let rubrics: Vec<String> = pair::Entity::find()
+            .select_only()
+            .column(pair::Column::Rubric)
+            .distinct()
+            .filter(base.clone())
+            .filter(pair::Column::Rubric.ne(""))
+            .order_by_asc(pair::Column::Rubric)
+            .limit(5)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if rubrics.len() > 1 {
+            return Err(StoreError::invalid(
+                "rubrics",
+                format!(
+                    "the selected pairs rest on several rubric versions ({}{}): name the ones                      to take in `rubrics`, so data judged under different rubrics is not mixed                      silently",
+                    rubrics.join(", "),
+                    if rubrics.len() == 5 { ", …" } else { "" }
+                ),
+            ));
+        }
+    }
+    Ok(recipe_stages(base, recipe))
 }
 
 /// The ids of the pairs `recipe`'s filters, gate and mix select, in member order: what a

@@ -28,6 +28,8 @@ pub struct Model {
     /// JSON object of the row's other fields.
     pub metadata: String,
     pub created_at: DateTimeUtc,
+    /// The rubric version (`name@version`) the pair rests on; empty when no rubric decided it.
+    pub rubric: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
