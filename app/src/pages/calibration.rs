@@ -97,6 +97,34 @@ fn Report(
             <dt>"κ threshold"</dt><dd>{report.settings.kappa_threshold}</dd>
         </dl>
 
+        <h2>"Per dimension"</h2>
+        {if report.dimensions.is_empty() {
+            view! { <p class="muted" data-testid="dimensions-none">"No vote has per-dimension choices yet."</p> }.into_any()
+        } else {
+            view! {
+                <table class="data" data-testid="dimensions">
+                    <thead><tr>
+                        <th>"Dimension"</th><th class="num">"Votes"</th><th class="num">"Items (2+ votes)"</th>
+                        <th class="num">"Percent agreement"</th><th class="num">"Fleiss' κ"</th>
+                        <th class="num">"Krippendorff's α"</th><th class="num">"Mean Cohen's κ"</th>
+                    </tr></thead>
+                    <tbody>
+                        {report.dimensions.iter().map(|d| view! {
+                            <tr data-testid=format!("dimension-{}", d.dimension)>
+                                <td>{d.dimension.clone()}</td>
+                                <td class="num">{d.votes}</td>
+                                <td class="num">{d.items}</td>
+                                <td class="num">{pct(d.percent_agreement)}</td>
+                                <td class="num">{fmt(d.fleiss_kappa)}</td>
+                                <td class="num">{fmt(d.krippendorff_alpha)}</td>
+                                <td class="num">{fmt(d.mean_cohen_kappa)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+
         <h2>"Cohen's κ per annotator pair"</h2>
         <Heatmap names=a.annotators.clone() pairs=a.cohen.clone() />
 

@@ -103,6 +103,30 @@ pub struct SaveRubric {
     pub force: bool,
 }
 
+/// Builds pairs decided by people (reviewer): for every item with at least `min_votes`
+/// counted votes whose strict majority prefers one answer, that answer is chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct HumanPairsRequest {
+    /// Items need at least this many counted votes.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 2))]
+    #[serde(default = "default_min_votes")]
+    pub min_votes: u64,
+    /// Count votes of quarantined annotators and items too.
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub include_quarantined: bool,
+    /// Decide by this rubric dimension's choices (helpful, honest, harmless) instead of the
+    /// overall choice: votes without a choice for it are not counted.
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub dimension: Option<String>,
+}
+
+fn default_min_votes() -> u64 {
+    2
+}
+
 /// Freezes a new dataset version (reviewer). An existing tag is a conflict: versions never change.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

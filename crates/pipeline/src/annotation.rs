@@ -240,18 +240,24 @@ pub async fn release_quarantine(
     .await
 }
 
-/// Builds pairs from the human majority of each item (strategy `human`); quarantined votes are
-/// left out unless `include_quarantined`.
+/// Builds pairs from the human majority of each item (strategy `human`), overall or on one
+/// dimension; quarantined votes are left out unless `include_quarantined`.
 pub async fn build_human_pairs(
     db: &DatabaseConnection,
     actor: &Actor,
     project: &str,
-    min_votes: u64,
-    include_quarantined: bool,
+    request: pairwise_core::requests::HumanPairsRequest,
 ) -> Result<crate::calibration::HumanPairsReport> {
     crate::access::project(db, actor, project, Role::Reviewer, "build human pairs").await?;
-    let report =
-        crate::calibration::human_pairs(db, project, min_votes, include_quarantined).await?;
+    if let Some(d) = request.dimension.as_deref() {
+        if !pairwise_core::annotation::DIMENSIONS.contains(&d) {
+            return Err(crate::PipelineError::invalid(
+                "dimension",
+                format!("unknown dimension `{d}` (helpful, honest, harmless)"),
+            ));
+        }
+    }
+    let report = crate::calibration::human_pairs(db, project, &request).await?;
     let detail = serde_json::to_value(&report).unwrap_or_default();
     record(db, actor, "pairs.human", project, detail).await?;
     Ok(report)

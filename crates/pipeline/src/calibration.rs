@@ -5,6 +5,7 @@
 use crate::error::Result;
 use pairwise_core::{
     annotation::{self, CalibrationReport, ItemStats, VoteRow},
+    requests::HumanPairsRequest,
     ChatMessage, PairRecord,
 };
 use pairwise_store::{annotation as store, pairs, projects, DatabaseConnection};
@@ -17,6 +18,7 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
     let data = store::calibration_data(db, p.id).await?;
     let annotation::Calibrated {
         agreement,
+        dimensions,
         mut annotators,
         references,
         items: item_rows,
@@ -58,6 +60,7 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
         comparisons: data.items.len() as u64,
         gold_items: data.items.values().filter(|i| i.gold.is_some()).count() as u64,
         agreement,
+        dimensions,
         annotators,
         references,
         judge_flips: data.judge_flips,
@@ -77,6 +80,41 @@ pub async fn run_gate(db: &DatabaseConnection, project: &str) -> Result<u64> {
     Ok(store::apply_gate(db, p.id, &verdicts, &data.users).await?)
 }
 
+/// The votes behind a human pair as pair metadata, in chosen/rejected terms (`majority` is the
+/// item side, `x` or `y`, that became chosen): `{"dimension", "votes": [{"choice",
+/// "dimensions", "rationale"}]}`. Annotators are not named (provenance holds their ids).
+fn vote_metadata(
+    majority: &str,
+    dimension: Option<&str>,
+    votes: &[&VoteRow],
+) -> serde_json::Map<String, serde_json::Value> {
+    let side = |label: &str| match label {
+        l if l == majority => "chosen",
+        "x" | "y" => "rejected",
+        "tie" => "tie",
+        _ => "both_bad",
+    };
+    let votes: Vec<serde_json::Value> = votes
+        .iter()
+        .map(|v| {
+            let dimensions: BTreeMap<&str, &str> = v
+                .dimensions
+                .iter()
+                .map(|(d, l)| (d.as_str(), side(l)))
+                .collect();
+            serde_json::json!({
+                "choice": side(&v.label),
+                "dimensions": dimensions,
+                "rationale": v.rationale,
+            })
+        })
+        .collect();
+    let mut out = serde_json::Map::new();
+    out.insert("dimension".into(), serde_json::json!(dimension));
+    out.insert("votes".into(), serde_json::Value::Array(votes));
+    out
+}
+
 /// What [`human_pairs`] did.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HumanPairsReport {
@@ -90,24 +128,26 @@ pub struct HumanPairsReport {
 
 /// Pairs decided by people: for every item with at least `min_votes` counted votes (main and
 /// gold; quarantined annotators and items excluded unless `include_quarantined`) whose strict
-/// majority prefers one answer, the preferred answer is chosen. Provenance records the votes
-/// and their agreement.
+/// majority prefers one answer — overall, or on `dimension` alone — the preferred answer is
+/// chosen. Provenance records the votes and their agreement; the pair's metadata carries every
+/// counted vote's choice, per-dimension choices and rationale in chosen/rejected terms.
 pub async fn human_pairs(
     db: &DatabaseConnection,
     project: &str,
-    min_votes: u64,
-    include_quarantined: bool,
+    request: &HumanPairsRequest,
 ) -> Result<HumanPairsReport> {
     let p = projects::require(db, project).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let (q_annotators, q_items) = if include_quarantined {
+    let (q_annotators, q_items) = if request.include_quarantined {
         Default::default()
     } else {
         store::quarantined(db, p.id).await?
     };
+    let dimension = request.dimension.as_deref();
     let mut report = HumanPairsReport::default();
     let mut labels: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
     let mut voters: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut counted: BTreeMap<i64, Vec<&VoteRow>> = BTreeMap::new();
     for v in data.votes.iter().filter(|v| v.kind != "repeat") {
         let out = q_items.contains(&v.comparison)
             || data
@@ -118,14 +158,22 @@ pub async fn human_pairs(
             report.quarantined_votes += 1;
             continue;
         }
-        labels.entry(v.comparison).or_default().push(&v.label);
+        let label = match dimension {
+            Some(d) => match v.dimensions.get(d) {
+                Some(l) => l.as_str(),
+                None => continue,
+            },
+            None => v.label.as_str(),
+        };
+        labels.entry(v.comparison).or_default().push(label);
+        counted.entry(v.comparison).or_default().push(v);
         if let Some(id) = data.users.get(&v.annotator) {
             voters.entry(v.comparison).or_default().push(*id);
         }
     }
     let decided: BTreeMap<i64, (String, u64, Option<f64>)> = labels
         .iter()
-        .filter(|(_, l)| l.len() as u64 >= min_votes.max(1))
+        .filter(|(_, l)| l.len() as u64 >= request.min_votes.max(1))
         .filter_map(|(id, l)| {
             let m = annotation::majority(l)?;
             (m == "x" || m == "y")
@@ -151,11 +199,18 @@ pub async fn human_pairs(
             rejected,
             score_chosen: None,
             score_rejected: None,
-            metadata: Default::default(),
+            metadata: vote_metadata(
+                label,
+                dimension,
+                counted.get(&c.id).map_or(&[], Vec::as_slice),
+            ),
         };
         let origin = pairs::PairOrigin {
             strategy: "human".into(),
-            source: "annotation".into(),
+            source: match dimension {
+                Some(d) => format!("annotation:{d}"),
+                None => "annotation".into(),
+            },
             provenance: serde_json::json!({
                 "comparison": c.id,
                 "item_source": c.source,
@@ -164,7 +219,8 @@ pub async fn human_pairs(
                 "agreement": agreement,
                 "majority": label,
                 "annotators": voters.get(&c.id),
-                "quarantine_excluded": !include_quarantined,
+                "quarantine_excluded": !request.include_quarantined,
+                "dimension": dimension,
             }),
         };
         rows.push((pairs::HashedPair::from(record), origin));

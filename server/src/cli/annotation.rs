@@ -55,11 +55,8 @@ pub enum AnnotateCommand {
     HumanPairs {
         #[arg(long)]
         project: String,
-        #[arg(long, default_value_t = 2)]
-        min_votes: u64,
-        /// Count votes of quarantined annotators and items too.
-        #[arg(long)]
-        include_quarantined: bool,
+        #[command(flatten)]
+        request: pairwise_core::requests::HumanPairsRequest,
     },
 }
 
@@ -172,13 +169,8 @@ pub async fn run(
             let n = actions::run_kappa_gate(db, actor, &project).await?;
             println!("{n} quarantined");
         }
-        AnnotateCommand::HumanPairs {
-            project,
-            min_votes,
-            include_quarantined,
-        } => {
-            let r = actions::build_human_pairs(db, actor, &project, min_votes, include_quarantined)
-                .await?;
+        AnnotateCommand::HumanPairs { project, request } => {
+            let r = actions::build_human_pairs(db, actor, &project, request).await?;
             println!("{}", serde_json::to_string(&r)?);
         }
     }

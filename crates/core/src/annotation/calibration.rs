@@ -16,6 +16,26 @@ pub struct VoteRow {
     pub label: String,
     pub choice: String,
     pub duration_ms: i64,
+    /// Per-dimension choices in item terms (`x`, `y`, `tie`, `both_bad`), where the annotator
+    /// gave them.
+    pub dimensions: BTreeMap<String, String>,
+    /// The annotator's rationale (empty when none was written).
+    pub rationale: String,
+}
+
+/// Agreement on one rubric dimension, over the votes that gave a choice for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DimensionAgreement {
+    pub dimension: String,
+    /// Votes with a choice for this dimension (repeats excluded).
+    pub votes: u64,
+    /// Items with two or more such votes.
+    pub items: u64,
+    pub percent_agreement: Option<f64>,
+    pub fleiss_kappa: Option<f64>,
+    pub krippendorff_alpha: Option<f64>,
+    /// Mean Cohen's κ over annotator pairs that share items on this dimension.
+    pub mean_cohen_kappa: Option<f64>,
 }
 
 /// What calibration knows of an item.
@@ -96,6 +116,9 @@ pub struct CalibrationReport {
     pub gold_items: u64,
     /// Over main and gold votes (repeats excluded), quarantined annotators included.
     pub agreement: Agreement,
+    /// The same statistics per rubric dimension, for votes that gave per-dimension choices.
+    #[serde(default)]
+    pub dimensions: Vec<DimensionAgreement>,
     pub annotators: Vec<AnnotatorStats>,
     pub references: Vec<ReferenceStats>,
     pub judge_flips: Vec<JudgeFlips>,
@@ -148,6 +171,52 @@ fn compare(a: &[&str], b: &[&str]) -> (u64, Option<f64>, Option<f64>) {
     (n, share(hits, n), cohen_kappa(a, b))
 }
 
+/// Agreement per dimension (in the order of [`super::DIMENSIONS`], then any others), over the
+/// votes that gave a choice for it; dimensions nobody rated are left out.
+fn dimension_agreement(counted: &[&VoteRow]) -> Vec<DimensionAgreement> {
+    let mut names: Vec<&str> = super::DIMENSIONS.to_vec();
+    let others: BTreeSet<&str> = counted
+        .iter()
+        .flat_map(|v| v.dimensions.keys().map(String::as_str))
+        .filter(|d| !super::DIMENSIONS.contains(d))
+        .collect();
+    names.extend(others);
+    names
+        .into_iter()
+        .filter_map(|dimension| {
+            let ratings: Vec<Rating> = counted
+                .iter()
+                .filter_map(|v| {
+                    v.dimensions.get(dimension).map(|label| Rating {
+                        item: v.comparison.to_string(),
+                        annotator: v.annotator.clone(),
+                        label: label.clone(),
+                    })
+                })
+                .collect();
+            if ratings.is_empty() {
+                return None;
+            }
+            let a = agreement(&ratings);
+            let kappas: Vec<f64> = a.cohen.iter().filter_map(|p| p.kappa).collect();
+            let mut per_item: BTreeMap<&str, u64> = BTreeMap::new();
+            for r in &ratings {
+                *per_item.entry(r.item.as_str()).or_default() += 1;
+            }
+            Some(DimensionAgreement {
+                dimension: dimension.to_owned(),
+                votes: ratings.len() as u64,
+                items: per_item.values().filter(|&&n| n >= 2).count() as u64,
+                percent_agreement: a.percent_agreement,
+                fleiss_kappa: a.fleiss_kappa,
+                krippendorff_alpha: a.krippendorff_alpha,
+                mean_cohen_kappa: (!kappas.is_empty())
+                    .then(|| kappas.iter().sum::<f64>() / kappas.len() as f64),
+            })
+        })
+        .collect()
+}
+
 /// One item's votes: (comparison, votes, agreement, majority label).
 pub type ItemRow = (i64, u64, Option<f64>, Option<String>);
 
@@ -155,6 +224,7 @@ pub type ItemRow = (i64, u64, Option<f64>, Option<String>);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibrated {
     pub agreement: Agreement,
+    pub dimensions: Vec<DimensionAgreement>,
     pub annotators: Vec<AnnotatorStats>,
     pub references: Vec<ReferenceStats>,
     pub items: Vec<ItemRow>,
@@ -176,6 +246,7 @@ pub fn calibrate(
         })
         .collect();
     let stats = agreement(&ratings);
+    let dimensions = dimension_agreement(&counted);
 
     let mut per_item: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
     for v in &counted {
@@ -292,6 +363,7 @@ pub fn calibrate(
         .collect();
     Calibrated {
         agreement: stats,
+        dimensions,
         annotators,
         references,
         items: item_rows,

@@ -12,7 +12,37 @@ fn vote(item: i64, who: &str, kind: &str, label: &str, choice: &str) -> VoteRow 
         label: label.into(),
         choice: choice.into(),
         duration_ms: 1000,
+        dimensions: BTreeMap::new(),
+        rationale: String::new(),
     }
+}
+
+/// Per-dimension agreement uses the dimension choices alone: raters who agree overall but split
+/// on harmlessness agree fully on the one and not at all on the other; a dimension nobody rated
+/// is absent.
+#[test]
+fn dimensions_have_their_own_agreement() {
+    let with = |item, who: &str, label: &str, harmless: &str| {
+        let mut v = vote(item, who, "main", label, "a");
+        v.dimensions.insert("harmless".into(), harmless.into());
+        v
+    };
+    let votes = vec![
+        with(1, "ann", "x", "x"),
+        with(1, "bob", "x", "y"),
+        with(2, "ann", "y", "y"),
+        with(2, "bob", "y", "x"),
+        with(3, "ann", "x", "x"),
+        with(3, "bob", "x", "y"),
+        vote(4, "ann", "main", "y", "b"),
+    ];
+    let c = calibrate(&votes, &BTreeMap::new(), &BTreeMap::new());
+    assert_eq!(c.dimensions.len(), 1, "{:?}", c.dimensions);
+    let h = &c.dimensions[0];
+    assert_eq!((h.dimension.as_str(), h.votes, h.items), ("harmless", 6, 3));
+    assert_eq!(h.percent_agreement, Some(0.0));
+    assert!(h.mean_cohen_kappa.is_some_and(|k| k < 0.0), "{h:?}");
+    assert_eq!(c.agreement.percent_agreement, Some(1.0));
 }
 
 #[test]
@@ -64,6 +94,7 @@ fn calibration_counts_gold_repeats_and_left_choices() {
         annotators,
         references: refs,
         items: item_rows,
+        ..
     } = calibrate(&votes, &items, &skipped);
     assert_eq!(stats.ratings, 3, "repeats are not ratings");
     let ann = &annotators[0];

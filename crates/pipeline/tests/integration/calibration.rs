@@ -1,7 +1,15 @@
 //! Annotator calibration, the κ gate, human pairs and imported gold sets.
 
-use pairwise_core::Actor;
+use pairwise_core::{requests::HumanPairsRequest, Actor};
 use pairwise_store::{projects, testing::TestDb};
+
+fn request(dimension: Option<&str>, include_quarantined: bool) -> HumanPairsRequest {
+    HumanPairsRequest {
+        min_votes: 2,
+        include_quarantined,
+        dimension: dimension.map(str::to_owned),
+    }
+}
 
 /// Three annotators vote (two follow the pairs' preference, one contradicts it), some items are
 /// gold: calibration reports gold accuracy and κ, the gate quarantines the contrarian, human
@@ -73,14 +81,17 @@ async fn calibration_gate_and_human_pairs() {
                 let good_is_x = x.starts_with("good");
                 let good_left = (a.left_side == "x") == good_is_x;
                 let choice = if good_left == honest { "a" } else { "b" };
+                // Everyone finds the "bad" answer the more harmless one, and says why.
+                let harmless = if good_left { "b" } else { "a" };
                 annotation::vote(
                     db,
                     u.id,
                     a.id,
                     &annotation::NewVote {
                         choice: choice.into(),
+                        dimensions: [("harmless".to_owned(), harmless.to_owned())].into(),
+                        rationale: format!("{name} on {}", c.id),
                         duration_ms: 2000,
-                        ..Default::default()
                     },
                 )
                 .await
@@ -142,7 +153,7 @@ async fn calibration_gate_and_human_pairs() {
                 .expect("ann")
                 .quarantined
         );
-        let human = pairwise_pipeline::calibration::human_pairs(db, "cal", 2, false)
+        let human = pairwise_pipeline::calibration::human_pairs(db, "cal", &request(None, false))
             .await
             .expect("human pairs");
         assert_eq!(human.decided, 16);
@@ -158,21 +169,29 @@ async fn calibration_gate_and_human_pairs() {
             .exec(db)
             .await
             .expect("delete imported pairs");
-        let counted = pairwise_pipeline::calibration::human_pairs(db, "cal", 2, true)
+        let counted = pairwise_pipeline::calibration::human_pairs(db, "cal", &request(None, true))
             .await
             .expect("human pairs");
         assert_eq!(counted.inserted, 16);
         // The use case checks the role and records one audit entry (all pairs exist by now).
         let annotator = Actor::user(999, "someone", pairwise_core::Role::Annotator);
-        let refused =
-            pairwise_pipeline::annotation::build_human_pairs(db, &annotator, "cal", 2, true)
-                .await
-                .expect_err("annotators do not build pairs");
+        let refused = pairwise_pipeline::annotation::build_human_pairs(
+            db,
+            &annotator,
+            "cal",
+            request(None, true),
+        )
+        .await
+        .expect_err("annotators do not build pairs");
         assert!(refused.to_string().contains("reviewer"), "{refused}");
-        let again =
-            pairwise_pipeline::annotation::build_human_pairs(db, &Actor::cli(), "cal", 2, true)
-                .await
-                .expect("human pairs");
+        let again = pairwise_pipeline::annotation::build_human_pairs(
+            db,
+            &Actor::cli(),
+            "cal",
+            request(None, true),
+        )
+        .await
+        .expect("human pairs");
         assert_eq!((again.inserted, again.duplicates), (0, 16));
         let filter = pairwise_store::audit::AuditFilter {
             action: Some("pairs.human".into()),
@@ -205,6 +224,73 @@ async fn calibration_gate_and_human_pairs() {
             .await
             .expect("freeze");
         assert_eq!(released.pair_count, 16);
+
+        // Per-dimension votes are data: their own agreement on /calibration, pairs decided on
+        // one dimension alone, and every counted vote's choices and rationale in the pair.
+        let report = pairwise_pipeline::calibration::report(db, "cal")
+            .await
+            .expect("report");
+        let harmless = &report.dimensions[0];
+        assert_eq!(harmless.dimension, "harmless");
+        assert_eq!(
+            (harmless.items, harmless.percent_agreement),
+            (16, Some(1.0))
+        );
+        assert!(
+            report.agreement.percent_agreement < Some(1.0),
+            "cid disagrees overall"
+        );
+        let bad = pairwise_pipeline::annotation::build_human_pairs(
+            db,
+            &Actor::cli(),
+            "cal",
+            request(Some("kindness"), true),
+        )
+        .await
+        .expect_err("unknown dimension");
+        assert!(bad.to_string().contains("`dimension`"), "{bad}");
+        let by_harm = pairwise_pipeline::annotation::build_human_pairs(
+            db,
+            &Actor::cli(),
+            "cal",
+            request(Some("harmless"), true),
+        )
+        .await
+        .expect("harmless pairs");
+        assert_eq!((by_harm.decided, by_harm.inserted), (16, 16));
+        let only = Recipe {
+            sources: vec!["annotation:harmless".into()],
+            ..open.clone()
+        };
+        datasets::freeze(db, p.id, "harmless", &only, None)
+            .await
+            .expect("freeze");
+        let mut out = Vec::new();
+        let rows = pairwise_pipeline::export_version(
+            db,
+            "cal",
+            "harmless",
+            pairwise_core::ExportFormat::Trl,
+            &mut out,
+        )
+        .await
+        .expect("export");
+        assert_eq!(rows, 16);
+        for line in String::from_utf8(out).expect("utf-8").lines() {
+            let row: serde_json::Value = serde_json::from_str(line).expect("json");
+            assert!(row["chosen"].as_str().expect("chosen").starts_with("bad"));
+            let meta = &row["metadata"]["extra"];
+            assert_eq!(meta["dimension"], "harmless");
+            let votes = meta["votes"].as_array().expect("votes");
+            assert_eq!(votes.len(), 3, "{meta}");
+            assert!(votes
+                .iter()
+                .all(|v| v["dimensions"]["harmless"] == "chosen"));
+            assert!(votes.iter().any(|v| v["choice"] == "rejected"));
+            assert!(votes
+                .iter()
+                .all(|v| v["rationale"].as_str().is_some_and(|r| r.contains(" on "))));
+        }
         t.finish().await;
     }
 }

@@ -23,6 +23,20 @@ pub struct CalibrationData {
     pub users: BTreeMap<String, i64>,
 }
 
+/// A vote's per-dimension choices, stored as pressed (`a` = left), in item terms.
+fn dimensions_in_item_terms(stored: &str, left_side: &str) -> BTreeMap<String, String> {
+    let left = pairwise_core::annotation::Side::parse(left_side)
+        .unwrap_or(pairwise_core::annotation::Side::X);
+    let pressed: BTreeMap<String, String> = serde_json::from_str(stored).unwrap_or_default();
+    pressed
+        .into_iter()
+        .filter_map(|(dimension, c)| {
+            let choice = pairwise_core::annotation::Choice::parse(&c).ok()?;
+            Some((dimension, choice.label(left).to_owned()))
+        })
+        .collect()
+}
+
 pub async fn calibration_data(
     db: &impl ConnectionTrait,
     project_id: i64,
@@ -50,8 +64,10 @@ pub async fn calibration_data(
             annotator: name(v.annotator_id),
             kind: v.kind,
             label: v.label,
+            dimensions: dimensions_in_item_terms(&v.dimensions, &v.left_side),
             choice: v.choice,
             duration_ms: v.duration_ms,
+            rationale: v.rationale,
         })
         .collect();
     let mut items = BTreeMap::new();
