@@ -270,6 +270,14 @@ impl Recipe {
                 return Err("`near_duplicates.jaccard` must be above 0 and at most 1".into());
             }
         }
+        if let Some(bad) = self.rubrics.iter().find(|r| {
+            r.split_once('@')
+                .is_none_or(|(name, v)| name.is_empty() || v.parse::<u32>().is_err())
+        }) {
+            return Err(format!(
+                "`rubrics`: `{bad}` is not a rubric version (name@version, e.g. default@2)"
+            ));
+        }
         if self
             .tokenizer
             .as_deref()
