@@ -8,7 +8,9 @@ mod pages;
 mod splits;
 
 pub use diff::diff;
-pub use freeze::{curation_page, freeze, freeze_members, rollback, staged_ids, CurationRow};
+pub use freeze::{
+    curation_page, ensure_new_tag, freeze, freeze_members, rollback, staged_ids, CurationRow,
+};
 pub use pages::{export_page, pairs_page, ExportRow};
 pub use splits::pair_split;
 

@@ -39,6 +39,17 @@ pub fn rubric_of(provenance: &serde_json::Value) -> &str {
         .unwrap_or("")
 }
 
+/// A pair already stored under the same (project, hash, rubric) key is kept as it is.
+fn keep_existing() -> OnConflict {
+    OnConflict::columns([
+        pair::Column::ProjectId,
+        pair::Column::Hash,
+        pair::Column::Rubric,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
 fn active(
     project_id: i64,
     HashedPair { record: r, hash }: &HashedPair,
@@ -82,22 +93,14 @@ pub async fn insert_each(
     let now = chrono::Utc::now();
     Ok(
         pair::Entity::insert_many(items.iter().map(|(p, o)| active(project_id, p, o, now)))
-            .on_conflict(
-                OnConflict::columns([
-                    pair::Column::ProjectId,
-                    pair::Column::Hash,
-                    pair::Column::Rubric,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
+            .on_conflict(keep_existing())
             .exec_without_returning(db)
             .await?,
     )
 }
 
-/// Inserts pairs, skipping those whose hash the project already has (or that repeat within the
-/// batch); returns how many were new. Run inside the caller's transaction for atomic imports.
+/// Inserts pairs, skipping those whose (hash, rubric) the project already has (or that repeat
+/// within the batch); returns how many were new. Run inside the caller's transaction for atomic imports.
 pub async fn insert_batch(
     db: &impl ConnectionTrait,
     project_id: i64,
@@ -110,15 +113,7 @@ pub async fn insert_batch(
     let now = chrono::Utc::now();
     let rows = records.iter().map(|p| active(project_id, p, origin, now));
     Ok(pair::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                pair::Column::ProjectId,
-                pair::Column::Hash,
-                pair::Column::Rubric,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
+        .on_conflict(keep_existing())
         .exec_without_returning(db)
         .await?)
 }

@@ -2,7 +2,7 @@
 
 use crate::error::{PipelineError, Result};
 use pairwise_core::{dto::DatasetVersionView, requests::FreezeRequest, Actor, Role};
-use pairwise_store::{audit, datasets, DatabaseConnection, StoreError};
+use pairwise_store::{audit, datasets, DatabaseConnection};
 
 /// Freezes `request.tag` in `project`; the version never changes afterwards.
 pub async fn freeze_version(
@@ -25,16 +25,10 @@ pub async fn freeze_version(
         Some(from) => datasets::rollback(db, p.id, from, tag, actor.id).await?,
         None if recipe.curates() => {
             // Refuse a taken tag or a bad recipe before reading every selected pair.
-            datasets::validate_tag(tag)?;
+            datasets::ensure_new_tag(db, p.id, tag).await?;
             recipe
                 .validate()
                 .map_err(|m| PipelineError::invalid("recipe", m))?;
-            if datasets::find(db, p.id, tag).await?.is_some() {
-                return Err(StoreError::Conflict(format!(
-                    "dataset version `{tag}` already exists and is frozen"
-                ))
-                .into());
-            }
             let (ids, report) = super::curate(db, p.id, recipe).await?;
             datasets::freeze_members(db, p.id, tag, recipe, actor.id, ids, &report).await?
         }

@@ -408,6 +408,59 @@ async fn write_version<C: ConnectionTrait>(
     Ok(finished.update(txn).await?)
 }
 
+/// Checks that `tag` is a valid tag no version of the project has yet.
+pub async fn ensure_new_tag(db: &impl ConnectionTrait, project_id: i64, tag: &str) -> Result<()> {
+    validate_tag(tag)?;
+    if find(db, project_id, tag).await?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "dataset version `{tag}` already exists and is frozen"
+        )));
+    }
+    Ok(())
+}
+
+/// What a freeze writes: the recipe's stages as they stand inside the transaction, or a
+/// curated member list with its report (JSON).
+enum Selection {
+    Recipe,
+    Curated(Vec<i64>, String),
+}
+
+async fn freeze_selection(
+    db: &DatabaseConnection,
+    project_id: i64,
+    tag: &str,
+    recipe: &Recipe,
+    created_by: Option<i64>,
+    selection: Selection,
+) -> Result<DatasetVersionView> {
+    recipe
+        .validate()
+        .map_err(|m| StoreError::invalid("recipe", m))?;
+    let txn = db.begin().await?;
+    ensure_new_tag(&txn, project_id, tag).await?;
+    let parent = latest(&txn, project_id).await?.map(|p| p.id);
+    let (members, curation) = match selection {
+        Selection::Recipe => (
+            Members::Staged(stages_of(&txn, project_id, recipe).await?),
+            None,
+        ),
+        Selection::Curated(ids, report) => (Members::Ids(ids), Some(report)),
+    };
+    let new = NewVersion {
+        project_id,
+        tag,
+        parent_id: parent,
+        recipe,
+        created_by,
+        curation,
+    };
+    let model = write_version(&txn, new, members).await?;
+    let v = view(&txn, &model).await?;
+    txn.commit().await?;
+    Ok(v)
+}
+
 /// Freezes the project's pairs that `recipe` selects as version `tag`: in pair order, or stage
 /// by stage of its strategy mix; each member with its split under the recipe's split rule.
 pub async fn freeze(
@@ -417,30 +470,7 @@ pub async fn freeze(
     recipe: &Recipe,
     created_by: Option<i64>,
 ) -> Result<DatasetVersionView> {
-    validate_tag(tag)?;
-    recipe
-        .validate()
-        .map_err(|m| StoreError::invalid("recipe", m))?;
-    let txn = db.begin().await?;
-    if find(&txn, project_id, tag).await?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "dataset version `{tag}` already exists and is frozen"
-        )));
-    }
-    let parent = latest(&txn, project_id).await?.map(|p| p.id);
-    let members = Members::Staged(stages_of(&txn, project_id, recipe).await?);
-    let new = NewVersion {
-        project_id,
-        tag,
-        parent_id: parent,
-        recipe,
-        created_by,
-        curation: None,
-    };
-    let model = write_version(&txn, new, members).await?;
-    let v = view(&txn, &model).await?;
-    txn.commit().await?;
-    Ok(v)
+    freeze_selection(db, project_id, tag, recipe, created_by, Selection::Recipe).await
 }
 
 /// Freezes exactly the pairs `ids` (a recipe's selection after its curation rules, see
@@ -454,29 +484,10 @@ pub async fn freeze_members(
     ids: Vec<i64>,
     curation: &pairwise_core::dto::CurationReport,
 ) -> Result<DatasetVersionView> {
-    validate_tag(tag)?;
-    recipe
-        .validate()
-        .map_err(|m| StoreError::invalid("recipe", m))?;
-    let txn = db.begin().await?;
-    if find(&txn, project_id, tag).await?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "dataset version `{tag}` already exists and is frozen"
-        )));
-    }
-    let parent = latest(&txn, project_id).await?.map(|p| p.id);
-    let new = NewVersion {
-        project_id,
-        tag,
-        parent_id: parent,
-        recipe,
-        created_by,
-        curation: serde_json::to_string(curation).ok(),
-    };
-    let model = write_version(&txn, new, Members::Ids(ids)).await?;
-    let v = view(&txn, &model).await?;
-    txn.commit().await?;
-    Ok(v)
+    let report = serde_json::to_string(curation)
+        .map_err(|e| StoreError::invalid("curation", e.to_string()))?;
+    let selection = Selection::Curated(ids, report);
+    freeze_selection(db, project_id, tag, recipe, created_by, selection).await
 }
 
 /// A new version `tag` with exactly the pairs of version `from` (rollback without rewriting).
@@ -487,13 +498,8 @@ pub async fn rollback(
     tag: &str,
     created_by: Option<i64>,
 ) -> Result<DatasetVersionView> {
-    validate_tag(tag)?;
     let txn = db.begin().await?;
-    if find(&txn, project_id, tag).await?.is_some() {
-        return Err(StoreError::Conflict(format!(
-            "dataset version `{tag}` already exists and is frozen"
-        )));
-    }
+    ensure_new_tag(&txn, project_id, tag).await?;
     let source = require(&txn, project_id, from).await?;
     let recipe: Recipe = serde_json::from_str(&source.recipe).unwrap_or_default();
     let new = NewVersion {
