@@ -129,6 +129,16 @@ test('a reviewer reads calibration and runs the κ gate', async ({ page }) => {
   expect(repeats.map(Number).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   await page.getByTestId('run-gate').click();
   await expect(page.getByTestId('gate-result')).toHaveText(/^\d+ quarantined\.$/);
+
+  // Human pairs from the page: the majority of the votes that pass the gate; a second build
+  // finds every pair already stored.
+  await page.getByTestId('build-human').click();
+  await expect(page.getByTestId('human-result')).toHaveText(/^Decided \d+ items: \d+ new pairs, \d+ already stored; \d+ quarantined votes left out\.$/);
+  const first = await page.getByTestId('human-result').textContent();
+  const decided = Number(first.match(/^Decided (\d+) items/)[1]);
+  expect(decided).toBeGreaterThan(0);
+  await page.getByTestId('build-human').click();
+  await expect(page.getByTestId('human-result')).toContainText(`0 new pairs, ${decided} already stored`);
 });
 
 test('hostile answers render inert as text and as Markdown', async ({ page }) => {

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use pairwise_core::annotation::CalibrationReport;
+use pairwise_core::{annotation::CalibrationReport, dto::HumanPairsReport};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{actor, db, member_project};
@@ -29,6 +29,24 @@ pub async fn run_kappa_gate(project: String) -> Result<u64, AppError> {
 pub async fn release_quarantine(project: String, id: i64) -> Result<(), AppError> {
     let (db, actor) = (db()?, actor()?);
     Ok(pairwise_pipeline::annotation::release_quarantine(&db, &actor, &project, id).await?)
+}
+
+/// Builds pairs from the human majority of each item (reviewer), overall or on one dimension
+/// (empty: overall); the checkbox counts quarantined votes too.
+#[server]
+pub async fn build_human_pairs(
+    project: String,
+    min_votes: u64,
+    #[server(default)] dimension: Option<String>,
+    #[server(default)] include_quarantined: Option<String>,
+) -> Result<HumanPairsReport, AppError> {
+    let (db, actor) = (db()?, actor()?);
+    let request = pairwise_core::requests::HumanPairsRequest {
+        min_votes,
+        include_quarantined: include_quarantined.is_some(),
+        dimension: dimension.filter(|d| !d.trim().is_empty()),
+    };
+    Ok(pairwise_pipeline::annotation::build_human_pairs(&db, &actor, &project, request).await?)
 }
 
 /// Makes an item gold with an agreed answer (`x`, `y`, `tie`, `both_bad`).

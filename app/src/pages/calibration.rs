@@ -6,7 +6,9 @@
 use crate::{
     api::{
         annotation::SaveAnnotationSettings,
-        calibration::{calibration, promote_gold, release_quarantine, run_kappa_gate},
+        calibration::{
+            calibration, promote_gold, release_quarantine, run_kappa_gate, BuildHumanPairs,
+        },
     },
     components::guard::{action_error, ErrorBox, Guarded},
 };
@@ -47,6 +49,7 @@ fn Calibration() -> impl IntoView {
         promote_gold(p.clone(), *id, a.clone())
     });
     let save = ServerAction::<SaveAnnotationSettings>::new();
+    let human = ServerAction::<BuildHumanPairs>::new();
     let data = Resource::new(
         move || {
             (
@@ -63,7 +66,7 @@ fn Calibration() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Computing…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(report) => view! { <Report report gate release gold save /> }.into_any(),
+                    Ok(report) => view! { <Report report gate release gold save human /> }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}
@@ -78,10 +81,20 @@ fn Report(
     release: Action<(String, i64), Result<(), crate::error::AppError>>,
     gold: Action<(String, i64, String), Result<(), crate::error::AppError>>,
     save: ServerAction<SaveAnnotationSettings>,
+    human: ServerAction<BuildHumanPairs>,
 ) -> impl IntoView {
+    let built = move || {
+        human.value().get().and_then(|r| r.ok()).map(|r| view! {
+            <p class="ok" role="status" data-testid="human-result">{format!(
+                "Decided {} items: {} new pairs, {} already stored; {} quarantined votes left out.",
+                r.decided, r.inserted, r.duplicates, r.quarantined_votes
+            )}</p>
+        })
+    };
     let a = &report.agreement;
     let project = report.project.clone();
     let p_gate = project.clone();
+    let p_human = project.clone();
     let s = report.settings.clone();
     let votes: u64 = report.annotators.iter().map(|a| a.votes).sum();
     view! {
@@ -235,6 +248,24 @@ fn Report(
                 }).collect_view()}
             </tbody>
         </table>
+
+        <details class="card" open>
+            <summary>"Build human pairs"</summary>
+            <ActionForm action=human attr:class="row">
+                <input type="hidden" name="project" value=p_human />
+                <label>"Min votes " <input type="number" name="min_votes" min="1" max="50" value="2" /></label>
+                <label>"Decided by " <select name="dimension">
+                    <option value="">"the overall choice"</option>
+                    <option value="helpful">"helpful"</option>
+                    <option value="honest">"honest"</option>
+                    <option value="harmless">"harmless"</option>
+                </select></label>
+                <label title="Count votes of quarantined annotators and items too"><input type="checkbox" name="include_quarantined" value="on" /> " include quarantined votes"</label>
+                <button type="submit" data-testid="build-human">"Build pairs"</button>
+            </ActionForm>
+            {action_error(human.value())}
+            {built}
+        </details>
 
         <details class="card">
             <summary>"Queue settings"</summary>

@@ -147,6 +147,17 @@ pub struct DatasetVersionView {
     pub curation: Option<CurationReport>,
 }
 
+/// What building human pairs did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HumanPairsReport {
+    /// Items with a strict majority for one answer among the counted votes.
+    pub decided: u64,
+    pub inserted: u64,
+    pub duplicates: u64,
+    /// Votes left out because their annotator or item is quarantined.
+    pub quarantined_votes: u64,
+}
+
 /// The selected pairs before and after a recipe's curation rules, and what each rule dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurationReport {

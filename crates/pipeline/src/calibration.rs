@@ -115,16 +115,7 @@ fn vote_metadata(
     out
 }
 
-/// What [`human_pairs`] did.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct HumanPairsReport {
-    /// Items with a strict majority for one answer among the counted votes.
-    pub decided: u64,
-    pub inserted: u64,
-    pub duplicates: u64,
-    /// Votes left out because their annotator or item is quarantined.
-    pub quarantined_votes: u64,
-}
+pub use pairwise_core::dto::HumanPairsReport;
 
 /// Pairs decided by people: for every item with at least `min_votes` counted votes (main and
 /// gold; quarantined annotators and items excluded unless `include_quarantined`) whose strict

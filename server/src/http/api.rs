@@ -25,7 +25,7 @@ use utoipa::OpenApi;
         super::auth::login_json, super::auth::logout_json,
         super::datasets::list, super::datasets::freeze, super::datasets::show, super::datasets::diff, super::datasets::export, super::datasets::report,
         super::runs::list, super::runs::show, super::runs::generate, super::runs::judge,
-        super::runs::reference, super::runs::build, super::runs::cancel, super::runs::retry, super::runs::events, super::runs::build_pairs, super::audit::list
+        super::runs::reference, super::runs::build, super::runs::cancel, super::runs::retry, super::runs::events, super::runs::build_pairs, super::runs::build_human_pairs, super::audit::list
     ),
     components(schemas(ErrorBody, pairwise_core::dto::ModelView, pairwise_core::requests::RegisterModel, pairwise_core::requests::RemoteModelRequest, pairwise_core::dto::MemberView, pairwise_core::requests::SetMember, super::error::ErrorDetail, UserView, ProjectView, PromptView, ImportReport, Role, Split, MeResponse, CreateProject, Health, pairwise_core::requests::FreezeRequest, pairwise_core::run_requests::GenerateRequest, pairwise_core::run_requests::JudgeRequest, pairwise_core::run_requests::ReferenceRequest, pairwise_core::requests::BuildRequest, pairwise_core::requests::Builder, pairwise_core::dto::AuditView, pairwise_core::dto::DatasetVersionView, pairwise_core::dto::DatasetDiff, pairwise_core::dto::StatDelta, RunView)),
     modifiers(&BearerAuth)

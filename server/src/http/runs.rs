@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/runs/reference", post(reference))
         .route("/runs/build", post(build))
         .route("/projects/{name}/pairs/build", post(build_pairs))
+        .route("/projects/{name}/pairs/human", post(build_human_pairs))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -143,6 +144,23 @@ pub async fn build_pairs(
     }
     Ok(Json(
         pairwise_pipeline::build_pairs(&state.db, &request, &caller.actor()).await?,
+    ))
+}
+
+/// Builds pairs from the human majority of each item (reviewer), overall or on one dimension;
+/// every counted vote's choices and rationale go into the pairs' metadata.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/pairs/human", tag = "pairs", params(("name" = String, Path)),
+    request_body(content = Object, description = "`{min_votes?, include_quarantined?, dimension?}`"),
+    responses((status = 200, description = "`{decided, inserted, duplicates, quarantined_votes}`"), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn build_human_pairs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(request): Json<pairwise_core::requests::HumanPairsRequest>,
+) -> Result<Json<pairwise_core::dto::HumanPairsReport>, ApiError> {
+    let actor = caller.actor();
+    Ok(Json(
+        pairwise_pipeline::annotation::build_human_pairs(&state.db, &actor, &name, request).await?,
     ))
 }
 

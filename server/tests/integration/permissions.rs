@@ -92,6 +92,7 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<AuditEntries>("audit_entries", "query[limit]=10", false),
         sf::<Calibration>("calibration", "project=perm", true),
         sf::<RunKappaGate>("run_kappa_gate", "project=perm", true),
+        sf::<BuildHumanPairs>("build_human_pairs", "project=perm&min_votes=2", true),
         sf::<ReleaseQuarantine>("release_quarantine", "project=perm&id=999999", true),
         sf::<PromoteGold>("promote_gold", "project=perm&item=999999&answer=x", true),
         sf::<CandidatePage>("candidate_page", "project=perm&offset=0", true),
@@ -207,6 +208,7 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         ("POST", "/api/v1/projects/{name}/pairs/build") => {
             format!(r#"{{"judge_run":{},"strategy":"extreme"}}"#, f.run)
         }
+        ("POST", "/api/v1/projects/{name}/pairs/human") => r#"{"min_votes":2}"#.into(),
         ("POST", "/api/v1/runs/generate") => r#"{"project":"perm","model":"nope"}"#.into(),
         ("POST", "/api/v1/runs/judge") => {
             r#"{"project":"perm","model":"nope","rubric":"nope","mode":"json"}"#.into()
