@@ -226,13 +226,12 @@ fn step_for(total: u64) -> u64 {
     total.div_ceil(MINHASH_SAMPLE as u64).max(1)
 }
 
-/// Normalized-prompt hash → last user turn, of one version (sampled for big versions).
-async fn prompts_of(
+/// Normalized-prompt hash → last user turn, of one version: every `step`-th pair (1: all).
+pub(crate) async fn prompts_of(
     db: &DatabaseConnection,
     version_id: i64,
-    total: u64,
+    step: u64,
 ) -> Result<BTreeMap<String, String>, StoreError> {
-    let step = step_for(total);
     let mut out = BTreeMap::new();
     let mut position = 0i64;
     loop {
@@ -391,7 +390,12 @@ pub async fn quality_report(
     .map_err(blocking)?];
     if let Some(other) = against {
         let other_target = export_target(db, project, other).await?;
-        let theirs = prompts_of(db, other_target.version_id, other_target.pair_count).await?;
+        let theirs = prompts_of(
+            db,
+            other_target.version_id,
+            step_for(other_target.pair_count),
+        )
+        .await?;
         let label = format!("version:{other}");
         contaminations.push(
             tokio::task::spawn_blocking(move || contamination(label, &ours, &theirs))

@@ -3,7 +3,7 @@
 //! length-gap cap, then the length balance. The result is the ordered member list and a report
 //! of the selection before and after, with what each rule dropped.
 
-use crate::report::{diff_stats, model_tokenizer, shingles};
+use crate::report::{diff_stats, model_tokenizer, prompts_of, shingles};
 use gaoya::minhash::{calculate_minhash_params, MinHashIndex, MinHasher, MinHasher32};
 use pairwise_core::{
     curation::{self, Measured},
@@ -149,14 +149,13 @@ async fn recipe_tokenizer(
     model_tokenizer(&model).map_err(|e| StoreError::invalid("tokenizer", e))
 }
 
-/// Every prompt (last user turn) of the `against` versions.
+/// Every prompt (last user turn) of the `against` versions, each distinct prompt once.
 async fn eval_prompts(
     db: &DatabaseConnection,
     project_id: i64,
     tags: &[String],
 ) -> Result<Vec<String>, StoreError> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    let mut all = std::collections::BTreeMap::new();
     for tag in tags {
         let version = datasets::require(db, project_id, tag).await.map_err(|_| {
             StoreError::invalid(
@@ -164,21 +163,9 @@ async fn eval_prompts(
                 format!("no dataset version `{tag}` in this project"),
             )
         })?;
-        let mut position = 0i64;
-        loop {
-            let page = datasets::pairs_page(db, version.id, position, PAGE as u64).await?;
-            if page.is_empty() {
-                break;
-            }
-            position += page.len() as i64;
-            for (p, _) in page {
-                if seen.insert(stable_hash(normalize_text(&p.prompt_text))) {
-                    out.push(p.prompt_text);
-                }
-            }
-        }
+        all.extend(prompts_of(db, version.id, 1).await?);
     }
-    Ok(out)
+    Ok(all.into_values().collect())
 }
 
 fn stats(lengths: &[&Lengths], tokens: bool) -> CurationStats {

@@ -5,6 +5,12 @@ use pairwise_pipeline::{Worker, WorkerOptions};
 use pairwise_store::{projects, prompts, DatabaseConnection};
 use std::time::Duration;
 
+/// HH-RLHF harmless-base test split (2,312 pairs) in the shared data.
+pub(crate) fn hh_file() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/hh-rlhf/harmless-base-test.jsonl.gz")
+}
+
 pub(crate) fn tiny() -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../models/tiny")

@@ -10,10 +10,7 @@ use pairwise_core::{
 use pairwise_pipeline::{datasets::freeze_version, import_pairs, maybe_gunzip, quality_report};
 use pairwise_store::{datasets, projects, testing::TestDb};
 
-fn hh_file() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/hh-rlhf/harmless-base-test.jsonl.gz")
-}
+use crate::common::hh_file;
 
 async fn import_jsonl(
     db: &pairwise_store::DatabaseConnection,

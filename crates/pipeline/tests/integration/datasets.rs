@@ -6,10 +6,7 @@ use pairwise_pipeline::{export_version, import_pairs, maybe_gunzip};
 use pairwise_store::{datasets, pairs, projects, testing::TestDb, StoreError};
 use std::collections::HashSet;
 
-fn hh_file() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/hh-rlhf/harmless-base-test.jsonl.gz")
-}
+use crate::common::hh_file;
 
 fn originals() -> Vec<(String, String)> {
     let reader = maybe_gunzip(std::fs::File::open(hh_file()).expect("hh-rlhf")).expect("gunzip");
