@@ -25,6 +25,7 @@ use pages::{
     candidates::CandidatesPage,
     datasets::DatasetsPage,
     home::HomePage,
+    leaderboard::LeaderboardPage,
     login::LoginPage,
     members::MembersPage,
     models::ModelsPage,
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name/candidates") view=CandidatesPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/datasets/:tag") view=VersionPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/calibration") view=CalibrationPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/leaderboard") view=LeaderboardPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/annotate") view=AnnotatePage ssr=SsrMode::Async />
                     <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />

@@ -6,6 +6,7 @@ pub mod calibration;
 pub mod candidates;
 pub mod datasets;
 pub mod home;
+pub mod leaderboard;
 pub mod login;
 pub mod members;
 pub mod models;

@@ -94,7 +94,9 @@ test('rubric versions, a live generation run and a pairwise judge run', async ({
 });
 
 // The demo model (SmolLM2-135M, converted by `make setup`): a generation run over demo prompts
-// and a probability-weighted judge run, both started and watched in the browser.
+// and a probability-weighted judge run, both started and watched in the browser, and ranked pairs
+// built from the judge run with a live preview; the leaderboard of the project's generators and
+// paths with bootstrap intervals (screenshots under end2end/test-results/).
 test('the demo model generates and judges from the browser', async ({ page }) => {
   test.setTimeout(240_000);
   await login(page, admin);
@@ -120,4 +122,39 @@ test('the demo model generates and judges from the browser', async ({ page }) =>
   const judge = page.locator('tr[data-kind="judge"]').filter({ hasText: 'prob' }).first();
   await expect(judge).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
   await expect(judge.getByTestId('run-results')).toContainText('parse failures 0%');
+
+  // Pairs from the finished judge run: every change of the form previews what a build would
+  // make, and nothing is stored until "Build pairs". The ranked strategy ranks each prompt's
+  // candidates by Bradley–Terry over their scores (the run judged every finished generation
+  // run's candidates, the first test's too).
+  const judgeId = (await judge.getAttribute('data-testid')).replace('run-', '');
+  await page.getByTestId('pairs-run').selectOption(judgeId);
+  await page.getByTestId('pairs-strategy').selectOption('ranked');
+  const preview = page.getByTestId('pairs-preview');
+  await expect(preview).toContainText(/Would make [1-5] pairs: [1-5] new, 0 already stored/);
+  await expect(preview).toContainText(/ranked from [1-9]\d* score comparisons, 0 judge orders, 0 human votes/);
+  await page.getByTestId('pairs-pick').selectOption('adjacent');
+  await expect(preview).toContainText(/Would make ([2-9]|[1-9]\d) pairs/);
+  await page.getByTestId('pairs-min-margin').fill('lots');
+  await expect(page.getByRole('alert')).toContainText('min_margin:');
+  await page.getByTestId('pairs-min-margin').fill('');
+  await page.getByTestId('build-pairs').click();
+  await expect(page.getByTestId('pairs-built')).toContainText(/Built (\d+) pairs: \1 new, 0 already stored/);
+  // The preview asks again after the build: every pair is stored now.
+  await expect(preview).toContainText(/Would make (\d+) pairs: 0 new, \1 already stored/);
+
+  // The leaderboard: the two generators of the project (the first test's tiny model, the demo
+  // model) ranked by Bradley–Terry over the prob run's comparisons, each with its 95% interval.
+  await page.goto('/projects/gen/leaderboard');
+  await waitForHydration(page);
+  const board = page.getByTestId('board-judge');
+  await expect(board.getByTestId('board-entry')).toHaveCount(2);
+  await expect(board).toContainText('tiny@');
+  await expect(board).toContainText('smollm2@');
+  await expect(page.getByRole('heading', { name: /Judge \(default@1, [1-9]\d* comparisons\)/ })).toBeVisible();
+  await expect(page.getByTestId('board-human')).toContainText('No comparisons');
+  await page.screenshot({ path: test.info().outputPath('leaderboard-by-generator.png'), fullPage: true });
+  await page.getByRole('link', { name: 'by path' }).click();
+  await expect(page.getByTestId('board-judge').getByTestId('board-entry')).toHaveCount(3);
+  await page.screenshot({ path: test.info().outputPath('leaderboard-by-path.png'), fullPage: true });
 });

@@ -11,6 +11,7 @@ mod datasets;
 mod eval;
 mod imports;
 mod inference;
+mod leaderboard;
 mod models;
 mod pairs;
 mod projects;
@@ -26,6 +27,7 @@ pub use datasets::{DatasetCommand, ExportArgs};
 pub use eval::EvalCommand;
 pub use imports::ImportCommand;
 pub use inference::{GenerateArgs, ModelArgs, SamplingArgs, ScoreArgs};
+pub use leaderboard::LeaderboardArgs;
 pub use models::ModelCommand;
 pub use pairs::PairsCommand;
 pub use projects::ProjectCommand;
@@ -126,6 +128,9 @@ pub enum Command {
     Agreement(AgreementArgs),
     /// Bradley–Terry strengths from a JSONL file of pairwise comparisons (ties count half).
     Rank(RankArgs),
+    /// A project's generator versions, paths or transforms ranked by Bradley–Terry with bootstrap
+    /// 95% intervals: the judge's board beside the humans', with their rank correlation.
+    Leaderboard(LeaderboardArgs),
     /// Domain builders: math error injection with step labels, code graded by running it in a
     /// sandbox, agent trajectories checked against their tool schemas.
     #[command(subcommand)]
@@ -212,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(command) => runs::run(&db, &actor, command, None).await?,
         Command::Worker(args) => worker::run(&db, args).await?,
         Command::Pairs(command) => pairs::run(&db, &actor, command).await?,
+        Command::Leaderboard(args) => leaderboard::run(&db, &actor, args).await?,
         Command::Annotate(command) => annotation::run(&db, &actor, command).await?,
         Command::Calibration { project, json } => {
             calibration::report(&db, &actor, &project, json).await?

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod datasets;
 pub mod error;
+pub mod leaderboard;
 pub mod models;
 pub mod projects;
 pub mod prompts;
@@ -38,7 +39,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .merge(users::router())
                 .merge(models::router())
                 .merge(datasets::router())
-                .merge(runs::router()),
+                .merge(runs::router())
+                .merge(leaderboard::router()),
         )
         .leptos_routes_with_context(
             state,

@@ -1,5 +1,8 @@
 //! Generation and judge runs (reviewers): start them, watch their progress live (server-sent
-//! events from `/api/v1/runs/events`, no reloading), cancel and retry them.
+//! events from `/api/v1/runs/events`, no reloading), cancel and retry them, and build pairs from
+//! a finished judge run with a live preview.
+
+mod pair_build;
 
 use crate::{
     api::{
@@ -68,7 +71,12 @@ fn Runs() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let first = initial.await;
+                let listed = first.clone().unwrap_or_default();
+                let judge_runs = Memo::new(move |_| {
+                    live.with(|l| pair_build::judge_runs(l.as_deref().unwrap_or(&listed)))
+                });
                 view! {
+                    <pair_build::PairBuildForm runs=judge_runs />
                     {move || match (live.get(), first.clone()) {
                         (Some(list), _) | (None, Ok(list)) => view! { <RunTable list actions /> }.into_any(),
                         (None, Err(error)) => view! { <ErrorBox error /> }.into_any(),

@@ -147,6 +147,41 @@ pub struct DatasetVersionView {
     pub curation: Option<CurationReport>,
 }
 
+/// What building pairs from a judge run did (or, previewed, would do).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildReport {
+    pub prompts: u64,
+    /// Pairs the strategy chose (before the margin filters).
+    pub chosen: u64,
+    /// Dropped by min/max margin.
+    pub filtered: u64,
+    pub inserted: u64,
+    /// Already in the project (same stable hash).
+    pub duplicates: u64,
+    /// Pairs whose rejected side is far less likely under the reference model.
+    pub trivial_negatives: u64,
+    /// Pairs without reference scores on both sides.
+    pub unscored_reference: u64,
+    /// Choices dropped because the chosen answer is a templated refusal (no reason or no safe
+    /// alternative); `extreme` and `ranked` pick the best other answer instead.
+    #[serde(default)]
+    pub templated_refusals: u64,
+    /// Ranked: the comparisons the prompts' rankings rest on, summed over prompts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceCounts>,
+}
+
+/// How many comparisons of each kind the rankings of the ranked strategy rest on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceCounts {
+    /// Two candidates of a prompt compared by their pointwise overall scores.
+    pub judge_scores: u64,
+    /// One order (A/B or B/A) of a pairwise verdict.
+    pub judge_orders: u64,
+    /// A counted human vote (main or gold, not quarantined; `both_bad` says nothing of order).
+    pub human_votes: u64,
+}
+
 /// What building human pairs did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HumanPairsReport {

@@ -13,6 +13,7 @@ pub mod export_formats;
 pub mod generation;
 pub mod hash;
 pub mod judge;
+pub mod leaderboard;
 #[cfg(feature = "markdown")]
 pub mod markdown;
 pub mod pair_formats;

@@ -342,6 +342,33 @@ pub fn ranked(ids: &[serde_json::Value], strengths: &[f64]) -> Vec<Ranked> {
         .collect()
 }
 
+/// Bradley–Terry log-strengths of the items that `comparisons` name by id (`(a, b, winner)`),
+/// strongest first; equal strengths keep id order, so the result is deterministic.
+pub fn strengths_by_id(
+    comparisons: &[(i64, i64, Winner)],
+    alpha: f64,
+) -> Result<Vec<(i64, f64)>, RankError> {
+    let ids: Vec<i64> = comparisons
+        .iter()
+        .flat_map(|&(a, b, _)| [a, b])
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let indexed: Vec<Comparison> = comparisons
+        .iter()
+        .map(|&(a, b, winner)| Comparison {
+            a: index[&a],
+            b: index[&b],
+            winner,
+        })
+        .collect();
+    let strengths = bradley_terry(ids.len(), &indexed, alpha)?;
+    let mut out: Vec<(i64, f64)> = ids.into_iter().zip(strengths).collect();
+    out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,5 +420,23 @@ mod tests {
             bradley_terry(2, &[c(1, 1, Winner::A)], 0.0),
             Err(RankError::SelfComparison(1))
         ));
+    }
+
+    #[test]
+    fn strengths_by_id_rank_any_ids_strongest_first() {
+        // 30 beats 10 three times to once: the same fit as indices, keyed by id.
+        let data = [
+            (30, 10, Winner::A),
+            (30, 10, Winner::A),
+            (10, 30, Winner::B),
+            (30, 10, Winner::B),
+        ];
+        let s = strengths_by_id(&data, 0.0).expect("fit");
+        assert_eq!(s[0].0, 30);
+        assert!((s[0].1 - s[1].1 - 3f64.ln()).abs() < 1e-10, "{s:?}");
+        // Equal strengths keep id order.
+        let tied = strengths_by_id(&[(9, 4, Winner::Tie)], 0.0).expect("fit");
+        assert_eq!(tied.iter().map(|x| x.0).collect::<Vec<_>>(), [4, 9]);
+        assert!(matches!(strengths_by_id(&[], 0.1), Err(RankError::Empty)));
     }
 }

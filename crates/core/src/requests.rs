@@ -103,6 +103,78 @@ pub struct SaveRubric {
     pub force: bool,
 }
 
+/// Builds chosen/rejected pairs from a finished judge run of the project by strategy (reviewer);
+/// atomic, pairs already stored (same hash and rubric version) are skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BuildPairsRequest {
+    /// The finished judge run.
+    #[cfg_attr(feature = "cli", arg(long = "run"))]
+    pub judge_run: i64,
+    /// extreme or margin (pointwise runs), pairwise (pairwise runs), ranked (either).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub strategy: crate::strategy::Strategy,
+    /// Margin strategy: neighbours whose score gap is below this.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = crate::strategy::DEFAULT_MARGIN_THRESHOLD))]
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Drop pairs whose margin is below this (ranked: the log-strength gap, so with `adjacent`
+    /// this is the minimum Bradley–Terry gap between neighbours).
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub min_margin: Option<f64>,
+    /// Drop saturated margins above this.
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub max_margin: Option<f64>,
+    /// Reference log-prob gap (nats/token) above which a pair is flagged a trivial negative.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = crate::strategy::DEFAULT_TRIVIAL_GAP))]
+    #[serde(default = "default_trivial_gap")]
+    pub trivial_gap: f64,
+    /// Ranked strategy: top_bottom (strongest against weakest) or adjacent (neighbouring ranks).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "top_bottom"))]
+    #[serde(default)]
+    pub pick: crate::strategy::RankedPick,
+    /// Ranked strategy: the L2 prior of the Bradley–Terry fit (> 0; choix's `alpha`).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = crate::strategy::DEFAULT_RANK_ALPHA))]
+    #[serde(default = "default_rank_alpha")]
+    pub alpha: f64,
+    /// Count what the build would make (new pairs, duplicates, filtered) and store nothing.
+    #[cfg_attr(feature = "cli", arg(long))]
+    #[serde(default)]
+    pub preview: bool,
+}
+
+impl BuildPairsRequest {
+    /// A request with every option at its default.
+    pub fn new(judge_run: i64, strategy: crate::strategy::Strategy) -> Self {
+        Self {
+            judge_run,
+            strategy,
+            threshold: default_threshold(),
+            min_margin: None,
+            max_margin: None,
+            trivial_gap: default_trivial_gap(),
+            pick: Default::default(),
+            alpha: default_rank_alpha(),
+            preview: false,
+        }
+    }
+}
+
+fn default_threshold() -> f64 {
+    crate::strategy::DEFAULT_MARGIN_THRESHOLD
+}
+
+fn default_trivial_gap() -> f64 {
+    crate::strategy::DEFAULT_TRIVIAL_GAP
+}
+
+fn default_rank_alpha() -> f64 {
+    crate::strategy::DEFAULT_RANK_ALPHA
+}
+
 /// Builds pairs decided by people (reviewer): for every item with at least `min_votes`
 /// counted votes whose strict majority prefers one answer, that answer is chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

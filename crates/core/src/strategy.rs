@@ -1,22 +1,69 @@
 //! Pair construction from the judged candidates of one prompt. Extreme: best against worst (fast
 //! volume, risks saturated margins). Margin: neighbours by score whose gap is below a threshold
 //! (sharpens the decision boundary). Ties never make a pair, so chosen ≠ rejected always; margin
-//! filters drop saturated or too-small gaps.
+//! filters drop saturated or too-small gaps. Ranked: the Bradley–Terry ranking of a prompt's
+//! candidates from all its evidence, top against bottom or adjacent ranks.
 
 use serde::{Deserialize, Serialize};
 
 /// Default gap below which neighbouring candidates make a margin pair.
 pub const DEFAULT_MARGIN_THRESHOLD: f64 = 0.05;
 
+/// Default reference log-prob gap (nats per token) above which a rejected side is trivial.
+pub const DEFAULT_TRIVIAL_GAP: f64 = 1.0;
+
 /// How pairs are chosen among a prompt's scored candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Strategy {
     Extreme,
     Margin,
     /// Pairwise judgments whose two orders agree on a winner.
     Pairwise,
+    /// The Bradley–Terry ranking of each prompt's candidates from every piece of evidence (the
+    /// run's scores or verdicts in both orders, and counted human votes): top against bottom, or
+    /// adjacent ranks ([`RankedPick`]); the margin is the gap in log-strength.
+    Ranked,
 }
+
+/// Which pairs the ranked strategy takes from a prompt's ranking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum RankedPick {
+    /// The strongest candidate that may be chosen against the weakest.
+    #[default]
+    TopBottom,
+    /// Every pair of neighbouring ranks (filter small gaps with `min_margin`).
+    Adjacent,
+}
+
+impl RankedPick {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TopBottom => "top_bottom",
+            Self::Adjacent => "adjacent",
+        }
+    }
+}
+
+impl std::str::FromStr for RankedPick {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().replace('-', "_").as_str() {
+            "top_bottom" => Ok(Self::TopBottom),
+            "adjacent" => Ok(Self::Adjacent),
+            other => Err(format!(
+                "unknown pick `{other}` (expected top_bottom or adjacent)"
+            )),
+        }
+    }
+}
+
+/// Default L2 prior of the ranked strategy. A prompt's best candidate usually never loses, and
+/// without a prior its maximum-likelihood strength is infinite.
+pub const DEFAULT_RANK_ALPHA: f64 = 0.01;
 
 impl Strategy {
     pub fn as_str(self) -> &'static str {
@@ -24,6 +71,7 @@ impl Strategy {
             Self::Extreme => "extreme",
             Self::Margin => "margin",
             Self::Pairwise => "pairwise",
+            Self::Ranked => "ranked",
         }
     }
 }
@@ -35,8 +83,9 @@ impl std::str::FromStr for Strategy {
             "extreme" => Ok(Self::Extreme),
             "margin" => Ok(Self::Margin),
             "pairwise" => Ok(Self::Pairwise),
+            "ranked" => Ok(Self::Ranked),
             other => Err(format!(
-                "unknown strategy `{other}` (expected extreme, margin or pairwise)"
+                "unknown strategy `{other}` (expected extreme, margin, pairwise or ranked)"
             )),
         }
     }
@@ -100,6 +149,28 @@ pub fn margin(scored: &[Scored], threshold: f64) -> Vec<Choice> {
         .collect()
 }
 
+/// Pairs from a prompt's ranking (`score` = log-strength): the strongest candidate that
+/// `may_choose` allows against the weakest, or every pair of neighbouring ranks whose upper side
+/// may be chosen. Equal strengths never make a pair.
+pub fn ranked(
+    ranking: &[Scored],
+    pick: RankedPick,
+    may_choose: impl Fn(i64) -> bool,
+) -> Vec<Choice> {
+    match pick {
+        RankedPick::TopBottom => extreme_where(ranking, may_choose).into_iter().collect(),
+        RankedPick::Adjacent => sorted(ranking)
+            .windows(2)
+            .filter(|w| w[0].score > w[1].score && may_choose(w[0].id))
+            .map(|w| Choice {
+                chosen: w[0].id,
+                rejected: w[1].id,
+                margin: w[0].score - w[1].score,
+            })
+            .collect(),
+    }
+}
+
 /// Whether a margin passes the recipe's filters (a bound of `None` is open).
 pub fn within(margin: f64, min: Option<f64>, max: Option<f64>) -> bool {
     min.is_none_or(|lo| margin >= lo) && max.is_none_or(|hi| margin <= hi)
@@ -153,6 +224,35 @@ mod tests {
         assert!(pairs
             .iter()
             .all(|c| c.chosen != c.rejected && c.margin > 0.0));
+    }
+
+    #[test]
+    fn ranked_takes_top_and_bottom_or_neighbours() {
+        let ranking = s(&[(1, 1.2), (2, 0.1), (3, -0.1), (4, -1.2)]);
+        let top = ranked(&ranking, RankedPick::TopBottom, |_| true);
+        assert_eq!(top.len(), 1);
+        assert_eq!((top[0].chosen, top[0].rejected), (1, 4));
+        assert!((top[0].margin - 2.4).abs() < 1e-12);
+        let chain: Vec<(i64, i64)> = ranked(&ranking, RankedPick::Adjacent, |_| true)
+            .iter()
+            .map(|c| (c.chosen, c.rejected))
+            .collect();
+        assert_eq!(chain, [(1, 2), (2, 3), (3, 4)]);
+        // A candidate that may not be chosen is only ever rejected.
+        let chain: Vec<(i64, i64)> = ranked(&ranking, RankedPick::Adjacent, |id| id != 2)
+            .iter()
+            .map(|c| (c.chosen, c.rejected))
+            .collect();
+        assert_eq!(chain, [(1, 2), (3, 4)]);
+        let top = ranked(&ranking, RankedPick::TopBottom, |id| id != 1);
+        assert_eq!((top[0].chosen, top[0].rejected), (2, 4));
+        assert!(ranked(&s(&[(1, 0.0), (2, 0.0)]), RankedPick::Adjacent, |_| true).is_empty());
+        assert_eq!("adjacent".parse::<RankedPick>(), Ok(RankedPick::Adjacent));
+        assert_eq!(
+            "top-bottom".parse::<RankedPick>(),
+            Ok(RankedPick::TopBottom)
+        );
+        assert_eq!("ranked".parse::<Strategy>(), Ok(Strategy::Ranked));
     }
 
     #[test]

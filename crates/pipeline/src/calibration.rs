@@ -117,6 +117,45 @@ fn vote_metadata(
 
 pub use pairwise_core::dto::HumanPairsReport;
 
+/// The votes of a project that count as human preference evidence.
+pub(crate) struct Counted<'a> {
+    pub votes: Vec<&'a VoteRow>,
+    /// Votes left out because their annotator or item is quarantined.
+    pub quarantined: u64,
+}
+
+/// Main and gold votes (repeats only measure consistency), without those of quarantined
+/// annotators and items unless `include_quarantined`.
+pub(crate) async fn counted_votes<'a>(
+    db: &DatabaseConnection,
+    project_id: i64,
+    data: &'a store::CalibrationData,
+    include_quarantined: bool,
+) -> Result<Counted<'a>> {
+    let (q_annotators, q_items) = if include_quarantined {
+        Default::default()
+    } else {
+        store::quarantined(db, project_id).await?
+    };
+    let mut counted = Counted {
+        votes: Vec::new(),
+        quarantined: 0,
+    };
+    for v in data.votes.iter().filter(|v| v.kind != "repeat") {
+        let out = q_items.contains(&v.comparison)
+            || data
+                .users
+                .get(&v.annotator)
+                .is_some_and(|id| q_annotators.contains(id));
+        if out {
+            counted.quarantined += 1;
+        } else {
+            counted.votes.push(v);
+        }
+    }
+    Ok(counted)
+}
+
 /// Pairs decided by people: for every item with at least `min_votes` counted votes (main and
 /// gold; quarantined annotators and items excluded unless `include_quarantined`) whose strict
 /// majority prefers one answer — overall, or on `dimension` alone — the preferred answer is
@@ -129,26 +168,16 @@ pub async fn human_pairs(
 ) -> Result<HumanPairsReport> {
     let p = projects::require(db, project).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let (q_annotators, q_items) = if request.include_quarantined {
-        Default::default()
-    } else {
-        store::quarantined(db, p.id).await?
-    };
+    let votes = counted_votes(db, p.id, &data, request.include_quarantined).await?;
     let dimension = request.dimension.as_deref();
-    let mut report = HumanPairsReport::default();
+    let mut report = HumanPairsReport {
+        quarantined_votes: votes.quarantined,
+        ..Default::default()
+    };
     let mut labels: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
     let mut voters: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let mut counted: BTreeMap<i64, Vec<&VoteRow>> = BTreeMap::new();
-    for v in data.votes.iter().filter(|v| v.kind != "repeat") {
-        let out = q_items.contains(&v.comparison)
-            || data
-                .users
-                .get(&v.annotator)
-                .is_some_and(|id| q_annotators.contains(id));
-        if out {
-            report.quarantined_votes += 1;
-            continue;
-        }
+    for v in votes.votes {
         let label = match dimension {
             Some(d) => match v.dimensions.get(d) {
                 Some(l) => l.as_str(),

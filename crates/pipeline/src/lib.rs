@@ -9,7 +9,9 @@ pub mod builders;
 pub mod calibration;
 pub mod datasets;
 pub mod error;
+pub mod evidence;
 pub mod import;
+pub mod leaderboard;
 pub mod models;
 pub mod pairing;
 pub mod parquet_io;
@@ -26,7 +28,7 @@ pub use import::{
     import_gold, import_pair_rows, import_pairs, import_prompts, maybe_gunzip, ImportError,
     ImportOptions, PairRows,
 };
-pub use pairing::{build_pairs, BuildReport, BuildRequest};
+pub use pairing::{build_pairs, BuildReport};
 pub use report::quality_report;
 pub use runs::{
     create_generation, create_judge, create_reference, GenerateRequest, JudgeRequest, ModelRef,

@@ -2,6 +2,12 @@
 //! become chosen/rejected pairs by strategy, each with its full provenance — generator version,
 //! path, transform, decoding parameters and seed of both sides, judge version, rubric version and
 //! run ids — and, where reference scores exist, the hard-negative gap and a trivial-negative flag.
+//! Ranked pairs also record the prompt's whole Bradley–Terry ranking and what it rests on.
+
+mod ranked;
+
+pub use pairwise_core::dto::{BuildReport, EvidenceCounts};
+pub use ranked::Ranking;
 
 use crate::{
     error::{PipelineError, Result},
@@ -11,6 +17,7 @@ use crate::{
 use pairwise_core::{
     judge::JudgeMode,
     pair_hash,
+    requests::BuildPairsRequest,
     strategy::{self, Choice, Scored, Strategy},
     Actor, PairRecord,
 };
@@ -20,65 +27,14 @@ use pairwise_store::{
     judgments, pairs, prompts, rubrics, runs, DatabaseConnection,
 };
 use sea_orm::TransactionTrait;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// Default reference log-prob gap (nats per token) above which a rejected side is trivial.
-pub const DEFAULT_TRIVIAL_GAP: f64 = 1.0;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BuildRequest {
-    pub project: String,
-    /// A finished judge run of the project.
-    pub judge_run: i64,
-    pub strategy: Strategy,
-    /// Margin strategy: neighbours whose gap is below this.
-    pub threshold: f64,
-    pub min_margin: Option<f64>,
-    pub max_margin: Option<f64>,
-    /// Reference log-prob gap above which a pair is flagged a trivial negative.
-    pub trivial_gap: f64,
-}
-
-impl BuildRequest {
-    pub fn new(project: impl Into<String>, judge_run: i64, strategy: Strategy) -> Self {
-        Self {
-            project: project.into(),
-            judge_run,
-            strategy,
-            threshold: strategy::DEFAULT_MARGIN_THRESHOLD,
-            min_margin: None,
-            max_margin: None,
-            trivial_gap: DEFAULT_TRIVIAL_GAP,
-        }
-    }
-}
-
-/// What a build did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BuildReport {
-    pub prompts: u64,
-    /// Pairs the strategy chose (before the margin filters).
-    pub chosen: u64,
-    /// Dropped by min/max margin.
-    pub filtered: u64,
-    pub inserted: u64,
-    /// Already in the project (same stable hash).
-    pub duplicates: u64,
-    /// Pairs whose rejected side is far less likely under the reference model.
-    pub trivial_negatives: u64,
-    /// Pairs without reference scores on both sides.
-    pub unscored_reference: u64,
-    /// Choices dropped because the chosen answer is a templated refusal (no reason or no safe
-    /// alternative); `extreme` picks the best other answer instead.
-    #[serde(default)]
-    pub templated_refusals: u64,
-}
-
+/// Builds pairs from a finished judge run of `project` by the request's strategy (reviewer).
 pub async fn build_pairs(
     db: &DatabaseConnection,
-    request: &BuildRequest,
     actor: &Actor,
+    project_name: &str,
+    request: &BuildPairsRequest,
 ) -> Result<BuildReport> {
     crate::access::require(actor, pairwise_core::Role::Reviewer, "build pairs")?;
     for (field, v) in [
@@ -91,10 +47,17 @@ pub async fn build_pairs(
             return Err(PipelineError::invalid(field, "must be a number ≥ 0"));
         }
     }
+    if !(request.alpha.is_finite() && request.alpha > 0.0) {
+        return Err(PipelineError::invalid(
+            "alpha",
+            "must be a number > 0 (a prompt's best candidate usually never loses, and without a \
+             prior its strength is infinite)",
+        ));
+    }
     let project = crate::access::project(
         db,
         actor,
-        &request.project,
+        project_name,
         pairwise_core::Role::Reviewer,
         "build pairs",
     )
@@ -103,7 +66,7 @@ pub async fn build_pairs(
     if job.project_id != project.id || job.kind != JUDGE {
         return Err(PipelineError::invalid(
             "judge_run",
-            format!("run {} is not a judge run of `{}`", job.id, request.project),
+            format!("run {} is not a judge run of `{project_name}`", job.id),
         ));
     }
     if job.status != runs::DONE {
@@ -118,12 +81,17 @@ pub async fn build_pairs(
     let payload: JudgePayload = serde_json::from_str(&job.payload)
         .map_err(|e| PipelineError::Internal(format!("run payload: {e}")))?;
     let pairwise_mode = payload.mode == JudgeMode::Pairwise;
-    if pairwise_mode != (request.strategy == Strategy::Pairwise) {
+    let fits = match request.strategy {
+        Strategy::Ranked => true,
+        Strategy::Pairwise => pairwise_mode,
+        Strategy::Extreme | Strategy::Margin => !pairwise_mode,
+    };
+    if !fits {
         return Err(PipelineError::invalid(
             "strategy",
             format!(
-                "strategy {} does not fit a {} judge run (pairwise runs build `pairwise` pairs; \
-                 pointwise runs build `extreme` or `margin` pairs)",
+                "strategy {} does not fit a {} judge run (pairwise runs build `pairwise` or \
+                 `ranked` pairs; pointwise runs build `extreme`, `margin` or `ranked` pairs)",
                 request.strategy.as_str(),
                 payload.mode.as_str()
             ),
@@ -141,13 +109,33 @@ pub async fn build_pairs(
         .filter(|c| pairwise_core::refusal::is_templated_refusal(&c.text))
         .map(|c| c.id)
         .collect();
-    let mut choices: Vec<(Choice, Option<&judgment::Model>)> = Vec::new();
+    // Each choice with the pairwise verdict it rests on, or the index of its prompt's ranking.
+    let mut choices: Vec<(Choice, Option<&judgment::Model>, Option<usize>)> = Vec::new();
+    let mut ranked_prompts: Vec<Ranking> = Vec::new();
     let scores: HashMap<i64, &judgment::Model> = judged
         .iter()
         .filter(|j| j.other_candidate_id.is_none() && j.parse_ok && j.overall.is_some())
         .map(|j| (j.candidate_id, j))
         .collect();
-    if pairwise_mode {
+    let may_choose = |id: i64| !templated.contains(&id);
+    if request.strategy == Strategy::Ranked {
+        let rankings = ranked::rankings(db, project.id, &by_id, &judged, request.alpha).await?;
+        report.prompts = rankings.len() as u64;
+        let mut evidence = EvidenceCounts::default();
+        for ranking in rankings.into_values() {
+            evidence.judge_scores += ranking.evidence.judge_scores;
+            evidence.judge_orders += ranking.evidence.judge_orders;
+            evidence.human_votes += ranking.evidence.human_votes;
+            let picked = strategy::ranked(&ranking.strengths, request.pick, may_choose);
+            if picked.is_empty() {
+                continue;
+            }
+            ranked_prompts.push(ranking);
+            let at = ranked_prompts.len() - 1;
+            choices.extend(picked.into_iter().map(|c| (c, None, Some(at))));
+        }
+        report.evidence = Some(evidence);
+    } else if pairwise_mode {
         for j in &judged {
             let (Some(other), Some(true)) = (j.other_candidate_id, j.consistent) else {
                 continue;
@@ -164,6 +152,7 @@ pub async fn build_pairs(
                     margin: f64::NAN,
                 },
                 Some(j),
+                None,
             ));
         }
         report.prompts = judged
@@ -183,14 +172,13 @@ pub async fn build_pairs(
         }
         report.prompts = per_prompt.len() as u64;
         for scored in per_prompt.values() {
-            let may_choose = |id: i64| !templated.contains(&id);
             let picked = match request.strategy {
                 Strategy::Extreme => strategy::extreme_where(scored, may_choose)
                     .into_iter()
                     .collect(),
                 _ => strategy::margin(scored, request.threshold),
             };
-            choices.extend(picked.into_iter().map(|c| (c, None)));
+            choices.extend(picked.into_iter().map(|c| (c, None, None)));
         }
     }
     report.chosen = choices.len() as u64;
@@ -218,7 +206,7 @@ pub async fn build_pairs(
         })
     };
     let mut items = Vec::new();
-    for (choice, verdict) in choices {
+    for (choice, verdict, ranking) in choices {
         let (Some(chosen), Some(rejected)) =
             (by_id.get(&choice.chosen), by_id.get(&choice.rejected))
         else {
@@ -265,8 +253,13 @@ pub async fn build_pairs(
             })),
             "hard_negative": hard_negative,
             "trivial_negative": hard_negative.get("trivial").and_then(|t| t.as_bool()),
+            "ranking": ranking.map(|at| ranked_prompts[at].to_json(request.alpha, request.pick)),
         });
-        let (score_chosen, score_rejected) = if choice.margin.is_finite() {
+        // Ranked pairs score each side by its log-strength, so the margin is the strength gap.
+        let (score_chosen, score_rejected) = if let Some(at) = ranking {
+            let r = &ranked_prompts[at];
+            (r.strength_of(chosen.id), r.strength_of(rejected.id))
+        } else if choice.margin.is_finite() {
             (
                 scores.get(&chosen.id).and_then(|j| j.overall),
                 scores.get(&rejected.id).and_then(|j| j.overall),
@@ -292,20 +285,26 @@ pub async fn build_pairs(
             },
         ));
     }
+    // A preview inserts in the same transaction and rolls it back: the counts of new and
+    // duplicate pairs are exactly what a build would find, and nothing is stored.
     let txn = db.begin().await?;
     for chunk in items.chunks(500) {
         report.inserted += pairs::insert_each(&txn, project.id, chunk).await?;
+    }
+    report.duplicates = items.len() as u64 - report.inserted;
+    if request.preview {
+        txn.rollback().await?;
+        return Ok(report);
     }
     audit::record(
         &txn,
         actor,
         "pairs.build",
-        &format!("project:{}", request.project),
-        Some(&request.project),
+        &format!("project:{project_name}"),
+        Some(project_name),
         serde_json::to_value(&report).unwrap_or_default(),
     )
     .await?;
     txn.commit().await?;
-    report.duplicates = items.len() as u64 - report.inserted;
     Ok(report)
 }

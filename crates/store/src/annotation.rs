@@ -14,6 +14,7 @@
 //! vote. Votes, undo and skips are single guarded updates, so a retry can never double-count.
 
 mod calibration;
+mod evidence;
 mod fill;
 mod gold;
 mod progress;
@@ -23,6 +24,7 @@ mod settings;
 mod votes;
 
 pub use calibration::{calibration_data, comparisons, CalibrationData};
+pub use evidence::item_candidates;
 pub use fill::{fill_from_inconsistent, fill_from_pairs, FillReport};
 pub use gold::{gold_from_pairs, insert_gold, set_gold};
 pub use progress::{progress, projects_for, showing_project, vote_counts};

@@ -349,3 +349,32 @@ pub async fn for_prompt(
         pairwise,
     })
 }
+
+/// What a leaderboard needs of a candidate: no text.
+#[derive(Debug, Clone, PartialEq, sea_orm::FromQueryResult)]
+pub struct CandidateKey {
+    pub id: i64,
+    pub prompt_id: i64,
+    /// The generation run.
+    pub job_id: i64,
+    pub path: String,
+    pub transform: Option<String>,
+}
+
+/// Every candidate of a project, without texts.
+pub async fn keys(db: &impl ConnectionTrait, project_id: i64) -> Result<Vec<CandidateKey>> {
+    use sea_orm::QuerySelect;
+    Ok(candidate::Entity::find()
+        .select_only()
+        .columns([
+            candidate::Column::Id,
+            candidate::Column::PromptId,
+            candidate::Column::JobId,
+            candidate::Column::Path,
+            candidate::Column::Transform,
+        ])
+        .filter(candidate::Column::ProjectId.eq(project_id))
+        .into_model::<CandidateKey>()
+        .all(db)
+        .await?)
+}

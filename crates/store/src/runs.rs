@@ -726,6 +726,22 @@ pub async fn fail(db: &impl ConnectionTrait, id: i64, error: &str) -> Result<boo
     Ok(result.rows_affected == 1)
 }
 
+/// The finished runs of `kind` in a project, newest first, with their payloads (a generation or
+/// judge run's payload is small; build runs, whose payload holds the input, are another kind).
+pub async fn finished_of_kind(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    kind: &str,
+) -> Result<Vec<job::Model>> {
+    Ok(job::Entity::find()
+        .filter(job::Column::ProjectId.eq(project_id))
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::Status.eq(DONE))
+        .order_by_desc(job::Column::Id)
+        .all(db)
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

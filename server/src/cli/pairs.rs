@@ -1,7 +1,7 @@
 //! `pairwise pairs build`: chosen/rejected pairs from a finished judge run by strategy.
 
 use clap::Subcommand;
-use pairwise_core::Actor;
+use pairwise_core::{requests::BuildPairsRequest, Actor};
 use pairwise_store::DatabaseConnection;
 
 #[derive(Debug, Subcommand)]
@@ -11,23 +11,8 @@ pub enum PairsCommand {
     Build {
         #[arg(long)]
         project: String,
-        /// The judge run.
-        #[arg(long)]
-        run: i64,
-        /// extreme or margin (pointwise runs), pairwise (pairwise runs).
-        #[arg(long)]
-        strategy: pairwise_core::strategy::Strategy,
-        /// Margin strategy: neighbours whose score gap is below this.
-        #[arg(long, default_value_t = pairwise_core::strategy::DEFAULT_MARGIN_THRESHOLD)]
-        threshold: f64,
-        #[arg(long)]
-        min_margin: Option<f64>,
-        /// Drop saturated margins above this.
-        #[arg(long)]
-        max_margin: Option<f64>,
-        /// Reference log-prob gap (nats/token) above which a pair is a trivial negative.
-        #[arg(long, default_value_t = pairwise_pipeline::pairing::DEFAULT_TRIVIAL_GAP)]
-        trivial_gap: f64,
+        #[command(flatten)]
+        request: BuildPairsRequest,
         #[arg(long)]
         json: bool,
     },
@@ -40,31 +25,28 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let PairsCommand::Build {
         project,
-        run,
-        strategy,
-        threshold,
-        min_margin,
-        max_margin,
-        trivial_gap,
+        request,
         json,
     } = command;
-    let request = pairwise_pipeline::BuildRequest {
-        project: project.clone(),
-        judge_run: run,
-        strategy,
-        threshold,
-        min_margin,
-        max_margin,
-        trivial_gap,
-    };
-    let report = pairwise_pipeline::build_pairs(db, &request, actor).await?;
+    let report = pairwise_pipeline::build_pairs(db, actor, &project, &request).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        let head = if request.preview {
+            "preview: would add"
+        } else {
+            "added"
+        };
         println!(
-            "{} new {} pairs in {project} from run {run} ({} chosen, {} filtered by margin, {} duplicates, {} trivial negatives)",
-            report.inserted, strategy.as_str(), report.chosen, report.filtered, report.duplicates, report.trivial_negatives
+            "{head} {} new {} pairs in {project} from run {} ({} chosen, {} filtered by margin, {} duplicates, {} trivial negatives)",
+            report.inserted, request.strategy.as_str(), request.judge_run, report.chosen, report.filtered, report.duplicates, report.trivial_negatives
         );
+        if let Some(e) = report.evidence {
+            println!(
+                "ranked {} prompts from {} score comparisons, {} judge orders and {} human votes",
+                report.prompts, e.judge_scores, e.judge_orders, e.human_votes
+            );
+        }
     }
     Ok(())
 }

@@ -113,37 +113,18 @@ pub async fn reference(
     Ok((StatusCode::CREATED, Json(run)))
 }
 
-#[derive(Deserialize)]
-pub struct BuildBody {
-    pub judge_run: i64,
-    pub strategy: pairwise_core::strategy::Strategy,
-    pub threshold: Option<f64>,
-    pub min_margin: Option<f64>,
-    pub max_margin: Option<f64>,
-    pub trivial_gap: Option<f64>,
-}
-
 /// Builds pairs from a finished judge run (reviewer); atomic, duplicates skipped.
 #[utoipa::path(post, path = "/api/v1/projects/{name}/pairs/build", tag = "pairs", params(("name" = String, Path)),
-    request_body(content = Object, description = "`{judge_run, strategy, threshold?, min_margin?, max_margin?, trivial_gap?}`"),
+    request_body = pairwise_core::requests::BuildPairsRequest,
     responses((status = 200, description = "the build report"), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn build_pairs(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Json(body): Json<BuildBody>,
+    Json(request): Json<pairwise_core::requests::BuildPairsRequest>,
 ) -> Result<Json<pairwise_pipeline::BuildReport>, ApiError> {
-    let mut request = pairwise_pipeline::BuildRequest::new(name, body.judge_run, body.strategy);
-    if let Some(t) = body.threshold {
-        request.threshold = t;
-    }
-    request.min_margin = body.min_margin;
-    request.max_margin = body.max_margin;
-    if let Some(g) = body.trivial_gap {
-        request.trivial_gap = g;
-    }
     Ok(Json(
-        pairwise_pipeline::build_pairs(&state.db, &request, &caller.actor()).await?,
+        pairwise_pipeline::build_pairs(&state.db, &caller.actor(), &name, &request).await?,
     ))
 }
 

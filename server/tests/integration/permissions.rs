@@ -69,8 +69,8 @@ fn sf<T: ServerFn>(name: &str, body: &str, scoped: bool) -> Fn {
 
 fn server_fns(f: &Fixture) -> Vec<Fn> {
     use app::api::{
-        annotation::*, audit::*, calibration::*, candidates::*, datasets::*, models::*,
-        projects::*, prompts::*, rubrics::*, runs::*, users::*,
+        annotation::*, audit::*, calibration::*, candidates::*, datasets::*, leaderboard::*,
+        models::*, pairs::*, projects::*, prompts::*, rubrics::*, runs::*, users::*,
     };
     let a = f.assignment;
     let mut fns = vec![
@@ -97,6 +97,7 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<PromoteGold>("promote_gold", "project=perm&item=999999&answer=x", true),
         sf::<CandidatePage>("candidate_page", "project=perm&offset=0", true),
         sf::<ListVersions>("list_versions", "project=perm", true),
+        sf::<Leaderboard>("leaderboard", "project=perm&by=path", true),
         sf::<PairCount>("pair_count", "project=perm", true),
         sf::<FreezeVersion>(
             "freeze_version",
@@ -157,6 +158,16 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         path: StartGeneration::PATH,
         json: true,
         body: r#"{"request":{"project":"perm","model":"nope"}}"#.into(),
+        scoped: true,
+    });
+    fns.push(Fn {
+        key: "server-fn build_pairs".into(),
+        path: BuildPairs::PATH,
+        json: true,
+        body: format!(
+            r#"{{"project":"perm","request":{{"judge_run":{},"strategy":"ranked","preview":true}}}}"#,
+            f.run
+        ),
         scoped: true,
     });
     fns

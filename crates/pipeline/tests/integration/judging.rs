@@ -115,8 +115,9 @@ async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
 
 #[tokio::test]
 async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags() {
+    use pairwise_core::requests::BuildPairsRequest;
     use pairwise_core::strategy::Strategy;
-    use pairwise_pipeline::{build_pairs, create_reference, BuildRequest};
+    use pairwise_pipeline::{build_pairs, create_reference};
     for t in TestDb::all().await {
         project_with_prompts(&t.db, &["What is 2+2?", "Name a color.", "Say hi."]).await;
         let mut request = GenerateRequest::new("gen", tiny());
@@ -137,8 +138,9 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
         // Pairs need a finished run.
         let err = build_pairs(
             &t.db,
-            &BuildRequest::new("gen", judge.id, Strategy::Extreme),
             &Actor::cli(),
+            "gen",
+            &BuildPairsRequest::new(judge.id, Strategy::Extreme),
         )
         .await
         .expect_err("queued")
@@ -161,9 +163,9 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
             .iter()
             .all(|c| c.ref_logprob.is_some_and(|l| l <= 0.0)));
 
-        let mut extreme = BuildRequest::new("gen", judge.id, Strategy::Extreme);
+        let mut extreme = BuildPairsRequest::new(judge.id, Strategy::Extreme);
         extreme.trivial_gap = 0.0;
-        let report = build_pairs(&t.db, &extreme, &Actor::cli())
+        let report = build_pairs(&t.db, &Actor::cli(), "gen", &extreme)
             .await
             .expect("extreme");
         assert_eq!(report.prompts, 3);
@@ -190,7 +192,7 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
             "browser flag = build report"
         );
         // Building again adds nothing: pairs are deduplicated by their stable hash.
-        let again = build_pairs(&t.db, &extreme, &Actor::cli())
+        let again = build_pairs(&t.db, &Actor::cli(), "gen", &extreme)
             .await
             .expect("again");
         assert_eq!((again.inserted, again.duplicates), (0, report.inserted));
@@ -216,10 +218,10 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
         assert!(provenance["trivial_negative"].is_boolean());
 
         // Margin pairs: neighbours closer than the threshold only; the filters apply.
-        let mut margin = BuildRequest::new("gen", judge.id, Strategy::Margin);
+        let mut margin = BuildPairsRequest::new(judge.id, Strategy::Margin);
         margin.threshold = 1.0;
         margin.max_margin = Some(0.0);
-        let filtered = build_pairs(&t.db, &margin, &Actor::cli())
+        let filtered = build_pairs(&t.db, &Actor::cli(), "gen", &margin)
             .await
             .expect("margin");
         assert_eq!(filtered.inserted, 0);
@@ -231,8 +233,9 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
 
         let err = build_pairs(
             &t.db,
-            &BuildRequest::new("gen", judge.id, Strategy::Pairwise),
             &Actor::cli(),
+            "gen",
+            &BuildPairsRequest::new(judge.id, Strategy::Pairwise),
         )
         .await
         .expect_err("mode")
@@ -244,8 +247,9 @@ async fn judged_candidates_become_pairs_with_provenance_and_hard_negative_flags(
 
 #[tokio::test]
 async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
+    use pairwise_core::requests::BuildPairsRequest;
     use pairwise_core::strategy::Strategy;
-    use pairwise_pipeline::{build_pairs, BuildRequest};
+    use pairwise_pipeline::build_pairs;
     let reward = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../models/tiny-reward")
         .display()
@@ -296,8 +300,9 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
         }
         let report = build_pairs(
             &t.db,
-            &BuildRequest::new("gen", run.id, Strategy::Extreme),
             &Actor::cli(),
+            "gen",
+            &BuildPairsRequest::new(run.id, Strategy::Extreme),
         )
         .await
         .expect("pairs");
@@ -327,12 +332,13 @@ async fn a_reward_model_scores_every_candidate_and_its_scores_make_pairs() {
 /// two is refused by field, and a recipe filtered by one version takes only its pairs.
 #[tokio::test]
 async fn pairs_of_two_rubric_versions_stay_apart() {
+    use pairwise_core::requests::BuildPairsRequest;
     use pairwise_core::{
         requests::{FreezeRequest, SaveRubric},
         strategy::Strategy,
         Recipe,
     };
-    use pairwise_pipeline::{build_pairs, datasets::freeze_version, quality_report, BuildRequest};
+    use pairwise_pipeline::{build_pairs, datasets::freeze_version, quality_report};
     use pairwise_store::{entities::pair, rubrics};
     use sea_orm::EntityTrait;
     for t in TestDb::all().await {
@@ -386,8 +392,9 @@ async fn pairs_of_two_rubric_versions_stay_apart() {
         for run in [first.id, second.id] {
             let report = build_pairs(
                 db,
-                &BuildRequest::new("gen", run, Strategy::Extreme),
                 &actor,
+                "gen",
+                &BuildPairsRequest::new(run, Strategy::Extreme),
             )
             .await
             .expect("pairs");
@@ -447,6 +454,224 @@ async fn pairs_of_two_rubric_versions_stay_apart() {
         .await
         .expect("named both");
         assert_eq!(both.pair_count, 4);
+        t.finish().await;
+    }
+}
+
+/// The ranked strategy ranks each prompt's candidates by Bradley–Terry over the run's scores,
+/// its pairwise verdicts in both orders and the counted human votes, and records the ranking.
+#[tokio::test]
+async fn ranked_pairs_rest_on_judge_scores_verdicts_and_human_votes() {
+    use pairwise_core::{
+        annotation::AnnotationSettings,
+        requests::BuildPairsRequest,
+        strategy::{RankedPick, Strategy},
+        Role,
+    };
+    use pairwise_pipeline::build_pairs;
+    use pairwise_store::{annotation, entities::pair, users};
+    use sea_orm::{EntityTrait, QueryOrder};
+    for t in TestDb::all().await {
+        let db = &t.db;
+        project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.seed = Some(0);
+        request.n = 4;
+        request.max_new_tokens = 6;
+        create_generation(db, request, None).await.expect("run");
+        let mut w = worker(db, "w");
+        w.run_one().await.expect("generate").expect("job");
+        let judge = create_judge(
+            db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge");
+        w.run_one().await.expect("judge").expect("job");
+        let scores: std::collections::HashMap<i64, f64> = judgments::for_job(db, judge.id)
+            .await
+            .expect("judgments")
+            .into_iter()
+            .filter_map(|j| Some((j.candidate_id, j.overall?)))
+            .collect();
+
+        let mut bad = BuildPairsRequest::new(judge.id, Strategy::Ranked);
+        bad.alpha = 0.0;
+        let err = build_pairs(db, &Actor::cli(), "gen", &bad)
+            .await
+            .expect_err("no prior")
+            .to_string();
+        assert!(err.contains("`alpha`"), "{err}");
+
+        // Scores alone: every two candidates of a prompt compared, the best ranked first.
+        let top = build_pairs(
+            db,
+            &Actor::cli(),
+            "gen",
+            &BuildPairsRequest::new(judge.id, Strategy::Ranked),
+        )
+        .await
+        .expect("ranked");
+        assert_eq!((top.prompts, top.chosen, top.inserted), (2, 2, 2));
+        let evidence = top.evidence.expect("evidence");
+        assert_eq!(
+            (
+                evidence.judge_scores,
+                evidence.judge_orders,
+                evidence.human_votes
+            ),
+            (12, 0, 0)
+        );
+        let first = pair::Entity::find()
+            .order_by_asc(pair::Column::Id)
+            .all(db)
+            .await
+            .expect("pairs");
+        let mut gap_before = std::collections::HashMap::new();
+        for p in &first {
+            assert_eq!(p.strategy, "ranked");
+            let prov: serde_json::Value = serde_json::from_str(&p.provenance).expect("json");
+            let ranking = &prov["ranking"];
+            assert_eq!(ranking["method"], "bradley-terry");
+            let ranked: Vec<i64> = ranking["candidates"]
+                .as_array()
+                .expect("candidates")
+                .iter()
+                .map(|c| c["candidate"].as_i64().expect("id"))
+                .collect();
+            assert_eq!(ranked.len(), 4);
+            // Complete comparisons by score keep the score order.
+            let mut by_score = ranked.clone();
+            by_score.sort_by(|a, b| scores[b].total_cmp(&scores[a]));
+            assert_eq!(ranked, by_score, "{}", t.backend);
+            let chosen = prov["chosen"]["candidate"].as_i64().expect("chosen");
+            let rejected = prov["rejected"]["candidate"].as_i64().expect("rejected");
+            assert_eq!((chosen, rejected), (ranked[0], ranked[3]));
+            // The pair's scores are the log-strengths, so its margin is their gap.
+            let margin = p.margin.expect("margin");
+            assert!(margin > 0.0);
+            assert!(
+                (p.score_chosen.expect("s") - p.score_rejected.expect("s") - margin).abs() < 1e-12
+            );
+            gap_before.insert((chosen, rejected), margin);
+        }
+
+        // Three annotators prefer the rejected side of both pairs: the gap narrows.
+        let p = pairwise_store::projects::require(db, "gen")
+            .await
+            .expect("project");
+        annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(1))
+            .await
+            .expect("fill");
+        let settings = AnnotationSettings {
+            overlap: 3,
+            repeat_rate: 0.0,
+            gold_rate: 0.0,
+            max_pending: 1,
+            ..Default::default()
+        };
+        annotation::set_settings(db, p.id, &settings)
+            .await
+            .expect("settings");
+        for name in ["ann", "bea", "cid"] {
+            let u = users::create(db, name, Role::Annotator, "a long enough password")
+                .await
+                .expect("user");
+            loop {
+                let next = annotation::next(db, p.id, u.id, 1).await.expect("next");
+                let Some((a, c)) = next.first() else { break };
+                // The pair's rejected answer is Y where its chosen one is X.
+                let rejected_is_x = c.reference_label.as_deref() == Some("y");
+                let rejected_left = (a.left_side == "x") == rejected_is_x;
+                let vote = annotation::NewVote {
+                    choice: if rejected_left { "a" } else { "b" }.into(),
+                    dimensions: Default::default(),
+                    rationale: String::new(),
+                    duration_ms: 3000,
+                };
+                annotation::vote(db, u.id, a.id, &vote).await.expect("vote");
+            }
+        }
+        let mut adjacent = BuildPairsRequest::new(judge.id, Strategy::Ranked);
+        adjacent.pick = RankedPick::Adjacent;
+        let chain = build_pairs(db, &Actor::cli(), "gen", &adjacent)
+            .await
+            .expect("adjacent");
+        let evidence = chain.evidence.expect("evidence");
+        assert_eq!(
+            (evidence.judge_scores, evidence.human_votes),
+            (12, 6),
+            "{}",
+            t.backend
+        );
+        assert_eq!(chain.chosen, 6, "three neighbours in each of two prompts");
+        let all = pair::Entity::find()
+            .order_by_asc(pair::Column::Id)
+            .all(db)
+            .await
+            .expect("pairs");
+        let prov: serde_json::Value =
+            serde_json::from_str(&all.last().expect("new pair").provenance).expect("json");
+        assert_eq!(prov["ranking"]["evidence"]["human_votes"], 3);
+        let strengths: std::collections::HashMap<i64, f64> = prov["ranking"]["candidates"]
+            .as_array()
+            .expect("candidates")
+            .iter()
+            .map(|c| {
+                (
+                    c["candidate"].as_i64().expect("id"),
+                    c["strength"].as_f64().expect("s"),
+                )
+            })
+            .collect();
+        let (&(top_id, bottom_id), &before) = gap_before
+            .iter()
+            .find(|((c, _), _)| strengths.contains_key(c))
+            .expect("same prompt");
+        let after = strengths[&top_id] - strengths[&bottom_id];
+        assert!(
+            after < before,
+            "votes against the judge narrow the gap: {before} → {after}"
+        );
+
+        // A minimum Bradley–Terry gap filters neighbours.
+        adjacent.min_margin = Some(1e6);
+        let none = build_pairs(db, &Actor::cli(), "gen", &adjacent)
+            .await
+            .expect("filtered");
+        assert_eq!((none.filtered, none.inserted), (6, 0));
+
+        // A pairwise run: each order of each verdict is one comparison.
+        let pairwise = create_judge(
+            db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Pairwise),
+            None,
+        )
+        .await
+        .expect("pairwise judge");
+        w.run_one().await.expect("judge").expect("job");
+        let verdicts = judgments::for_job(db, pairwise.id)
+            .await
+            .expect("verdicts")
+            .iter()
+            .filter(|j| j.parse_ok)
+            .map(|j| u64::from(j.winner_ab.is_some()) + u64::from(j.winner_ba.is_some()))
+            .sum::<u64>();
+        let ranked = build_pairs(
+            db,
+            &Actor::cli(),
+            "gen",
+            &BuildPairsRequest::new(pairwise.id, Strategy::Ranked),
+        )
+        .await
+        .expect("ranked from verdicts");
+        let evidence = ranked.evidence.expect("evidence");
+        assert_eq!(
+            (evidence.judge_scores, evidence.judge_orders),
+            (0, verdicts)
+        );
+        assert!(verdicts > 0);
         t.finish().await;
     }
 }

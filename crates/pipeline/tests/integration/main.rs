@@ -11,6 +11,7 @@ mod curation;
 mod datasets;
 mod import;
 mod judging;
+mod leaderboard;
 mod queue_cost;
 mod recipes;
 mod runs;
