@@ -14,6 +14,7 @@ mod m20261130_000008_project_members_token_expiry;
 mod m20261130_000009_job_chunks;
 mod m20261204_000010_version_curation;
 mod m20261204_000011_pair_rubric;
+mod m20261206_000012_careless_votes;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_job_chunks::Migration),
             Box::new(m20261204_000010_version_curation::Migration),
             Box::new(m20261204_000011_pair_rubric::Migration),
+            Box::new(m20261206_000012_careless_votes::Migration),
         ]
     }
 }

@@ -796,13 +796,27 @@ fn first_release_rows() -> Vec<Table> {
 /// Columns added after the first release, with their documented value on rows that existed
 /// before (`null`: "rows written before this migration keep NULL"). Columns added later and not
 /// listed here are checked against the default the schema declares.
-const DOCUMENTED_NEW_COLUMNS: &[(&str, &str, JsonValue)] = &[
-    // m20261127_000006: versions frozen before keep NULL and derive the split on read.
-    ("dataset_members", "split", JsonValue::Null),
-    // m20261129_000007: entries written before keep NULL in both columns.
-    ("audit_log", "actor_name", JsonValue::Null),
-    ("audit_log", "project", JsonValue::Null),
-];
+fn documented_new_columns() -> Vec<(&'static str, &'static str, JsonValue)> {
+    vec![
+        // m20261127_000006: versions frozen before keep NULL and derive the split on read.
+        ("dataset_members", "split", JsonValue::Null),
+        // m20261129_000007: entries written before keep NULL in both columns.
+        ("audit_log", "actor_name", JsonValue::Null),
+        ("audit_log", "project", JsonValue::Null),
+        // m20261206_000012: projects keep the default reading speed, and the gate leaves fast votes
+        // alone until a reviewer says otherwise.
+        (
+            "annotation_settings",
+            "fast_vote_chars_per_s",
+            serde_json::json!(60.0),
+        ),
+        (
+            "annotation_settings",
+            "gate_fast_votes",
+            JsonValue::Bool(false),
+        ),
+    ]
+}
 
 fn ts(s: &str) -> ChronoDateTimeUtc {
     s.parse().expect("an RFC 3339 timestamp")
@@ -964,7 +978,7 @@ async fn expected_new_value(
     column: &str,
     default: Option<&str>,
 ) -> Option<JsonValue> {
-    if let Some((_, _, v)) = DOCUMENTED_NEW_COLUMNS
+    if let Some((_, _, v)) = documented_new_columns()
         .iter()
         .find(|(t, c, _)| *t == table && *c == column)
     {
@@ -1094,7 +1108,7 @@ async fn upgrade_keeps_every_row(url: &str) {
             }
         }
     }
-    for (table, column, _) in DOCUMENTED_NEW_COLUMNS {
+    for (table, column, _) in documented_new_columns() {
         assert!(
             new_columns.contains(&format!("{table}.{column}")),
             "{backend:?}: {table}.{column} was not added by the upgrade"

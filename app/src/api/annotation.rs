@@ -106,24 +106,13 @@ pub async fn set_redteam_opt_out(opt_out: bool) -> Result<(), AppError> {
     Ok(actions::set_redteam_opt_out(&db()?, &actor()?, opt_out).await?)
 }
 
+/// Saves a project's queue and calibration settings (the form names its fields
+/// `settings[overlap]`, …; an unticked checkbox is `false`).
 #[server]
 pub async fn save_annotation_settings(
     project: String,
-    overlap: i32,
-    repeat_rate: f64,
-    gold_rate: f64,
-    max_pending: i32,
-    lease_seconds: i32,
-    kappa_threshold: f64,
+    settings: pairwise_core::annotation::AnnotationSettings,
 ) -> Result<(), AppError> {
-    let settings = pairwise_core::annotation::AnnotationSettings {
-        overlap,
-        repeat_rate,
-        gold_rate,
-        max_pending,
-        lease_seconds,
-        kappa_threshold,
-    };
     let (db, actor) = (db()?, actor()?);
     pairwise_pipeline::annotation::save_settings(&db, &actor, &project, settings).await?;
     Ok(())

@@ -17,7 +17,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use pairwise_core::{
     agreement::PairKappa,
-    annotation::{AnnotatorStats, CalibrationReport},
+    annotation::{careless::STREAK_FLAG, AnnotatorStats, CalibrationReport},
     Role,
 };
 
@@ -147,7 +147,8 @@ fn Report(
                 <th>"Annotator"</th><th class="num">"Votes"</th><th class="num">"Gold"</th><th class="num">"Gold accuracy"</th>
                 <th class="num">"κ vs gold"</th><th class="num">"κ vs peers"</th><th class="num">"Left choices"</th>
                 <th class="num">"Swapped repeats"</th><th class="num">"Repeat consistency"</th><th class="num">"Median time"</th>
-                <th class="num">"Skipped (distressing)"</th><th>"Gate"</th>
+                <th class="num">"Skipped (distressing)"</th><th class="num" title="votes faster than 1 s plus both answers at the reading speed of the settings">"Too fast"</th>
+                <th class="num" title="the longest run of one key in a row">"Same-key streak"</th><th class="num" title="MACE: how often the label reflects the item rather than a habit">"Competence (MACE)"</th><th>"Gate"</th>
             </tr></thead>
             <tbody>
                 {report.annotators.iter().map(|s| view! {
@@ -163,6 +164,9 @@ fn Report(
                         <td class="num">{pct(s.repeat_consistency)}</td>
                         <td class="num">{s.median_ms.map_or_else(|| "—".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0))}</td>
                         <td class="num">{s.skipped_distressing}</td>
+                        <td class="num" data-testid="fast-votes">{s.fast_votes}{(s.fast_votes > 0).then(|| view! { " " <span class="badge warn">"flagged"</span> })}</td>
+                        <td class="num" data-testid="streak">{s.longest_streak}{(s.longest_streak >= STREAK_FLAG).then(|| view! { " " <span class="badge warn">"flagged"</span> })}</td>
+                        <td class="num" data-testid="competence">{fmt(s.competence)}</td>
                         <td>{s.quarantined.then(|| view! { <span class="badge warn">"quarantined"</span> })}</td>
                     </tr>
                 }).collect_view()}
@@ -170,6 +174,26 @@ fn Report(
         </table>
         <Bars title="Gold accuracy" rows=report.annotators.clone() value=|s: &AnnotatorStats| s.gold_accuracy testid="bars-gold" />
         <Bars title="Left-choice rate (0.5 = no position bias)" rows=report.annotators.clone() value=|s: &AnnotatorStats| s.left_rate testid="bars-left" />
+
+        <h2>"Votes cast too fast"</h2>
+        <p class="muted" data-testid="fast-summary">{format!(
+            "{} votes took less than 1 s plus both answers at {} characters/s; the gate {} them.",
+            report.fast_vote_count,
+            report.settings.fast_vote_chars_per_s,
+            if report.settings.gate_fast_votes { "excludes" } else { "does not exclude (see the settings)" }
+        )}</p>
+        {(!report.fast_votes.is_empty()).then(|| view! {
+            <table class="data" data-testid="fast-votes-list">
+                <thead><tr><th>"Annotator"</th><th class="num">"Item"</th><th class="num">"Time"</th><th class="num">"Minimum"</th></tr></thead>
+                <tbody>
+                    {report.fast_votes.iter().map(|f| view! {
+                        <tr><td>{f.annotator.clone()}</td><td class="num">{f.comparison}</td>
+                            <td class="num">{format!("{:.1} s", f.duration_ms as f64 / 1000.0)}</td>
+                            <td class="num">{format!("{:.1} s", f.min_ms as f64 / 1000.0)}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
 
         <h2>"Judge and imported preferences against people"</h2>
         <table class="data" data-testid="references">
@@ -199,7 +223,7 @@ fn Report(
         })}
 
         <h2>"κ gate"</h2>
-        <p class="muted">"Annotators whose κ against gold (or against peers while they have fewer than 5 gold votes) is below the threshold, and items whose agreement is below it, are quarantined; dataset versions and human-decided pairs leave their votes out."</p>
+        <p class="muted">"Annotators whose κ against gold (or against peers while they have fewer than 5 gold votes) is below the threshold, and items whose agreement is below it, are quarantined — and, where the settings say so, votes cast too fast; dataset versions and human-decided pairs leave their votes out."</p>
         <button type="button" class="primary" on:click=move |_| { gate.dispatch(p_gate.clone()); } data-testid="run-gate">"Run the κ gate"</button>
         {move || gate.value().get().map(|r| match r {
             Ok(n) => view! { <p class="ok" role="status" data-testid="gate-result">{format!("{n} quarantined.")}</p> }.into_any(),
@@ -272,12 +296,14 @@ fn Report(
             <ActionForm action=save>
                 <input type="hidden" name="project" value=project.clone() />
                 <div class="row">
-                    <label>"Annotators per item (k) " <input type="number" name="overlap" min="1" max="50" value=s.overlap /></label>
-                    <label>"Swapped repeats " <input type="number" name="repeat_rate" min="0" max="0.5" step="0.01" value=s.repeat_rate /></label>
-                    <label>"Gold rate " <input type="number" name="gold_rate" min="0" max="0.5" step="0.01" value=s.gold_rate /></label>
-                    <label>"Pending per annotator " <input type="number" name="max_pending" min="1" max="20" value=s.max_pending /></label>
-                    <label>"Lease (s) " <input type="number" name="lease_seconds" min="10" max="86400" value=s.lease_seconds /></label>
-                    <label>"κ threshold " <input type="number" name="kappa_threshold" min="-1" max="1" step="0.05" value=s.kappa_threshold /></label>
+                    <label>"Annotators per item (k) " <input type="number" name="settings[overlap]" min="1" max="50" value=s.overlap /></label>
+                    <label>"Swapped repeats " <input type="number" name="settings[repeat_rate]" min="0" max="0.5" step="0.01" value=s.repeat_rate /></label>
+                    <label>"Gold rate " <input type="number" name="settings[gold_rate]" min="0" max="0.5" step="0.01" value=s.gold_rate /></label>
+                    <label>"Pending per annotator " <input type="number" name="settings[max_pending]" min="1" max="20" value=s.max_pending /></label>
+                    <label>"Lease (s) " <input type="number" name="settings[lease_seconds]" min="10" max="86400" value=s.lease_seconds /></label>
+                    <label>"κ threshold " <input type="number" name="settings[kappa_threshold]" min="-1" max="1" step="0.05" value=s.kappa_threshold /></label>
+                    <label title="characters of both answers per second a vote may not beat">"Reading speed (chars/s) " <input type="number" name="settings[fast_vote_chars_per_s]" min="1" max="100000" step="any" value=s.fast_vote_chars_per_s /></label>
+                    <label><input type="checkbox" name="settings[gate_fast_votes]" value="true" checked=s.gate_fast_votes data-testid="gate-fast-votes" /> " the gate excludes too-fast votes"</label>
                 </div>
                 <button type="submit">"Save settings"</button>
             </ActionForm>

@@ -7,6 +7,7 @@
 //! the item is made; `a`/`b` are what the annotator pressed, left and right of one showing.
 
 mod calibration;
+pub mod careless;
 mod gate;
 mod views;
 
@@ -128,6 +129,21 @@ pub struct AnnotationSettings {
     pub max_pending: i32,
     pub lease_seconds: i32,
     pub kappa_threshold: f64,
+    /// Reading speed, in characters of the two answers per second, that a vote may not beat: a
+    /// vote faster than 1 s plus the answers' length at this speed is flagged as too fast.
+    #[serde(default = "default_fast_vote_chars_per_s")]
+    pub fast_vote_chars_per_s: f64,
+    /// The κ gate also excludes votes flagged as too fast.
+    #[serde(default)]
+    pub gate_fast_votes: bool,
+}
+
+/// Skimming speed (about 10 words a second, several times reading speed): slower votes are
+/// never flagged.
+pub const DEFAULT_FAST_VOTE_CHARS_PER_S: f64 = 60.0;
+
+fn default_fast_vote_chars_per_s() -> f64 {
+    DEFAULT_FAST_VOTE_CHARS_PER_S
 }
 
 impl Default for AnnotationSettings {
@@ -139,6 +155,8 @@ impl Default for AnnotationSettings {
             max_pending: DEFAULT_MAX_PENDING,
             lease_seconds: DEFAULT_LEASE_SECONDS,
             kappa_threshold: DEFAULT_KAPPA_THRESHOLD,
+            fast_vote_chars_per_s: DEFAULT_FAST_VOTE_CHARS_PER_S,
+            gate_fast_votes: false,
         }
     }
 }
@@ -165,6 +183,14 @@ impl AnnotationSettings {
         }
         if !(-1.0..=1.0).contains(&self.kappa_threshold) {
             return Err(("kappa_threshold", "must be between -1 and 1".into()));
+        }
+        if !(self.fast_vote_chars_per_s.is_finite()
+            && (1.0..=100_000.0).contains(&self.fast_vote_chars_per_s))
+        {
+            return Err((
+                "fast_vote_chars_per_s",
+                "must be between 1 and 100000".into(),
+            ));
         }
         Ok(())
     }

@@ -22,14 +22,23 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
         mut annotators,
         references,
         items: item_rows,
-    } = annotation::calibrate(&data.votes, &data.items, &data.skipped);
-    let (q_annotators, q_items) = store::quarantined(db, p.id).await?;
+        careless,
+    } = annotation::calibrate(
+        &data.votes,
+        &data.items,
+        &data.skipped,
+        settings.fast_vote_chars_per_s,
+    );
+    let q = store::quarantined(db, p.id).await?;
     for a in &mut annotators {
         a.quarantined = data
             .users
             .get(&a.annotator)
-            .is_some_and(|id| q_annotators.contains(id));
+            .is_some_and(|id| q.annotators.contains(id));
     }
+    let fast_vote_count = careless.fast.len() as u64;
+    let mut fast_votes = careless.fast;
+    fast_votes.truncate(100);
     let mut items: Vec<ItemStats> = item_rows
         .into_iter()
         .filter(|r| r.1 >= 2)
@@ -39,7 +48,7 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
             votes,
             agreement,
             majority,
-            quarantined: q_items.contains(&id),
+            quarantined: q.items.contains(&id),
         })
         .collect();
     items.sort_by(|a, b| {
@@ -67,6 +76,8 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
         left_rate: (!sided.is_empty()).then(|| left as f64 / sided.len() as f64),
         items,
         quarantines: data.quarantines,
+        fast_votes,
+        fast_vote_count,
     })
 }
 
@@ -75,8 +86,34 @@ pub async fn run_gate(db: &DatabaseConnection, project: &str) -> Result<u64> {
     let p = projects::require(db, project).await?;
     let settings = store::settings(db, p.id).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let annotators = annotation::calibrate(&data.votes, &data.items, &data.skipped).annotators;
-    let verdicts = annotation::gate(&annotators, &data.votes, settings.kappa_threshold);
+    let calibrated = annotation::calibrate(
+        &data.votes,
+        &data.items,
+        &data.skipped,
+        settings.fast_vote_chars_per_s,
+    );
+    let mut verdicts = annotation::gate(
+        &calibrated.annotators,
+        &data.votes,
+        settings.kappa_threshold,
+    );
+    if settings.gate_fast_votes {
+        verdicts.extend(
+            calibrated
+                .careless
+                .fast
+                .iter()
+                .map(|f| annotation::GateVerdict {
+                    kind: "vote",
+                    subject: f.vote.to_string(),
+                    metric: Some(f.duration_ms as f64),
+                    reason: format!(
+                        "{} voted in {} ms, under the {} ms the answers take at {} characters/s",
+                        f.annotator, f.duration_ms, f.min_ms, settings.fast_vote_chars_per_s
+                    ),
+                }),
+        );
+    }
     Ok(store::apply_gate(db, p.id, &verdicts, &data.users).await?)
 }
 
@@ -132,8 +169,8 @@ pub(crate) async fn counted_votes<'a>(
     data: &'a store::CalibrationData,
     include_quarantined: bool,
 ) -> Result<Counted<'a>> {
-    let (q_annotators, q_items) = if include_quarantined {
-        Default::default()
+    let q = if include_quarantined {
+        store::Quarantined::default()
     } else {
         store::quarantined(db, project_id).await?
     };
@@ -142,11 +179,12 @@ pub(crate) async fn counted_votes<'a>(
         quarantined: 0,
     };
     for v in data.votes.iter().filter(|v| v.kind != "repeat") {
-        let out = q_items.contains(&v.comparison)
+        let out = q.items.contains(&v.comparison)
+            || q.votes.contains(&v.id)
             || data
                 .users
                 .get(&v.annotator)
-                .is_some_and(|id| q_annotators.contains(id));
+                .is_some_and(|id| q.annotators.contains(id));
         if out {
             counted.quarantined += 1;
         } else {
@@ -239,6 +277,7 @@ pub async fn human_pairs(
                 "agreement": agreement,
                 "majority": label,
                 "annotators": voters.get(&c.id),
+                "vote_ids": counted.get(&c.id).map(|v| v.iter().map(|v| v.id).collect::<Vec<_>>()),
                 "quarantine_excluded": !request.include_quarantined,
                 "dimension": dimension,
             }),

@@ -28,7 +28,7 @@ pub use evidence::item_candidates;
 pub use fill::{fill_from_inconsistent, fill_from_pairs, FillReport};
 pub use gold::{gold_from_pairs, insert_gold, set_gold};
 pub use progress::{progress, projects_for, showing_project, vote_counts};
-pub use quarantine::{apply_gate, gated_human_pairs, quarantined, release};
+pub use quarantine::{apply_gate, gated_human_pairs, quarantined, release, Quarantined};
 pub use queue::{fetch, next, Fetched, Showing};
 pub use settings::{redteam_opt_out, set_redteam_opt_out, set_settings, settings};
 pub use votes::{skip, undo, vote, NewVote};

@@ -77,6 +77,13 @@ pub struct SettingsArgs {
     lease_seconds: Option<i32>,
     #[arg(long)]
     kappa_threshold: Option<f64>,
+    /// Reading speed (characters of both answers per second) a vote may not beat; faster
+    /// votes are flagged as too fast.
+    #[arg(long)]
+    fast_vote_chars_per_s: Option<f64>,
+    /// Whether the κ gate also excludes votes flagged as too fast.
+    #[arg(long)]
+    gate_fast_votes: Option<bool>,
 }
 
 pub async fn run(
@@ -161,6 +168,8 @@ pub async fn run(
                 max_pending: a.max_pending.unwrap_or(old.max_pending),
                 lease_seconds: a.lease_seconds.unwrap_or(old.lease_seconds),
                 kappa_threshold: a.kappa_threshold.unwrap_or(old.kappa_threshold),
+                fast_vote_chars_per_s: a.fast_vote_chars_per_s.unwrap_or(old.fast_vote_chars_per_s),
+                gate_fast_votes: a.gate_fast_votes.unwrap_or(old.gate_fast_votes),
             };
             let new = actions::save_settings(db, actor, &a.project, new).await?;
             println!("{}", serde_json::to_string_pretty(&new)?);

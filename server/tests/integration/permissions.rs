@@ -86,7 +86,7 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<SetRedteamOptOut>("set_redteam_opt_out", "opt_out=false", false),
         sf::<SaveAnnotationSettings>(
             "save_annotation_settings",
-            "project=perm&overlap=3&repeat_rate=0.1&gold_rate=0.05&max_pending=3&lease_seconds=600&kappa_threshold=0.4",
+            "project=perm&settings[overlap]=3&settings[repeat_rate]=0.1&settings[gold_rate]=0.05&settings[max_pending]=3&settings[lease_seconds]=600&settings[kappa_threshold]=0.4&settings[gate_fast_votes]=true",
             true,
         ),
         sf::<AuditEntries>("audit_entries", "query[limit]=10", false),

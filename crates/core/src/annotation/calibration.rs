@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// One stored vote, as calibration reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoteRow {
+    /// The vote's id.
+    pub id: i64,
     pub comparison: i64,
     pub annotator: String,
     /// `main`, `repeat` or `gold`.
@@ -44,6 +46,8 @@ pub struct ItemInfo {
     pub gold: Option<String>,
     pub reference_label: Option<String>,
     pub reference: Option<String>,
+    /// Characters of the two answers together (what a careful vote has to read).
+    pub chars: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,15 @@ pub struct AnnotatorStats {
     pub repeat_consistency: Option<f64>,
     pub median_ms: Option<i64>,
     pub quarantined: bool,
+    /// Votes faster than the answers' length allows (see `careless::min_duration_ms`).
+    #[serde(default)]
+    pub fast_votes: u64,
+    /// The longest run of one key in a row.
+    #[serde(default)]
+    pub longest_streak: u64,
+    /// MACE competence (probability the label reflects the item), where estimable.
+    #[serde(default)]
+    pub competence: Option<f64>,
 }
 
 /// The reference preference (judge or import) against humans.
@@ -127,6 +140,12 @@ pub struct CalibrationReport {
     /// Items with two or more votes, least agreement first.
     pub items: Vec<ItemStats>,
     pub quarantines: Vec<QuarantineView>,
+    /// Votes faster than the answers' length allows, slowest annotator's first (up to 100).
+    #[serde(default)]
+    pub fast_votes: Vec<super::careless::FastVote>,
+    /// How many votes were too fast in all.
+    #[serde(default)]
+    pub fast_vote_count: u64,
 }
 
 fn median(mut v: Vec<i64>) -> Option<i64> {
@@ -228,14 +247,20 @@ pub struct Calibrated {
     pub annotators: Vec<AnnotatorStats>,
     pub references: Vec<ReferenceStats>,
     pub items: Vec<ItemRow>,
+    /// Too-fast votes and same-key streaks.
+    pub careless: super::careless::Careless,
 }
 
-/// The calibration statistics (without quarantine flags, which the caller sets from the store).
+/// The calibration statistics (without quarantine flags, which the caller sets from the store);
+/// a vote faster than the answers' length at `chars_per_s` is flagged as too fast.
 pub fn calibrate(
     votes: &[VoteRow],
     items: &BTreeMap<i64, ItemInfo>,
     skipped: &BTreeMap<String, u64>,
+    chars_per_s: f64,
 ) -> Calibrated {
+    let careless = super::careless::check(votes, items, chars_per_s);
+    let competence = super::careless::mace(votes);
     let counted: Vec<&VoteRow> = votes.iter().filter(|v| v.kind != "repeat").collect();
     let ratings: Vec<Rating> = counted
         .iter()
@@ -307,6 +332,9 @@ pub fn calibrate(
                 ),
                 median_ms: median(mine.iter().map(|v| v.duration_ms).collect()),
                 quarantined: false,
+                fast_votes: careless.fast.iter().filter(|f| f.annotator == name).count() as u64,
+                longest_streak: careless.longest_streak.get(name).copied().unwrap_or(0),
+                competence: competence.get(name).copied(),
             }
         })
         .collect();
@@ -367,5 +395,6 @@ pub fn calibrate(
         annotators,
         references,
         items: item_rows,
+        careless,
     }
 }

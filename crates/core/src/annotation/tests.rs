@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 fn vote(item: i64, who: &str, kind: &str, label: &str, choice: &str) -> VoteRow {
     VoteRow {
+        id: 0,
         comparison: item,
         annotator: who.into(),
         kind: kind.into(),
@@ -36,7 +37,7 @@ fn dimensions_have_their_own_agreement() {
         with(3, "bob", "x", "y"),
         vote(4, "ann", "main", "y", "b"),
     ];
-    let c = calibrate(&votes, &BTreeMap::new(), &BTreeMap::new());
+    let c = calibrate(&votes, &BTreeMap::new(), &BTreeMap::new(), 60.0);
     assert_eq!(c.dimensions.len(), 1, "{:?}", c.dimensions);
     let h = &c.dimensions[0];
     assert_eq!((h.dimension.as_str(), h.votes, h.items), ("harmless", 6, 3));
@@ -72,6 +73,7 @@ fn calibration_counts_gold_repeats_and_left_choices() {
             gold: Some("x".into()),
             reference_label: Some("x".into()),
             reference: Some("import hh".into()),
+            chars: 0,
         },
     );
     items.insert(
@@ -95,7 +97,7 @@ fn calibration_counts_gold_repeats_and_left_choices() {
         references: refs,
         items: item_rows,
         ..
-    } = calibrate(&votes, &items, &skipped);
+    } = calibrate(&votes, &items, &skipped, 60.0);
     assert_eq!(stats.ratings, 3, "repeats are not ratings");
     let ann = &annotators[0];
     assert_eq!((ann.gold_n, ann.gold_accuracy), (1, Some(1.0)));
@@ -126,6 +128,9 @@ fn gate_uses_gold_when_there_is_enough_and_peers_otherwise() {
         repeat_consistency: None,
         median_ms: None,
         quarantined: false,
+        fast_votes: 0,
+        longest_streak: 0,
+        competence: None,
     };
     let gold_ok = AnnotatorStats {
         annotator: "b".into(),

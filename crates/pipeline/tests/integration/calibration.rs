@@ -349,3 +349,162 @@ async fn gold_import_is_atomic_and_marks_the_chosen_side() {
         t.finish().await;
     }
 }
+
+/// A bot votes in 300 ms on every item, always pressing the left key: its votes are flagged as
+/// too fast (the minimum grows with the answers' length), its same-key streak and low MACE
+/// competence are shown, and with the gate set to exclude fast votes they leave the human pairs
+/// and the next frozen version; without that setting the gate leaves them alone.
+#[tokio::test]
+async fn a_bot_voting_in_under_a_second_is_flagged_and_the_gate_excludes_its_votes() {
+    use pairwise_core::{annotation::AnnotationSettings, Recipe, Role};
+    use pairwise_store::{annotation, datasets, users};
+    use sea_orm::EntityTrait;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let p = projects::create(db, "fast", "", None)
+            .await
+            .expect("project");
+        let rows: String = (0..20)
+            .map(|i| {
+                serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("a good answer {i}"), "rejected": format!("a bad answer {i}")})
+                    .to_string()
+                    + "\n"
+            })
+            .collect();
+        pairwise_pipeline::import_pairs(
+            db,
+            "fast",
+            std::io::Cursor::new(rows.into_bytes()),
+            pairwise_core::PairFormat::Trl,
+            "fast.jsonl",
+            &Actor::cli(),
+            |_| {},
+        )
+        .await
+        .expect("import");
+        annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(5))
+            .await
+            .expect("fill");
+        // κ cannot quarantine anyone here: only the speed check can exclude the bot.
+        let mut settings = AnnotationSettings {
+            overlap: 3,
+            repeat_rate: 0.0,
+            gold_rate: 0.0,
+            max_pending: 1,
+            kappa_threshold: -1.0,
+            ..Default::default()
+        };
+        annotation::set_settings(db, p.id, &settings)
+            .await
+            .expect("settings");
+        let items: std::collections::HashMap<i64, String> =
+            pairwise_store::entities::comparison::Entity::find()
+                .all(db)
+                .await
+                .expect("items")
+                .into_iter()
+                .map(|c| (c.id, c.answer_x))
+                .collect();
+        for (name, ms) in [("ann", 4_000), ("bea", 3_000), ("bot", 300)] {
+            let u = users::create(db, name, Role::Annotator, "a long enough password")
+                .await
+                .expect("user");
+            loop {
+                let next = annotation::next(db, p.id, u.id, 1).await.expect("next");
+                let Some((a, c)) = next.first() else { break };
+                let good_is_x = items[&c.id].contains("good");
+                let good_left = (a.left_side == "x") == good_is_x;
+                let choice = if name == "bot" || good_left { "a" } else { "b" };
+                let vote = annotation::NewVote {
+                    choice: choice.into(),
+                    dimensions: Default::default(),
+                    rationale: String::new(),
+                    duration_ms: ms,
+                };
+                annotation::vote(db, u.id, a.id, &vote).await.expect("vote");
+            }
+        }
+        let report = pairwise_pipeline::calibration::report(db, "fast")
+            .await
+            .expect("report");
+        let who = |n: &str| {
+            report
+                .annotators
+                .iter()
+                .find(|a| a.annotator == n)
+                .expect(n)
+                .clone()
+        };
+        assert_eq!(
+            (who("bot").votes, who("bot").fast_votes),
+            (20, 20),
+            "{}",
+            t.backend
+        );
+        assert_eq!((who("ann").fast_votes, who("bea").fast_votes), (0, 0));
+        assert_eq!(report.fast_vote_count, 20);
+        assert!(report
+            .fast_votes
+            .iter()
+            .all(|f| f.annotator == "bot" && f.min_ms > 1000));
+        assert_eq!(who("bot").longest_streak, 20);
+        let (bot, ann) = (
+            who("bot").competence.expect("bot"),
+            who("ann").competence.expect("ann"),
+        );
+        assert!(bot < ann, "MACE: bot {bot} vs ann {ann}");
+
+        // Human pairs decided with the bot's votes counted (the imported pairs are removed, so
+        // they are new pairs), each recording the votes it rests on.
+        use sea_orm::{ColumnTrait, QueryFilter};
+        pairwise_store::entities::pair::Entity::delete_many()
+            .filter(pairwise_store::entities::pair::Column::ProjectId.eq(p.id))
+            .exec(db)
+            .await
+            .expect("delete imported pairs");
+        let before = pairwise_pipeline::calibration::human_pairs(db, "fast", &request(None, false))
+            .await
+            .expect("human pairs");
+        assert_eq!(
+            (before.decided, before.inserted, before.quarantined_votes),
+            (20, 20, 0)
+        );
+
+        // The gate leaves fast votes alone unless the settings say otherwise …
+        assert_eq!(
+            pairwise_pipeline::calibration::run_gate(db, "fast")
+                .await
+                .expect("gate"),
+            0
+        );
+        settings.gate_fast_votes = true;
+        annotation::set_settings(db, p.id, &settings)
+            .await
+            .expect("settings");
+        // … and then excludes every one of them.
+        assert_eq!(
+            pairwise_pipeline::calibration::run_gate(db, "fast")
+                .await
+                .expect("gate"),
+            20
+        );
+        let report = pairwise_pipeline::calibration::report(db, "fast")
+            .await
+            .expect("report");
+        assert_eq!(report.quarantines.len(), 20);
+        assert!(report
+            .quarantines
+            .iter()
+            .all(|q| q.kind == "vote" && q.reason.contains("bot voted in 300 ms")));
+        let after = pairwise_pipeline::calibration::human_pairs(db, "fast", &request(None, false))
+            .await
+            .expect("human pairs");
+        assert_eq!((after.decided, after.quarantined_votes), (20, 20));
+        // The pairs the bot helped decide leave the next version (the gate is on by default).
+        let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None)
+            .await
+            .expect("freeze");
+        assert_eq!(gated.pair_count, 0, "{}", t.backend);
+        t.finish().await;
+    }
+}

@@ -60,6 +60,7 @@ pub async fn calibration_data(
         .await?
         .into_iter()
         .map(|v| VoteRow {
+            id: v.id,
             comparison: v.comparison_id,
             annotator: name(v.annotator_id),
             kind: v.kind,
@@ -83,6 +84,7 @@ pub async fn calibration_data(
                 gold: c.gold_answer,
                 reference_label: c.reference_label,
                 reference: c.reference,
+                chars: (c.answer_x.chars().count() + c.answer_y.chars().count()) as u64,
             },
         );
         prompts.insert(c.id, c.prompt_text.chars().take(140).collect());

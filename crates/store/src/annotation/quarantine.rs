@@ -94,35 +94,53 @@ pub async fn release(
     Ok(())
 }
 
-/// Active quarantines: (annotator ids, item ids).
-pub async fn quarantined(
-    db: &impl ConnectionTrait,
-    project_id: i64,
-) -> Result<(BTreeSet<i64>, BTreeSet<i64>)> {
-    let mut annotators = BTreeSet::new();
-    let mut items = BTreeSet::new();
+/// The subjects of a project's active quarantines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Quarantined {
+    /// User ids.
+    pub annotators: BTreeSet<i64>,
+    /// Item (comparison) ids.
+    pub items: BTreeSet<i64>,
+    /// Vote ids (votes cast too fast, where the gate excludes them).
+    pub votes: BTreeSet<i64>,
+}
+
+impl Quarantined {
+    pub fn is_empty(&self) -> bool {
+        self.annotators.is_empty() && self.items.is_empty() && self.votes.is_empty()
+    }
+}
+
+/// Active quarantines.
+pub async fn quarantined(db: &impl ConnectionTrait, project_id: i64) -> Result<Quarantined> {
+    let mut out = Quarantined::default();
     for q in quarantine::Entity::find()
         .filter(quarantine::Column::ProjectId.eq(project_id))
         .filter(quarantine::Column::ReleasedAt.is_null())
         .all(db)
         .await?
     {
-        if q.subject_kind == "annotator" {
-            annotators.insert(q.subject_id);
-        } else {
-            items.insert(q.subject_id);
-        }
+        match q.subject_kind.as_str() {
+            "annotator" => out.annotators.insert(q.subject_id),
+            "vote" => out.votes.insert(q.subject_id),
+            _ => out.items.insert(q.subject_id),
+        };
     }
-    Ok((annotators, items))
+    Ok(out)
 }
 
 /// Human-decided pairs of a project that the κ gate leaves out: their item is quarantined, or
-/// one of the annotators whose votes decided them is.
+/// one of the annotators or votes that decided them is.
 pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Result<Vec<i64>> {
-    let (annotators, items) = quarantined(db, project_id).await?;
-    if annotators.is_empty() && items.is_empty() {
+    let q = quarantined(db, project_id).await?;
+    if q.is_empty() {
         return Ok(Vec::new());
     }
+    let Quarantined {
+        annotators,
+        items,
+        votes,
+    } = q;
     let rows: Vec<(i64, String)> = pair::Entity::find()
         .select_only()
         .column(pair::Column::Id)
@@ -137,12 +155,14 @@ pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Re
         .filter(|(_, provenance)| {
             let v: serde_json::Value = serde_json::from_str(provenance).unwrap_or_default();
             let item_out = v["comparison"].as_i64().is_some_and(|c| items.contains(&c));
-            let voter_out = v["annotators"].as_array().is_some_and(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_i64())
-                    .any(|id| annotators.contains(&id))
-            });
-            item_out || voter_out
+            let any_in = |key: &str, set: &BTreeSet<i64>| {
+                v[key].as_array().is_some_and(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_i64())
+                        .any(|id| set.contains(&id))
+                })
+            };
+            item_out || any_in("annotators", &annotators) || any_in("vote_ids", &votes)
         })
         .map(|(id, _)| id)
         .collect())

@@ -20,6 +20,8 @@ pub async fn settings(db: &impl ConnectionTrait, project_id: i64) -> Result<Anno
             max_pending: s.max_pending,
             lease_seconds: s.lease_seconds,
             kappa_threshold: s.kappa_threshold,
+            fast_vote_chars_per_s: s.fast_vote_chars_per_s,
+            gate_fast_votes: s.gate_fast_votes,
         })
         .unwrap_or_default())
 }
@@ -39,6 +41,8 @@ pub async fn set_settings(
         max_pending: Set(s.max_pending),
         lease_seconds: Set(s.lease_seconds),
         kappa_threshold: Set(s.kappa_threshold),
+        fast_vote_chars_per_s: Set(s.fast_vote_chars_per_s),
+        gate_fast_votes: Set(s.gate_fast_votes),
         updated_at: Set(Utc::now()),
     };
     annotation_settings::Entity::insert(row)
@@ -51,6 +55,8 @@ pub async fn set_settings(
                     annotation_settings::Column::MaxPending,
                     annotation_settings::Column::LeaseSeconds,
                     annotation_settings::Column::KappaThreshold,
+                    annotation_settings::Column::FastVoteCharsPerS,
+                    annotation_settings::Column::GateFastVotes,
                     annotation_settings::Column::UpdatedAt,
                 ])
                 .to_owned(),

@@ -19,6 +19,10 @@ pub struct Model {
     /// κ below which annotators and items are quarantined.
     pub kappa_threshold: f64,
     pub updated_at: DateTimeUtc,
+    /// Reading speed (characters of the two answers per second) a vote may not beat.
+    pub fast_vote_chars_per_s: f64,
+    /// The gate also excludes votes cast faster than that.
+    pub gate_fast_votes: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
