@@ -356,8 +356,8 @@ async fn gold_import_is_atomic_and_marks_the_chosen_side() {
 /// and the next frozen version; without that setting the gate leaves them alone.
 #[tokio::test]
 async fn a_bot_voting_in_under_a_second_is_flagged_and_the_gate_excludes_its_votes() {
-    use pairwise_core::{annotation::AnnotationSettings, Recipe, Role};
-    use pairwise_store::{annotation, datasets, users};
+    use pairwise_core::{annotation::AnnotationSettings, Recipe};
+    use pairwise_store::{annotation, datasets};
     use sea_orm::EntityTrait;
     for t in TestDb::all().await {
         let db = &t.db;
@@ -406,23 +406,12 @@ async fn a_bot_voting_in_under_a_second_is_flagged_and_the_gate_excludes_its_vot
                 .map(|c| (c.id, c.answer_x))
                 .collect();
         for (name, ms) in [("ann", 4_000), ("bea", 3_000), ("bot", 300)] {
-            let u = users::create(db, name, Role::Annotator, "a long enough password")
-                .await
-                .expect("user");
-            loop {
-                let next = annotation::next(db, p.id, u.id, 1).await.expect("next");
-                let Some((a, c)) = next.first() else { break };
+            crate::common::vote_through_queue(db, p.id, name, |a, c| {
                 let good_is_x = items[&c.id].contains("good");
                 let good_left = (a.left_side == "x") == good_is_x;
-                let choice = if name == "bot" || good_left { "a" } else { "b" };
-                let vote = annotation::NewVote {
-                    choice: choice.into(),
-                    dimensions: Default::default(),
-                    rationale: String::new(),
-                    duration_ms: ms,
-                };
-                annotation::vote(db, u.id, a.id, &vote).await.expect("vote");
-            }
+                (if name == "bot" || good_left { "a" } else { "b" }, ms)
+            })
+            .await;
         }
         let report = pairwise_pipeline::calibration::report(db, "fast")
             .await

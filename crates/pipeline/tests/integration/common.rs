@@ -53,3 +53,39 @@ pub(crate) fn worker(db: &DatabaseConnection, id: &str) -> Worker {
         },
     )
 }
+
+/// A new annotator `name` votes on every item the queue gives them; `decide` picks the key
+/// pressed (`a` = left) and the time taken from the showing and its item.
+pub(crate) async fn vote_through_queue(
+    db: &DatabaseConnection,
+    project_id: i64,
+    name: &str,
+    decide: impl Fn(
+        &pairwise_store::entities::assignment::Model,
+        &pairwise_store::entities::comparison::Model,
+    ) -> (&'static str, i64),
+) {
+    use pairwise_store::{annotation, users};
+    let u = users::create(
+        db,
+        name,
+        pairwise_core::Role::Annotator,
+        "a long enough password",
+    )
+    .await
+    .expect("user");
+    loop {
+        let next = annotation::next(db, project_id, u.id, 1)
+            .await
+            .expect("next");
+        let Some((a, c)) = next.first() else { break };
+        let (choice, duration_ms) = decide(a, c);
+        let vote = annotation::NewVote {
+            choice: choice.into(),
+            dimensions: Default::default(),
+            rationale: String::new(),
+            duration_ms,
+        };
+        annotation::vote(db, u.id, a.id, &vote).await.expect("vote");
+    }
+}

@@ -466,10 +466,9 @@ async fn ranked_pairs_rest_on_judge_scores_verdicts_and_human_votes() {
         annotation::AnnotationSettings,
         requests::BuildPairsRequest,
         strategy::{RankedPick, Strategy},
-        Role,
     };
     use pairwise_pipeline::build_pairs;
-    use pairwise_store::{annotation, entities::pair, users};
+    use pairwise_store::{annotation, entities::pair};
     use sea_orm::{EntityTrait, QueryOrder};
     for t in TestDb::all().await {
         let db = &t.db;
@@ -575,23 +574,13 @@ async fn ranked_pairs_rest_on_judge_scores_verdicts_and_human_votes() {
             .await
             .expect("settings");
         for name in ["ann", "bea", "cid"] {
-            let u = users::create(db, name, Role::Annotator, "a long enough password")
-                .await
-                .expect("user");
-            loop {
-                let next = annotation::next(db, p.id, u.id, 1).await.expect("next");
-                let Some((a, c)) = next.first() else { break };
+            crate::common::vote_through_queue(db, p.id, name, |a, c| {
                 // The pair's rejected answer is Y where its chosen one is X.
                 let rejected_is_x = c.reference_label.as_deref() == Some("y");
                 let rejected_left = (a.left_side == "x") == rejected_is_x;
-                let vote = annotation::NewVote {
-                    choice: if rejected_left { "a" } else { "b" }.into(),
-                    dimensions: Default::default(),
-                    rationale: String::new(),
-                    duration_ms: 3000,
-                };
-                annotation::vote(db, u.id, a.id, &vote).await.expect("vote");
-            }
+                (if rejected_left { "a" } else { "b" }, 3000)
+            })
+            .await;
         }
         let mut adjacent = BuildPairsRequest::new(judge.id, Strategy::Ranked);
         adjacent.pick = RankedPick::Adjacent;
