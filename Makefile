@@ -157,7 +157,7 @@ exports-check: setup-python-datasets e2e-build
 	$$p --database-url "$$db" project create --name hh >/dev/null; \
 	$$p --database-url "$$db" import pairs ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz --project hh --format hh-rlhf; \
 	$$p --database-url "$$db" dataset freeze --project hh --tag v1; \
-	for f in trl trl-conversational trl-implicit hh-rlhf kto trl-stepwise sft; do \
+	for f in trl trl-conversational trl-implicit hh-rlhf kto trl-stepwise sft listwise; do \
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.jsonl; \
 		$$p --database-url "$$db" export --project hh --version v1 --format $$f --out $(EXPORTS_DIR)/$$f.parquet; done; \
 	pairs=$$($$p --database-url "$$db" dataset list --project hh --json | .tools/venv/bin/python -c "import json,sys; print(json.load(sys.stdin)[0]['pair_count'])"); \

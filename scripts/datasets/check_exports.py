@@ -17,6 +17,8 @@ EXPECTED = {
     "kto": ({"prompt", "completion", "label", "metadata"}, 2),
     "trl-stepwise": ({"prompt", "completions", "labels", "metadata"}, 2),
     "sft": ({"messages", "metadata"}, 1),
+    # One row per prompt: its rows are counted by the pairs they list.
+    "listwise": ({"prompt", "completions", "strengths", "metadata"}, None),
 }
 
 
@@ -30,7 +32,17 @@ def main():
             ds = load_dataset(container, data_files=f"{directory}/{label}", split="train")
             if set(ds.column_names) != columns:
                 sys.exit(f"{label}: columns {sorted(ds.column_names)}, expected {sorted(columns)}")
-            if ds.num_rows != pairs * rows_per_pair:
+            if rows_per_pair is None:
+                metas = [json.loads(m) if isinstance(m, str) else m for m in ds["metadata"]]
+                listed = sum(len(m["pair_ids"]) for m in metas)
+                if listed != pairs or not 0 < ds.num_rows <= pairs:
+                    sys.exit(f"{label}: {ds.num_rows} rows listing {listed} pairs, expected {pairs}")
+                for completions, strengths in zip(ds["completions"], ds["strengths"]):
+                    if len(completions) != len(strengths) or len(completions) < 2:
+                        sys.exit(f"{label}: a row's answers and strengths do not match")
+                    if any(a < b for a, b in zip(strengths, strengths[1:])):
+                        sys.exit(f"{label}: a row's answers are not strongest first")
+            elif ds.num_rows != pairs * rows_per_pair:
                 sys.exit(f"{label}: {ds.num_rows} rows, expected {pairs * rows_per_pair}")
             first = ds[0]
             if name == "trl-conversational" and first["chosen"][0]["role"] != "assistant":
@@ -46,7 +58,7 @@ def main():
             metadata = first["metadata"]
             if isinstance(metadata, str):  # Parquet keeps metadata as JSON text
                 metadata = json.loads(metadata)
-            if "pair_id" not in metadata:
+            if "pair_id" not in metadata and "pair_ids" not in metadata:
                 sys.exit(f"{label}: metadata has no pair_id")
             if name == "trl" and (
                 metadata["chosen_chars"] != len(first["chosen"])

@@ -33,7 +33,7 @@ fn Leaderboard() -> impl IntoView {
     let data = Resource::new(move || (project(), by()), |(p, b)| leaderboard(p, b));
     view! {
         <h1>"Leaderboard " <small class="muted">{project}</small></h1>
-        <nav class="row" aria-label="board">
+        <nav class="row" aria-label="board" style="gap: 1rem">
             {BoardBy::ALL.into_iter().map(|b| {
                 let href = move || format!("/projects/{}/leaderboard?by={}", project(), b.as_str());
                 let current = move || by() == b.as_str();
@@ -68,12 +68,12 @@ fn Boards(view: LeaderboardView) -> impl IntoView {
     view! {
         <p data-testid="rank-correlation">"Rank correlation of the two boards (Spearman ρ): " {rho}</p>
         <p class="muted">{format!("Log-strengths (mean 0) with bootstrap 95% intervals: {} rounds, seed {}.", view.rounds, view.seed)}</p>
-        <div class="row">
-            <section class="card grow">
+        <div class="boards">
+            <section class="card">
                 <h2>{judge_title}</h2>
                 <Board standings=view.judge testid="board-judge" />
             </section>
-            <section class="card grow">
+            <section class="card">
                 <h2>{human_title}</h2>
                 <Board standings=view.human testid="board-human" />
             </section>

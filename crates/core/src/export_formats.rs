@@ -29,10 +29,26 @@ pub enum ExportFormat {
     /// Chosen-only supervised rows, TRL's conversational SFT shape: `{"messages": [prompt turns
     /// + the chosen answer]}` — an NLL term on the chosen answers beside DPO (RPO), or SFT data.
     Sft,
+    /// One row per prompt for reward-model training: `{"prompt": [messages], "completions":
+    /// [answers, strongest first], "strengths": [Bradley–Terry log-strengths], "metadata"}`,
+    /// written per prompt by [`write_listwise`] (not per pair).
+    Listwise,
 }
 
 impl ExportFormat {
-    pub const ALL: [ExportFormat; 7] = [
+    pub const ALL: [ExportFormat; 8] = [
+        Self::Trl,
+        Self::TrlConversational,
+        Self::TrlImplicit,
+        Self::HhRlhf,
+        Self::Kto,
+        Self::TrlStepwise,
+        Self::Sft,
+        Self::Listwise,
+    ];
+
+    /// The formats that write rows per pair (all but listwise, which writes one per prompt).
+    pub const PER_PAIR: [ExportFormat; 7] = [
         Self::Trl,
         Self::TrlConversational,
         Self::TrlImplicit,
@@ -51,15 +67,16 @@ impl ExportFormat {
             Self::Kto => "kto",
             Self::TrlStepwise => "trl-stepwise",
             Self::Sft => "sft",
+            Self::Listwise => "listwise",
         }
     }
 
-    /// Rows written per pair.
+    /// Rows written per pair (listwise writes one per prompt, none per pair).
     pub fn rows_per_pair(self) -> usize {
-        if matches!(self, Self::Kto | Self::TrlStepwise) {
-            2
-        } else {
-            1
+        match self {
+            Self::Kto | Self::TrlStepwise => 2,
+            Self::Listwise => 0,
+            _ => 1,
         }
     }
 }
@@ -76,7 +93,7 @@ impl FromStr for ExportFormat {
         Self::ALL
             .into_iter()
             .find(|f| f.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf, kto, trl-stepwise or sft)"))
+            .ok_or_else(|| format!("unknown export format `{s}` (expected trl, trl-conversational, trl-implicit, hh-rlhf, kto, trl-stepwise, sft or listwise)"))
     }
 }
 
@@ -288,8 +305,60 @@ pub fn write_rows<W: std::io::Write, M: Serialize>(
                 metadata: meta,
             })?;
         }
+        // One row per prompt, by `write_listwise`.
+        ExportFormat::Listwise => {}
     }
     Ok(format.rows_per_pair())
+}
+
+#[derive(Serialize)]
+struct Listwise<'a, M> {
+    prompt: Vec<Msg<'a>>,
+    completions: &'a [&'a str],
+    strengths: &'a [f64],
+    metadata: &'a M,
+}
+
+/// Writes one listwise row: a prompt's answers, strongest first, with their strengths.
+pub fn write_listwise<W: std::io::Write, M: Serialize>(
+    out: &mut W,
+    prompt: &[ChatMessage],
+    completions: &[&str],
+    strengths: &[f64],
+    metadata: &M,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(
+        &mut *out,
+        &Listwise {
+            prompt: turns(prompt),
+            completions,
+            strengths,
+            metadata,
+        },
+    )?;
+    out.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+/// A prompt's answers ranked from its pairs (each pair one win of its chosen answer over its
+/// rejected one): `(answer index, log-strength)` strongest first, by Bradley–Terry with the
+/// ranked strategy's prior (a prompt's best answer usually never loses). Equal strengths keep
+/// the answers' order of first appearance.
+pub fn rank_answers(answers: usize, pairs: &[(usize, usize)]) -> Vec<(usize, f64)> {
+    use crate::ranking::{bradley_terry, Comparison, Winner};
+    let comparisons: Vec<Comparison> = pairs
+        .iter()
+        .filter(|(c, r)| c != r)
+        .map(|&(a, b)| Comparison {
+            a,
+            b,
+            winner: Winner::A,
+        })
+        .collect();
+    let strengths = bradley_terry(answers, &comparisons, crate::strategy::DEFAULT_RANK_ALPHA)
+        .unwrap_or_else(|_| vec![0.0; answers]);
+    let mut out: Vec<(usize, f64)> = strengths.into_iter().enumerate().collect();
+    out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    out
 }
 
 /// Object-safe "write yourself as JSON", so one closure writes every row shape.

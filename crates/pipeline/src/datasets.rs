@@ -3,6 +3,7 @@
 
 mod curate;
 mod freeze;
+mod listwise;
 pub use curate::curate;
 pub use freeze::freeze_version;
 
@@ -179,11 +180,22 @@ pub struct ExportChunks {
     requested: i64,
     ahead: std::collections::VecDeque<tokio::task::JoinHandle<Result<MemberPage, StoreError>>>,
     done: bool,
+    /// A listwise export: its rows, grouped by prompt on a task of their own.
+    listwise: Option<(
+        tokio::sync::mpsc::Receiver<listwise::Chunk>,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 impl ExportChunks {
     pub fn new(db: &DatabaseConnection, target: &ExportTarget, format: ExportFormat) -> Self {
+        let listwise = (format == ExportFormat::Listwise).then(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(2);
+            let task = tokio::spawn(listwise::send_rows(db.clone(), target.clone(), tx));
+            (rx, task)
+        });
         Self {
+            listwise,
             db: db.clone(),
             target: target.clone(),
             format,
@@ -214,6 +226,16 @@ impl ExportChunks {
 
     /// The next chunk's bytes and rows; `None` after the last member.
     pub async fn next_chunk(&mut self) -> Result<Option<(Vec<u8>, u64)>, StoreError> {
+        if let Some((rx, _)) = &mut self.listwise {
+            return match rx.recv().await {
+                Some(Ok((bytes, rows, members))) => {
+                    self.position += members as i64;
+                    Ok(Some((bytes, rows)))
+                }
+                Some(Err(e)) => Err(e),
+                None => Ok(None),
+            };
+        }
         if self.done {
             return Ok(None);
         }
@@ -240,6 +262,9 @@ impl Drop for ExportChunks {
         // A download cancelled mid-way (or an export past its end) stops its reads ahead.
         for handle in self.ahead.drain(..) {
             handle.abort();
+        }
+        if let Some((_, task)) = &self.listwise {
+            task.abort();
         }
     }
 }

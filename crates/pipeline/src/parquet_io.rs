@@ -56,6 +56,20 @@ pub fn schema(format: ExportFormat) -> SchemaRef {
             metadata,
         ],
         ExportFormat::Sft => vec![list("messages"), metadata],
+        ExportFormat::Listwise => vec![
+            list("prompt"),
+            Field::new(
+                "completions",
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                false,
+            ),
+            Field::new(
+                "strengths",
+                DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+                false,
+            ),
+            metadata,
+        ],
     };
     Arc::new(Schema::new(fields))
 }

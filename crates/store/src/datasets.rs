@@ -11,7 +11,7 @@ pub use diff::diff;
 pub use freeze::{
     curation_page, ensure_new_tag, freeze, freeze_members, rollback, staged_ids, CurationRow,
 };
-pub use pages::{export_page, pairs_page, ExportRow};
+pub use pages::{export_page, export_rows_by_prompt, pairs_page, ExportRow};
 pub use splits::pair_split;
 
 use crate::{

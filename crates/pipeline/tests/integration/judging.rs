@@ -664,3 +664,91 @@ async fn ranked_pairs_rest_on_judge_scores_verdicts_and_human_votes() {
         t.finish().await;
     }
 }
+
+/// The listwise export: one row per prompt, its answers strongest first; ranked pairs of one
+/// ranking carry that ranking's strengths (over all the prompt's evidence), in JSONL and Parquet.
+#[tokio::test]
+async fn listwise_rows_order_each_prompts_answers_by_their_ranking() {
+    use pairwise_core::{
+        requests::BuildPairsRequest,
+        strategy::{RankedPick, Strategy},
+        ExportFormat,
+    };
+    use pairwise_pipeline::{build_pairs, export_version, parquet_io::export_version_parquet};
+    use pairwise_store::entities::pair;
+    use sea_orm::EntityTrait;
+    for t in TestDb::all().await {
+        let db = &t.db;
+        project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
+        let mut request = GenerateRequest::new("gen", tiny());
+        request.seed = Some(0);
+        request.n = 4;
+        request.max_new_tokens = 6;
+        create_generation(db, request, None).await.expect("run");
+        let mut w = worker(db, "w");
+        w.run_one().await.expect("generate").expect("job");
+        let judge = create_judge(
+            db,
+            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
+            None,
+        )
+        .await
+        .expect("judge");
+        w.run_one().await.expect("judge").expect("job");
+        let mut adjacent = BuildPairsRequest::new(judge.id, Strategy::Ranked);
+        adjacent.pick = RankedPick::Adjacent;
+        let built = build_pairs(db, &Actor::cli(), "gen", &adjacent)
+            .await
+            .expect("pairs");
+        assert_eq!(built.inserted, 6, "three neighbours in each of two prompts");
+        pairwise_pipeline::datasets::freeze_version(
+            db,
+            &Actor::cli(),
+            "gen",
+            pairwise_core::requests::FreezeRequest {
+                tag: "v1".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("freeze");
+        let mut out = Vec::new();
+        let rows = export_version(db, "gen", "v1", ExportFormat::Listwise, &mut out)
+            .await
+            .expect("listwise");
+        assert_eq!(rows, 2, "{}", t.backend);
+        // The strengths each ranked pair recorded, by answer text.
+        let mut recorded = std::collections::HashMap::new();
+        for p in pair::Entity::find().all(db).await.expect("pairs") {
+            recorded.insert(p.chosen.clone(), p.score_chosen.expect("strength"));
+            recorded.insert(p.rejected.clone(), p.score_rejected.expect("strength"));
+        }
+        for line in String::from_utf8(out).expect("utf-8").lines() {
+            let row: serde_json::Value = serde_json::from_str(line).expect("json");
+            assert_eq!(row["prompt"][0]["role"], "user");
+            let completions = row["completions"].as_array().expect("completions");
+            let strengths: Vec<f64> = row["strengths"]
+                .as_array()
+                .expect("strengths")
+                .iter()
+                .map(|s| s.as_f64().expect("number"))
+                .collect();
+            assert_eq!((completions.len(), strengths.len()), (4, 4));
+            assert!(strengths.windows(2).all(|w| w[0] > w[1]), "{strengths:?}");
+            for (c, s) in completions.iter().zip(&strengths) {
+                assert_eq!(recorded[c.as_str().expect("text")], *s);
+            }
+            assert_eq!(row["metadata"]["strengths_from"], "ranking");
+            assert_eq!(
+                row["metadata"]["pair_ids"].as_array().expect("ids").len(),
+                3
+            );
+        }
+        let mut parquet = Vec::new();
+        let rows = export_version_parquet(db, "gen", "v1", ExportFormat::Listwise, &mut parquet)
+            .await
+            .expect("parquet");
+        assert_eq!(rows, 2);
+        t.finish().await;
+    }
+}
