@@ -181,3 +181,19 @@ test('hostile answers render inert as text and as Markdown', async ({ page }) =>
   expect(dialogs).toEqual([]);
   expect(outbound).toEqual([]);
 });
+
+// The queue from the browser: a reviewer queues ten of the HH-RLHF pairs and makes three of them
+// silent gold on /calibration, without the CLI.
+test('a reviewer fills the queue and makes gold from pairs on /calibration', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/projects/hh/calibration');
+  await waitForHydration(page);
+  await page.getByTestId('fill-limit').fill('10');
+  await page.getByTestId('fill-queue').click();
+  await expect(page.getByTestId('fill-result')).toHaveText(
+    'Queued 0 items from inconsistent judge verdicts and 10 from pairs (0 already queued; 0 red-team).');
+  await page.getByTestId('gold-n').fill('3');
+  await page.getByTestId('make-gold').click();
+  await expect(page.getByTestId('gold-result')).toHaveText('3 items are gold now.');
+  await expect(page.getByTestId('calibration-summary')).toContainText('10 (3 gold)');
+});

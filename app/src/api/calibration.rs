@@ -3,7 +3,10 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use pairwise_core::{annotation::CalibrationReport, dto::HumanPairsReport};
+use pairwise_core::{
+    annotation::CalibrationReport,
+    dto::{HumanPairsReport, QueueFill},
+};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{actor, db, member_project};
@@ -55,4 +58,33 @@ pub async fn promote_gold(project: String, item: i64, answer: String) -> Result<
     let (db, actor) = (db()?, actor()?);
     pairwise_pipeline::annotation::promote_gold(&db, &actor, &project, item, &answer).await?;
     Ok(())
+}
+
+/// Fills the annotation queue (reviewer): inconsistent judge verdicts first, then at most
+/// `limit` of the project's pairs (empty: all); the checkbox marks every new item red-team.
+#[server]
+pub async fn fill_queue(
+    project: String,
+    #[server(default)] limit: Option<u64>,
+    #[server(default)] redteam: Option<String>,
+) -> Result<QueueFill, AppError> {
+    let (db, actor) = (db()?, actor()?);
+    let limit = limit.unwrap_or(u64::MAX);
+    Ok(pairwise_pipeline::annotation::fill_queue(
+        &db,
+        &actor,
+        &project,
+        limit,
+        redteam.is_some(),
+        None,
+    )
+    .await?)
+}
+
+/// Makes `n` queued pair items gold, the pair's chosen side being the agreed answer
+/// (reviewer); returns how many became gold.
+#[server]
+pub async fn gold_from_pairs(project: String, n: u64) -> Result<u64, AppError> {
+    let (db, actor) = (db()?, actor()?);
+    Ok(pairwise_pipeline::annotation::gold_from_pairs(&db, &actor, &project, n).await?)
 }

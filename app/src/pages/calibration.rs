@@ -8,6 +8,7 @@ use crate::{
         annotation::SaveAnnotationSettings,
         calibration::{
             calibration, promote_gold, release_quarantine, run_kappa_gate, BuildHumanPairs,
+            FillQueue, GoldFromPairs,
         },
     },
     components::guard::{action_error, ErrorBox, Guarded},
@@ -50,6 +51,8 @@ fn Calibration() -> impl IntoView {
     });
     let save = ServerAction::<SaveAnnotationSettings>::new();
     let human = ServerAction::<BuildHumanPairs>::new();
+    let fill = ServerAction::<FillQueue>::new();
+    let make_gold = ServerAction::<GoldFromPairs>::new();
     let data = Resource::new(
         move || {
             (
@@ -58,11 +61,13 @@ fn Calibration() -> impl IntoView {
                 release.version().get(),
                 gold.version().get(),
                 save.version().get(),
+                fill.version().get() + make_gold.version().get(),
             )
         },
         |(p, ..)| calibration(p),
     );
     view! {
+        <QueueForms project=project() fill make_gold />
         <Transition fallback=|| view! { <p class="muted">"Computing…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -71,6 +76,45 @@ fn Calibration() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Filling the annotation queue and making queued pair items gold.
+#[component]
+fn QueueForms(
+    project: String,
+    fill: ServerAction<FillQueue>,
+    make_gold: ServerAction<GoldFromPairs>,
+) -> impl IntoView {
+    let p_gold = project.clone();
+    view! {
+        <details class="card" open>
+            <summary>"Annotation queue"</summary>
+            <ActionForm action=fill attr:class="row">
+                <input type="hidden" name="project" value=project />
+                <label title="inconsistent judge verdicts are queued first, then pairs by smallest margin, imports last">"Pairs to queue (empty = all) " <input type="number" name="limit" min="1" size="8" data-testid="fill-limit" /></label>
+                <label><input type="checkbox" name="redteam" value="on" /> " mark every new item red-team (content warning)"</label>
+                <button type="submit" data-testid="fill-queue">"Fill the queue"</button>
+            </ActionForm>
+            {action_error(fill.value())}
+            {move || fill.value().get().and_then(|r| r.ok()).map(|r| view! {
+                <p class="ok" role="status" data-testid="fill-result">{format!(
+                    "Queued {} items from inconsistent judge verdicts and {} from pairs ({} already queued; {} red-team).",
+                    r.judge_inconsistent.added, r.pairs.added,
+                    r.judge_inconsistent.duplicates + r.pairs.duplicates,
+                    r.judge_inconsistent.redteam + r.pairs.redteam
+                )}</p>
+            })}
+            <ActionForm action=make_gold attr:class="row">
+                <input type="hidden" name="project" value=p_gold />
+                <label title="queued items made from pairs become silent gold: the pair's chosen side is the agreed answer">"Gold items from pairs " <input type="number" name="n" min="1" value="10" size="6" data-testid="gold-n" /></label>
+                <button type="submit" data-testid="make-gold">"Make gold"</button>
+            </ActionForm>
+            {action_error(make_gold.value())}
+            {move || make_gold.value().get().and_then(|r| r.ok()).map(|n| view! {
+                <p class="ok" role="status" data-testid="gold-result">{format!("{n} items are gold now.")}</p>
+            })}
+        </details>
     }
 }
 

@@ -182,6 +182,25 @@ pub struct EvidenceCounts {
     pub human_votes: u64,
 }
 
+/// What one source of a queue fill added.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FillReport {
+    pub added: u64,
+    /// Already queued (the same prompt and two answers, whichever side is X).
+    pub duplicates: u64,
+    /// Of those added, marked red-team (content warning, hidden from opted-out annotators).
+    pub redteam: u64,
+}
+
+/// What filling the annotation queue added, per source.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueFill {
+    /// Pairwise judge verdicts whose two orders disagreed (queued first).
+    pub judge_inconsistent: FillReport,
+    /// The project's pairs, smallest judge margin first, imported pairs last.
+    pub pairs: FillReport,
+}
+
 /// What building human pairs did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HumanPairsReport {

@@ -11,7 +11,7 @@ use pairwise_core::{
     Actor, Role,
 };
 use pairwise_store::{
-    annotation::{self, FillReport, NewVote, Showing},
+    annotation::{self, NewVote, Showing},
     audit, DatabaseConnection,
 };
 use serde_json::json;
@@ -148,7 +148,7 @@ pub async fn fill_queue(
     limit: u64,
     redteam: bool,
     seed: Option<u64>,
-) -> Result<(FillReport, FillReport)> {
+) -> Result<pairwise_core::dto::QueueFill> {
     let p = crate::access::project(
         db,
         actor,
@@ -159,9 +159,12 @@ pub async fn fill_queue(
     .await?;
     let judged = annotation::fill_from_inconsistent(db, p.id).await?;
     let paired = annotation::fill_from_pairs(db, p.id, limit, redteam, seed).await?;
-    let detail = json!({"judge_inconsistent": judged, "pairs": paired});
-    record(db, actor, "annotation.fill", project, detail).await?;
-    Ok((judged, paired))
+    let fill = pairwise_core::dto::QueueFill {
+        judge_inconsistent: judged,
+        pairs: paired,
+    };
+    record(db, actor, "annotation.fill", project, json!(fill)).await?;
+    Ok(fill)
 }
 
 /// Makes `n` queued pair items gold (the pair's chosen side is the answer).

@@ -98,12 +98,8 @@ pub async fn run(
             redteam,
             seed,
         } => {
-            let (judged, paired) =
-                actions::fill_queue(db, actor, &project, limit, redteam, seed).await?;
-            println!(
-                "{}",
-                serde_json::json!({"judge_inconsistent": judged, "pairs": paired})
-            );
+            let fill = actions::fill_queue(db, actor, &project, limit, redteam, seed).await?;
+            println!("{}", serde_json::to_string(&fill)?);
         }
         AnnotateCommand::Gold {
             project,

@@ -93,6 +93,8 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<Calibration>("calibration", "project=perm", true),
         sf::<RunKappaGate>("run_kappa_gate", "project=perm", true),
         sf::<BuildHumanPairs>("build_human_pairs", "project=perm&min_votes=2", true),
+        sf::<FillQueue>("fill_queue", "project=perm&limit=1", true),
+        sf::<GoldFromPairs>("gold_from_pairs", "project=perm&n=1", true),
         sf::<ReleaseQuarantine>("release_quarantine", "project=perm&id=999999", true),
         sf::<PromoteGold>("promote_gold", "project=perm&item=999999&answer=x", true),
         sf::<CandidatePage>("candidate_page", "project=perm&offset=0", true),

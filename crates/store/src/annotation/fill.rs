@@ -14,13 +14,7 @@ use sea_orm::{
 };
 use std::collections::{BTreeSet, HashMap};
 
-/// What a fill added.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct FillReport {
-    pub added: u64,
-    pub duplicates: u64,
-    pub redteam: u64,
-}
+pub use pairwise_core::dto::FillReport;
 
 fn comparison_hash(prompt: &str, x: &str, y: &str) -> String {
     // Order-free: the same two answers to the same prompt are one item whichever is X.
