@@ -7,7 +7,7 @@
 mod ranked;
 
 pub use pairwise_core::dto::{BuildReport, EvidenceCounts};
-pub use ranked::Ranking;
+use ranked::Ranking;
 
 use crate::{
     error::{PipelineError, Result},

@@ -11,6 +11,37 @@ fn request(dimension: Option<&str>, include_quarantined: bool) -> HumanPairsRequ
     }
 }
 
+/// A project `name` with `n` imported pairs (TRL rows from `NAME.jsonl`): prompt `q{i}`,
+/// chosen `{good} {i}`, rejected `{bad} {i}`.
+async fn project_with_pairs(
+    db: &pairwise_store::DatabaseConnection,
+    name: &str,
+    n: usize,
+    good: &str,
+    bad: &str,
+) -> pairwise_core::dto::ProjectView {
+    let p = projects::create(db, name, "", None).await.expect("project");
+    let rows: String = (0..n)
+        .map(|i| {
+            serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("{good} {i}"), "rejected": format!("{bad} {i}")})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    pairwise_pipeline::import_pairs(
+        db,
+        name,
+        std::io::Cursor::new(rows.into_bytes()),
+        pairwise_core::PairFormat::Trl,
+        &format!("{name}.jsonl"),
+        &Actor::cli(),
+        |_| {},
+    )
+    .await
+    .expect("import");
+    p
+}
+
 /// Three annotators vote (two follow the pairs' preference, one contradicts it), some items are
 /// gold: calibration reports gold accuracy and κ, the gate quarantines the contrarian, human
 /// pairs leave their votes out, and a version frozen with the κ gate drops human pairs that
@@ -21,27 +52,7 @@ async fn calibration_gate_and_human_pairs() {
     use pairwise_store::{annotation, datasets, users};
     for t in TestDb::all().await {
         let db = &t.db;
-        let p = projects::create(db, "cal", "", None)
-            .await
-            .expect("project");
-        let rows: String = (0..16)
-            .map(|i| {
-                serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("good {i}"), "rejected": format!("bad {i}")})
-                    .to_string()
-                    + "\n"
-            })
-            .collect();
-        pairwise_pipeline::import_pairs(
-            db,
-            "cal",
-            std::io::Cursor::new(rows.into_bytes()),
-            pairwise_core::PairFormat::Trl,
-            "cal.jsonl",
-            &Actor::cli(),
-            |_| {},
-        )
-        .await
-        .expect("import");
+        let p = project_with_pairs(db, "cal", 16, "good", "bad").await;
         annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(3))
             .await
             .expect("fill");
@@ -361,27 +372,7 @@ async fn a_bot_voting_in_under_a_second_is_flagged_and_the_gate_excludes_its_vot
     use sea_orm::EntityTrait;
     for t in TestDb::all().await {
         let db = &t.db;
-        let p = projects::create(db, "fast", "", None)
-            .await
-            .expect("project");
-        let rows: String = (0..20)
-            .map(|i| {
-                serde_json::json!({"prompt": format!("q{i}"), "chosen": format!("a good answer {i}"), "rejected": format!("a bad answer {i}")})
-                    .to_string()
-                    + "\n"
-            })
-            .collect();
-        pairwise_pipeline::import_pairs(
-            db,
-            "fast",
-            std::io::Cursor::new(rows.into_bytes()),
-            pairwise_core::PairFormat::Trl,
-            "fast.jsonl",
-            &Actor::cli(),
-            |_| {},
-        )
-        .await
-        .expect("import");
+        let p = project_with_pairs(db, "fast", 20, "a good answer", "a bad answer").await;
         annotation::fill_from_pairs(db, p.id, u64::MAX, false, Some(5))
             .await
             .expect("fill");

@@ -458,6 +458,30 @@ async fn pairs_of_two_rubric_versions_stay_apart() {
     }
 }
 
+/// Two prompts, four seeded candidates each from the tiny model, judged pointwise
+/// (probability-weighted): the worker and the finished judge run.
+async fn four_candidates_judged_by_probability(
+    db: &pairwise_store::DatabaseConnection,
+) -> (pairwise_pipeline::Worker, pairwise_core::dto::RunView) {
+    project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
+    let mut request = GenerateRequest::new("gen", tiny());
+    request.seed = Some(0);
+    request.n = 4;
+    request.max_new_tokens = 6;
+    create_generation(db, request, None).await.expect("run");
+    let mut w = worker(db, "w");
+    w.run_one().await.expect("generate").expect("job");
+    let judge = create_judge(
+        db,
+        JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
+        None,
+    )
+    .await
+    .expect("judge");
+    w.run_one().await.expect("judge").expect("job");
+    (w, judge)
+}
+
 /// The ranked strategy ranks each prompt's candidates by Bradley–Terry over the run's scores,
 /// its pairwise verdicts in both orders and the counted human votes, and records the ranking.
 #[tokio::test]
@@ -472,22 +496,7 @@ async fn ranked_pairs_rest_on_judge_scores_verdicts_and_human_votes() {
     use sea_orm::{EntityTrait, QueryOrder};
     for t in TestDb::all().await {
         let db = &t.db;
-        project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
-        let mut request = GenerateRequest::new("gen", tiny());
-        request.seed = Some(0);
-        request.n = 4;
-        request.max_new_tokens = 6;
-        create_generation(db, request, None).await.expect("run");
-        let mut w = worker(db, "w");
-        w.run_one().await.expect("generate").expect("job");
-        let judge = create_judge(
-            db,
-            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
-            None,
-        )
-        .await
-        .expect("judge");
-        w.run_one().await.expect("judge").expect("job");
+        let (mut w, judge) = four_candidates_judged_by_probability(db).await;
         let scores: std::collections::HashMap<i64, f64> = judgments::for_job(db, judge.id)
             .await
             .expect("judgments")
@@ -679,22 +688,7 @@ async fn listwise_rows_order_each_prompts_answers_by_their_ranking() {
     use sea_orm::EntityTrait;
     for t in TestDb::all().await {
         let db = &t.db;
-        project_with_prompts(db, &["What is 2+2?", "Name a color."]).await;
-        let mut request = GenerateRequest::new("gen", tiny());
-        request.seed = Some(0);
-        request.n = 4;
-        request.max_new_tokens = 6;
-        create_generation(db, request, None).await.expect("run");
-        let mut w = worker(db, "w");
-        w.run_one().await.expect("generate").expect("job");
-        let judge = create_judge(
-            db,
-            JudgeRequest::new("gen", tiny(), "default", JudgeMode::Prob),
-            None,
-        )
-        .await
-        .expect("judge");
-        w.run_one().await.expect("judge").expect("job");
+        let (_, judge) = four_candidates_judged_by_probability(db).await;
         let mut adjacent = BuildPairsRequest::new(judge.id, Strategy::Ranked);
         adjacent.pick = RankedPick::Adjacent;
         let built = build_pairs(db, &Actor::cli(), "gen", &adjacent)

@@ -114,48 +114,10 @@ pub struct ExportRow {
     pub split: Option<String>,
 }
 
-/// The export rows of a version from `position` on, in version order.
-pub async fn export_page(
-    db: &impl ConnectionTrait,
-    version_id: i64,
-    position: i64,
-    limit: u64,
-) -> Result<Vec<ExportRow>> {
+/// The columns of [`ExportRow`]: the members of a version joined to their pairs.
+fn export_rows() -> sea_orm::Select<pair::Entity> {
     use sea_orm::{JoinType, RelationTrait as _};
-    let rows = pair::Entity::find()
-        .select_only()
-        .columns([
-            pair::Column::Id,
-            pair::Column::Hash,
-            pair::Column::Prompt,
-            pair::Column::Chosen,
-            pair::Column::Rejected,
-            pair::Column::Strategy,
-            pair::Column::Margin,
-            pair::Column::ScoreChosen,
-            pair::Column::ScoreRejected,
-            pair::Column::Source,
-            pair::Column::Provenance,
-            pair::Column::Metadata,
-        ])
-        .column(dataset_member::Column::Split)
-        .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def());
-    Ok(in_version(rows, version_id, position, limit)
-        .into_model::<ExportRow>()
-        .all(db)
-        .await?)
-}
-
-/// The export rows of a version ordered by prompt, then pair id, as one stream on one
-/// connection: a listwise export groups consecutive rows of one prompt without holding the
-/// version in memory (the database sorts).
-pub async fn export_rows_by_prompt(
-    db: &sea_orm::DatabaseConnection,
-    version_id: i64,
-) -> Result<futures_util::stream::BoxStream<'_, std::result::Result<ExportRow, sea_orm::DbErr>>> {
-    use futures_util::StreamExt;
-    use sea_orm::{JoinType, RelationTrait as _};
-    let stream = pair::Entity::find()
+    pair::Entity::find()
         .select_only()
         .columns([
             pair::Column::Id,
@@ -173,6 +135,30 @@ pub async fn export_rows_by_prompt(
         ])
         .column(dataset_member::Column::Split)
         .join_rev(JoinType::InnerJoin, dataset_member::Relation::Pair.def())
+}
+
+/// The export rows of a version from `position` on, in version order.
+pub async fn export_page(
+    db: &impl ConnectionTrait,
+    version_id: i64,
+    position: i64,
+    limit: u64,
+) -> Result<Vec<ExportRow>> {
+    Ok(in_version(export_rows(), version_id, position, limit)
+        .into_model::<ExportRow>()
+        .all(db)
+        .await?)
+}
+
+/// The export rows of a version ordered by prompt, then pair id, as one stream on one
+/// connection: a listwise export groups consecutive rows of one prompt without holding the
+/// version in memory (the database sorts).
+pub async fn export_rows_by_prompt(
+    db: &sea_orm::DatabaseConnection,
+    version_id: i64,
+) -> Result<futures_util::stream::BoxStream<'_, std::result::Result<ExportRow, sea_orm::DbErr>>> {
+    use futures_util::StreamExt;
+    let stream = export_rows()
         .filter(dataset_member::Column::VersionId.eq(version_id))
         .order_by_asc(pair::Column::Prompt)
         .order_by_asc(pair::Column::Id)
