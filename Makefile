@@ -146,6 +146,7 @@ e2e: setup-browser setup-node setup-models e2e-build
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate settings --project drop --overlap 1 --repeat-rate 0 --gold-rate 0 >/dev/null; \
 	./target/debug/pairwise --database-url "$$E2E_DB" annotate fill --project drop --seed 1; \
 	./target/debug/pairwise --database-url "$$E2E_DB" project member add --project drop --user e2e-annotator --role annotator >/dev/null; \
+	./target/debug/pairwise --database-url "$$E2E_DB" demo | grep -v '^  '; \
 	for i in 1 2 3; do for p in ann hostile; do ./target/debug/pairwise --database-url "$$E2E_DB" project member add --project $$p --user e2e-ann$$i --role annotator >/dev/null; done; done; \
 	cd end2end && npx playwright test
 

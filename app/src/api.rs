@@ -11,6 +11,7 @@ pub mod models;
 pub mod pairs;
 pub mod projects;
 pub mod prompts;
+pub mod review;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

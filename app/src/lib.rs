@@ -32,6 +32,7 @@ use pages::{
     not_found::NotFound,
     projects::ProjectsPage,
     prompts::PromptsPage,
+    review::ReviewPage,
     rubrics::RubricsPage,
     runs::RunsPage,
     users::UsersPage,
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:name/datasets/:tag") view=VersionPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/calibration") view=CalibrationPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/leaderboard") view=LeaderboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/projects/:name/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/projects/:name/members") view=MembersPage ssr=SsrMode::Async />
                     <Route path=path!("/annotate") view=AnnotatePage ssr=SsrMode::Async />
                     <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />

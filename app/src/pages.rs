@@ -13,6 +13,7 @@ pub mod models;
 pub mod not_found;
 pub mod projects;
 pub mod prompts;
+pub mod review;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

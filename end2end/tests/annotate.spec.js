@@ -135,12 +135,57 @@ test('a reviewer reads calibration and runs the κ gate', async ({ page }) => {
   // every pair already stored.
   await page.getByLabel('include quarantined votes').check();
   await page.getByTestId('build-human').click();
-  await expect(page.getByTestId('human-result')).toHaveText(/^Decided \d+ items: \d+ new pairs, \d+ already stored; \d+ quarantined votes left out\.$/);
+  await expect(page.getByTestId('human-result')).toHaveText(/^Decided \d+ items: \d+ new pairs, \d+ already stored \(\d+ brought up to date\); \d+ quarantined and \d+ reviewed-out votes left out\.$/);
   const first = await page.getByTestId('human-result').textContent();
   const decided = Number(first.match(/^Decided (\d+) items/)[1]);
   expect(decided).toBeGreaterThan(0);
   await page.getByTestId('build-human').click();
   await expect(page.getByTestId('human-result')).toContainText(`0 new pairs, ${decided} already stored`);
+});
+
+// The review step on the votes of the first test: filter by annotator, reject a vote (a reason
+// is required), requeue another (its slot reopens), then find the rejected vote by its state.
+test('a reviewer rejects and requeues votes on /review', async ({ page }) => {
+  const problems = watchConsole(page);
+  await login(page, admin);
+  await page.goto('/projects/ann/review');
+  await waitForHydration(page);
+  await expect(page.getByTestId('review-counts')).toContainText('0 rejected');
+  const who = annotators[0].name;
+  await page.getByTestId('filter-annotator').selectOption(who);
+  await page.getByTestId('filter-apply').click();
+  await expect(page).toHaveURL(new RegExp(`annotator=${who}`));
+  await waitForHydration(page);
+  const rows = page.getByTestId('review-row');
+  await expect(rows.first()).toBeVisible();
+  for (const text of await rows.locator('td:nth-child(2)').allInnerTexts()) expect(text).toBe(who);
+
+  const first = rows.first();
+  const vote = await first.getAttribute('data-vote');
+  await first.getByTestId('reject').click();
+  await expect(page.getByRole('alert')).toContainText('reason');
+  await page.getByTestId('review-reason').fill('picked without reading');
+  await page.locator(`[data-vote="${vote}"]`).getByTestId('reject').click();
+  await expect(page.getByTestId('review-result')).toHaveText('1 votes changed, 0 already so, 0 slots reopened.');
+  const rejected = page.locator(`[data-vote="${vote}"]`);
+  await expect(rejected).toHaveAttribute('data-state', 'rejected');
+  await expect(rejected.getByTestId('review-state')).toContainText('picked without reading');
+
+  const main = page.locator(`[data-testid=review-row][data-state=unreviewed]:has([data-testid=requeue]:enabled)`).first();
+  const requeued = await main.getAttribute('data-vote');
+  await main.getByTestId('requeue').click();
+  await expect(page.getByTestId('review-result')).toHaveText('1 votes changed, 0 already so, 1 slots reopened.');
+  const row = page.locator(`[data-vote="${requeued}"]`);
+  await expect(row).toHaveAttribute('data-state', 'requeued');
+  await expect(row.getByTestId('accept')).toBeDisabled();
+  await expect(page.getByTestId('review-counts')).toContainText('1 rejected · 1 requeued');
+  await page.screenshot({ path: test.info().outputPath('review.png'), fullPage: true });
+
+  await page.goto('/projects/ann/review?state=rejected');
+  await waitForHydration(page);
+  await expect(page.getByTestId('review-row')).toHaveCount(1);
+  await expect(page.getByTestId('review-row')).toHaveAttribute('data-vote', vote);
+  expect(problems).toEqual([]);
 });
 
 test('hostile answers render inert as text and as Markdown', async ({ page }) => {

@@ -158,3 +158,22 @@ test('the demo model generates and judges from the browser', async ({ page }) =>
   await expect(page.getByTestId('board-judge').getByTestId('board-entry')).toHaveCount(3);
   await page.screenshot({ path: test.info().outputPath('leaderboard-by-path.png'), fullPage: true });
 });
+
+// The demo as `make run` seeds it (`pairwise demo`): the demo-arena project's generation and
+// judge runs are real, so its leaderboard ranks the two demo generator versions and the three
+// decoding paths, each with a bootstrap 95% interval (screenshots under end2end/test-results/).
+test('the demo arena has a leaderboard with intervals', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/projects/demo-arena/leaderboard');
+  await waitForHydration(page);
+  const board = page.getByTestId('board-judge');
+  await expect(board.getByTestId('board-entry')).toHaveCount(2);
+  await expect(board).toContainText('smollm2-135m@');
+  await expect(board).toContainText('tiny-random@');
+  await expect(board.locator('line.interval')).toHaveCount(2);
+  await expect(page.getByRole('heading', { name: /Judge \(default@1, [1-9]\d* comparisons\)/ })).toBeVisible();
+  await page.screenshot({ path: test.info().outputPath('demo-leaderboard-by-generator.png'), fullPage: true });
+  await page.getByRole('link', { name: 'by path' }).click();
+  await expect(page.getByTestId('board-judge').getByTestId('board-entry')).toHaveCount(3);
+  await page.screenshot({ path: test.info().outputPath('demo-leaderboard-by-path.png'), fullPage: true });
+});

@@ -15,6 +15,7 @@ mod m20261130_000009_job_chunks;
 mod m20261204_000010_version_curation;
 mod m20261204_000011_pair_rubric;
 mod m20261206_000012_careless_votes;
+mod m20261206_000013_vote_reviews;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_version_curation::Migration),
             Box::new(m20261204_000011_pair_rubric::Migration),
             Box::new(m20261206_000012_careless_votes::Migration),
+            Box::new(m20261206_000013_vote_reviews::Migration),
         ]
     }
 }

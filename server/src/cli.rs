@@ -15,6 +15,7 @@ mod leaderboard;
 mod models;
 mod pairs;
 mod projects;
+mod review;
 mod rubrics;
 mod runs;
 mod users;
@@ -31,7 +32,9 @@ pub use leaderboard::LeaderboardArgs;
 pub use models::ModelCommand;
 pub use pairs::PairsCommand;
 pub use projects::ProjectCommand;
+pub use review::ReviewCommand;
 pub use rubrics::RubricCommand;
+pub(crate) use runs::process_until_done;
 pub use runs::{RunCommand, WaitArgs};
 pub use users::UserCommand;
 pub use worker::WorkerArgs;
@@ -131,6 +134,10 @@ pub enum Command {
     /// A project's generator versions, paths or transforms ranked by Bradley–Terry with bootstrap
     /// 95% intervals: the judge's board beside the humans', with their rank correlation.
     Leaderboard(LeaderboardArgs),
+    /// The review step: list annotators' votes (by annotator, agreement, gold result, time on
+    /// task, review state) and accept, reject or requeue them.
+    #[command(subcommand)]
+    Review(ReviewCommand),
     /// Domain builders: math error injection with step labels, code graded by running it in a
     /// sandbox, agent trajectories checked against their tool schemas.
     #[command(subcommand)]
@@ -218,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker(args) => worker::run(&db, args).await?,
         Command::Pairs(command) => pairs::run(&db, &actor, command).await?,
         Command::Leaderboard(args) => leaderboard::run(&db, &actor, args).await?,
+        Command::Review(command) => review::run(&db, &actor, command).await?,
         Command::Annotate(command) => annotation::run(&db, &actor, command).await?,
         Command::Calibration { project, json } => {
             calibration::report(&db, &actor, &project, json).await?

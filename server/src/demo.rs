@@ -91,9 +91,11 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     }
     register_demo_models(db).await?;
     seed_review(db, data).await?;
+    seed_arena(db, data).await?;
     // The demo reviewer works in both projects, the demo annotator in the review project.
     for (project, user, role) in [
         (DEMO_PROJECT, "demo-reviewer", "reviewer"),
+        (ARENA, "demo-reviewer", "reviewer"),
         ("demo-review", "demo-reviewer", "reviewer"),
         ("demo-review", "demo-annotator", "annotator"),
     ] {
@@ -209,5 +211,88 @@ async fn seed_review(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()>
     pairwise_store::annotation::fill_from_pairs(db, p.id, u64::MAX, true, Some(1)).await?;
     pairwise_store::annotation::gold_from_pairs(db, p.id, 5).await?;
     println!("Demo project `{NAME}`: 60 HH-RLHF pairs queued for blind review at /annotate.");
+    Ok(())
+}
+
+const ARENA: &str = "demo-arena";
+/// Prompts of the arena: enough for the leaderboard's intervals, few enough that the demo seeds
+/// in about a minute on two cores.
+const ARENA_PROMPTS: usize = 8;
+
+/// The `demo-arena` project: eight benign XSTest prompts, three candidates each (one per decoding
+/// path) from SmolLM2-135M and from the tiny random decoder, scored by the 4-bit SmolLM2 judge
+/// (probability-weighted scores), so /projects/demo-arena/leaderboard ranks two generator versions
+/// and three paths with bootstrap intervals from the first click. The runs are real, processed
+/// here with a progress bar; seeded once.
+async fn seed_arena(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
+    use pairwise_core::{
+        judge::JudgeMode,
+        run_requests::{GenerateRequest, JudgeRequest},
+        Actor,
+    };
+    if projects::find(db, ARENA).await?.is_some() {
+        return Ok(());
+    }
+    let xstest = data.join("xstest/xstest_prompts.csv");
+    let models_there = ["smollm2-135m", "smollm2-135m-q4", "tiny-random"];
+    for m in models_there {
+        if models::find(db, m).await?.is_none() {
+            println!("note: model `{m}` is not registered; no leaderboard demo");
+            return Ok(());
+        }
+    }
+    if !xstest.is_file() {
+        println!("note: {} not found; no leaderboard demo", xstest.display());
+        return Ok(());
+    }
+    let file = std::fs::File::open(&xstest)
+        .with_context(|| format!("cannot open {}", xstest.display()))?;
+    let mut records = Vec::new();
+    for record in PromptReader::new(std::io::BufReader::new(file), ImportFormat::Csv)? {
+        let record = record.with_context(|| xstest.display().to_string())?;
+        if record.metadata.get("label").and_then(|v| v.as_str()) == Some("safe") {
+            records.push(record);
+        }
+        if records.len() == ARENA_PROMPTS {
+            break;
+        }
+    }
+    let p = projects::create(
+        db,
+        ARENA,
+        "Two generator versions and three decoding paths on benign XSTest prompts, judged",
+        None,
+    )
+    .await?;
+    insert_all(db, p.id, &records).await?;
+    let actor = Actor::cli();
+    println!(
+        "Demo project `{ARENA}`: generating and judging for the leaderboard (about a minute)…"
+    );
+    let mut generations = Vec::new();
+    for model in ["smollm2-135m", "tiny-random"] {
+        let mut request = GenerateRequest::new(ARENA, model);
+        request.n = 3;
+        request.max_new_tokens = 24;
+        request.seed = Some(7);
+        let run = pairwise_pipeline::runs::start_generation(db, &actor, request).await?;
+        let view = crate::cli::process_until_done(db, run.id, None).await?;
+        anyhow::ensure!(
+            view.status == pairwise_store::runs::DONE,
+            "demo generation with {model} ended {}",
+            view.status
+        );
+        generations.push(run.id);
+    }
+    let mut judge = JudgeRequest::new(ARENA, "smollm2-135m-q4", "default", JudgeMode::Prob);
+    judge.runs = generations;
+    let run = pairwise_pipeline::runs::start_judge(db, &actor, judge).await?;
+    let view = crate::cli::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "demo judge run ended {}",
+        view.status
+    );
+    println!("Demo project `{ARENA}`: ranked at /projects/{ARENA}/leaderboard.");
     Ok(())
 }

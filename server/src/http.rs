@@ -10,6 +10,7 @@ pub mod leaderboard;
 pub mod models;
 pub mod projects;
 pub mod prompts;
+pub mod review;
 pub mod runs;
 pub mod security;
 pub mod users;
@@ -40,7 +41,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .merge(models::router())
                 .merge(datasets::router())
                 .merge(runs::router())
-                .merge(leaderboard::router()),
+                .merge(leaderboard::router())
+                .merge(review::router()),
         )
         .leptos_routes_with_context(
             state,

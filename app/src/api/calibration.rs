@@ -42,12 +42,18 @@ pub async fn build_human_pairs(
     min_votes: u64,
     #[server(default)] dimension: Option<String>,
     #[server(default)] include_quarantined: Option<String>,
+    #[server(default)] accepted_votes_only: Option<String>,
 ) -> Result<HumanPairsReport, AppError> {
     let (db, actor) = (db()?, actor()?);
     let request = pairwise_core::requests::HumanPairsRequest {
         min_votes,
         include_quarantined: include_quarantined.is_some(),
         dimension: dimension.filter(|d| !d.trim().is_empty()),
+        votes: if accepted_votes_only.is_some() {
+            pairwise_core::annotation::review::VoteSelection::Accepted
+        } else {
+            Default::default()
+        },
     };
     Ok(pairwise_pipeline::annotation::build_human_pairs(&db, &actor, &project, request).await?)
 }

@@ -44,6 +44,9 @@ pub async fn freeze_version(
     /// The κ gate checkbox: absent (unchecked) turns it off.
     #[server(default)]
     kappa_gate: Option<String>,
+    /// The review checkbox: present, human pairs count only votes a reviewer accepted.
+    #[server(default)]
+    accepted_votes_only: Option<String>,
     /// Strategy order of the mix, comma-separated (`extreme, margin`); empty: no mix.
     #[server(default)]
     strategy_order: Option<String>,
@@ -103,6 +106,9 @@ pub async fn freeze_version(
             min_margin: number("min_margin", &min_margin)?,
             max_margin: number("max_margin", &max_margin)?,
             kappa_gate: kappa_gate.is_none().then_some(false),
+            votes: accepted_votes_only
+                .is_some()
+                .then_some(pairwise_core::annotation::review::VoteSelection::Accepted),
             split: number("eval_fraction", eval_fraction.as_deref().unwrap_or(""))?.map(|f| {
                 pairwise_core::recipe::SplitRule {
                     eval_fraction: f,

@@ -130,8 +130,8 @@ fn Report(
     let built = move || {
         human.value().get().and_then(|r| r.ok()).map(|r| view! {
             <p class="ok" role="status" data-testid="human-result">{format!(
-                "Decided {} items: {} new pairs, {} already stored; {} quarantined votes left out.",
-                r.decided, r.inserted, r.duplicates, r.quarantined_votes
+                "Decided {} items: {} new pairs, {} already stored ({} brought up to date); {} quarantined and {} reviewed-out votes left out.",
+                r.decided, r.inserted, r.duplicates, r.refreshed, r.quarantined_votes, r.reviewed_out_votes
             )}</p>
         })
     };
@@ -329,6 +329,7 @@ fn Report(
                     <option value="harmless">"harmless"</option>
                 </select></label>
                 <label title="Count votes of quarantined annotators and items too"><input type="checkbox" name="include_quarantined" value="on" /> " include quarantined votes"</label>
+                <label title="Count only votes a reviewer accepted on /review (rejected and requeued votes never count)"><input type="checkbox" name="accepted_votes_only" value="on" /> " reviewed votes only"</label>
                 <button type="submit" data-testid="build-human">"Build pairs"</button>
             </ActionForm>
             {action_error(human.value())}

@@ -65,6 +65,7 @@ fn Datasets() -> impl IntoView {
                 <label>"Max margin" <input name="max_margin" inputmode="decimal" size="6" /></label>
                 <label title="Share of prompts (all pairs of a prompt together) that go to eval; empty: the pairs' own splits">"Eval share" <input name="eval_fraction" inputmode="decimal" size="5" placeholder="0.1" /></label>
                 <label title="Leave out human-decided pairs resting on quarantined votes"><input type="checkbox" name="kappa_gate" value="on" checked /> " κ gate"</label>
+                <label title="Leave out human-decided pairs resting on a vote no reviewer accepted (rejected and requeued votes are always left out)"><input type="checkbox" name="accepted_votes_only" value="on" /> " reviewed votes only"</label>
                 <label title="A curriculum: the version lists these strategies' pairs in this order and leaves out the others">"Strategy order" <input name="strategy_order" size="16" placeholder="extreme, margin" /></label>
                 <details class="grow" data-testid="curation-fields">
                     <summary>"Curation: length bias and near-duplicates"</summary>

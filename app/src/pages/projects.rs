@@ -83,13 +83,14 @@ fn ProjectTable(list: Vec<ProjectView>, admin: bool) -> impl IntoView {
                         let datasets = format!("/projects/{}/datasets", p.name);
                         let calibration = format!("/projects/{}/calibration", p.name);
                         let leaderboard = format!("/projects/{}/leaderboard", p.name);
+                        let review = format!("/projects/{}/review", p.name);
                         let members = format!("/projects/{}/members", p.name);
                         view! {
                             <tr>
                                 <td><A href=href>{p.name}</A></td>
                                 <td>{p.description}</td>
                                 <td class="num">{p.prompt_count}</td>
-                                <td><A href=datasets>"versions"</A>" · "<A href=calibration>"calibration"</A>" · "<A href=leaderboard>"leaderboard"</A>
+                                <td><A href=datasets>"versions"</A>" · "<A href=calibration>"calibration"</A>" · "<A href=review>"review"</A>" · "<A href=leaderboard>"leaderboard"</A>
                                     {admin.then(|| view! { " · " <A href=members>"members"</A> })}</td>
                                 <td><time>{p.created_at}</time></td>
                             </tr>

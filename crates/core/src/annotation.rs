@@ -9,6 +9,7 @@
 mod calibration;
 pub mod careless;
 mod gate;
+pub mod review;
 mod views;
 
 pub use calibration::{

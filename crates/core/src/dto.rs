@@ -210,6 +210,14 @@ pub struct HumanPairsReport {
     pub duplicates: u64,
     /// Votes left out because their annotator or item is quarantined.
     pub quarantined_votes: u64,
+    /// Votes left out by review: rejected or requeued, or not accepted where only accepted
+    /// votes count.
+    #[serde(default)]
+    pub reviewed_out_votes: u64,
+    /// Stored human pairs of the same answers, in no frozen version yet, brought up to date with
+    /// the votes that decide them now.
+    #[serde(default)]
+    pub refreshed: u64,
 }
 
 /// The selected pairs before and after a recipe's curation rules, and what each rule dropped.

@@ -28,6 +28,11 @@ pub struct Recipe {
     /// or on a quarantined item. On unless `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kappa_gate: Option<bool>,
+    /// The review step: a human-decided pair is left out when its votes, less those a reviewer
+    /// rejected or requeued (with `accepted`: less every vote nobody accepted), no longer
+    /// decide it. Default `accepted_or_unreviewed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<crate::annotation::review::VoteSelection>,
     /// How members are split into train and eval (absent: a pair's own split where it has
     /// one, else train).
     #[serde(default, skip_serializing_if = "Option::is_none")]

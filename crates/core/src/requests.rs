@@ -193,6 +193,11 @@ pub struct HumanPairsRequest {
     #[cfg_attr(feature = "cli", arg(long))]
     #[serde(default)]
     pub dimension: Option<String>,
+    /// Which votes count: accepted and unreviewed ones, or accepted ones only. Votes a reviewer
+    /// rejected or requeued never count.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = crate::annotation::review::VoteSelection::AcceptedOrUnreviewed))]
+    #[serde(default)]
+    pub votes: crate::annotation::review::VoteSelection,
 }
 
 fn default_min_votes() -> u64 {

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use pairwise_core::{
-    annotation::{self, CalibrationReport, ItemStats, VoteRow},
+    annotation::{self, review::VoteSelection, CalibrationReport, ItemStats, VoteRow},
     requests::HumanPairsRequest,
     ChatMessage, PairRecord,
 };
@@ -159,26 +159,35 @@ pub(crate) struct Counted<'a> {
     pub votes: Vec<&'a VoteRow>,
     /// Votes left out because their annotator or item is quarantined.
     pub quarantined: u64,
+    /// Votes left out by review (rejected, requeued, or unreviewed where only accepted count).
+    pub reviewed_out: u64,
 }
 
-/// Main and gold votes (repeats only measure consistency), without those of quarantined
-/// annotators and items unless `include_quarantined`.
+/// Main and gold votes (repeats only measure consistency) that review lets count under
+/// `selection`, without those of quarantined annotators and items unless `include_quarantined`.
 pub(crate) async fn counted_votes<'a>(
     db: &DatabaseConnection,
     project_id: i64,
     data: &'a store::CalibrationData,
     include_quarantined: bool,
+    selection: VoteSelection,
 ) -> Result<Counted<'a>> {
     let q = if include_quarantined {
         store::Quarantined::default()
     } else {
         store::quarantined(db, project_id).await?
     };
+    let reviewed = store::reviewed(db, project_id).await?;
     let mut counted = Counted {
         votes: Vec::new(),
         quarantined: 0,
+        reviewed_out: 0,
     };
     for v in data.votes.iter().filter(|v| v.kind != "repeat") {
+        if !reviewed.counts(v.id, selection) {
+            counted.reviewed_out += 1;
+            continue;
+        }
         let out = q.items.contains(&v.comparison)
             || q.votes.contains(&v.id)
             || data
@@ -206,10 +215,11 @@ pub async fn human_pairs(
 ) -> Result<HumanPairsReport> {
     let p = projects::require(db, project).await?;
     let data = store::calibration_data(db, p.id).await?;
-    let votes = counted_votes(db, p.id, &data, request.include_quarantined).await?;
+    let votes = counted_votes(db, p.id, &data, request.include_quarantined, request.votes).await?;
     let dimension = request.dimension.as_deref();
     let mut report = HumanPairsReport {
         quarantined_votes: votes.quarantined,
+        reviewed_out_votes: votes.reviewed_out,
         ..Default::default()
     };
     let mut labels: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
@@ -279,6 +289,7 @@ pub async fn human_pairs(
                 "annotators": voters.get(&c.id),
                 "vote_ids": counted.get(&c.id).map(|v| v.iter().map(|v| v.id).collect::<Vec<_>>()),
                 "quarantine_excluded": !request.include_quarantined,
+                "min_votes": request.min_votes.max(1),
                 "dimension": dimension,
             }),
         };
@@ -287,5 +298,8 @@ pub async fn human_pairs(
     let inserted = pairs::insert_each(db, p.id, &rows).await?;
     report.inserted = inserted;
     report.duplicates = rows.len() as u64 - inserted;
+    // A stored human pair of the same answers may rest on other votes (one since rejected, or
+    // fewer than now): where no frozen version holds it yet, it follows the current decision.
+    report.refreshed = pairs::refresh_unfrozen_human(db, p.id, &rows).await?;
     Ok(report)
 }

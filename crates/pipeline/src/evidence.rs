@@ -113,7 +113,10 @@ pub async fn from_votes(
     }
     let data = store::calibration_data(db, project_id).await?;
     let mut out = Vec::new();
-    for v in counted_votes(db, project_id, &data, false).await?.votes {
+    for v in counted_votes(db, project_id, &data, false, Default::default())
+        .await?
+        .votes
+    {
         let Some(&(x, y)) = items.get(&v.comparison) else {
             continue;
         };

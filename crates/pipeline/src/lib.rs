@@ -17,6 +17,7 @@ pub mod pairing;
 pub mod parquet_io;
 pub mod projects;
 pub mod report;
+pub mod review;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

@@ -20,6 +20,7 @@ mod gold;
 mod progress;
 mod quarantine;
 mod queue;
+mod review;
 mod settings;
 mod votes;
 
@@ -30,6 +31,7 @@ pub use gold::{gold_from_pairs, insert_gold, set_gold};
 pub use progress::{progress, projects_for, showing_project, vote_counts};
 pub use quarantine::{apply_gate, gated_human_pairs, quarantined, release, Quarantined};
 pub use queue::{fetch, next, Fetched, Showing};
+pub use review::{decide, marks, reviewed, reviewed_out_human_pairs, Reviewed};
 pub use settings::{redteam_opt_out, set_redteam_opt_out, set_settings, settings};
 pub use votes::{skip, undo, vote, NewVote};
 

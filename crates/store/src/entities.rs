@@ -22,3 +22,4 @@ pub mod rubric;
 pub mod session;
 pub mod user;
 pub mod vote;
+pub mod vote_review;

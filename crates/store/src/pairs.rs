@@ -99,6 +99,54 @@ pub async fn insert_each(
     )
 }
 
+/// Brings stored human-decided pairs (strategy `human`) of the same answers and source (the same
+/// item decided overall, or on the same dimension) as `items` up to date with `items`' provenance and metadata — the votes that decide them now — where no
+/// dataset version holds them: a frozen version's pairs never change. Returns how many changed.
+pub async fn refresh_unfrozen_human(
+    db: &sea_orm::DatabaseConnection,
+    project_id: i64,
+    items: &[(HashedPair, PairOrigin)],
+) -> Result<u64> {
+    use crate::entities::dataset_member;
+    use sea_orm::{sea_query::Query, TransactionTrait};
+    let frozen = Query::select()
+        .column(dataset_member::Column::PairId)
+        .from(dataset_member::Entity)
+        .to_owned();
+    let _writer = crate::db::write_lock(db).await;
+    let txn = db.begin().await?;
+    let mut changed = 0;
+    for (p, origin) in items.iter().filter(|(_, o)| o.strategy == "human") {
+        let provenance = origin.provenance.to_string();
+        let metadata = serde_json::Value::Object(p.record.metadata.clone()).to_string();
+        let res = pair::Entity::update_many()
+            .col_expr(
+                pair::Column::Provenance,
+                sea_orm::sea_query::Expr::value(provenance.clone()),
+            )
+            .col_expr(
+                pair::Column::Metadata,
+                sea_orm::sea_query::Expr::value(metadata.clone()),
+            )
+            .filter(pair::Column::ProjectId.eq(project_id))
+            .filter(pair::Column::Source.eq(origin.source.as_str()))
+            .filter(pair::Column::Hash.eq(p.hash.as_str()))
+            .filter(pair::Column::Rubric.eq(rubric_of(&origin.provenance)))
+            .filter(pair::Column::Strategy.eq("human"))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(pair::Column::Provenance.ne(provenance))
+                    .add(pair::Column::Metadata.ne(metadata)),
+            )
+            .filter(pair::Column::Id.not_in_subquery(frozen.clone()))
+            .exec(&txn)
+            .await?;
+        changed += res.rows_affected;
+    }
+    txn.commit().await?;
+    Ok(changed)
+}
+
 /// Inserts pairs, skipping those whose (hash, rubric) the project already has (or that repeat
 /// within the batch); returns how many were new. Run inside the caller's transaction for atomic imports.
 pub async fn insert_batch(

@@ -154,6 +154,43 @@ async fn finish_submit(
         }
         return Ok(());
     }
+    let view = process_until_done(db, id, threads).await?;
+    let mut summary = serde_json::json!({
+        "id": view.id,
+        "kind": view.kind,
+        "status": view.status,
+        "done": view.done,
+        "total": view.total,
+    });
+    if let (Some(object), Some(extra)) = (summary.as_object_mut(), view.summary.as_object()) {
+        for (k, v) in extra {
+            object.insert(k.clone(), v.clone());
+        }
+        if let Some(e) = &view.error {
+            object.insert("error".into(), e.clone().into());
+        }
+        if !view.warnings.is_empty() {
+            object.insert("warnings".into(), serde_json::json!(view.warnings));
+        }
+    }
+    if wait.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{summary}");
+    }
+    if view.status != pairwise_store::runs::DONE {
+        bail!("run {id} ended {}", view.status);
+    }
+    Ok(())
+}
+
+/// Processes queued runs in this process until run `id` ends (done, failed or cancelled), with
+/// a progress bar; returns the run as it ended.
+pub(crate) async fn process_until_done(
+    db: &DatabaseConnection,
+    id: i64,
+    threads: Option<usize>,
+) -> anyhow::Result<pairwise_core::dto::RunView> {
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -189,31 +226,5 @@ async fn finish_submit(
     bar.finish_and_clear();
     let _ = stop_tx.send(true);
     let _ = worker.await;
-    let mut summary = serde_json::json!({
-        "id": view.id,
-        "kind": view.kind,
-        "status": view.status,
-        "done": view.done,
-        "total": view.total,
-    });
-    if let (Some(object), Some(extra)) = (summary.as_object_mut(), view.summary.as_object()) {
-        for (k, v) in extra {
-            object.insert(k.clone(), v.clone());
-        }
-        if let Some(e) = &view.error {
-            object.insert("error".into(), e.clone().into());
-        }
-        if !view.warnings.is_empty() {
-            object.insert("warnings".into(), serde_json::json!(view.warnings));
-        }
-    }
-    if wait.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        println!("{summary}");
-    }
-    if view.status != pairwise_store::runs::DONE {
-        bail!("run {id} ended {}", view.status);
-    }
-    Ok(())
+    Ok(view)
 }

@@ -131,8 +131,8 @@ pub async fn build_pairs(
 /// Builds pairs from the human majority of each item (reviewer), overall or on one dimension;
 /// every counted vote's choices and rationale go into the pairs' metadata.
 #[utoipa::path(post, path = "/api/v1/projects/{name}/pairs/human", tag = "pairs", params(("name" = String, Path)),
-    request_body(content = Object, description = "`{min_votes?, include_quarantined?, dimension?}`"),
-    responses((status = 200, description = "`{decided, inserted, duplicates, quarantined_votes}`"), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    request_body(content = Object, description = "`{min_votes?, include_quarantined?, dimension?, votes?: \"accepted_or_unreviewed\"|\"accepted\"}`"),
+    responses((status = 200, description = "`{decided, inserted, duplicates, quarantined_votes, reviewed_out_votes, refreshed}`"), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
 pub async fn build_human_pairs(
     State(state): State<AppState>,
     caller: Caller,

@@ -45,6 +45,8 @@ struct Fixture {
     prompt: i64,
     assignment: i64,
     token: i64,
+    /// A vote (of `victim`) for the review probes.
+    vote: i64,
 }
 
 /// A server function: its key in the table, its path, how its body is encoded, the body, and
@@ -70,7 +72,7 @@ fn sf<T: ServerFn>(name: &str, body: &str, scoped: bool) -> Fn {
 fn server_fns(f: &Fixture) -> Vec<Fn> {
     use app::api::{
         annotation::*, audit::*, calibration::*, candidates::*, datasets::*, leaderboard::*,
-        models::*, pairs::*, projects::*, prompts::*, rubrics::*, runs::*, users::*,
+        models::*, pairs::*, projects::*, prompts::*, review::*, rubrics::*, runs::*, users::*,
     };
     let a = f.assignment;
     let mut fns = vec![
@@ -100,6 +102,12 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<CandidatePage>("candidate_page", "project=perm&offset=0", true),
         sf::<ListVersions>("list_versions", "project=perm", true),
         sf::<Leaderboard>("leaderboard", "project=perm&by=path", true),
+        sf::<ListReviewVotes>("list_review_votes", "project=perm&query[fast_only]=true", true),
+        sf::<ReviewVotes>(
+            "review_votes",
+            &format!("project=perm&votes[0]={}&decision=accept", f.vote),
+            true,
+        ),
         sf::<PairCount>("pair_count", "project=perm", true),
         sf::<FreezeVersion>(
             "freeze_version",
@@ -222,6 +230,9 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
             format!(r#"{{"judge_run":{},"strategy":"extreme"}}"#, f.run)
         }
         ("POST", "/api/v1/projects/{name}/pairs/human") => r#"{"min_votes":2}"#.into(),
+        ("POST", "/api/v1/projects/{name}/review") => {
+            format!(r#"{{"votes":[{}],"decision":"accept"}}"#, f.vote)
+        }
         ("POST", "/api/v1/runs/generate") => r#"{"project":"perm","model":"nope"}"#.into(),
         ("POST", "/api/v1/runs/judge") => {
             r#"{"project":"perm","model":"nope","rubric":"nope","mode":"json"}"#.into()
@@ -332,6 +343,21 @@ async fn fixture(h: &Harness) -> (Fixture, BTreeMap<&'static str, Option<String>
     let showing = annotation::next(db, p.id, id("ann1").await, 1)
         .await
         .expect("queue");
+    let victim = id("victim").await;
+    let theirs = annotation::next(db, p.id, victim, 1).await.expect("queue");
+    let vote = annotation::vote(
+        db,
+        victim,
+        theirs[0].0.id,
+        &annotation::NewVote {
+            choice: "a".into(),
+            duration_ms: 4000,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("vote")
+    .id;
     let (victim_token, _) = tokens::issue(db, id("victim").await, "t")
         .await
         .expect("token");
@@ -351,6 +377,7 @@ async fn fixture(h: &Harness) -> (Fixture, BTreeMap<&'static str, Option<String>
         prompt,
         assignment: showing[0].0.id,
         token: victim_token.id,
+        vote,
     };
     (f, auth)
 }

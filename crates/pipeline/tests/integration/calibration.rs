@@ -8,12 +8,13 @@ fn request(dimension: Option<&str>, include_quarantined: bool) -> HumanPairsRequ
         min_votes: 2,
         include_quarantined,
         dimension: dimension.map(str::to_owned),
+        votes: Default::default(),
     }
 }
 
 /// A project `name` with `n` imported pairs (TRL rows from `NAME.jsonl`): prompt `q{i}`,
 /// chosen `{good} {i}`, rejected `{bad} {i}`.
-async fn project_with_pairs(
+pub(crate) async fn project_with_pairs(
     db: &pairwise_store::DatabaseConnection,
     name: &str,
     n: usize,
@@ -476,15 +477,24 @@ async fn a_bot_voting_in_under_a_second_is_flagged_and_the_gate_excludes_its_vot
             .quarantines
             .iter()
             .all(|q| q.kind == "vote" && q.reason.contains("bot voted in 300 ms")));
-        let after = pairwise_pipeline::calibration::human_pairs(db, "fast", &request(None, false))
-            .await
-            .expect("human pairs");
-        assert_eq!((after.decided, after.quarantined_votes), (20, 20));
-        // The pairs the bot helped decide leave the next version (the gate is on by default).
+        // The pairs the bot helped decide leave the next version (the gate is on by default) …
         let gated = datasets::freeze(db, p.id, "gated", &Recipe::default(), None)
             .await
             .expect("freeze");
         assert_eq!(gated.pair_count, 0, "{}", t.backend);
+        // … until human pairs are built again without its votes: the two careful annotators
+        // decide every item, and the pairs (in no version yet) now rest on their votes alone.
+        let after = pairwise_pipeline::calibration::human_pairs(db, "fast", &request(None, false))
+            .await
+            .expect("human pairs");
+        assert_eq!(
+            (after.decided, after.quarantined_votes, after.refreshed),
+            (20, 20, 20)
+        );
+        let rebuilt = datasets::freeze(db, p.id, "rebuilt", &Recipe::default(), None)
+            .await
+            .expect("freeze");
+        assert_eq!(rebuilt.pair_count, 20, "{}", t.backend);
         t.finish().await;
     }
 }

@@ -14,4 +14,5 @@ mod judging;
 mod leaderboard;
 mod queue_cost;
 mod recipes;
+mod review;
 mod runs;

@@ -24,7 +24,7 @@ pub struct CalibrationData {
 }
 
 /// A vote's per-dimension choices, stored as pressed (`a` = left), in item terms.
-fn dimensions_in_item_terms(stored: &str, left_side: &str) -> BTreeMap<String, String> {
+pub(super) fn dimensions_in_item_terms(stored: &str, left_side: &str) -> BTreeMap<String, String> {
     let left = pairwise_core::annotation::Side::parse(left_side)
         .unwrap_or(pairwise_core::annotation::Side::X);
     let pressed: BTreeMap<String, String> = serde_json::from_str(stored).unwrap_or_default();

@@ -53,13 +53,15 @@ pub(super) async fn progress_in(
 ) -> Result<(u64, u64)> {
     let (settings, project_id) = (ctx.settings, ctx.project_id);
     // Items with all their main votes in. Whether an item is merely held (by anyone) must not
-    // count: serving takes a slot, so "unsaturated" would move for main items only.
+    // count: serving takes a slot, so "unsaturated" would move for main items only. A vote a
+    // reviewer requeued gave its slot back and no longer fills the item.
     let fully_voted = Query::select()
         .column(assignment::Column::ComparisonId)
         .from(assignment::Entity)
         .and_where(assignment::Column::ProjectId.eq(project_id))
         .and_where(assignment::Column::Kind.eq(MAIN))
         .and_where(assignment::Column::Status.eq(VOTED))
+        .and_where(assignment::Column::Slot.is_not_null())
         .group_by_col(assignment::Column::ComparisonId)
         .and_having(
             Expr::expr(Func::count(Expr::col(assignment::Column::Id)))

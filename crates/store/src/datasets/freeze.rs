@@ -265,6 +265,15 @@ async fn stages_of(
             base = base.add(pair::Column::Id.is_not_in(gated));
         }
     }
+    let reviewed_out = crate::annotation::reviewed_out_human_pairs(
+        db,
+        project_id,
+        recipe.votes.unwrap_or_default(),
+    )
+    .await?;
+    if !reviewed_out.is_empty() {
+        base = base.add(pair::Column::Id.is_not_in(reviewed_out));
+    }
     if recipe.rubrics.is_empty() {
         let rubrics: Vec<String> = pair::Entity::find()
             .select_only()
