@@ -3,3 +3,4 @@
 pub mod guard;
 pub mod nav;
 pub mod pager;
+pub mod upload;

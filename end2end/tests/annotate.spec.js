@@ -185,7 +185,8 @@ test('a reviewer rejects and requeues votes on /review', async ({ page }) => {
   await waitForHydration(page);
   await expect(page.getByTestId('review-row')).toHaveCount(1);
   await expect(page.getByTestId('review-row')).toHaveAttribute('data-vote', vote);
-  expect(problems).toEqual([]);
+  // The one refusal (a rejection without a reason) is a 422 the browser logs; nothing else.
+  expect(problems.filter((p) => !p.includes('422'))).toEqual([]);
 });
 
 test('hostile answers render inert as text and as Markdown', async ({ page }) => {

@@ -108,7 +108,9 @@ test('the demo model generates and judges from the browser', async ({ page }) =>
   await page.getByLabel('Max new tokens').fill('16');
   await page.getByTestId('gen-limit').fill('2');
   await page.getByTestId('start-generation').click();
-  const generation = page.locator('tr[data-kind="generate"]').first();
+  // Rows of this project only: the demo arena's runs (seeded by `pairwise demo`) are listed too.
+  const inGen = { has: page.getByRole('link', { name: 'gen', exact: true }) };
+  const generation = page.locator('tr[data-kind="generate"]').filter(inGen).first();
   await expect(generation.getByTestId('run-progress')).toHaveText('2/2 (100%)', { timeout: 180_000 });
   await expect(generation).toHaveAttribute('data-status', 'done');
   await expect(generation.getByTestId('run-results')).toContainText('6 candidates');
@@ -119,7 +121,7 @@ test('the demo model generates and judges from the browser', async ({ page }) =>
   await page.getByTestId('judge-mode').selectOption('prob');
   await page.getByTestId('start-judge').click();
   // The earlier test's judge run is pairwise; this one is the row marked prob.
-  const judge = page.locator('tr[data-kind="judge"]').filter({ hasText: 'prob' }).first();
+  const judge = page.locator('tr[data-kind="judge"]').filter(inGen).filter({ hasText: 'prob' }).first();
   await expect(judge).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
   await expect(judge.getByTestId('run-results')).toContainText('parse failures 0%');
 

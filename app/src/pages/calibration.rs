@@ -12,6 +12,7 @@ use crate::{
         },
     },
     components::guard::{action_error, ErrorBox, Guarded},
+    pages::datasets::{ImportOutcome, PairImportForm},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -67,7 +68,9 @@ fn Calibration() -> impl IntoView {
         |(p, ..)| calibration(p),
     );
     view! {
+        <ImportOutcome target="gold" />
         <QueueForms project=project() fill make_gold />
+        <PairImportForm project=project() target="gold" />
         <Transition fallback=|| view! { <p class="muted">"Computing…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -9,6 +9,7 @@ use crate::{
     components::{
         guard::{action_error, ErrorBox, Guarded},
         pager::Pager,
+        upload::UploadForm,
     },
 };
 use leptos::prelude::*;
@@ -49,6 +50,8 @@ fn Datasets() -> impl IntoView {
     };
     view! {
         <h1>{name} " · datasets"</h1>
+        <ImportOutcome target="pairs" />
+        <PairImportForm project=name() target="pairs" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 pairs.await.ok().map(|n| view! { <p class="muted" data-testid="pair-count">{format!("{n} pairs in the project")}</p> })
@@ -298,5 +301,69 @@ fn DiffForm(project: String, tags: Vec<String>) -> impl IntoView {
             }
             Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
         })}
+    }
+}
+
+/// The outcome of the last pair or gold import, carried back in the query string by the upload
+/// route (`pairs_imported`, `pairs_error`, or the same with `gold_`).
+#[component]
+pub fn ImportOutcome(target: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query.with(|q| {
+            let get = |k: &str| q.get(&format!("{target}_{k}"));
+            let what = if target == "gold" { "gold items" } else { "pairs" };
+            if let Some(error) = get("error") {
+                Some(view! { <p class="error" role="alert" data-testid=format!("{target}-import-error")>{format!("Import failed, nothing was stored: {error}")}</p> }.into_any())
+            } else {
+                get("imported").map(|n| {
+                    let dup = get("duplicates").unwrap_or_else(|| "0".into());
+                    let rows = get("rows").unwrap_or_else(|| "?".into());
+                    view! { <p class="ok" role="status" data-testid=format!("{target}-import-ok")>{format!("Imported {n} new {what} from {rows} rows ({dup} already stored).")}</p> }.into_any()
+                })
+            }
+        })
+    }
+}
+
+/// Uploads a pair file (JSONL, gzip or Parquet) as pairs of the project or (target `gold`) as
+/// silent gold items; atomic, with the upload's progress.
+#[component]
+pub fn PairImportForm(project: String, target: &'static str) -> impl IntoView {
+    let gold = target == "gold";
+    let title = if gold {
+        "Import a gold set"
+    } else {
+        "Import pairs"
+    };
+    let help = if gold {
+        "Each row's chosen answer becomes the agreed answer of a silent gold item (which side is shown first is random). JSONL, gzip accepted."
+    } else {
+        "Preference pairs in TRL (prompt/chosen/rejected, plain or conversational), HH-RLHF or UltraFeedback-binarized rows: JSONL, gzip, or Parquet. A bad line stores nothing and is named here; pairs already in the project are skipped."
+    };
+    let accept = if gold {
+        ".jsonl,.ndjson,.json,.gz"
+    } else {
+        ".jsonl,.ndjson,.json,.gz,.parquet"
+    };
+    view! {
+        <details class="card" data-testid=format!("{target}-import")>
+            <summary>{title}</summary>
+            <UploadForm action=format!("/projects/{project}/import-pairs") testid="pair-import-form">
+                <p class="muted">{help}</p>
+                <input type="hidden" name="target" value=target />
+                <div class="row">
+                    <label>"Format"
+                        <select name="format" data-testid=format!("{target}-format")>
+                            <option value="trl">"TRL"</option>
+                            <option value="hh-rlhf">"HH-RLHF"</option>
+                            <option value="ultrafeedback">"UltraFeedback (binarized)"</option>
+                        </select>
+                    </label>
+                    <label>"File" <input type="file" name="file" accept=accept required data-testid=format!("{target}-file") /></label>
+                </div>
+                <button type="submit" class="primary" data-testid=format!("{target}-submit")>"Import"</button>
+            </UploadForm>
+        </details>
     }
 }

@@ -33,6 +33,14 @@ pub fn router() -> Router<AppState> {
             "/projects/{name}/prompts/import",
             post(import_prompts_raw).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/projects/{name}/pairs/import",
+            post(import_pairs_raw).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/projects/{name}/gold/import",
+            post(import_gold_raw).layer(DefaultBodyLimit::disable()),
+        )
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -112,19 +120,7 @@ pub async fn import_prompts_raw(
     let actor = caller.actor();
     pairwise_pipeline::access::project(&state.db, &actor, &name, Role::Reviewer, "import prompts")
         .await?;
-    let mut tmp = tempfile::NamedTempFile::new().map_err(internal)?;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            if is_body_limit(&e) {
-                ApiError::TooLarge
-            } else {
-                ApiError::invalid("body", format!("unreadable body: {e}"))
-            }
-        })?;
-        tmp.write_all(&chunk).map_err(internal)?;
-    }
-    tmp.flush().map_err(internal)?;
+    let tmp = body_to_file(body).await?;
     let options = ImportOptions {
         format: query.format,
         defaults: prompts::InsertDefaults {
@@ -138,4 +134,93 @@ pub async fn import_prompts_raw(
     Ok(Json(
         import_prompts(&state.db, &name, reader, &options, |_| ()).await?,
     ))
+}
+
+/// Streams a raw request body into a temporary file (bounded by the body limit).
+pub(crate) async fn body_to_file(body: Body) -> Result<tempfile::NamedTempFile, ApiError> {
+    let mut tmp = tempfile::NamedTempFile::new().map_err(internal)?;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if is_body_limit(&e) {
+                ApiError::TooLarge
+            } else {
+                ApiError::invalid("body", format!("unreadable body: {e}"))
+            }
+        })?;
+        tmp.write_all(&chunk).map_err(internal)?;
+    }
+    tmp.flush().map_err(internal)?;
+    Ok(tmp)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PairImportQuery {
+    /// `trl`, `hh-rlhf` or `ultrafeedback`.
+    #[param(value_type = String)]
+    pub format: pairwise_core::PairFormat,
+    /// Source recorded on the pairs (default `api`).
+    pub source: Option<String>,
+}
+
+/// The body's first bytes say Parquet (`PAR1`); else JSONL, gzip or plain.
+fn is_parquet(file: &tempfile::NamedTempFile) -> Result<bool, ApiError> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut f = file.reopen().map_err(internal)?;
+    let n = f.read(&mut magic).map_err(internal)?;
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+async fn import_pair_body(
+    state: &AppState,
+    caller: Caller,
+    name: &str,
+    query: PairImportQuery,
+    body: Body,
+    gold: bool,
+) -> Result<Json<pairwise_core::dto::PairImportReport>, ApiError> {
+    let actor = caller.actor();
+    let action = if gold { "import gold" } else { "import pairs" };
+    pairwise_pipeline::access::project(&state.db, &actor, name, Role::Reviewer, action).await?;
+    let tmp = body_to_file(body).await?;
+    let options = upload::PairFileOptions {
+        format: query.format,
+        gold,
+        parquet: is_parquet(&tmp)?,
+        source: query.source.as_deref().unwrap_or("api"),
+    };
+    Ok(Json(
+        upload::import_pair_file(&state.db, &actor, name, &tmp, options).await?,
+    ))
+}
+
+/// Imports preference pairs from the raw request body — JSONL (gzip allowed) or Parquet —
+/// atomically (reviewer, admin): a bad line → 422 naming the line and field, nothing stored.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/pairs/import", tag = "pairs", params(("name" = String, Path), PairImportQuery),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 200, body = pairwise_core::dto::PairImportReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_pairs_raw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<PairImportQuery>,
+    body: Body,
+) -> Result<Json<pairwise_core::dto::PairImportReport>, ApiError> {
+    import_pair_body(&state, caller, &name, query, body, false).await
+}
+
+/// Imports a golden set from the raw request body (JSONL, gzip allowed): each row's chosen
+/// answer is the agreed answer of a new silent gold item. Atomic like a pair import.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/gold/import", tag = "annotation", params(("name" = String, Path), PairImportQuery),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 200, body = pairwise_core::dto::PairImportReport), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import_gold_raw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(query): Query<PairImportQuery>,
+    body: Body,
+) -> Result<Json<pairwise_core::dto::PairImportReport>, ApiError> {
+    import_pair_body(&state, caller, &name, query, body, true).await
 }

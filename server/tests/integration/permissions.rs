@@ -212,6 +212,9 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
     let uri = match uri.as_str() {
         u if u.ends_with("/export") => format!("{u}?format=trl"),
         u if u.ends_with("/prompts/import") => format!("{u}?format=jsonl"),
+        u if u.ends_with("/pairs/import") || u.ends_with("/gold/import") => {
+            format!("{u}?format=trl")
+        }
         u => u.to_owned(),
     };
     let body = match (method.as_str(), template) {
@@ -230,6 +233,12 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
             format!(r#"{{"judge_run":{},"strategy":"extreme"}}"#, f.run)
         }
         ("POST", "/api/v1/projects/{name}/pairs/human") => r#"{"min_votes":2}"#.into(),
+        (
+            "POST",
+            "/api/v1/projects/{name}/pairs/import" | "/api/v1/projects/{name}/gold/import",
+        ) => {
+            format!("{{\"prompt\":\"from {caller}\",\"chosen\":\"yes\",\"rejected\":\"no\"}}\n")
+        }
         ("POST", "/api/v1/projects/{name}/review") => {
             format!(r#"{{"votes":[{}],"decision":"accept"}}"#, f.vote)
         }

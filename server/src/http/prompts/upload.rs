@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/projects/{name}/import", post(import_form))
         .route("/projects/{name}/build", post(build_form))
+        .route("/projects/{name}/import-pairs", post(pairs_form))
         // The global RequestBodyLimitLayer bounds uploads; axum's 2 MB default would be too small.
         .layer(DefaultBodyLimit::disable())
 }
@@ -37,6 +38,10 @@ pub struct Upload {
     pub domain: Option<String>,
     /// The domain builder a build form names.
     pub builder: Option<String>,
+    /// The pair format a pair or gold import names.
+    pub format: Option<String>,
+    /// `pairs` or `gold` (a pair import form).
+    pub target: Option<String>,
 }
 
 async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
@@ -48,7 +53,7 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         }
     };
     let (mut file, mut file_name, mut split, mut domain) = (None, String::new(), None, None);
-    let mut builder = None;
+    let (mut builder, mut format, mut target) = (None, None, None);
     while let Some(mut field) = multipart.next_field().await.map_err(limit)? {
         match field.name().unwrap_or_default() {
             "file" => {
@@ -74,6 +79,8 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
                 domain = Some(text.trim().to_owned()).filter(|d| !d.is_empty());
             }
             "builder" => builder = Some(field.text().await.map_err(limit)?),
+            "format" => format = Some(field.text().await.map_err(limit)?),
+            "target" => target = Some(field.text().await.map_err(limit)?),
             _ => {}
         }
     }
@@ -84,6 +91,8 @@ async fn receive(mut multipart: Multipart) -> Result<Upload, ApiError> {
         split,
         domain,
         builder,
+        format,
+        target,
     })
 }
 
@@ -195,4 +204,118 @@ async fn build_form(
         )
     });
     redirect(outcome, &back, "build_error")
+}
+
+/// Imports an uploaded pair file (JSONL, gzip or Parquet) as pairs, or (`target=gold`) as gold
+/// items, atomically: a bad line stores nothing and its error, naming the line and field, comes
+/// back to the page. Pairs go back to the versions page, gold to /calibration.
+async fn pairs_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, ApiError> {
+    let actor = caller.actor();
+    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import pairs")?;
+    let project = urlencoding::encode(&name).into_owned();
+    let upload = match receive(multipart).await {
+        Ok(upload) => upload,
+        Err(e) => {
+            let back = format!("/projects/{project}/datasets");
+            return redirect(Err(e), &back, "pairs_error");
+        }
+    };
+    let gold = upload.target.as_deref() == Some("gold");
+    let (back, error_key) = if gold {
+        (format!("/projects/{project}/calibration"), "gold_error")
+    } else {
+        (format!("/projects/{project}/datasets"), "pairs_error")
+    };
+    let outcome = async {
+        let format = upload
+            .format
+            .as_deref()
+            .unwrap_or("trl")
+            .parse::<pairwise_core::PairFormat>()
+            .map_err(|e| ApiError::invalid("format", e))?;
+        let parquet = upload.file_name.to_ascii_lowercase().ends_with(".parquet");
+        import_pair_file(
+            &state.db,
+            &actor,
+            &name,
+            &upload.file,
+            PairFileOptions {
+                format,
+                gold,
+                parquet,
+                source: &upload.file_name,
+            },
+        )
+        .await
+    }
+    .await;
+    let key = if gold { "gold" } else { "pairs" };
+    let outcome = outcome.map(|r| {
+        format!(
+            "{back}?{key}_imported={}&{key}_duplicates={}&{key}_rows={}",
+            r.inserted, r.duplicates, r.rows
+        )
+    });
+    redirect(outcome, &back, error_key)
+}
+
+/// What a pair file holds and where it goes.
+pub(crate) struct PairFileOptions<'a> {
+    pub format: pairwise_core::PairFormat,
+    /// Gold items instead of pairs.
+    pub gold: bool,
+    /// Parquet rather than JSONL (gzip or plain).
+    pub parquet: bool,
+    /// The source recorded on the pairs (the file name).
+    pub source: &'a str,
+}
+
+/// Imports a received pair file as pairs or gold items of `project`, atomically: the upload form
+/// and the REST route share it.
+pub(crate) async fn import_pair_file(
+    db: &pairwise_store::DatabaseConnection,
+    actor: &pairwise_core::Actor,
+    project: &str,
+    file: &tempfile::NamedTempFile,
+    o: PairFileOptions<'_>,
+) -> Result<pairwise_core::dto::PairImportReport, ApiError> {
+    let handle = file.reopen().map_err(internal)?;
+    let lines = |handle| {
+        pairwise_pipeline::maybe_gunzip(handle)
+            .map_err(|e| ApiError::invalid("file", format!("unreadable: {e}")))
+    };
+    if o.gold {
+        if o.parquet {
+            return Err(ApiError::invalid(
+                "file",
+                "a gold set is JSONL (gzip allowed), not Parquet",
+            ));
+        }
+        return Ok(pairwise_pipeline::import_gold(
+            db,
+            project,
+            lines(handle)?,
+            o.format,
+            o.source,
+            actor,
+        )
+        .await?);
+    }
+    let rows = if o.parquet {
+        pairwise_pipeline::PairRows::Parquet(
+            pairwise_pipeline::parquet_io::ParquetRows::open(handle)
+                .map_err(|e| ApiError::invalid("file", e.to_string()))?,
+        )
+    } else {
+        pairwise_pipeline::PairRows::Lines(lines(handle)?)
+    };
+    Ok(
+        pairwise_pipeline::import_pair_rows(db, project, rows, o.format, o.source, actor, |_| ())
+            .await?,
+    )
 }
