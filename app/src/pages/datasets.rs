@@ -339,7 +339,7 @@ pub fn PairImportForm(project: String, target: &'static str) -> impl IntoView {
     let help = if gold {
         "Each row's chosen answer becomes the agreed answer of a silent gold item (which side is shown first is random). JSONL, gzip accepted."
     } else {
-        "Preference pairs in TRL (prompt/chosen/rejected, plain or conversational), HH-RLHF or UltraFeedback-binarized rows: JSONL, gzip, or Parquet. A bad line stores nothing and is named here; pairs already in the project are skipped."
+        "Preference pairs in TRL (prompt/chosen/rejected, plain or conversational), HH-RLHF or UltraFeedback-binarized rows, or raw UltraFeedback rows (an instruction with rated completions, paired by their mean aspect rating): JSONL, gzip, or Parquet. A bad line stores nothing and is named here; pairs already in the project are skipped."
     };
     let accept = if gold {
         ".jsonl,.ndjson,.json,.gz"
@@ -358,6 +358,8 @@ pub fn PairImportForm(project: String, target: &'static str) -> impl IntoView {
                             <option value="trl">"TRL"</option>
                             <option value="hh-rlhf">"HH-RLHF"</option>
                             <option value="ultrafeedback">"UltraFeedback (binarized)"</option>
+                            <option value="ultrafeedback-raw">"UltraFeedback raw ratings: best vs worst"</option>
+                            <option value="ultrafeedback-raw-margin">"UltraFeedback raw ratings: neighbours < 1 point apart"</option>
                         </select>
                     </label>
                     <label>"File" <input type="file" name="file" accept=accept required data-testid=format!("{target}-file") /></label>

@@ -18,7 +18,46 @@ pub enum PairFormat {
     HhRlhf,
     Trl,
     Ultrafeedback,
+    /// Raw UltraFeedback rows (an instruction and its rated completions): the best completion
+    /// against the worst ([`RatedPick::Extreme`]).
+    UltrafeedbackRaw,
+    /// Raw UltraFeedback rows: completions next to each other by rating whose ratings differ by
+    /// less than one point ([`RatedPick::Margin`]).
+    UltrafeedbackRawMargin,
 }
+
+impl PairFormat {
+    /// Formats whose rows each make one pair (a raw UltraFeedback row makes none or several).
+    pub fn one_pair_per_row(self) -> bool {
+        !matches!(
+            self,
+            PairFormat::UltrafeedbackRaw | PairFormat::UltrafeedbackRawMargin
+        )
+    }
+}
+
+/// How pairs are built from the rated completions of a raw UltraFeedback row: the strategies of
+/// judge runs ([`crate::strategy`]) over the completions' mean aspect ratings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RatedPick {
+    /// The best-rated completion against the worst; none when all ratings tie.
+    Extreme,
+    /// Every two completions next to each other by rating whose ratings differ by more than 0
+    /// and less than `threshold`.
+    Margin { threshold: f64 },
+}
+
+/// Rating gap below which neighbouring completions make a margin pair (one point of the 1–5
+/// UltraFeedback scale).
+pub const RATED_MARGIN_THRESHOLD: f64 = 1.0;
+
+/// The aspects UltraFeedback's annotator rated, 1–5 each (`N/A` where it does not apply).
+pub const ULTRAFEEDBACK_ASPECTS: [&str; 4] = [
+    "helpfulness",
+    "honesty",
+    "instruction_following",
+    "truthfulness",
+];
 
 impl FromStr for PairFormat {
     type Err = String;
@@ -27,8 +66,11 @@ impl FromStr for PairFormat {
             "hh-rlhf" | "hh" => Ok(Self::HhRlhf),
             "trl" => Ok(Self::Trl),
             "ultrafeedback" => Ok(Self::Ultrafeedback),
+            "ultrafeedback-raw" => Ok(Self::UltrafeedbackRaw),
+            "ultrafeedback-raw-margin" => Ok(Self::UltrafeedbackRawMargin),
             other => Err(format!(
-                "unknown pair format `{other}` (expected hh-rlhf, trl or ultrafeedback)"
+                "unknown pair format `{other}` (expected hh-rlhf, trl, ultrafeedback, \
+                 ultrafeedback-raw or ultrafeedback-raw-margin)"
             )),
         }
     }
@@ -220,8 +262,164 @@ fn split_answer(
     }
 }
 
-/// One JSON row of a TRL or UltraFeedback file → pair.
+/// The pairs one JSON row makes: one for TRL, HH-RLHF and binarized UltraFeedback rows, none or
+/// several for a raw UltraFeedback row.
+pub fn records_from_json_row(
+    line: u64,
+    format: PairFormat,
+    row: Value,
+) -> Result<Vec<PairRecord>, PairError> {
+    match format {
+        PairFormat::UltrafeedbackRaw => ultrafeedback_raw(line, row, RatedPick::Extreme),
+        PairFormat::UltrafeedbackRawMargin => ultrafeedback_raw(
+            line,
+            row,
+            RatedPick::Margin {
+                threshold: RATED_MARGIN_THRESHOLD,
+            },
+        ),
+        _ => Ok(vec![from_json_row(line, format, row)?]),
+    }
+}
+
+/// A completion's rating: its `fine-grained_score` where the row carries one, else the mean of
+/// its aspect ratings (`annotations.<aspect>.Rating`, `N/A` skipped), else `overall_score`.
+fn completion_rating(line: u64, i: usize, c: &Map<String, Value>) -> Result<f64, PairError> {
+    let field = format!("completions[{i}]");
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    if let Some(r) = c.get("fine-grained_score").and_then(number) {
+        return Ok(r);
+    }
+    if let Some(Value::Object(annotations)) = c.get("annotations") {
+        let ratings: Vec<f64> = ULTRAFEEDBACK_ASPECTS
+            .iter()
+            .filter_map(|a| annotations.get(*a))
+            .filter_map(|a| a.get("Rating").and_then(number))
+            .collect();
+        if !ratings.is_empty() {
+            return Ok(ratings.iter().sum::<f64>() / ratings.len() as f64);
+        }
+    }
+    c.get("overall_score").and_then(number).ok_or_else(|| {
+        error(
+            line,
+            Some(&field),
+            "has no rating (`fine-grained_score`, `annotations.<aspect>.Rating` or `overall_score`)",
+        )
+    })
+}
+
+/// A raw UltraFeedback row — `{"instruction", "completions": [{"model", "response",
+/// "annotations": {aspect: {"Rating", "Rationale"}}, "fine-grained_score", "overall_score"}],
+/// "source"}` — → the pairs `pick` makes from its completions by rating. Each pair's scores are
+/// the two ratings; its metadata names the source, both models, both ratings' aspects and the pick.
+pub fn ultrafeedback_raw(
+    line: u64,
+    row: Value,
+    pick: RatedPick,
+) -> Result<Vec<PairRecord>, PairError> {
+    let Value::Object(row) = row else {
+        return Err(error(line, None, "expected a JSON object"));
+    };
+    let prompt = match row.get("instruction").or_else(|| row.get("prompt")) {
+        Some(Value::String(p)) if !p.trim().is_empty() => p.clone(),
+        Some(_) => {
+            return Err(error(
+                line,
+                Some("instruction"),
+                "must be a non-empty string",
+            ))
+        }
+        None => return Err(error(line, Some("instruction"), "missing")),
+    };
+    let Some(Value::Array(completions)) = row.get("completions") else {
+        return Err(error(line, Some("completions"), "missing or not a list"));
+    };
+    let mut rated = Vec::new();
+    for (i, c) in completions.iter().enumerate() {
+        let Value::Object(c) = c else {
+            return Err(error(
+                line,
+                Some(&format!("completions[{i}]")),
+                "expected a JSON object",
+            ));
+        };
+        let Some(Value::String(response)) = c.get("response") else {
+            return Err(error(
+                line,
+                Some(&format!("completions[{i}].response")),
+                "missing or not a string",
+            ));
+        };
+        let model = c.get("model").and_then(Value::as_str).unwrap_or("");
+        rated.push((
+            response.clone(),
+            model.to_owned(),
+            completion_rating(line, i, c)?,
+        ));
+    }
+    let scored: Vec<crate::strategy::Scored> = rated
+        .iter()
+        .enumerate()
+        .map(|(i, r)| crate::strategy::Scored {
+            id: i as i64,
+            score: r.2,
+        })
+        .collect();
+    let (choices, pick_name) = match pick {
+        RatedPick::Extreme => (
+            crate::strategy::extreme(&scored)
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "extreme",
+        ),
+        RatedPick::Margin { threshold } => (crate::strategy::margin(&scored, threshold), "margin"),
+    };
+    let source = row.get("source").cloned().unwrap_or(Value::Null);
+    Ok(choices
+        .into_iter()
+        .filter(|c| rated[c.chosen as usize].0 != rated[c.rejected as usize].0)
+        .map(|c| {
+            let (chosen, rejected) = (&rated[c.chosen as usize], &rated[c.rejected as usize]);
+            let mut metadata = Map::new();
+            metadata.insert("source".into(), source.clone());
+            metadata.insert(
+                "ultrafeedback".into(),
+                serde_json::json!({
+                    "pick": pick_name,
+                    "model_chosen": chosen.1,
+                    "model_rejected": rejected.1,
+                    "completions": rated.len(),
+                }),
+            );
+            PairRecord {
+                prompt: vec![ChatMessage {
+                    role: "user".into(),
+                    content: prompt.clone(),
+                }],
+                chosen: chosen.0.clone(),
+                rejected: rejected.0.clone(),
+                score_chosen: Some(chosen.2),
+                score_rejected: Some(rejected.2),
+                metadata,
+            }
+        })
+        .collect())
+}
+
+/// One JSON row of a TRL or UltraFeedback file → pair (a raw UltraFeedback row: its extreme pair,
+/// an error when its ratings all tie).
 pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRecord, PairError> {
+    if !format.one_pair_per_row() {
+        return records_from_json_row(line, format, row)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| error(line, Some("completions"), "all ratings tie: no pair"));
+    }
     let Value::Object(mut row) = row else {
         return Err(error(line, None, "expected a JSON object"));
     };
@@ -231,7 +429,10 @@ pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRe
             let rejected = string_field(line, &row, "rejected")?;
             from_hh_rlhf(line, &chosen, &rejected)?
         }
-        PairFormat::Trl | PairFormat::Ultrafeedback => {
+        PairFormat::Trl
+        | PairFormat::Ultrafeedback
+        | PairFormat::UltrafeedbackRaw
+        | PairFormat::UltrafeedbackRawMargin => {
             let chosen = row
                 .get("chosen")
                 .cloned()
@@ -339,6 +540,94 @@ pub fn pair_hash(prompt: &[ChatMessage], chosen: &str, rejected: &str) -> String
 
 #[cfg(test)]
 mod tests {
+    /// A raw UltraFeedback row in the shape of openbmb/UltraFeedback: four rated completions.
+    fn raw_row() -> Value {
+        let completion = |model: &str, response: &str, ratings: [&str; 4]| {
+            serde_json::json!({
+                "model": model,
+                "response": response,
+                "annotations": {
+                    "helpfulness": {"Rating": ratings[0], "Rationale": "…"},
+                    "honesty": {"Rating": ratings[1], "Rationale": "…"},
+                    "instruction_following": {"Rating": ratings[2], "Rationale": "…"},
+                    "truthfulness": {"Rating": ratings[3], "Rationale": "…"},
+                },
+                "overall_score": 6.0,
+                "critique": "…",
+            })
+        };
+        serde_json::json!({
+            "source": "evol_instruct",
+            "instruction": "Name three primary colours.",
+            "models": ["a", "b", "c", "d"],
+            "completions": [
+                completion("a", "Red, yellow and blue.", ["5", "5", "5", "5"]),
+                completion("b", "Red, green, blue (light).", ["4", "5", "4", "N/A"]),
+                completion("c", "Purple.", ["1", "2", "1", "1"]),
+                completion("d", "Red, yellow, blue, I think.", ["4", "4", "4", "4"]),
+            ],
+        })
+    }
+
+    #[test]
+    fn raw_ultrafeedback_rows_make_extreme_and_margin_pairs_by_mean_rating() {
+        let extreme = records_from_json_row(3, PairFormat::UltrafeedbackRaw, raw_row()).unwrap();
+        assert_eq!(extreme.len(), 1);
+        let p = &extreme[0];
+        assert_eq!(p.prompt[0].content, "Name three primary colours.");
+        assert_eq!(
+            (p.chosen.as_str(), p.rejected.as_str()),
+            ("Red, yellow and blue.", "Purple.")
+        );
+        assert_eq!((p.score_chosen, p.score_rejected), (Some(5.0), Some(1.25)));
+        assert_eq!(p.metadata["source"], "evol_instruct");
+        assert_eq!(p.metadata["ultrafeedback"]["model_rejected"], "c");
+        // Ratings 5, 4.33 (N/A skipped), 4, 1.25: neighbours closer than one point pair up.
+        let margin =
+            records_from_json_row(3, PairFormat::UltrafeedbackRawMargin, raw_row()).unwrap();
+        let pairs: Vec<(&str, &str)> = margin
+            .iter()
+            .map(|p| (p.chosen.as_str(), p.rejected.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("Red, yellow and blue.", "Red, green, blue (light)."),
+                ("Red, green, blue (light).", "Red, yellow, blue, I think."),
+            ]
+        );
+        assert_eq!(
+            "ultrafeedback-raw-margin".parse(),
+            Ok(PairFormat::UltrafeedbackRawMargin)
+        );
+        // A tie everywhere makes no pair; a completion without a rating is named.
+        let mut tie = raw_row();
+        tie["completions"] = serde_json::json!([
+            {"response": "x", "fine-grained_score": 3},
+            {"response": "y", "fine-grained_score": 3},
+        ]);
+        assert!(
+            records_from_json_row(1, PairFormat::UltrafeedbackRaw, tie.clone())
+                .unwrap()
+                .is_empty()
+        );
+        assert!(from_json_row(1, PairFormat::UltrafeedbackRaw, tie)
+            .unwrap_err()
+            .to_string()
+            .contains("tie"));
+        let mut unrated = raw_row();
+        unrated["completions"][2] = serde_json::json!({"response": "z"});
+        let e = records_from_json_row(9, PairFormat::UltrafeedbackRaw, unrated).unwrap_err();
+        assert_eq!(
+            e.to_string().split(':').take(2).collect::<Vec<_>>(),
+            ["line 9", " field `completions[2]`"]
+        );
+        let mut nameless = raw_row();
+        nameless.as_object_mut().unwrap().remove("instruction");
+        let e = records_from_json_row(2, PairFormat::UltrafeedbackRaw, nameless).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("instruction"));
+    }
+
     use super::*;
 
     #[test]

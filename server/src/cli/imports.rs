@@ -27,12 +27,15 @@ pub enum ImportCommand {
         #[arg(long)]
         format: Option<ImportFormat>,
     },
-    /// Import preference pairs (JSONL, gzip accepted). Atomic: a bad line stores nothing.
+    /// Import preference pairs (JSONL, gzip or Parquet). Atomic: a bad line stores nothing.
     Pairs {
         file: PathBuf,
         #[arg(long)]
         project: String,
-        /// hh-rlhf, trl (standard or conversational) or ultrafeedback (binarized).
+        /// hh-rlhf, trl (standard or conversational), ultrafeedback (binarized), or raw
+        /// UltraFeedback rows (rated completions) paired by mean aspect rating:
+        /// ultrafeedback-raw (best vs worst) or ultrafeedback-raw-margin (neighbours less than
+        /// one rating point apart).
         #[arg(long)]
         format: pairwise_core::PairFormat,
         /// Source recorded on every pair (default: the file name).

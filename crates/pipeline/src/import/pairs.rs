@@ -3,7 +3,7 @@
 
 use super::{line_error, Batches, Import, ImportAudit, ImportError, Tally};
 use pairwise_core::{
-    dto::PairImportReport, pair_formats::from_json_row, parquet_lines::ParquetRows, Actor,
+    dto::PairImportReport, pair_formats::records_from_json_row, parquet_lines::ParquetRows, Actor,
     PairError, PairFormat, Role,
 };
 use pairwise_store::{
@@ -112,15 +112,15 @@ fn parse_batches(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     for row in rows {
-        let record = row.and_then(|(line, value)| Ok(from_json_row(line, format, value)?));
-        match record {
-            Ok(record) => batch.push(HashedPair::from(record)),
+        let records = row.and_then(|(line, value)| Ok(records_from_json_row(line, format, value)?));
+        match records {
+            Ok(records) => batch.extend(records.into_iter().map(HashedPair::from)),
             Err(e) => {
                 let _ = tx.blocking_send(Err(e));
                 return;
             }
         }
-        if batch.len() == BATCH
+        if batch.len() >= BATCH
             && tx
                 .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
                 .is_err()

@@ -143,3 +143,95 @@ async fn importing_into_a_missing_project_is_an_error() {
     );
     t.finish().await;
 }
+
+/// Raw UltraFeedback rows (rated completions) become pairs by the extreme or the margin strategy
+/// over their mean aspect ratings, with the ratings as the pair's scores; a row whose ratings all
+/// tie makes none, and an unrated completion names its line and field with nothing stored.
+#[tokio::test]
+async fn raw_ultrafeedback_rows_become_extreme_or_margin_pairs() {
+    use pairwise_core::PairFormat;
+    let completion = |model: &str, response: &str, ratings: [&str; 4]| {
+        serde_json::json!({
+            "model": model,
+            "response": response,
+            "annotations": {
+                "helpfulness": {"Rating": ratings[0]},
+                "honesty": {"Rating": ratings[1]},
+                "instruction_following": {"Rating": ratings[2]},
+                "truthfulness": {"Rating": ratings[3]},
+            },
+        })
+    };
+    let rows = [
+        serde_json::json!({"source": "sharegpt", "instruction": "Say hi.", "completions": [
+            completion("a", "Hi!", ["5", "5", "5", "5"]),
+            completion("b", "Hello there.", ["4", "5", "4", "4"]),
+            completion("c", "No.", ["1", "1", "1", "1"]),
+        ]}),
+        serde_json::json!({"source": "flan", "instruction": "2+2?", "completions": [
+            completion("a", "4", ["5", "5", "5", "5"]),
+            completion("b", "Four.", ["5", "5", "5", "5"]),
+        ]}),
+    ];
+    let file: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    for t in TestDb::all().await {
+        let db = &t.db;
+        for (name, format, pairs) in [
+            ("uf-extreme", PairFormat::UltrafeedbackRaw, 1),
+            ("uf-margin", PairFormat::UltrafeedbackRawMargin, 1),
+        ] {
+            let p = projects::create(db, name, "", None).await.expect("project");
+            let report = pairwise_pipeline::import_pairs(
+                db,
+                name,
+                std::io::Cursor::new(file.clone().into_bytes()),
+                format,
+                "ultrafeedback.jsonl",
+                &Actor::cli(),
+                |_| {},
+            )
+            .await
+            .expect("import");
+            assert_eq!(report.inserted, pairs, "{name} {}", t.backend);
+            let page = pairwise_store::pairs::page(db, p.id, &Default::default(), 10, 0)
+                .await
+                .expect("pairs");
+            let pair = &page.items[0];
+            if format == PairFormat::UltrafeedbackRaw {
+                assert_eq!(
+                    (pair.chosen.as_str(), pair.rejected.as_str()),
+                    ("Hi!", "No.")
+                );
+                assert_eq!(pair.margin, Some(4.0));
+            } else {
+                assert_eq!(
+                    (pair.chosen.as_str(), pair.rejected.as_str()),
+                    ("Hi!", "Hello there.")
+                );
+                assert_eq!(pair.margin, Some(0.75));
+            }
+        }
+        let bad = format!(
+            "{}\n{}\n",
+            rows[0],
+            serde_json::json!({"instruction": "x", "completions": [{"response": "y"}]})
+        );
+        let err = pairwise_pipeline::import_pairs(
+            db,
+            "uf-extreme",
+            std::io::Cursor::new(bad.into_bytes()),
+            PairFormat::UltrafeedbackRaw,
+            "bad.jsonl",
+            &Actor::cli(),
+            |_| {},
+        )
+        .await
+        .expect_err("unrated");
+        assert!(
+            err.to_string()
+                .starts_with("line 2: field `completions[0]`"),
+            "{err}"
+        );
+        t.finish().await;
+    }
+}
