@@ -210,8 +210,13 @@ async fn rejected_votes_leave_the_data_and_requeued_items_get_a_new_annotator() 
         let dan = users::create(db, "dan", Role::Annotator, "a long enough password")
             .await
             .expect("dan");
+        // The reopened slot counts for dan like any main item: one to come before it is served,
+        // still one once served (serving must not tell what was served), none once voted.
+        let progress = |id| annotation::progress(db, p.id, id);
+        assert_eq!(progress(dan.id).await.expect("progress"), (0, 1));
         let next = annotation::next(db, p.id, dan.id, 1).await.expect("next");
         assert_eq!(next.len(), 1);
+        assert_eq!(progress(dan.id).await.expect("progress"), (0, 1));
         assert_eq!(
             next[0].1.id, y_item,
             "the requeued item goes to a new annotator"
@@ -233,6 +238,7 @@ async fn rejected_votes_leave_the_data_and_requeued_items_get_a_new_annotator() 
             .await
             .expect("next")
             .is_empty());
+        assert_eq!(progress(dan.id).await.expect("progress"), (1, 0));
         let v3 = datasets::freeze(db, p.id, "v3", &Recipe::default(), None)
             .await
             .expect("v3");

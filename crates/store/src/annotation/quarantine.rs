@@ -141,16 +141,8 @@ pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Re
         items,
         votes,
     } = q;
-    let rows: Vec<(i64, String)> = pair::Entity::find()
-        .select_only()
-        .column(pair::Column::Id)
-        .column(pair::Column::Provenance)
-        .filter(pair::Column::ProjectId.eq(project_id))
-        .filter(pair::Column::Strategy.eq("human"))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
+    Ok(human_pair_provenances(db, project_id)
+        .await?
         .into_iter()
         .filter(|(_, provenance)| {
             let v: serde_json::Value = serde_json::from_str(provenance).unwrap_or_default();
@@ -166,4 +158,20 @@ pub async fn gated_human_pairs(db: &impl ConnectionTrait, project_id: i64) -> Re
         })
         .map(|(id, _)| id)
         .collect())
+}
+
+/// The id and provenance of every human-decided pair (strategy `human`) of a project.
+pub(super) async fn human_pair_provenances(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+) -> Result<Vec<(i64, String)>> {
+    Ok(pair::Entity::find()
+        .select_only()
+        .column(pair::Column::Id)
+        .column(pair::Column::Provenance)
+        .filter(pair::Column::ProjectId.eq(project_id))
+        .filter(pair::Column::Strategy.eq("human"))
+        .into_tuple()
+        .all(db)
+        .await?)
 }

@@ -4,7 +4,7 @@
 
 use super::MAIN;
 use crate::{
-    entities::{assignment, comparison, pair, vote, vote_review},
+    entities::{assignment, comparison, vote, vote_review},
     error::{Result, StoreError},
     rfc3339,
 };
@@ -223,15 +223,7 @@ pub async fn reviewed_out_human_pairs(
     if r.excluded.is_empty() && selection == VoteSelection::AcceptedOrUnreviewed {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i64, String)> = pair::Entity::find()
-        .select_only()
-        .column(pair::Column::Id)
-        .column(pair::Column::Provenance)
-        .filter(pair::Column::ProjectId.eq(project_id))
-        .filter(pair::Column::Strategy.eq("human"))
-        .into_tuple()
-        .all(db)
-        .await?;
+    let rows = super::quarantine::human_pair_provenances(db, project_id).await?;
     struct Decided {
         id: i64,
         votes: Vec<i64>,
