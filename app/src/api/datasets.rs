@@ -62,9 +62,12 @@ pub async fn freeze_version(
     /// Most characters by which chosen and rejected may differ (empty: no cap).
     #[server(default)]
     max_length_gap: Option<String>,
-    /// Drop pairs whose prompt is a near-duplicate (MinHash Jaccard at least this; empty: off).
+    /// Drop pairs whose prompt is a near-duplicate (similarity at least this; empty: off).
     #[server(default)]
     near_duplicate_jaccard: Option<String>,
+    /// How the near-duplicate rule compares prompts: `minhash` (Jaccard) or `minilm` (cosine).
+    #[server(default)]
+    near_duplicate_method: Option<String>,
     /// Versions whose prompts are evaluation prompts for the near-duplicate rule, comma-separated.
     #[server(default)]
     near_duplicate_against: Option<String>,
@@ -121,9 +124,18 @@ pub async fn freeze_version(
                 "near_duplicate_jaccard",
                 near_duplicate_jaccard.as_deref().unwrap_or(""),
             )?
-            .map(|jaccard| pairwise_core::recipe::NearDuplicates {
-                jaccard,
-                against: list(near_duplicate_against.as_deref().unwrap_or("")),
+            .map(|threshold| {
+                let minilm = near_duplicate_method.as_deref() == Some("minilm");
+                pairwise_core::recipe::NearDuplicates {
+                    method: if minilm {
+                        pairwise_core::recipe::NearDuplicateMethod::Minilm
+                    } else {
+                        pairwise_core::recipe::NearDuplicateMethod::Minhash
+                    },
+                    jaccard: if minilm { 0.8 } else { threshold },
+                    cosine: minilm.then_some(threshold),
+                    against: list(near_duplicate_against.as_deref().unwrap_or("")),
+                }
             }),
             max_length_gap: match max_length_gap.as_deref().map(str::trim) {
                 None | Some("") => None,

@@ -76,7 +76,13 @@ fn Datasets() -> impl IntoView {
                         <label title="Drop from the over-represented side (lowest pair hash first) until chosen is the longer answer in this share of pairs">"Chosen longer share" <input name="length_balance" inputmode="decimal" size="5" placeholder="0.5" /></label>
                         <label>"± tolerance" <input name="length_tolerance" inputmode="decimal" size="5" placeholder="0.05" /></label>
                         <label title="Drop pairs whose answers differ by more characters than this">"Max length gap (chars)" <input name="max_length_gap" inputmode="numeric" size="7" /></label>
-                        <label title="Drop pairs whose prompt nearly repeats an evaluation prompt or an earlier kept prompt (MinHash Jaccard)">"Near-duplicate Jaccard" <input name="near_duplicate_jaccard" inputmode="decimal" size="5" placeholder="0.8" /></label>
+                        <label title="Drop pairs whose prompt nearly repeats an evaluation prompt or an earlier kept prompt: MinHash compares word bigrams (Jaccard), MiniLM compares sentence embeddings (cosine) and also catches paraphrases">"Near-duplicates by"
+                            <select name="near_duplicate_method">
+                                <option value="minhash">"MinHash (Jaccard)"</option>
+                                <option value="minilm">"MiniLM (cosine)"</option>
+                            </select>
+                        </label>
+                        <label title="Similarity at or above which prompts are near-duplicates (empty: off); e.g. 0.8 Jaccard or 0.9 cosine">"Near-duplicate threshold" <input name="near_duplicate_jaccard" inputmode="decimal" size="5" placeholder="0.8" /></label>
                         <label title="Versions whose prompts are evaluation prompts, comma-separated">"Evaluation versions" <input name="near_duplicate_against" size="10" /></label>
                     </div>
                 </details>

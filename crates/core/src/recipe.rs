@@ -116,16 +116,25 @@ fn default_tolerance() -> f64 {
 }
 
 /// Near-duplicate prompt removal: MinHash over word bigrams of the last user turn (the
-/// contamination check's signature), Jaccard estimate at least `jaccard`. Walking the selected
+/// contamination check's signature), Jaccard estimate at least `jaccard`; or (`method:
+/// "minilm"`) MiniLM sentence embeddings of the last user turn, cosine at least `cosine`. Walking the selected
 /// pairs in version order, a pair is dropped when its prompt is a near-duplicate of a prompt of
 /// one of the `against` versions (evaluation sets), or of an earlier kept pair's prompt that is
 /// not the same prompt (several pairs of one prompt are kept: they are not duplicates).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NearDuplicates {
-    /// Similarity at or above which two prompts are near-duplicates, in (0, 1].
+    /// How prompts are compared: `minhash` (word-bigram Jaccard, default) or `minilm` (cosine of
+    /// MiniLM sentence embeddings, which also catches paraphrases).
+    #[serde(default)]
+    pub method: NearDuplicateMethod,
+    /// MinHash: Jaccard similarity at or above which two prompts are near-duplicates, in (0, 1].
     #[serde(default = "default_jaccard")]
     pub jaccard: f64,
+    /// MiniLM: cosine similarity at or above which two prompts are near-duplicates, in (0, 1]
+    /// (default 0.9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<f64>,
     /// Tags of versions of the same project whose prompts are evaluation prompts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub against: Vec<String>,
@@ -133,6 +142,28 @@ pub struct NearDuplicates {
 
 fn default_jaccard() -> f64 {
     0.8
+}
+
+/// The cosine threshold of the MiniLM method when a recipe gives none.
+pub const DEFAULT_COSINE: f64 = 0.9;
+
+/// How the near-duplicate rule compares prompts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NearDuplicateMethod {
+    #[default]
+    Minhash,
+    Minilm,
+}
+
+impl NearDuplicates {
+    /// The similarity threshold of the rule's method.
+    pub fn threshold(&self) -> f64 {
+        match self.method {
+            NearDuplicateMethod::Minhash => self.jaccard,
+            NearDuplicateMethod::Minilm => self.cosine.unwrap_or(DEFAULT_COSINE),
+        }
+    }
 }
 
 /// One stage of a strategy mix. Its filters add to the recipe's own.
@@ -274,6 +305,9 @@ impl Recipe {
             if !(n.jaccard > 0.0 && n.jaccard <= 1.0) {
                 return Err("`near_duplicates.jaccard` must be above 0 and at most 1".into());
             }
+            if n.cosine.is_some_and(|c| !(c > 0.0 && c <= 1.0)) {
+                return Err("`near_duplicates.cosine` must be above 0 and at most 1".into());
+            }
         }
         if let Some(bad) = self.rubrics.iter().find(|r| {
             r.split_once('@')
@@ -409,6 +443,16 @@ mod tests {
                 .contains("length_balance.tolerance")
         );
         assert!(bad(r#"{"near_duplicates":{"jaccard":0}}"#).contains("near_duplicates.jaccard"));
+        assert!(
+            bad(r#"{"near_duplicates":{"method":"minilm","cosine":1.5}}"#)
+                .contains("near_duplicates.cosine")
+        );
+        assert!(
+            serde_json::from_str::<Recipe>(r#"{"near_duplicates":{"method":"bert"}}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("bert")
+        );
         assert!(bad(r#"{"rubrics":["default"]}"#).contains("`rubrics`"));
         assert!(
             serde_json::from_str::<Recipe>(r#"{"rubrics":["default@2"]}"#)

@@ -2,6 +2,7 @@
 //! seeded sampling, KV-cache generation of many candidates from one prefill, and log-prob scoring.
 
 pub mod chat_template;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod generate;

@@ -9,9 +9,10 @@ use pairwise_core::{
     curation::{self, Measured},
     dto::{CurationReport, CurationStats, NearDuplicateExample},
     normalize_text,
-    recipe::{LengthUnit, NearDuplicates},
+    recipe::{LengthUnit, NearDuplicateMethod, NearDuplicates},
     stable_hash, Recipe,
 };
+use pairwise_inference::embed::{self, cosine, Embedder};
 use pairwise_store::{datasets, models, DatabaseConnection, StoreError};
 use std::collections::{HashMap, HashSet};
 
@@ -31,14 +32,30 @@ struct Lengths {
     tokens: Option<i64>,
 }
 
+/// How prompts are compared: MinHash signatures in LSH indexes, or MiniLM embeddings compared by
+/// cosine (a brute-force scan: a few thousand prompts take about a second).
+enum Index {
+    MinHash {
+        hasher: MinHasher32<fnv::FnvBuildHasher>,
+        /// Prompts of the `against` versions.
+        eval: MinHashIndex<u32, usize>,
+        /// Prompts kept so far, by index into `kept_texts`.
+        kept: MinHashIndex<u32, usize>,
+    },
+    Embeddings {
+        embedder: Box<Embedder>,
+        cosine: f32,
+        eval: Vec<Vec<f32>>,
+        kept: Vec<Vec<f32>>,
+        /// Embeddings of the current page's prompts, by prompt hash (see [`Dedup::prepare`]).
+        ready: HashMap<String, Vec<f32>>,
+    },
+}
+
 /// Near-duplicate state while walking the selection in member order.
 struct Dedup {
-    hasher: MinHasher32<fnv::FnvBuildHasher>,
-    /// Prompts of the `against` versions.
-    eval: MinHashIndex<u32, usize>,
+    index: Index,
     eval_texts: Vec<String>,
-    /// Prompts kept so far, by index into `kept_texts`.
-    kept: MinHashIndex<u32, usize>,
     kept_texts: Vec<String>,
     kept_hashes: HashSet<String>,
     /// Prompts dropped so far, with the reason: later pairs of the same prompt go the same way.
@@ -48,27 +65,91 @@ struct Dedup {
     dropped_earlier: u64,
 }
 
+/// The index of the most similar vector at or above `threshold`.
+fn nearest(vectors: &[Vec<f32>], v: &[f32], threshold: f32) -> Option<usize> {
+    vectors
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (i, cosine(u, v)))
+        .filter(|(_, c)| *c >= threshold)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+fn embedder_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::invalid("near_duplicates.method", format!("MiniLM: {e}"))
+}
+
 impl Dedup {
-    fn new(rule: &NearDuplicates, eval_prompts: Vec<String>) -> Self {
-        // Bands sized so a pair at the threshold is a candidate with probability 0.99.
-        let (bands, width) = calculate_minhash_params(rule.jaccard, NUM_HASHES);
-        let hasher = MinHasher32::new(bands * width);
-        let mut eval = MinHashIndex::new(bands, width, rule.jaccard);
-        for (i, text) in eval_prompts.iter().enumerate() {
-            eval.insert(i, hasher.create_signature(shingles(text, SHINGLE).iter()));
-        }
-        Self {
-            hasher,
-            eval,
+    fn new(rule: &NearDuplicates, eval_prompts: Vec<String>) -> Result<Self, StoreError> {
+        let index = match rule.method {
+            NearDuplicateMethod::Minhash => {
+                // Bands sized so a pair at the threshold is a candidate with probability 0.99.
+                let (bands, width) = calculate_minhash_params(rule.jaccard, NUM_HASHES);
+                let hasher = MinHasher32::new(bands * width);
+                let mut eval = MinHashIndex::new(bands, width, rule.jaccard);
+                for (i, text) in eval_prompts.iter().enumerate() {
+                    eval.insert(i, hasher.create_signature(shingles(text, SHINGLE).iter()));
+                }
+                Index::MinHash {
+                    hasher,
+                    eval,
+                    kept: MinHashIndex::new(bands, width, rule.jaccard),
+                }
+            }
+            NearDuplicateMethod::Minilm => {
+                let dir = embed::default_dir().ok_or_else(|| {
+                    embedder_error(
+                        "models/minilm not found (run `make setup`, or set PAIRWISE_EMBEDDER)",
+                    )
+                })?;
+                let mut embedder = Embedder::load(&dir, 0).map_err(embedder_error)?;
+                let texts: Vec<&str> = eval_prompts.iter().map(String::as_str).collect();
+                let eval = embedder.embed(&texts).map_err(embedder_error)?;
+                Index::Embeddings {
+                    embedder: Box::new(embedder),
+                    cosine: rule.threshold() as f32,
+                    eval,
+                    kept: Vec::new(),
+                    ready: HashMap::new(),
+                }
+            }
+        };
+        Ok(Self {
+            index,
             eval_texts: eval_prompts,
-            kept: MinHashIndex::new(bands, width, rule.jaccard),
             kept_texts: Vec::new(),
             kept_hashes: HashSet::new(),
             dropped: HashMap::new(),
             examples: Vec::new(),
             dropped_eval: 0,
             dropped_earlier: 0,
+        })
+    }
+
+    /// Embeds, in batches, the prompts of a page that are not decided yet (MiniLM only).
+    fn prepare(&mut self, texts: &[&str]) -> Result<(), StoreError> {
+        let Index::Embeddings {
+            embedder, ready, ..
+        } = &mut self.index
+        else {
+            return Ok(());
+        };
+        let mut todo: Vec<(String, &str)> = Vec::new();
+        for t in texts {
+            let hash = stable_hash(normalize_text(t));
+            if !self.kept_hashes.contains(&hash)
+                && !self.dropped.contains_key(&hash)
+                && !ready.contains_key(&hash)
+                && !todo.iter().any(|(h, _)| *h == hash)
+            {
+                todo.push((hash, t));
+            }
         }
+        let texts: Vec<&str> = todo.iter().map(|(_, t)| *t).collect();
+        let vectors = embedder.embed(&texts).map_err(embedder_error)?;
+        ready.extend(todo.into_iter().map(|(h, _)| h).zip(vectors));
+        Ok(())
     }
 
     fn count(&mut self, eval: bool) {
@@ -80,29 +161,63 @@ impl Dedup {
     }
 
     /// Whether the pair with prompt `text` is kept.
-    fn keep(&mut self, text: &str) -> bool {
+    fn keep(&mut self, text: &str) -> Result<bool, StoreError> {
         let hash = stable_hash(normalize_text(text));
         if self.kept_hashes.contains(&hash) {
-            return true;
+            return Ok(true);
         }
         if let Some(&eval) = self.dropped.get(&hash) {
             self.count(eval);
-            return false;
+            return Ok(false);
         }
-        let signature = self.hasher.create_signature(shingles(text, SHINGLE).iter());
-        let hit = match self.eval.query_owned(&signature).into_iter().min() {
-            Some(i) => Some((true, self.eval_texts[i].clone())),
-            None => self
-                .kept
-                .query_owned(&signature)
-                .into_iter()
-                .min()
-                .map(|i| (false, self.kept_texts[i].clone())),
+        enum Signature {
+            MinHash(Vec<u32>),
+            Vector(Vec<f32>),
+        }
+        let (hit, signature) = match &mut self.index {
+            Index::MinHash {
+                hasher, eval, kept, ..
+            } => {
+                let signature = hasher.create_signature(shingles(text, SHINGLE).iter());
+                let hit = match eval.query_owned(&signature).into_iter().min() {
+                    Some(i) => Some((true, i)),
+                    None => kept
+                        .query_owned(&signature)
+                        .into_iter()
+                        .min()
+                        .map(|i| (false, i)),
+                };
+                (hit, Signature::MinHash(signature))
+            }
+            Index::Embeddings {
+                embedder,
+                cosine,
+                eval,
+                kept,
+                ready,
+            } => {
+                let v = match ready.remove(&hash) {
+                    Some(v) => v,
+                    None => embedder
+                        .embed(&[text])
+                        .map_err(embedder_error)?
+                        .pop()
+                        .unwrap_or_default(),
+                };
+                let hit = match nearest(eval, &v, *cosine) {
+                    Some(i) => Some((true, i)),
+                    None => nearest(kept, &v, *cosine).map(|i| (false, i)),
+                };
+                (hit, Signature::Vector(v))
+            }
         };
         match hit {
-            Some((eval, duplicates)) => {
-                self.count(eval);
-                self.dropped.insert(hash, eval);
+            Some((eval, i)) => {
+                let duplicates = if eval {
+                    &self.eval_texts[i]
+                } else {
+                    &self.kept_texts[i]
+                };
                 if self.examples.len() < EXAMPLES {
                     self.examples.push(NearDuplicateExample {
                         dropped: text.chars().take(200).collect(),
@@ -110,13 +225,20 @@ impl Dedup {
                         reason: if eval { "eval" } else { "earlier" }.into(),
                     });
                 }
-                false
+                self.count(eval);
+                self.dropped.insert(hash, eval);
+                Ok(false)
             }
             None => {
-                self.kept.insert(self.kept_texts.len(), signature);
+                let at = self.kept_texts.len();
+                match (&mut self.index, signature) {
+                    (Index::MinHash { kept, .. }, Signature::MinHash(s)) => kept.insert(at, s),
+                    (Index::Embeddings { kept, .. }, Signature::Vector(v)) => kept.push(v),
+                    _ => {}
+                }
                 self.kept_texts.push(text.to_owned());
                 self.kept_hashes.insert(hash);
-                true
+                Ok(true)
             }
         }
     }
@@ -218,7 +340,7 @@ pub async fn curate(
             Some(
                 built
                     .await
-                    .map_err(|e| StoreError::invalid("near_duplicates", e.to_string()))?,
+                    .map_err(|e| StoreError::invalid("near_duplicates", e.to_string()))??,
             )
         }
         None => None,
@@ -239,28 +361,35 @@ pub async fn curate(
             let count = |t: &tokenizers::Tokenizer, s: &str| {
                 t.encode_fast(s, false).map_or(0, |e| e.len()) as i64
             };
+            if let Some(d) = state.as_mut() {
+                let texts: Vec<&str> = rows.iter().map(|r| r.prompt_text.as_str()).collect();
+                d.prepare(&texts)?;
+            }
             let page: Vec<(Lengths, bool)> = rows
                 .iter()
-                .map(|r| {
+                .map(|r| -> Result<(Lengths, bool), StoreError> {
                     let chars = r.chosen.chars().count() as i64 - r.rejected.chars().count() as i64;
                     let tokens = tok
                         .as_ref()
                         .map(|t| count(t, &r.chosen) - count(t, &r.rejected));
-                    let keep = state.as_mut().is_none_or(|d| d.keep(&r.prompt_text));
+                    let keep = match state.as_mut() {
+                        Some(d) => d.keep(&r.prompt_text)?,
+                        None => true,
+                    };
                     let lengths = Lengths {
                         id: r.id,
                         hash: r.hash.clone(),
                         chars,
                         tokens,
                     };
-                    (lengths, keep)
+                    Ok((lengths, keep))
                 })
-                .collect();
-            (page, state)
+                .collect::<Result<_, StoreError>>()?;
+            Ok::<_, StoreError>((page, state))
         });
         let (page, state) = work
             .await
-            .map_err(|e| StoreError::invalid("recipe", e.to_string()))?;
+            .map_err(|e| StoreError::invalid("recipe", e.to_string()))??;
         dedup = state;
         for (lengths, keep) in page {
             all.push(lengths);

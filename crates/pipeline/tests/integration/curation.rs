@@ -3,7 +3,7 @@
 //! rule dropped, before and after.
 
 use pairwise_core::{
-    recipe::{LengthBalance, LengthGap, LengthUnit, NearDuplicates},
+    recipe::{LengthBalance, LengthGap, LengthUnit, NearDuplicateMethod, NearDuplicates},
     requests::FreezeRequest,
     Actor, PairFormat, Recipe,
 };
@@ -161,6 +161,7 @@ async fn near_duplicate_prompts_are_dropped_against_eval_and_earlier_prompts() {
             near_duplicates: Some(NearDuplicates {
                 jaccard: 0.6,
                 against: vec!["eval".into()],
+                ..minhash()
             }),
             ..Recipe::default()
         };
@@ -190,8 +191,8 @@ async fn near_duplicate_prompts_are_dropped_against_eval_and_earlier_prompts() {
             (
                 Recipe {
                     near_duplicates: Some(NearDuplicates {
-                        jaccard: 0.8,
                         against: vec!["nope".into()],
+                        ..minhash()
                     }),
                     ..Recipe::default()
                 },
@@ -229,5 +230,99 @@ async fn near_duplicate_prompts_are_dropped_against_eval_and_earlier_prompts() {
             .await
             .expect("find")
             .is_none());
+    }
+}
+
+fn minhash() -> NearDuplicates {
+    NearDuplicates {
+        method: NearDuplicateMethod::Minhash,
+        jaccard: 0.8,
+        cosine: None,
+        against: Vec::new(),
+    }
+}
+
+/// MiniLM near-duplicates (models/minilm, as `make setup` installs it): paraphrases that share
+/// few words — which MinHash keeps — are dropped against the evaluation version and against an
+/// earlier kept prompt, while unrelated prompts stay.
+#[tokio::test]
+async fn minilm_near_duplicates_catch_paraphrases_that_minhash_keeps() {
+    for t in TestDb::all().await {
+        let db = &t.db;
+        projects::create(db, "para", "", None)
+            .await
+            .expect("project");
+        let actor = Actor::cli();
+        import_jsonl(
+            db,
+            "para",
+            &[serde_json::json!({"prompt": "How can I reset my email password?", "chosen": "Use the reset link.", "rejected": "You cannot."})],
+        )
+        .await;
+        freeze_version(db, &actor, "para", freeze("eval", Recipe::default()))
+            .await
+            .expect("eval version");
+        import_jsonl(
+            db,
+            "para",
+            &[
+                serde_json::json!({"prompt": "I forgot the password to my mail account, how do I change it?", "chosen": "Click 'forgot password'.", "rejected": "No idea."}),
+                serde_json::json!({"prompt": "What is a good recipe for banana bread?", "chosen": "Mash three bananas…", "rejected": "Buy some."}),
+                serde_json::json!({"prompt": "Give me instructions for baking banana bread.", "chosen": "Preheat the oven…", "rejected": "Eat a banana."}),
+                serde_json::json!({"prompt": "Explain how photosynthesis works in plants.", "chosen": "Light drives…", "rejected": "Magic."}),
+            ],
+        )
+        .await;
+        let rule = |method, threshold: f64| NearDuplicates {
+            method,
+            jaccard: if method == NearDuplicateMethod::Minhash {
+                threshold
+            } else {
+                0.8
+            },
+            cosine: (method == NearDuplicateMethod::Minilm).then_some(threshold),
+            against: vec!["eval".into()],
+        };
+        let by_words = Recipe {
+            near_duplicates: Some(rule(NearDuplicateMethod::Minhash, 0.6)),
+            ..Recipe::default()
+        };
+        let v = freeze_version(db, &actor, "para", freeze("words", by_words))
+            .await
+            .expect("freeze");
+        let c = v.curation.expect("curation");
+        // Only the evaluation version's own prompt (identical) goes.
+        assert_eq!(
+            (c.near_duplicate_eval, c.near_duplicate_earlier),
+            (1, 0),
+            "{}",
+            t.backend
+        );
+        let by_meaning = Recipe {
+            near_duplicates: Some(rule(NearDuplicateMethod::Minilm, 0.75)),
+            ..Recipe::default()
+        };
+        let v = freeze_version(db, &actor, "para", freeze("meaning", by_meaning))
+            .await
+            .expect("freeze");
+        let c = v.curation.expect("curation");
+        assert_eq!(
+            (c.near_duplicate_eval, c.near_duplicate_earlier),
+            (2, 1),
+            "{c:?}"
+        );
+        let page = datasets::pairs_page(db, v.id, 0, 10)
+            .await
+            .expect("members");
+        let kept: Vec<&str> = page.iter().map(|(p, _)| p.chosen.as_str()).collect();
+        assert_eq!(kept, ["Mash three bananas…", "Light drives…"]);
+        assert!(c
+            .near_duplicate_examples
+            .iter()
+            .any(|e| e.reason == "eval" && e.dropped.contains("forgot the password")));
+        assert!(c
+            .near_duplicate_examples
+            .iter()
+            .any(|e| e.reason == "earlier" && e.dropped.contains("baking")));
     }
 }
