@@ -38,9 +38,13 @@ pub async fn start_judge(
     model: String,
     rubric: String,
     mode: String,
+    /// The checkbox: present, every judge prompt asks the judge to leave length out.
+    #[server(default)]
+    length_controlled: Option<String>,
 ) -> Result<RunView, AppError> {
     let mode = parse_field("mode", &mode)?;
-    let request = pairwise_core::run_requests::JudgeRequest::new(project, model, rubric, mode);
+    let mut request = pairwise_core::run_requests::JudgeRequest::new(project, model, rubric, mode);
+    request.length_controlled = length_controlled.is_some();
     Ok(runs::start_judge(&db()?, &actor()?, request).await?)
 }
 

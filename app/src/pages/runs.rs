@@ -199,6 +199,7 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                                     <option value="reward">"reward model (classifier)"</option>
                                 </select>
                             </label>
+                            <label title="every judge prompt asks the judge to leave the answers' length out of its verdict; the run reports how its scores follow length"><input type="checkbox" name="length_controlled" value="on" data-testid="judge-length-controlled" /> " length-controlled"</label>
                             <button type="submit" class="primary" data-testid="start-judge">"Start judging"</button>
                         </ActionForm>
                         {action_error(actions.judge.value())}
@@ -329,6 +330,8 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),
+                            r.summary.get("length_score_correlation").and_then(|c| c.as_f64()).map(|c| format!("score~length r {c:+.2}")),
+                            r.payload.get("length_controlled").and_then(|c| c.as_bool()).filter(|c| *c).map(|_| "length-controlled".to_owned()),
                         ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                     };
                     let speed = [

@@ -32,7 +32,18 @@ pub struct RubricSpec {
     pub pairwise_template: String,
     /// Judge sampling temperature (≤ 0.3 unless forced).
     pub temperature: f32,
+    /// A judge run's option, never stored with the rubric: every judge prompt asks the judge to
+    /// leave the answers' length out of its verdict ([`LENGTH_CONTROL`]).
+    #[serde(skip)]
+    pub length_control: bool,
 }
+
+/// What a length-controlled judge run adds to every judge prompt, after the dimensions: judges
+/// (human and model) favour longer answers, which a DPO policy then learns as "longer wins".
+pub const LENGTH_CONTROL: &str =
+    "Judge the content, not the length: a longer answer is not better \
+because it is longer, and a short answer that fully addresses the request deserves the same \
+score as a long one. Penalise padding and repetition.";
 
 const DEFAULT_POINTWISE: &str = "You are a strict, fair judge of AI assistant answers.\n\
 Score the answer to the user's request on each dimension from 0 (worst) to 1 (best):\n\
@@ -94,6 +105,7 @@ impl RubricSpec {
             pointwise_template: DEFAULT_POINTWISE.into(),
             pairwise_template: DEFAULT_PAIRWISE.into(),
             temperature: 0.0,
+            length_control: false,
         }
     }
 
@@ -176,12 +188,23 @@ impl RubricSpec {
         format!("{{{}}}", fields.join(", "))
     }
 
+    /// The `{dimensions}` text of a prompt: one line per dimension, then the length-control
+    /// instruction where the run asks for it.
+    fn dimensions_text(&self) -> String {
+        let lines = self.dimension_lines();
+        if self.length_control {
+            format!("{lines}\n{LENGTH_CONTROL}")
+        } else {
+            lines
+        }
+    }
+
     /// The pointwise judge prompt for one answer.
     pub fn render_pointwise(&self, prompt: &str, answer: &str) -> String {
         fill(
             &self.pointwise_template,
             &[
-                ("{dimensions}", &self.dimension_lines()),
+                ("{dimensions}", &self.dimensions_text()),
                 ("{json_example}", &self.json_example()),
                 ("{prompt}", prompt),
                 ("{answer}", answer),
@@ -194,7 +217,7 @@ impl RubricSpec {
         fill(
             &self.pairwise_template,
             &[
-                ("{dimensions}", &self.dimension_lines()),
+                ("{dimensions}", &self.dimensions_text()),
                 ("{prompt}", prompt),
                 ("{answer_a}", a),
                 ("{answer_b}", b),
@@ -204,9 +227,14 @@ impl RubricSpec {
 
     /// The prompt of the probability-weighted judge for one dimension: the next token is a digit.
     pub fn render_rating(&self, dimension: &Dimension, prompt: &str, answer: &str) -> String {
+        let note = if self.length_control {
+            format!("{LENGTH_CONTROL}\n")
+        } else {
+            String::new()
+        };
         format!(
             "You are a strict, fair judge of AI assistant answers.\n\
-             Rate the answer on {name} ({description}) from 0 (worst) to 9 (best).\n\n\
+             Rate the answer on {name} ({description}) from 0 (worst) to 9 (best).\n{note}\n\
              [Request]\n{prompt}\n\n[Answer]\n{answer}\n\n\
              Reply with one digit.",
             name = dimension.name,
@@ -310,6 +338,40 @@ pub fn diff(a: &RubricSpec, b: &RubricSpec) -> Vec<RubricChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_length_controlled_run_asks_every_prompt_to_leave_length_out() {
+        let plain = RubricSpec::default_3h();
+        let lc = RubricSpec {
+            length_control: true,
+            ..plain.clone()
+        };
+        for (p, l) in [
+            (
+                plain.render_pointwise("q", "a"),
+                lc.render_pointwise("q", "a"),
+            ),
+            (
+                plain.render_pairwise("q", "a", "b"),
+                lc.render_pairwise("q", "a", "b"),
+            ),
+            (
+                plain.render_rating(&plain.dimensions[0], "q", "a"),
+                lc.render_rating(&lc.dimensions[0], "q", "a"),
+            ),
+        ] {
+            assert!(!p.contains(LENGTH_CONTROL));
+            assert!(l.contains(LENGTH_CONTROL), "{l}");
+            assert_eq!(
+                l.replace(LENGTH_CONTROL, "").replace("\n\n\n", "\n\n"),
+                p.replace("\n\n\n", "\n\n")
+            );
+        }
+        // Never stored with the rubric.
+        let json = serde_json::to_string(&lc).unwrap();
+        assert!(!json.contains("length_control"));
+        assert_eq!(serde_json::from_str::<RubricSpec>(&json).unwrap(), plain);
+    }
 
     #[test]
     fn the_scores_schema_requires_every_dimension_and_nothing_else() {

@@ -142,6 +142,12 @@ pub struct JudgeRequest {
     #[serde(default = "default_judge_tokens")]
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 96))]
     pub max_new_tokens: u32,
+    /// Length-controlled scores: every judge prompt asks the judge to leave the answers' length
+    /// out of its verdict (recorded on the run; the run's summary gives the correlation of its
+    /// scores with answer length, to compare with a plain run).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub length_controlled: bool,
 }
 
 fn default_rubric() -> String {
@@ -166,6 +172,7 @@ impl JudgeRequest {
             mode,
             runs: Vec::new(),
             max_new_tokens: default_judge_tokens(),
+            length_controlled: false,
         }
     }
 }

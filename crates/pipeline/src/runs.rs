@@ -219,6 +219,9 @@ pub struct JudgePayload {
     /// Judge the candidates of these generation runs.
     pub generation_runs: Vec<i64>,
     pub max_new_tokens: u32,
+    /// Every judge prompt asks the judge to leave the answers' length out of its verdict.
+    #[serde(default)]
+    pub length_controlled: bool,
 }
 
 /// Validates and enqueues a judge run. A judge with the same version as a generator of the
@@ -261,7 +264,15 @@ pub async fn create_judge(
         mode: request.mode,
         generation_runs: runs,
         max_new_tokens: request.max_new_tokens.clamp(8, 1024),
+        length_controlled: request.length_controlled,
     };
+    if request.length_controlled && request.mode == JudgeMode::Reward {
+        return Err(PipelineError::invalid(
+            "length_controlled",
+            "a reward model reads no prompt to ask: length control is for json, prob and \
+             pairwise judges",
+        ));
+    }
     let job = runs::enqueue(
         db,
         runs::NewJob {

@@ -149,3 +149,40 @@ pub async fn for_job(db: &impl ConnectionTrait, job_id: i64) -> Result<Vec<judgm
         .all(db)
         .await?)
 }
+
+/// The overall score of every pointwise judgment of a judge run with its candidate's length in
+/// characters (pairwise judgments have no overall score and are left out).
+pub async fn scores_with_lengths(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+) -> Result<Vec<(f64, usize)>> {
+    let scored: Vec<(i64, Option<f64>)> = judgment::Entity::find()
+        .select_only()
+        .column(judgment::Column::CandidateId)
+        .column(judgment::Column::Overall)
+        .filter(judgment::Column::JobId.eq(job_id))
+        .filter(judgment::Column::Overall.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(scored.len());
+    for chunk in scored.chunks(500) {
+        let texts: std::collections::HashMap<i64, String> = candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Id)
+            .column(candidate::Column::Text)
+            .filter(candidate::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        out.extend(chunk.iter().filter_map(|(id, overall)| {
+            Some((
+                overall.filter(|o| o.is_finite())?,
+                texts.get(id)?.chars().count(),
+            ))
+        }));
+    }
+    Ok(out)
+}

@@ -28,7 +28,8 @@ impl Worker {
     pub(super) async fn judge(&mut self, job: &job::Model, progress: &Progress) -> Result<String> {
         let payload: JudgePayload = payload(job)?;
         let rubric = rubrics::get(&self.db, payload.rubric_id).await?;
-        let spec = rubrics::spec_of(&rubric)?;
+        let mut spec = rubrics::spec_of(&rubric)?;
+        spec.length_control = payload.length_controlled;
         if payload.mode == JudgeMode::Reward {
             return self.judge_reward(job, progress, &payload, &rubric).await;
         }
@@ -156,6 +157,16 @@ impl Worker {
                 version.unwrap_or(payload.model.version).into(),
             );
             object.insert("candidates".into(), candidates.into());
+            object.insert("length_controlled".into(), payload.length_controlled.into());
+            // How much the scores follow answer length: compare a length-controlled run with a
+            // plain one of the same candidates.
+            let scored = judgments::scores_with_lengths(&self.db, job.id).await?;
+            let (scores, lengths): (Vec<f64>, Vec<f64>) =
+                scored.into_iter().map(|(s, l)| (s, l as f64)).unzip();
+            object.insert(
+                "length_score_correlation".into(),
+                pairwise_core::leaderboard::pearson(&scores, &lengths).into(),
+            );
         }
         Ok(summary)
     }

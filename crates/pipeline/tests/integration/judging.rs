@@ -84,6 +84,52 @@ async fn judge_runs_in_every_mode_record_rates_and_never_crash_on_bad_output() {
             }
         }
 
+        // Length-controlled: the same candidates, every prompt asking the judge to leave length
+        // out; recorded on the run with how its scores follow answer length.
+        let mut lc = JudgeRequest::new("gen", tiny(), "default@1", JudgeMode::Prob);
+        lc.length_controlled = true;
+        let lc = create_judge(&t.db, lc, None).await.expect("judge");
+        w.run_one().await.expect("judge").expect("job");
+        let (plain_view, lc_view) = (
+            runs::show(&t.db, prob.id).await.expect("show"),
+            runs::show(&t.db, lc.id).await.expect("show"),
+        );
+        assert_eq!(plain_view.summary["length_controlled"], false);
+        assert_eq!(lc_view.summary["length_controlled"], true);
+        assert_eq!(lc_view.payload["length_controlled"], true);
+        for v in [&plain_view, &lc_view] {
+            let r = &v.summary["length_score_correlation"];
+            assert!(
+                r.is_null() || r.as_f64().is_some_and(|r| (-1.0..=1.0).contains(&r)),
+                "{r}"
+            );
+        }
+        let db = &t.db;
+        let overall = |job: i64| async move {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+            pairwise_store::entities::judgment::Entity::find()
+                .filter(pairwise_store::entities::judgment::Column::JobId.eq(job))
+                .order_by_asc(pairwise_store::entities::judgment::Column::CandidateId)
+                .all(db)
+                .await
+                .expect("judgments")
+                .into_iter()
+                .map(|j| j.overall.expect("overall"))
+                .collect::<Vec<f64>>()
+        };
+        let (a, b) = (overall(prob.id).await, overall(lc.id).await);
+        assert_eq!(a.len(), b.len());
+        assert_ne!(a, b, "the judge read another prompt");
+        let mut reward = JudgeRequest::new("gen", tiny(), "default", JudgeMode::Reward);
+        reward.length_controlled = true;
+        let refused = create_judge(&t.db, reward, None)
+            .await
+            .expect_err("refused");
+        assert!(
+            refused.to_string().contains("length_controlled"),
+            "{refused}"
+        );
+
         // Pairwise: neighbours within each prompt, both orders, inconsistency recorded and
         // inconsistent pairs marked for review.
         let pairwise = create_judge(
