@@ -239,6 +239,8 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         ) => {
             format!("{{\"prompt\":\"from {caller}\",\"chosen\":\"yes\",\"rejected\":\"no\"}}\n")
         }
+        ("POST", "/api/v1/projects/{name}/queue/fill") => r#"{"limit":1,"seed":1}"#.into(),
+        ("POST", "/api/v1/projects/{name}/gold/from-pairs") => r#"{"n":1}"#.into(),
         ("POST", "/api/v1/projects/{name}/review") => {
             format!(r#"{{"votes":[{}],"decision":"accept"}}"#, f.vote)
         }
