@@ -226,6 +226,10 @@ impl Worker {
         };
         Ok(if runs::complete(&self.db, job.id, &summary).await? {
             Outcome::Done(summary)
+        } else if runs::get(&self.db, job.id).await?.status == runs::DONE {
+            // Two workers marked the run's last chunks done at once and both saw none left: the
+            // other one completed it, and this one did its share.
+            Outcome::Shared
         } else {
             Outcome::Stopped
         })
