@@ -179,3 +179,26 @@ test('the demo arena has a leaderboard with intervals', async ({ page }) => {
   await expect(page.getByTestId('board-judge').getByTestId('board-entry')).toHaveCount(3);
   await page.screenshot({ path: test.info().outputPath('demo-leaderboard-by-path.png'), fullPage: true });
 });
+
+test('the demo judge run was also measured against gold, shown on /calibration', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/projects/demo-arena/calibration');
+  await waitForHydration(page);
+  const table = page.getByTestId('gold-drift');
+  const runs = table.getByTestId('gold-drift-run');
+  await expect(runs).toHaveCount(1);
+  await expect(runs.first()).toContainText('default@1');
+  await expect(runs.first()).toContainText('prob');
+  // 12 HH-RLHF gold items, every one read (probability-weighted scores always are).
+  await expect(runs.first().locator('td').nth(5)).toHaveText('12');
+  await expect(runs.first().getByTestId('judge-gold-accuracy')).toHaveText(/^\d+\.\d%$/);
+  await expect(table.getByTestId('gold-drift-humans')).toContainText('Annotators');
+  const chart = page.getByTestId('gold-drift-chart');
+  await expect(chart.locator('g.series circle')).toHaveCount(1);
+  await chart.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: test.info().outputPath('judge-drift.png'), fullPage: true });
+  // The run's summary carries the same measurement on /runs.
+  await page.goto('/runs');
+  await waitForHydration(page);
+  await expect(page.getByText(/gold accuracy \d+\.\d% of 12/)).toBeVisible();
+});

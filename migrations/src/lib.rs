@@ -16,6 +16,7 @@ mod m20261204_000010_version_curation;
 mod m20261204_000011_pair_rubric;
 mod m20261206_000012_careless_votes;
 mod m20261206_000013_vote_reviews;
+mod m20261207_000014_gold_judgments;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_pair_rubric::Migration),
             Box::new(m20261206_000012_careless_votes::Migration),
             Box::new(m20261206_000013_vote_reviews::Migration),
+            Box::new(m20261207_000014_gold_judgments::Migration),
         ]
     }
 }

@@ -218,11 +218,14 @@ const ARENA: &str = "demo-arena";
 /// Prompts of the arena: enough for the leaderboard's intervals, few enough that the demo seeds
 /// in about a minute on two cores.
 const ARENA_PROMPTS: usize = 8;
+/// Gold items of the arena the judge run also judges.
+const ARENA_GOLD: usize = 12;
 
 /// The `demo-arena` project: eight benign XSTest prompts, three candidates each (one per decoding
 /// path) from SmolLM2-135M and from the tiny random decoder, scored by the 4-bit SmolLM2 judge
 /// (probability-weighted scores), so /projects/demo-arena/leaderboard ranks two generator versions
-/// and three paths with bootstrap intervals from the first click. The runs are real, processed
+/// and three paths with bootstrap intervals from the first click; the judge run also judges 12
+/// HH-RLHF gold items, for /projects/demo-arena/calibration's judges against gold. The runs are real, processed
 /// here with a progress bar; seeded once.
 async fn seed_arena(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     use pairwise_core::{
@@ -284,8 +287,32 @@ async fn seed_arena(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> 
         );
         generations.push(run.id);
     }
+    // A small gold set (HH-RLHF pairs after the review demo's) that the judge run also judges,
+    // so /projects/demo-arena/calibration shows the judge against gold.
+    let hh = data.join("hh-rlhf/harmless-base-test.jsonl.gz");
+    let mut gold_items = 0;
+    if hh.is_file() {
+        let reader = pairwise_pipeline::maybe_gunzip(std::fs::File::open(&hh)?)?;
+        let rows: Vec<u8> = std::io::BufRead::lines(reader)
+            .skip(60)
+            .take(ARENA_GOLD)
+            .collect::<Result<Vec<_>, _>>()?
+            .join("\n")
+            .into_bytes();
+        let report = pairwise_pipeline::import_gold(
+            db,
+            ARENA,
+            std::io::Cursor::new(rows),
+            pairwise_core::PairFormat::HhRlhf,
+            "harmless-base-test.jsonl.gz",
+            &actor,
+        )
+        .await?;
+        gold_items = report.inserted as u32;
+    }
     let mut judge = JudgeRequest::new(ARENA, "smollm2-135m-q4", "default", JudgeMode::Prob);
     judge.runs = generations;
+    judge.gold_items = gold_items;
     let run = pairwise_pipeline::runs::start_judge(db, &actor, judge).await?;
     let view = crate::cli::process_until_done(db, run.id, None).await?;
     anyhow::ensure!(

@@ -41,10 +41,25 @@ pub async fn start_judge(
     /// The checkbox: present, every judge prompt asks the judge to leave length out.
     #[server(default)]
     length_controlled: Option<String>,
+    /// Gold items to judge beside the candidates (empty: the default).
+    #[server(default)]
+    gold_items: Option<String>,
 ) -> Result<RunView, AppError> {
     let mode = parse_field("mode", &mode)?;
     let mut request = pairwise_core::run_requests::JudgeRequest::new(project, model, rubric, mode);
     request.length_controlled = length_controlled.is_some();
+    if let Some(n) = gold_items
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        request.gold_items = n.parse().map_err(|_| {
+            AppError::invalid(
+                "gold_items",
+                format!("`{n}` is not a whole number of items"),
+            )
+        })?;
+    }
     Ok(runs::start_judge(&db()?, &actor()?, request).await?)
 }
 

@@ -16,6 +16,8 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+mod drift;
 use leptos_router::hooks::use_params_map;
 use pairwise_core::{
     agreement::PairKappa,
@@ -268,6 +270,8 @@ fn Report(
                 </tbody>
             </table>
         })}
+
+        <drift::GoldDriftSection drift=report.gold_drift.clone() gold_items=report.gold_items />
 
         <h2>"κ gate"</h2>
         <p class="muted">"Annotators whose κ against gold (or against peers while they have fewer than 5 gold votes) is below the threshold, and items whose agreement is below it, are quarantined — and, where the settings say so, votes cast too fast; dataset versions and human-decided pairs leave their votes out."</p>

@@ -200,6 +200,7 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                                 </select>
                             </label>
                             <label title="every judge prompt asks the judge to leave the answers' length out of its verdict; the run reports how its scores follow length"><input type="checkbox" name="length_controlled" value="on" data-testid="judge-length-controlled" /> " length-controlled"</label>
+                            <label title="also judge up to this many of the project's gold items (the oldest), kept out of pairs: /calibration shows the judge's accuracy against gold run by run">"Gold items" <input type="number" name="gold_items" min="0" max="100000" value=pairwise_core::run_requests::DEFAULT_GOLD_ITEMS.to_string() style="width: 6rem" data-testid="judge-gold-items" /></label>
                             <button type="submit" class="primary" data-testid="start-judge">"Start judging"</button>
                         </ActionForm>
                         {action_error(actions.judge.value())}
@@ -332,6 +333,8 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),
                             r.summary.get("length_score_correlation").and_then(|c| c.as_f64()).map(|c| format!("score~length r {c:+.2}")),
                             r.payload.get("length_controlled").and_then(|c| c.as_bool()).filter(|c| *c).map(|_| "length-controlled".to_owned()),
+                            r.summary.get("gold").and_then(|g| Some((g.get("n")?.as_u64()?, g.get("accuracy")?.as_f64()?)))
+                                .map(|(n, a)| format!("gold accuracy {:.1}% of {n}", a * 100.0)),
                         ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                     };
                     let speed = [

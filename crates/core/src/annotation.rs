@@ -8,6 +8,7 @@
 
 mod calibration;
 pub mod careless;
+pub mod drift;
 mod gate;
 pub mod review;
 mod views;
@@ -16,6 +17,7 @@ pub use calibration::{
     calibrate, item_agreement, majority, AnnotatorStats, Calibrated, CalibrationReport, ItemInfo,
     ItemRow, ItemStats, JudgeFlips, QuarantineView, ReferenceStats, VoteRow,
 };
+pub use drift::{GoldDrift, GoldVerdict};
 pub use gate::{gate, GateVerdict};
 pub use views::{AnnotateProject, AnnotateQueue, Showing, VoteReceipt};
 

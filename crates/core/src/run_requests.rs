@@ -148,6 +148,19 @@ pub struct JudgeRequest {
     #[serde(default)]
     #[cfg_attr(feature = "cli", arg(long))]
     pub length_controlled: bool,
+    /// How many of the project's gold items the run also judges, apart from its pairs, to
+    /// measure the judge against gold (/calibration): the oldest ones, so runs stay comparable
+    /// over time. 0 judges none.
+    #[serde(default = "default_gold_items")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = DEFAULT_GOLD_ITEMS))]
+    pub gold_items: u32,
+}
+
+/// Gold items a judge run judges unless told otherwise.
+pub const DEFAULT_GOLD_ITEMS: u32 = 200;
+
+fn default_gold_items() -> u32 {
+    DEFAULT_GOLD_ITEMS
 }
 
 fn default_rubric() -> String {
@@ -173,6 +186,7 @@ impl JudgeRequest {
             runs: Vec::new(),
             max_new_tokens: default_judge_tokens(),
             length_controlled: false,
+            gold_items: DEFAULT_GOLD_ITEMS,
         }
     }
 }

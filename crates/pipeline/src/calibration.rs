@@ -36,6 +36,12 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
             .get(&a.annotator)
             .is_some_and(|id| q.annotators.contains(id));
     }
+    let gold_drift = annotation::drift::gold_drift(
+        &data.gold_verdicts,
+        &data.votes,
+        &data.items,
+        &data.vote_days,
+    );
     let fast_vote_count = careless.fast.len() as u64;
     let mut fast_votes = careless.fast;
     fast_votes.truncate(100);
@@ -78,6 +84,7 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
         quarantines: data.quarantines,
         fast_votes,
         fast_vote_count,
+        gold_drift,
     })
 }
 

@@ -222,6 +222,9 @@ pub struct JudgePayload {
     /// Every judge prompt asks the judge to leave the answers' length out of its verdict.
     #[serde(default)]
     pub length_controlled: bool,
+    /// Also judge up to this many of the project's gold items (the oldest), apart from pairs.
+    #[serde(default)]
+    pub gold_items: u32,
 }
 
 /// Validates and enqueues a judge run. A judge with the same version as a generator of the
@@ -265,6 +268,7 @@ pub async fn create_judge(
         generation_runs: runs,
         max_new_tokens: request.max_new_tokens.clamp(8, 1024),
         length_controlled: request.length_controlled,
+        gold_items: request.gold_items,
     };
     if request.length_controlled && request.mode == JudgeMode::Reward {
         return Err(PipelineError::invalid(

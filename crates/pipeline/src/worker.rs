@@ -7,6 +7,7 @@
 //! duplicated and nothing is missing.
 
 mod generate;
+mod gold;
 mod judge;
 mod prompts;
 mod reference;
@@ -223,6 +224,7 @@ mod tests {
                 attempts: 1,
                 done: 0,
                 tokens: 0,
+                part: "prompts".into(),
             },
             done: AtomicI64::new(0),
             tokens: AtomicI64::new(0),

@@ -10,6 +10,7 @@ pub mod candidate;
 pub mod comparison;
 pub mod dataset_member;
 pub mod dataset_version;
+pub mod gold_judgment;
 pub mod job;
 pub mod job_chunk;
 pub mod judgment;

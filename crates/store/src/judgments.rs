@@ -1,6 +1,8 @@
 //! Judgments of a judge run, stored with an item key unique per run (resumable judging), and the
 //! run's rates: parse failures and pairwise position inconsistency.
 
+pub mod gold;
+
 use crate::{
     entities::{candidate, judgment},
     error::Result,

@@ -30,6 +30,10 @@ pub const FAILED: &str = "failed";
 pub const CANCELLED: &str = "cancelled";
 /// A chunk no worker holds yet.
 pub const PENDING: &str = "pending";
+/// A chunk's part: a range of prompt ids (every kind of run) ...
+pub const PART_PROMPTS: &str = "prompts";
+/// ... or a range of gold item ids (a judge run's gold part, judged apart from its pairs).
+pub const PART_GOLD: &str = "gold";
 
 /// Most chunks one run is cut into (enough for many workers to share it, few enough that each
 /// chunk's setup stays a small part of its work).
@@ -418,37 +422,46 @@ pub fn chunk_bounds(prompt_ids: &[i64], max: usize) -> Vec<(i64, i64)> {
 }
 
 /// Plans a run that `worker` holds by its own lease: stores its chunks (unless an earlier
-/// holder already did) and its item total, and releases the run's lease — from now on workers
+/// holder already did) — the prompt ranges `bounds`, then the gold item range `gold` where the
+/// run judges gold — and its item total, and releases the run's lease: from now on workers
 /// claim its chunks. `false` when the run is no longer this worker's.
 pub async fn split(
     db: &impl ConnectionTrait,
     id: i64,
     worker: &str,
     bounds: &[(i64, i64)],
+    gold: Option<(i64, i64)>,
     total: i64,
 ) -> Result<bool> {
     let existing = job_chunk::Entity::find()
         .filter(job_chunk::Column::JobId.eq(id))
         .count(db)
         .await?;
-    if existing == 0 && !bounds.is_empty() {
+    let parts = bounds
+        .iter()
+        .map(|&b| (b, PART_PROMPTS))
+        .chain(gold.map(|b| (b, PART_GOLD)));
+    let chunks: Vec<job_chunk::ActiveModel> = parts
+        .enumerate()
+        .map(|(k, ((lo, hi), part))| job_chunk::ActiveModel {
+            job_id: Set(id),
+            idx: Set(k as i32),
+            lo: Set(lo),
+            hi: Set(hi),
+            status: Set(PENDING.into()),
+            lease_owner: Set(None),
+            lease_expires_at: Set(None),
+            attempts: Set(0),
+            done: Set(0),
+            tokens: Set(0),
+            part: Set(part.into()),
+        })
+        .collect();
+    if existing == 0 && !chunks.is_empty() {
         // One statement: a planner that dies leaves all chunks or none.
-        job_chunk::Entity::insert_many(bounds.iter().enumerate().map(|(k, &(lo, hi))| {
-            job_chunk::ActiveModel {
-                job_id: Set(id),
-                idx: Set(k as i32),
-                lo: Set(lo),
-                hi: Set(hi),
-                status: Set(PENDING.into()),
-                lease_owner: Set(None),
-                lease_expires_at: Set(None),
-                attempts: Set(0),
-                done: Set(0),
-                tokens: Set(0),
-            }
-        }))
-        .exec_without_returning(db)
-        .await?;
+        job_chunk::Entity::insert_many(chunks)
+            .exec_without_returning(db)
+            .await?;
     }
     let result = job::Entity::update_many()
         .col_expr(job::Column::Total, Expr::value(total))

@@ -49,5 +49,31 @@ pub async fn report(
     for p in &r.agreement.cohen {
         println!("  κ {} × {}: {} on {} items", p.a, p.b, f(p.kappa), p.n);
     }
+    let drift = &r.gold_drift;
+    if !drift.judges.is_empty() {
+        println!("judges against gold (run by run, oldest first):");
+    }
+    for s in &drift.judges {
+        let judge: String = s.judge.chars().take(24).collect();
+        for run in &s.runs {
+            println!(
+                "  {judge:<24} {} {:<8} run {:>5} {}  gold {:>4} (unread {})  acc {}  κ {}",
+                s.rubric,
+                s.mode,
+                run.run,
+                run.at,
+                run.n,
+                run.unread,
+                f(run.accuracy),
+                f(run.kappa)
+            );
+        }
+    }
+    println!(
+        "annotators against gold: {} votes, acc {}, κ {}",
+        drift.humans.n,
+        f(drift.humans.accuracy),
+        f(drift.humans.kappa)
+    );
     Ok(())
 }

@@ -146,6 +146,9 @@ pub struct CalibrationReport {
     /// How many votes were too fast in all.
     #[serde(default)]
     pub fast_vote_count: u64,
+    /// Each judge × rubric version against gold, run by run, beside the annotators.
+    #[serde(default)]
+    pub gold_drift: super::drift::GoldDrift,
 }
 
 fn median(mut v: Vec<i64>) -> Option<i64> {

@@ -11,7 +11,7 @@ use crate::{
     error::{PipelineError, Result},
     runs::JudgePayload,
 };
-use pairwise_core::judge::JudgeMode;
+use pairwise_core::{annotation, judge::JudgeMode};
 use pairwise_inference::chat_template::Message;
 use pairwise_store::{
     candidates,
@@ -167,6 +167,24 @@ impl Worker {
                 "length_score_correlation".into(),
                 pairwise_core::leaderboard::pearson(&scores, &lengths).into(),
             );
+            // The judge against the project's gold items it also judged (kept out of pairs).
+            let verdicts = judgments::gold::of_run(&self.db, job.id).await?;
+            if !verdicts.is_empty() {
+                let pairs: Vec<(&str, &str)> = verdicts
+                    .iter()
+                    .map(|(l, g)| {
+                        (
+                            l.as_deref().unwrap_or(annotation::drift::UNREAD),
+                            g.as_str(),
+                        )
+                    })
+                    .collect();
+                let (n, accuracy, kappa) = annotation::drift::against_gold(&pairs);
+                object.insert(
+                    "gold".into(),
+                    serde_json::json!({"n": n, "accuracy": accuracy, "kappa": kappa}),
+                );
+            }
         }
         Ok(summary)
     }
@@ -181,19 +199,7 @@ impl Worker {
         payload: &JudgePayload,
         rubric: &pairwise_store::entities::rubric::Model,
     ) -> Result<String> {
-        let (path, device, threads) = (
-            payload.model.path.clone(),
-            payload.model.device(),
-            self.options.threads,
-        );
-        // A reward model is used for one run; the decoder cache is left as it is.
-        let model = tokio::task::spawn_blocking(move || {
-            pairwise_inference::RewardModel::load(&path, device, threads)
-        })
-        .await
-        .map_err(|e| PipelineError::Internal(e.to_string()))??;
-        let version = model.version().to_owned();
-        let model = Arc::new(Mutex::new(model));
+        let (model, version) = self.reward_model(payload).await?;
         let stored = candidates::for_runs_in(
             &self.db,
             job.project_id,
@@ -226,16 +232,7 @@ impl Worker {
                 .into_iter()
                 .map(|m| Message::new(m.role, m.content))
                 .collect();
-            let answer = vec![c.text.clone()];
-            let shared = model.clone();
-            let score = tokio::task::spawn_blocking(move || {
-                let mut m = shared.lock().map_err(|_| {
-                    PipelineError::Internal("a previous reward call panicked".into())
-                })?;
-                m.score(&conversation, &answer).map_err(PipelineError::from)
-            })
-            .await
-            .map_err(|e| PipelineError::Internal(e.to_string()))??;
+            let score = reward_scores(&model, conversation, vec![c.text.clone()]).await?;
             let logit = f64::from(score.first().copied().unwrap_or(f32::NAN));
             let finite = logit.is_finite();
             let row = NewJudgment {
@@ -258,6 +255,49 @@ impl Worker {
         }
         Ok(version)
     }
+}
+
+impl Worker {
+    /// Loads the run's reward model, with its version. A reward model is used for one run; the
+    /// decoder cache is left as it is.
+    pub(super) async fn reward_model(
+        &self,
+        payload: &JudgePayload,
+    ) -> Result<(SharedReward, String)> {
+        let (path, device, threads) = (
+            payload.model.path.clone(),
+            payload.model.device(),
+            self.options.threads,
+        );
+        let model = tokio::task::spawn_blocking(move || {
+            pairwise_inference::RewardModel::load(&path, device, threads)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(e.to_string()))??;
+        let version = model.version().to_owned();
+        Ok((Arc::new(Mutex::new(model)), version))
+    }
+}
+
+/// A loaded reward model shared with the blocking tasks that score with it.
+pub(super) type SharedReward = Arc<Mutex<pairwise_inference::RewardModel>>;
+
+/// The reward model's scalar for each answer to the conversation.
+pub(super) async fn reward_scores(
+    model: &SharedReward,
+    conversation: Vec<Message>,
+    answers: Vec<String>,
+) -> Result<Vec<f32>> {
+    let shared = model.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut m = shared
+            .lock()
+            .map_err(|_| PipelineError::Internal("a previous reward call panicked".into()))?;
+        m.score(&conversation, &answers)
+            .map_err(PipelineError::from)
+    })
+    .await
+    .map_err(|e| PipelineError::Internal(e.to_string()))?
 }
 
 /// One unit of a judge run.

@@ -13,7 +13,7 @@ use pairwise_inference::Engine;
 use pairwise_store::{
     candidates,
     entities::{job, job_chunk},
-    runs,
+    judgments, runs,
 };
 use std::{
     sync::{
@@ -70,8 +70,12 @@ impl Worker {
             };
             let id = job.id;
             match self.plan(&job).await {
-                Ok((bounds, total)) => {
-                    if !runs::split(&self.db, id, &worker, &bounds, total).await? {
+                Ok(Plan {
+                    prompts: bounds,
+                    gold,
+                    total,
+                }) => {
+                    if !runs::split(&self.db, id, &worker, &bounds, gold, total).await? {
                         return Ok(Some((id, Outcome::Stopped)));
                     }
                 }
@@ -113,8 +117,10 @@ impl Worker {
         Ok(Some((id, Outcome::Shared)))
     }
 
-    /// How a run is cut into chunks (ranges of prompt ids) and how many items it has.
-    async fn plan(&mut self, job: &job::Model) -> Result<(Vec<(i64, i64)>, i64)> {
+    /// How a run is cut into chunks (ranges of prompt ids, and for a judge run the range of the
+    /// gold items it also judges) and how many items it has.
+    async fn plan(&mut self, job: &job::Model) -> Result<Plan> {
+        let mut gold = None;
         let (ids, total) = match job.kind.as_str() {
             GENERATE => {
                 let payload: GeneratePayload = payload(job)?;
@@ -133,7 +139,14 @@ impl Worker {
                     JudgeMode::Pairwise => (n - 1).max(0),
                     _ => n,
                 };
-                let total = counts.iter().map(|&(_, n)| per_prompt(n)).sum();
+                let mut total: i64 = counts.iter().map(|&(_, n)| per_prompt(n)).sum();
+                if let Some((range, n)) =
+                    judgments::gold::range(&self.db, job.project_id, payload.gold_items.into())
+                        .await?
+                {
+                    gold = Some(range);
+                    total += n;
+                }
                 (counts.into_iter().map(|(id, _)| id).collect(), total)
             }
             REFERENCE => {
@@ -158,7 +171,11 @@ impl Worker {
                 )))
             }
         };
-        Ok((runs::chunk_bounds(&ids, runs::MAX_CHUNKS), total))
+        Ok(Plan {
+            prompts: runs::chunk_bounds(&ids, runs::MAX_CHUNKS),
+            gold,
+            total,
+        })
     }
 
     /// Processes one claimed chunk, its lease renewed by a heartbeat while it runs.
@@ -176,6 +193,9 @@ impl Worker {
         let heartbeat = self.spawn_heartbeat(progress.clone());
         let result = match job.kind.as_str() {
             GENERATE => self.generate(job, &progress).await,
+            JUDGE if progress.chunk.part == runs::PART_GOLD => {
+                self.judge_gold(job, &progress).await
+            }
             JUDGE => self.judge(job, &progress).await,
             REFERENCE => self.reference(job, &progress).await,
             BUILD => self.build(job, &progress).await,
@@ -331,6 +351,16 @@ impl Worker {
         self.engine = Some((key, shared.clone()));
         Ok(shared)
     }
+}
+
+/// A run cut into chunks.
+struct Plan {
+    /// Ranges of prompt ids.
+    prompts: Vec<(i64, i64)>,
+    /// The range of gold item ids a judge run also judges.
+    gold: Option<(i64, i64)>,
+    /// Items in all.
+    total: i64,
 }
 
 /// How processing one chunk ended.

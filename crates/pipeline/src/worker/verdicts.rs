@@ -269,13 +269,13 @@ pub(super) fn merge(base: NewJudgment, row: JudgedRow) -> NewJudgment {
 #[derive(Debug, Default)]
 pub(super) struct JudgedRow {
     scores: Option<BTreeMap<String, f64>>,
-    overall: Option<f64>,
-    winner_ab: Option<Winner>,
-    winner_ba: Option<Winner>,
+    pub(super) overall: Option<f64>,
+    pub(super) winner_ab: Option<Winner>,
+    pub(super) winner_ba: Option<Winner>,
     consistent: Option<bool>,
     parse_ok: bool,
     attempts: i32,
-    raw_output: String,
+    pub(super) raw_output: String,
 }
 
 /// Generative JSON judge: one attempt, and one stricter retry after a parse failure. A second

@@ -9,6 +9,7 @@ mod calibration;
 mod common;
 mod curation;
 mod datasets;
+mod drift;
 mod import;
 mod judging;
 mod leaderboard;

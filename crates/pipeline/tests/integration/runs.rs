@@ -201,9 +201,16 @@ async fn two_workers_share_one_run_and_a_dead_workers_chunk_is_taken_over() {
             .await
             .expect("claim")
             .expect("run");
-        runs::split(&t.db, again.id, "dead", &runs::chunk_bounds(&[1, 5], 64), 8)
-            .await
-            .expect("split");
+        runs::split(
+            &t.db,
+            again.id,
+            "dead",
+            &runs::chunk_bounds(&[1, 5], 64),
+            None,
+            8,
+        )
+        .await
+        .expect("split");
         runs::claim_chunk(&t.db, "dead", dead, &["generate"], None)
             .await
             .expect("claim")

@@ -7,7 +7,7 @@ use crate::{
     error::Result,
     rfc3339,
 };
-use pairwise_core::annotation::{ItemInfo, JudgeFlips, QuarantineView, VoteRow};
+use pairwise_core::annotation::{GoldVerdict, ItemInfo, JudgeFlips, QuarantineView, VoteRow};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,6 +21,10 @@ pub struct CalibrationData {
     pub quarantines: Vec<QuarantineView>,
     /// Annotator names → user ids (for the gate).
     pub users: BTreeMap<String, i64>,
+    /// Each vote's day (UTC, `YYYY-MM-DD`).
+    pub vote_days: BTreeMap<i64, String>,
+    /// Finished judge runs' verdicts on gold items.
+    pub gold_verdicts: Vec<GoldVerdict>,
 }
 
 /// A vote's per-dimension choices, stored as pressed (`a` = left), in item terms.
@@ -53,11 +57,16 @@ pub async fn calibration_data(
             .cloned()
             .unwrap_or_else(|| format!("user {id}"))
     };
-    let votes = vote::Entity::find()
+    let stored = vote::Entity::find()
         .filter(vote::Column::ProjectId.eq(project_id))
         .order_by_asc(vote::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    let vote_days = stored
+        .iter()
+        .map(|v| (v.id, v.created_at.format("%Y-%m-%d").to_string()))
+        .collect();
+    let votes = stored
         .into_iter()
         .map(|v| VoteRow {
             id: v.id,
@@ -150,6 +159,7 @@ pub async fn calibration_data(
         })
         .collect();
     let users = names.into_iter().map(|(id, n)| (n, id)).collect();
+    let gold_verdicts = crate::judgments::gold::verdicts(db, project_id, &rubrics).await?;
     Ok(CalibrationData {
         votes,
         items,
@@ -158,6 +168,8 @@ pub async fn calibration_data(
         judge_flips,
         quarantines,
         users,
+        vote_days,
+        gold_verdicts,
     })
 }
 

@@ -1,4 +1,5 @@
-//! A slice `[lo, hi)` of a run's prompt list that one worker processes at a time.
+//! A slice `[lo, hi)` of a run's prompt list (or, for a judge run's gold part, of the project's
+//! gold item ids) that one worker processes at a time.
 
 use sea_orm::entity::prelude::*;
 
@@ -18,6 +19,8 @@ pub struct Model {
     pub attempts: i32,
     pub done: i64,
     pub tokens: i64,
+    /// `prompts` (the range is of prompt ids) or `gold` (of gold item ids).
+    pub part: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -143,12 +143,12 @@ async fn chunks_are_shared_taken_over_and_the_last_one_finishes_the_run() {
             .expect("job");
         let bounds = runs::chunk_bounds(&[10, 11, 12], 64);
         assert!(
-            !runs::split(&t.db, id, "someone-else", &bounds, 3)
+            !runs::split(&t.db, id, "someone-else", &bounds, None, 3)
                 .await
                 .expect("split"),
             "only the run's holder plans it"
         );
-        assert!(runs::split(&t.db, id, "planner", &bounds, 3)
+        assert!(runs::split(&t.db, id, "planner", &bounds, None, 3)
             .await
             .expect("split"));
         // Planned: the run itself is no longer claimable, its chunks are.
@@ -235,7 +235,7 @@ async fn a_failed_chunk_fails_the_run_cancel_stops_every_chunk_and_retry_replans
             .await
             .expect("claim")
             .expect("job");
-        runs::split(&t.db, id, "p", &runs::chunk_bounds(&[1, 2], 64), 2)
+        runs::split(&t.db, id, "p", &runs::chunk_bounds(&[1, 2], 64), None, 2)
             .await
             .expect("split");
         let (_, a) = runs::claim_chunk(&t.db, "a", lease, &["generate"], None)
@@ -264,7 +264,7 @@ async fn a_failed_chunk_fails_the_run_cancel_stops_every_chunk_and_retry_replans
             .await
             .expect("claim")
             .expect("job");
-        runs::split(&t.db, id, "p", &runs::chunk_bounds(&[1, 2, 3], 64), 3)
+        runs::split(&t.db, id, "p", &runs::chunk_bounds(&[1, 2, 3], 64), None, 3)
             .await
             .expect("split");
         assert_eq!(runs::chunks_left(&t.db, id).await.expect("left"), 3);
