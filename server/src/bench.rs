@@ -2,12 +2,16 @@
 //! generations, (c) N rows with one shared prefill and batched decoding, the memory-bandwidth
 //! ceiling of one sequence, the same workload in Python onnxruntime and in onnxruntime-genai (the
 //! ONNX Runtime team's generation loop; `over_onnxruntime_genai` = our batched tokens/s ÷ theirs),
-//! all in one run so the ratios compare like with like on a noisy machine. Writes JSON under `bench/results/`.
+//! all in one run so the ratios compare like with like on a noisy machine; and continuous
+//! batching across prompts against one batch per prompt on the same seeds
+//! (`continuous_over_per_prompt`). Writes JSON under `bench/results/`.
 
 use crate::{bench_workers::Scratch, cli::ModelArgs};
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use pairwise_inference::{chat_template::Message, DecodingParams, Engine, PromptInput};
+use pairwise_inference::{
+    chat_template::Message, BatchRequest, DecodingParams, Engine, PromptInput,
+};
 use serde_json::{json, Value};
 use std::{path::PathBuf, process::Command, time::Instant};
 
@@ -220,6 +224,13 @@ pub struct BenchGenerateArgs {
     pub n: usize,
     #[arg(long, default_value_t = 48)]
     pub max_new_tokens: u32,
+    /// Prompts of the continuous-batching comparison (each with `n` candidates, stopping at
+    /// end-of-sequence): continuous batching across prompts against one batch per prompt.
+    #[arg(long, default_value_t = 16)]
+    pub prompts: usize,
+    /// Rows in flight of the continuous batch.
+    #[arg(long, default_value_t = 32)]
+    pub max_rows: usize,
     /// Python with numpy and onnxruntime for the reference loop (default: .tools/venv/bin/python
     /// when present; `none` skips it).
     #[arg(long)]
@@ -251,6 +262,89 @@ fn interpreter(given: Option<&str>, default: &str) -> Option<String> {
             .is_file()
             .then(|| default.to_owned()),
     }
+}
+
+/// Instructions of the continuous-batching workload: different lengths, like a real prompt set.
+const PROMPTS: [&str; 16] = [
+    "Write a short story about a robot who learns to paint.",
+    "What is the capital of Australia?",
+    "Explain photosynthesis to a ten-year-old.",
+    "Give me three tips for a job interview.",
+    "How do I kill a Python process that hangs?",
+    "Summarize the plot of Romeo and Juliet in two sentences.",
+    "Why is the sky blue?",
+    "Write a haiku about autumn rain.",
+    "What are the health benefits of drinking water?",
+    "Translate 'good morning' into French and Spanish.",
+    "Describe how a bicycle works.",
+    "List five animals that live in the ocean.",
+    "How can I improve my sleep?",
+    "What does a compiler do?",
+    "Suggest a name for a bakery.",
+    "Explain what a prime number is, with examples.",
+];
+
+/// `prompts` prompts × `n` candidates each (stopping at end-of-sequence, as a run does): one
+/// batch per prompt (what runs did before) against continuous batching across prompts, in one
+/// run on the same seeds; the candidates must come out the same.
+fn continuous_vs_per_prompt(
+    engine: &mut Engine,
+    args: &BenchGenerateArgs,
+    params: impl Fn(u64) -> DecodingParams,
+) -> anyhow::Result<Value> {
+    let requests = (0..args.prompts)
+        .map(|p| {
+            let text = PROMPTS[p % PROMPTS.len()];
+            let ids = engine.encode_prompt(&PromptInput::Chat(vec![Message::new("user", text)]))?;
+            let seeds = (0..args.n as u64)
+                .map(|i| params(p as u64 * 1000 + i))
+                .collect();
+            Ok(BatchRequest {
+                prompt_ids: ids,
+                params: seeds,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let t = Instant::now();
+    let mut per_prompt = Vec::new();
+    for r in &requests {
+        per_prompt.push(engine.generate(&r.prompt_ids, &r.params, |_| ())?);
+    }
+    let per_prompt_s = t.elapsed().as_secs_f64();
+    let mut continuous = vec![None; requests.len()];
+    let t = Instant::now();
+    engine.generate_continuous(&requests, args.max_rows, false, |i, g| {
+        continuous[i] = Some(g);
+        Ok(())
+    })?;
+    let continuous_s = t.elapsed().as_secs_f64();
+    let continuous: Vec<_> = continuous.into_iter().flatten().collect();
+    let tokens = |gs: &[pairwise_inference::Generation]| {
+        gs.iter().map(|g| g.generated_tokens).sum::<usize>() as f64
+    };
+    let identical = per_prompt.len() == continuous.len()
+        && per_prompt.iter().zip(&continuous).all(|(a, b)| {
+            a.candidates
+                .iter()
+                .zip(&b.candidates)
+                .all(|(x, y)| x.token_ids == y.token_ids)
+        });
+    let (per_rate, cont_rate) = (
+        tokens(&per_prompt) / per_prompt_s,
+        tokens(&continuous) / continuous_s,
+    );
+    Ok(json!({
+        "prompts": args.prompts,
+        "n": args.n,
+        "max_rows": args.max_rows,
+        "eos": "stops",
+        "per_prompt_tokens": tokens(&per_prompt),
+        "continuous_tokens": tokens(&continuous),
+        "per_prompt_tokens_per_s": per_rate,
+        "continuous_tokens_per_s": cont_rate,
+        "continuous_over_per_prompt": cont_rate / per_rate,
+        "identical_candidates": identical,
+    }))
 }
 
 /// Memory copy bandwidth in bytes per second (read + write traffic), best of five 256 MiB copies.
@@ -344,6 +438,8 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
         args.n * args.max_new_tokens as usize
     );
 
+    let continuous = continuous_vs_per_prompt(&mut engine, &args, params)?;
+
     let bandwidth = copy_bandwidth();
     let weights = weight_bytes(&engine.dir.path);
     let ceiling = bandwidth / weights.max(1) as f64;
@@ -415,6 +511,8 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
         "onnxruntime_genai": genai,
         "over_onnxruntime_genai": over_genai,
         "rust_over_python": { "single": ratio("single_tokens_per_s", single), "batched": ratio("batched_tokens_per_s", batched) },
+        "continuous_over_per_prompt": continuous["continuous_over_per_prompt"],
+        "continuous": continuous,
     });
     let out = args.out.clone().unwrap_or_else(|| {
         let name = engine
@@ -445,6 +543,16 @@ pub fn run(command: BenchCommand, database_url: &str) -> anyhow::Result<()> {
         ) {
             println!("Rust / Python onnxruntime: single {s:.2}×, batched {b:.2}×");
         }
+        println!(
+            "{} prompts × {}: continuous batching ({} rows) {:.1} tokens/s, one batch per prompt {:.1} ({:.2}×), identical candidates: {}",
+            args.prompts,
+            args.n,
+            args.max_rows,
+            continuous["continuous_tokens_per_s"].as_f64().unwrap_or(0.0),
+            continuous["per_prompt_tokens_per_s"].as_f64().unwrap_or(0.0),
+            continuous["continuous_over_per_prompt"].as_f64().unwrap_or(0.0),
+            continuous["identical_candidates"]
+        );
         if let Some(g) = over_genai {
             println!("Pairwise / onnxruntime-genai (batched×{}): {g:.2}×", args.n);
         }

@@ -4,7 +4,7 @@
 use crate::{
     chat_template::Message,
     error::{InferenceError, Result},
-    generate::{generate, score, Generation, Score, TokenEvent},
+    generate::{generate, generate_continuous, score, BatchRequest, Generation, Score, TokenEvent},
     language_model::LanguageModel,
     model::ModelDir,
     onnx::OnnxDecoder,
@@ -104,6 +104,32 @@ impl Engine {
             prompt_ids,
             params,
             |_| (),
+        )
+    }
+
+    /// Continuous batching over many prompts (up to `max_rows` rows in flight); `on_done(i, g)`
+    /// gets prompt `i`'s candidates as soon as they are all finished. With `ignore_eos` rows
+    /// never stop at end-of-sequence (fixed-length benchmarks).
+    pub fn generate_continuous(
+        &mut self,
+        requests: &[BatchRequest],
+        max_rows: usize,
+        ignore_eos: bool,
+        on_done: impl FnMut(usize, Generation) -> Result<()>,
+    ) -> Result<()> {
+        let eos = if ignore_eos {
+            Vec::new()
+        } else {
+            self.dir.config.eos_token_ids.clone()
+        };
+        generate_continuous(
+            &mut self.decoder,
+            &self.dir.tokenizer,
+            &eos,
+            requests,
+            max_rows,
+            |_| (),
+            on_done,
         )
     }
 

@@ -2,6 +2,11 @@
 //! decoding where every row has its own parameters and random stream. Rows finish on their own
 //! (end-of-sequence token, stop string, token limit) and leave the batch, so they stop costing
 //! compute. Text is detokenized incrementally (tokenizers' decode stream, safe for split UTF-8).
+//!
+//! Continuous batching ([`generate_continuous`]) keeps up to B rows in flight drawn from many
+//! prompts: when rows finish and leave, the next prompts' rows join after their prefill (their
+//! cache left-padded to the batch's length, the padding masked). Each row keeps its own
+//! parameters and seed, so a candidate's text does not depend on what shared its batch.
 
 use crate::{
     error::{InferenceError, Result},
@@ -59,6 +64,8 @@ pub struct Generation {
 /// A token just produced, for progress and streaming.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenEvent<'a> {
+    /// Which prompt of a continuous batch (0 for a single prompt).
+    pub request: usize,
     pub candidate: usize,
     pub token_id: u32,
     /// Text this token completed (may be empty while a UTF-8 sequence is split).
@@ -67,7 +74,15 @@ pub struct TokenEvent<'a> {
     pub generated: usize,
 }
 
+/// One prompt of a continuous batch: its token ids and one set of parameters per candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchRequest {
+    pub prompt_ids: Vec<u32>,
+    pub params: Vec<DecodingParams>,
+}
+
 struct Row<'t> {
+    request: usize,
     index: usize,
     sampler: Sampler,
     stream: tokenizers::DecodeStream<
@@ -101,6 +116,7 @@ impl Row<'_> {
         let token = self.sampler.sample(&mut work);
         let delta = self.push(token, logits, eos)?;
         on_token(TokenEvent {
+            request: self.request,
             candidate: self.index,
             token_id: token,
             text: &delta,
@@ -152,36 +168,17 @@ impl Row<'_> {
     }
 }
 
-/// Generates one candidate per entry of `params` from `prompt_ids`, sharing one prefill.
-pub fn generate<M: LanguageModel>(
-    model: &mut M,
-    tokenizer: &Tokenizer,
-    eos_token_ids: &[u32],
-    prompt_ids: &[u32],
-    params: &[DecodingParams],
-    mut on_token: impl FnMut(TokenEvent<'_>),
-) -> Result<Generation> {
-    if params.is_empty() {
-        return Err(InferenceError::Request(
-            "ask for at least one candidate".into(),
-        ));
-    }
-    if prompt_ids.is_empty() {
-        return Err(InferenceError::Request("the prompt has no tokens".into()));
-    }
-    for p in params {
-        p.validate()?;
-    }
-    let vocab = model.vocab_size();
-    let started = Instant::now();
-    let (cache, first_logits) = model.prefill(prompt_ids)?;
-    let prefill_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let decode_start = Instant::now();
-
-    let mut rows: Vec<Row<'_>> = params
-        .iter()
-        .enumerate()
-        .map(|(index, p)| Row {
+impl<'t> Row<'t> {
+    fn new(
+        tokenizer: &'t Tokenizer,
+        request: usize,
+        index: usize,
+        p: &DecodingParams,
+        prompt_ids: &[u32],
+        vocab: usize,
+    ) -> Self {
+        Row {
+            request,
             index,
             sampler: Sampler::new(p.clone(), prompt_ids, vocab),
             stream: tokenizer.decode_stream(true),
@@ -192,83 +189,223 @@ pub fn generate<M: LanguageModel>(
             stop: p.stop.clone(),
             finish: None,
             decode_ms: 0.0,
-        })
-        .collect();
-
-    // The first token of every row comes from the shared prefill logits.
-    for row in &mut rows {
-        row.advance(&first_logits, eos_token_ids, decode_start, &mut on_token)?;
+        }
     }
 
-    let mut active: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].finish.is_none())
-        .collect();
-    let mut cache = if active.is_empty() {
-        None
-    } else {
-        Some(model.expand(cache, rows.len())?)
-    };
-    let mut cache_rows: Vec<usize> = (0..rows.len()).collect();
-    let mut steps = 0;
-    while let Some(current) = cache.take() {
-        if active.is_empty() {
-            break;
+    fn into_candidate(self) -> Candidate {
+        let count = self.token_ids.len();
+        Candidate {
+            index: self.index,
+            text: self.text,
+            finish_reason: self.finish.unwrap_or(FinishReason::Length),
+            token_count: count,
+            sum_logprob: self.sum_logprob,
+            mean_logprob: if count == 0 {
+                0.0
+            } else {
+                self.sum_logprob / count as f64
+            },
+            token_ids: self.token_ids,
+            decode_ms: self.decode_ms,
         }
-        // Drop finished rows from the cache before paying for them again.
-        let current = if cache_rows != active {
-            let keep: Vec<usize> = active
-                .iter()
-                .map(|a| cache_rows.iter().position(|c| c == a).unwrap_or(0))
-                .collect();
-            cache_rows = active.clone();
-            model.retain(current, &keep)?
-        } else {
-            current
-        };
-        let tokens: Vec<u32> = active
-            .iter()
-            .map(|&i| *rows[i].token_ids.last().unwrap_or(&0))
-            .collect();
-        let (next, logits) = model.step(current, &tokens)?;
-        steps += 1;
-        for (slot, &i) in active.iter().enumerate() {
-            let row_logits = &logits[slot * vocab..(slot + 1) * vocab];
-            rows[i].advance(row_logits, eos_token_ids, decode_start, &mut on_token)?;
-        }
-        active.retain(|&i| rows[i].finish.is_none());
-        cache = Some(next);
+    }
+}
+
+/// A prompt of a continuous batch while its rows are in flight.
+struct InFlight {
+    prompt_ids: Vec<u32>,
+    candidates: Vec<Option<Candidate>>,
+    left: usize,
+    prefill_ms: f64,
+    decode_start: Instant,
+    steps: usize,
+}
+
+impl InFlight {
+    fn finish(&mut self, row: Row<'_>) {
+        let index = row.index;
+        self.candidates[index] = Some(row.into_candidate());
+        self.left -= 1;
     }
 
-    let decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
-    let candidates: Vec<Candidate> = rows
-        .into_iter()
-        .map(|r| {
-            let count = r.token_ids.len();
-            Candidate {
-                index: r.index,
-                text: r.text,
-                finish_reason: r.finish.unwrap_or(FinishReason::Length),
-                token_count: count,
-                sum_logprob: r.sum_logprob,
-                mean_logprob: if count == 0 {
-                    0.0
+    fn into_generation(self) -> Generation {
+        let candidates: Vec<Candidate> = self.candidates.into_iter().flatten().collect();
+        let generated_tokens = candidates.iter().map(|c| c.token_count).sum();
+        Generation {
+            prompt_token_ids: self.prompt_ids,
+            candidates,
+            prefill_ms: self.prefill_ms,
+            decode_ms: self.decode_start.elapsed().as_secs_f64() * 1000.0,
+            steps: self.steps,
+            generated_tokens,
+        }
+    }
+}
+
+fn check_request(prompt_ids: &[u32], params: &[DecodingParams]) -> Result<()> {
+    if params.is_empty() {
+        return Err(InferenceError::Request(
+            "ask for at least one candidate".into(),
+        ));
+    }
+    if prompt_ids.is_empty() {
+        return Err(InferenceError::Request("the prompt has no tokens".into()));
+    }
+    params.iter().try_for_each(DecodingParams::validate)?;
+    Ok(())
+}
+
+/// Generates one candidate per entry of `params` from `prompt_ids`, sharing one prefill.
+pub fn generate<M: LanguageModel>(
+    model: &mut M,
+    tokenizer: &Tokenizer,
+    eos_token_ids: &[u32],
+    prompt_ids: &[u32],
+    params: &[DecodingParams],
+    on_token: impl FnMut(TokenEvent<'_>),
+) -> Result<Generation> {
+    check_request(prompt_ids, params)?;
+    let request = [BatchRequest {
+        prompt_ids: prompt_ids.to_vec(),
+        params: params.to_vec(),
+    }];
+    let mut out = None;
+    generate_continuous(
+        model,
+        tokenizer,
+        eos_token_ids,
+        &request,
+        params.len(),
+        on_token,
+        |_, generation| {
+            out = Some(generation);
+            Ok(())
+        },
+    )?;
+    out.ok_or_else(|| InferenceError::Request("the generation ended without a result".into()))
+}
+
+/// Continuous batching over many prompts: up to `max_rows` rows in flight (a prompt with more
+/// candidates than that runs alone), drawn from the prompts in order. Each prompt is prefilled
+/// once and its rows join the batch; finished rows leave it; the next prompts join as soon as
+/// their rows fit. `on_done(i, generation)` receives prompt `i`'s candidates as soon as its last
+/// row finishes (so prompts complete out of order); an error from it stops the batch. Requests
+/// are checked before any compute.
+pub fn generate_continuous<M: LanguageModel>(
+    model: &mut M,
+    tokenizer: &Tokenizer,
+    eos_token_ids: &[u32],
+    requests: &[BatchRequest],
+    max_rows: usize,
+    mut on_token: impl FnMut(TokenEvent<'_>),
+    mut on_done: impl FnMut(usize, Generation) -> Result<()>,
+) -> Result<()> {
+    for r in requests {
+        check_request(&r.prompt_ids, &r.params)?;
+    }
+    let vocab = model.vocab_size();
+    let mut flights: Vec<Option<InFlight>> = (0..requests.len()).map(|_| None).collect();
+    // The rows in the cache, in cache order.
+    let mut batch: Vec<Row<'_>> = Vec::new();
+    let mut cache: Option<M::Cache> = None;
+    let mut next = 0;
+    loop {
+        // Admit whole prompts while their rows fit.
+        while next < requests.len()
+            && (batch.is_empty() || batch.len() + requests[next].params.len() <= max_rows)
+        {
+            let (i, request) = (next, &requests[next]);
+            next += 1;
+            let started = Instant::now();
+            let (one, first_logits) = model.prefill(&request.prompt_ids)?;
+            let decode_start = Instant::now();
+            let mut flight = InFlight {
+                prompt_ids: request.prompt_ids.clone(),
+                candidates: vec![None; request.params.len()],
+                left: request.params.len(),
+                prefill_ms: started.elapsed().as_secs_f64() * 1000.0,
+                decode_start,
+                steps: 0,
+            };
+            // The first token of every row comes from the shared prefill logits.
+            let mut live = Vec::with_capacity(request.params.len());
+            for (index, p) in request.params.iter().enumerate() {
+                let mut row = Row::new(tokenizer, i, index, p, &request.prompt_ids, vocab);
+                row.advance(&first_logits, eos_token_ids, decode_start, &mut on_token)?;
+                if row.finish.is_some() {
+                    flight.finish(row);
                 } else {
-                    r.sum_logprob / count as f64
-                },
-                token_ids: r.token_ids,
-                decode_ms: r.decode_ms,
+                    live.push(row);
+                }
             }
-        })
-        .collect();
-    let generated_tokens = candidates.iter().map(|c| c.token_count).sum();
-    Ok(Generation {
-        prompt_token_ids: prompt_ids.to_vec(),
-        candidates,
-        prefill_ms,
-        decode_ms,
-        steps,
-        generated_tokens,
-    })
+            if !live.is_empty() {
+                let rows = model.expand(one, live.len())?;
+                cache = Some(match cache.take() {
+                    None => rows,
+                    Some(current) => model.join(current, rows)?,
+                });
+                batch.extend(live);
+            }
+            if flight.left == 0 {
+                on_done(i, flight.into_generation())?;
+            } else {
+                flights[i] = Some(flight);
+            }
+        }
+        let Some(current) = cache.take() else {
+            if next >= requests.len() {
+                return Ok(());
+            }
+            continue;
+        };
+        let tokens: Vec<u32> = batch
+            .iter()
+            .map(|r| *r.token_ids.last().unwrap_or(&0))
+            .collect();
+        let (stepped, logits) = model.step(current, &tokens)?;
+        for flight in flights.iter_mut().flatten() {
+            flight.steps += 1;
+        }
+        for (slot, row) in batch.iter_mut().enumerate() {
+            let start = flights[row.request]
+                .as_ref()
+                .map_or_else(Instant::now, |f| f.decode_start);
+            let row_logits = &logits[slot * vocab..(slot + 1) * vocab];
+            row.advance(row_logits, eos_token_ids, start, &mut on_token)?;
+        }
+        if batch.iter().all(|r| r.finish.is_none()) {
+            cache = Some(stepped);
+            continue;
+        }
+        // Finished rows leave the batch (and the cache) before the next step.
+        let keep: Vec<usize> = (0..batch.len())
+            .filter(|&slot| batch[slot].finish.is_none())
+            .collect();
+        let mut completed = Vec::new();
+        let mut remaining = Vec::with_capacity(keep.len());
+        for row in batch.drain(..) {
+            if row.finish.is_none() {
+                remaining.push(row);
+                continue;
+            }
+            let request = row.request;
+            if let Some(flight) = flights[request].as_mut() {
+                flight.finish(row);
+                if flight.left == 0 {
+                    completed.push(request);
+                }
+            }
+        }
+        batch = remaining;
+        if !batch.is_empty() {
+            cache = Some(model.retain(stepped, &keep)?);
+        }
+        for i in completed {
+            if let Some(flight) = flights[i].take() {
+                on_done(i, flight.into_generation())?;
+            }
+        }
+    }
 }
 
 /// Per-token log-probabilities of a response under a model (teacher forcing).
@@ -378,6 +515,10 @@ mod tests {
         fn retain(&mut self, cache: Self::Cache, keep: &[usize]) -> Result<Self::Cache> {
             Ok(keep.iter().map(|&i| cache[i].clone()).collect())
         }
+        fn join(&mut self, mut a: Self::Cache, b: Self::Cache) -> Result<Self::Cache> {
+            a.extend(b);
+            Ok(a)
+        }
         fn full_logits(&mut self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
             Ok(sequences
                 .iter()
@@ -434,6 +575,92 @@ mod tests {
             .candidates
             .iter()
             .all(|c| c.mean_logprob < 0.0 && c.mean_logprob > -0.1));
+    }
+
+    #[test]
+    fn continuous_batching_admits_prompts_as_rows_leave_and_keeps_each_rows_text() {
+        let mut model = Scripted {
+            prefills: 0,
+            rows_stepped: Vec::new(),
+        };
+        let requests = vec![
+            BatchRequest {
+                prompt_ids: vec![0, 1],
+                params: vec![DecodingParams::greedy(2), DecodingParams::greedy(5)],
+            },
+            BatchRequest {
+                prompt_ids: vec![3],
+                params: vec![DecodingParams::greedy(3), DecodingParams::greedy(3)],
+            },
+        ];
+        let mut done = Vec::new();
+        generate_continuous(
+            &mut model,
+            &tokenizer(),
+            &[EOS],
+            &requests,
+            3,
+            |_| (),
+            |i, g| {
+                done.push((i, g));
+                Ok(())
+            },
+        )
+        .expect("generate");
+        assert_eq!(model.prefills, 2);
+        // The second prompt's two rows wait until the first prompt's short row has left, then
+        // join the long one: 2 rows, then 3, 3, and the long row alone.
+        assert_eq!(model.rows_stepped, vec![2, 3, 3, 1]);
+        // The second prompt completes first.
+        let order: Vec<usize> = done.iter().map(|(i, _)| *i).collect();
+        assert_eq!(order, [1, 0]);
+        let (_, b) = &done[0];
+        let (_, a) = &done[1];
+        assert_eq!(a.candidates[1].token_ids, vec![2, 3, 4, 5, 6]);
+        assert_eq!(b.candidates[0].token_ids, vec![4, 5, 6]);
+        assert_eq!((a.steps, b.steps), (4, 2));
+        // The same as each prompt alone.
+        for (i, g) in &done {
+            let alone = generate(
+                &mut model,
+                &tokenizer(),
+                &[EOS],
+                &requests[*i].prompt_ids,
+                &requests[*i].params,
+                |_| (),
+            )
+            .expect("alone");
+            assert_eq!(
+                alone.candidates,
+                g.candidates
+                    .iter()
+                    .map(|c| Candidate {
+                        decode_ms: alone.candidates[c.index].decode_ms,
+                        ..c.clone()
+                    })
+                    .collect::<Vec<_>>()
+            );
+        }
+        // A bad request anywhere is refused before any compute.
+        let prefills = model.prefills;
+        let bad = vec![
+            requests[0].clone(),
+            BatchRequest {
+                prompt_ids: vec![],
+                params: vec![DecodingParams::greedy(1)],
+            },
+        ];
+        assert!(generate_continuous(
+            &mut model,
+            &tokenizer(),
+            &[EOS],
+            &bad,
+            8,
+            |_| (),
+            |_, _| Ok(())
+        )
+        .is_err());
+        assert_eq!(model.prefills, prefills);
     }
 
     #[test]

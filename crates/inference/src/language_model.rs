@@ -3,9 +3,10 @@
 
 use crate::error::Result;
 
-/// A causal LM with a key/value cache whose rows (sequences) decode in lockstep.
+/// A causal LM with a key/value cache whose rows (sequences) decode in lockstep, one token per
+/// row per step; rows of different prompts may have different lengths (left-padded).
 pub trait LanguageModel {
-    /// The key/value cache of a batch of rows that all have the same length.
+    /// The key/value cache of a batch of rows.
     type Cache;
 
     fn vocab_size(&self) -> usize;
@@ -21,6 +22,11 @@ pub trait LanguageModel {
 
     /// Keeps only the rows at `keep` (finished rows stop costing compute).
     fn retain(&mut self, cache: Self::Cache, keep: &[usize]) -> Result<Self::Cache>;
+
+    /// Appends `b`'s rows after `a`'s (continuous batching: a new prompt's rows join a batch in
+    /// flight). Each row keeps its own positions: the shorter cache is left-padded to the other's
+    /// length and the padding is masked in every later step.
+    fn join(&mut self, a: Self::Cache, b: Self::Cache) -> Result<Self::Cache>;
 
     /// Teacher forcing without a cache: for each sequence, the logits of every position
     /// (`len × vocab`, row-major).

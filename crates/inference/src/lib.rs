@@ -18,7 +18,10 @@ pub mod worker;
 
 pub use engine::{Engine, PromptInput};
 pub use error::InferenceError;
-pub use generate::{generate, score, Candidate, FinishReason, Generation, Score, TokenEvent};
+pub use generate::{
+    generate, generate_continuous, score, BatchRequest, Candidate, FinishReason, Generation, Score,
+    TokenEvent,
+};
 pub use language_model::LanguageModel;
 pub use model::ModelDir;
 pub use onnx::OnnxDecoder;

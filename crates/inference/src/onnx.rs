@@ -34,10 +34,13 @@ pub struct OnnxDecoder {
 }
 
 /// The cache of a batch of rows: per layer (key, value), each `[rows, kv_heads, len, head_dim]`.
+/// Rows of different prompts share one length: a shorter row is left-padded, and `pad[r]` says
+/// how many of row `r`'s first positions are padding (masked, and not counted in its positions).
 pub struct KvCache {
     layers: Vec<(DynValue, DynValue)>,
     rows: usize,
     len: usize,
+    pad: Vec<usize>,
 }
 
 impl KvCache {
@@ -193,6 +196,7 @@ impl OnnxDecoder {
             layers,
             rows,
             len: 0,
+            pad: vec![0; rows],
         })
     }
 
@@ -207,18 +211,23 @@ impl OnnxDecoder {
     ) -> Result<(KvCache, ArrayD<f32>)> {
         let past = cache.len;
         let total = past + seq;
+        let pad = cache.pad;
         let input_ids = Tensor::from_array(
             Array::from_shape_vec((rows, seq), ids.to_vec())
                 .map_err(|e| InferenceError::Ort(e.to_string()))?,
         )?;
-        let mask = Tensor::from_array(Array::<i64, _>::ones((rows, total)))?;
+        // Padding positions (before a row's first real one) are masked out.
+        let mask = Tensor::from_array(Array::<i64, _>::from_shape_fn((rows, total), |(r, p)| {
+            i64::from(p >= pad[r])
+        }))?;
         let mut inputs: Vec<(Cow<'static, str>, SessionInputValue<'static>)> = vec![
             ("input_ids".into(), input_ids.into_dyn().into()),
             ("attention_mask".into(), mask.into_dyn().into()),
         ];
         if self.has_position_ids {
-            let positions: Vec<i64> = (0..rows)
-                .flat_map(|_| (past..total).map(|p| p as i64))
+            let positions: Vec<i64> = pad
+                .iter()
+                .flat_map(|&p| (past - p..total - p).map(|q| q as i64))
                 .collect();
             let positions = Array::from_shape_vec((rows, seq), positions)
                 .map_err(|e| InferenceError::Ort(e.to_string()))?;
@@ -251,6 +260,7 @@ impl OnnxDecoder {
                 layers,
                 rows,
                 len: total,
+                pad,
             },
             logits,
         ))
@@ -301,10 +311,11 @@ impl OnnxDecoder {
         Ok(logits.try_extract_array::<f32>()?.to_owned())
     }
 
+    /// A new cache from `cache`'s arrays mapped by `f`, with the given rows, length and padding.
     fn map_cache(
         &self,
         cache: KvCache,
-        rows: usize,
+        (rows, len, pad): (usize, usize, Vec<usize>),
         f: impl Fn(ndarray::ArrayViewD<'_, f32>) -> ArrayD<f32>,
     ) -> Result<KvCache> {
         let mut layers = Vec::with_capacity(cache.layers.len());
@@ -316,7 +327,8 @@ impl OnnxDecoder {
         Ok(KvCache {
             layers,
             rows,
-            len: cache.len,
+            len,
+            pad,
         })
     }
 }
@@ -348,7 +360,8 @@ impl LanguageModel for OnnxDecoder {
         if n == cache.rows {
             return Ok(cache);
         }
-        self.map_cache(cache, n, |a| {
+        let (len, pad) = (cache.len, vec![cache.pad.first().copied().unwrap_or(0); n]);
+        self.map_cache(cache, (n, len, pad), |a| {
             let mut shape = a.shape().to_vec();
             shape[0] = n;
             a.broadcast(IxDyn(&shape))
@@ -368,7 +381,60 @@ impl LanguageModel for OnnxDecoder {
         if keep.len() == cache.rows {
             return Ok(cache);
         }
-        self.map_cache(cache, keep.len(), |a| a.select(Axis(0), keep))
+        // Padding every kept row has (the longest rows left) is cut off the front.
+        let pad: Vec<usize> = keep.iter().map(|&r| cache.pad[r]).collect();
+        let cut = pad.iter().copied().min().unwrap_or(0);
+        let shape = (
+            keep.len(),
+            cache.len - cut,
+            pad.iter().map(|p| p - cut).collect(),
+        );
+        self.map_cache(cache, shape, |a| {
+            a.select(Axis(0), keep)
+                .slice_axis(Axis(2), ndarray::Slice::from(cut..))
+                .to_owned()
+        })
+    }
+
+    fn join(&mut self, a: KvCache, b: KvCache) -> Result<KvCache> {
+        let len = a.len.max(b.len);
+        let rows = a.rows + b.rows;
+        let (shift_a, shift_b) = (len - a.len, len - b.len);
+        let mut pad: Vec<usize> = a.pad.iter().map(|p| p + shift_a).collect();
+        pad.extend(b.pad.iter().map(|p| p + shift_b));
+        // Row blocks stacked, each right-aligned in the longer length (zeros before it).
+        let place =
+            |out: &mut ArrayD<f32>, x: &DynValue, from: usize, shift: usize| -> Result<()> {
+                let x = x.try_extract_array::<f32>()?;
+                let to = from + x.shape()[0];
+                out.slice_each_axis_mut(|ax| match ax.axis.index() {
+                    0 => ndarray::Slice::from(from..to),
+                    2 => ndarray::Slice::from(shift..),
+                    _ => ndarray::Slice::from(..),
+                })
+                .assign(&x);
+                Ok(())
+            };
+        let mut layers = Vec::with_capacity(a.layers.len());
+        for ((ak, av), (bk, bv)) in a.layers.iter().zip(&b.layers) {
+            let mut pair = Vec::with_capacity(2);
+            for (x, y) in [(ak, bk), (av, bv)] {
+                let dims = x.try_extract_array::<f32>()?.shape().to_vec();
+                let mut out = ArrayD::<f32>::zeros(IxDyn(&[rows, dims[1], len, dims[3]]));
+                place(&mut out, x, 0, shift_a)?;
+                place(&mut out, y, a.rows, shift_b)?;
+                pair.push(Tensor::from_array(out)?.into_dyn());
+            }
+            let v = pair.pop().expect("two");
+            let k = pair.pop().expect("two");
+            layers.push((k, v));
+        }
+        Ok(KvCache {
+            layers,
+            rows,
+            len,
+            pad,
+        })
     }
 
     fn full_logits(&mut self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {

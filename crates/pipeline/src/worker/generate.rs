@@ -1,5 +1,6 @@
-//! Generation runs: each prompt's missing candidates, generated in one batch per distinct prompt
-//! text and stored in one statement.
+//! Generation runs: the missing candidates of a chunk's prompts, generated with continuous
+//! batching (up to 32 rows in flight on the CPU, 256 on CUDA, drawn from several prompts; one
+//! request per distinct prompt text) and stored as each request completes.
 
 use super::{
     blocking, lock, payload,
@@ -15,7 +16,8 @@ use pairwise_core::{
     ChatMessage,
 };
 use pairwise_inference::{
-    chat_template::Message, remote::ChatOptions, DecodingParams, RemoteModel,
+    chat_template::Message, remote::ChatOptions, BatchRequest, DecodingParams, Generation,
+    Provider, RemoteModel,
 };
 use pairwise_store::{
     candidates::{self, NewCandidate},
@@ -64,14 +66,20 @@ impl Worker {
             )
             .await?;
         }
-        // Resume: a prompt's candidates are stored in one statement, so a prompt is either
-        // complete or has whatever an earlier attempt stored; count complete ones as done.
+        // Resume: a prompt's candidates are stored per request (prompt text), so a prompt is
+        // either complete or has whatever an earlier attempt stored; count complete ones as done.
+        let max_rows = if provider == Provider::Cuda.as_str() {
+            CUDA_ROWS
+        } else {
+            CPU_ROWS
+        };
         for chunk in prompt_ids.chunks(64) {
             let loaded: HashMap<i64, prompt::Model> = prompts::get_many(&self.db, chunk)
                 .await?
                 .into_iter()
                 .map(|p| (p.id, p))
                 .collect();
+            let mut work = Vec::new();
             for prompt_id in chunk {
                 progress.check()?;
                 let missing = self.missing(job, &payload, *prompt_id).await?;
@@ -84,13 +92,16 @@ impl Worker {
                     self.advance(progress, 1, 0).await?;
                     continue;
                 };
-                let (rows, tokens) = generate_for_prompt(
-                    &engine, job, &payload, prompt, &missing, &version, &provider,
-                )
-                .await?;
-                candidates::insert(&self.db, rows).await?;
-                self.advance(progress, 1, tokens).await?;
+                work.push((prompt, missing));
             }
+            let batch = Batch {
+                job,
+                payload: &payload,
+                version: &version,
+                provider: &provider,
+            };
+            self.generate_batch(&engine, &batch, &work, max_rows, progress)
+                .await?;
         }
         Ok(version)
     }
@@ -127,56 +138,135 @@ impl Worker {
     }
 }
 
-/// Generates the missing candidates of one prompt: one batch per distinct prompt text (the plain
-/// prompt for conservative and diverse rows, one per adversarial transform).
-async fn generate_for_prompt(
-    engine: &SharedEngine,
-    job: &job::Model,
-    payload: &GeneratePayload,
-    prompt: &prompt::Model,
-    missing: &[PlannedCandidate],
-    version: &str,
-    provider: &str,
-) -> Result<(Vec<NewCandidate>, i64)> {
-    let mut groups: BTreeMap<Option<String>, Vec<PlannedCandidate>> = BTreeMap::new();
-    for c in missing {
-        groups
-            .entry(c.transform.map(|t| t.id()))
-            .or_default()
-            .push(*c);
-    }
-    let mut rows = Vec::new();
-    let mut tokens = 0i64;
-    for planned in groups.into_values() {
-        let mut messages = messages_of(prompt);
-        if let Some(t) = planned[0].transform {
-            if let Some(last) = ChatMessage::last_user_mut(&mut messages) {
-                last.content = t.apply(&last.content);
+/// Rows in flight of a continuous batch on the CPU and on CUDA.
+const CPU_ROWS: usize = 32;
+const CUDA_ROWS: usize = 256;
+
+/// What every candidate of a batch records.
+struct Batch<'a> {
+    job: &'a job::Model,
+    payload: &'a GeneratePayload,
+    version: &'a str,
+    provider: &'a str,
+}
+
+/// One request of a batch: a prompt's candidates that share one prompt text (the plain prompt
+/// for conservative and diverse rows, one per adversarial transform).
+struct Group {
+    /// Index of the prompt in the batch's work.
+    prompt: usize,
+    planned: Vec<PlannedCandidate>,
+    params: Vec<DecodingParams>,
+    messages: Vec<ChatMessage>,
+}
+
+impl Worker {
+    /// Generates the missing candidates of `work`'s prompts with continuous batching; a
+    /// request's candidates are stored as soon as it completes, and a prompt counts as done
+    /// once all of its requests are stored. A lost chunk stops the batch at the next completion.
+    async fn generate_batch(
+        &self,
+        engine: &SharedEngine,
+        batch: &Batch<'_>,
+        work: &[(&prompt::Model, Vec<PlannedCandidate>)],
+        max_rows: usize,
+        progress: &Progress,
+    ) -> Result<()> {
+        let mut groups = Vec::new();
+        let mut pending = vec![0usize; work.len()];
+        for (w, (prompt, missing)) in work.iter().enumerate() {
+            let mut by_text: BTreeMap<Option<String>, Vec<PlannedCandidate>> = BTreeMap::new();
+            for c in missing {
+                by_text
+                    .entry(c.transform.map(|t| t.id()))
+                    .or_default()
+                    .push(*c);
+            }
+            for planned in by_text.into_values() {
+                let mut messages = messages_of(prompt);
+                if let Some(t) = planned[0].transform {
+                    if let Some(last) = ChatMessage::last_user_mut(&mut messages) {
+                        last.content = t.apply(&last.content);
+                    }
+                }
+                let params = planned
+                    .iter()
+                    .map(|c| DecodingParams {
+                        sampling: batch.payload.presets[&c.path],
+                        max_new_tokens: batch.payload.max_new_tokens,
+                        seed: candidate_seed(batch.payload.seed, prompt.id, c.index),
+                        stop: Vec::new(),
+                    })
+                    .collect();
+                groups.push(Group {
+                    prompt: w,
+                    planned,
+                    params,
+                    messages,
+                });
+                pending[w] += 1;
             }
         }
-        let params: Vec<DecodingParams> = planned
+        let inputs: Vec<(Vec<ChatMessage>, Vec<DecodingParams>)> = groups
             .iter()
-            .map(|c| DecodingParams {
-                sampling: payload.presets[&c.path],
-                max_new_tokens: payload.max_new_tokens,
-                seed: candidate_seed(payload.seed, prompt.id, c.index),
-                stop: Vec::new(),
-            })
+            .map(|g| (g.messages.clone(), g.params.clone()))
             .collect();
-        let request = params.clone();
-        let generation = blocking(engine, move |e| {
-            let input = prompt_input(e, &messages);
-            let ids = e.encode_prompt(&input)?;
-            e.generate(&ids, &request, |_| ())
-        })
-        .await?;
-        tokens += generation.generated_tokens as i64;
-        for out in generation.candidates {
-            let plan = planned[out.index];
-            let p = &params[out.index];
-            rows.push(NewCandidate {
-                project_id: job.project_id,
-                job_id: job.id,
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Generation)>();
+        let generate = blocking(engine, move |e| {
+            let requests = inputs
+                .into_iter()
+                .map(|(messages, params)| {
+                    let input = prompt_input(e, &messages);
+                    Ok(BatchRequest {
+                        prompt_ids: e.encode_prompt(&input)?,
+                        params,
+                    })
+                })
+                .collect::<pairwise_inference::error::Result<Vec<_>>>()?;
+            e.generate_continuous(&requests, max_rows, false, |i, generation| {
+                tx.send((i, generation)).map_err(|_| {
+                    pairwise_inference::InferenceError::Request("the run stopped".into())
+                })
+            })
+        });
+        let store = async {
+            let mut tokens = vec![0i64; work.len()];
+            while let Some((i, generation)) = rx.recv().await {
+                let group = &groups[i];
+                tokens[group.prompt] += generation.generated_tokens as i64;
+                let rows = candidate_rows(batch, work[group.prompt].0, group, generation);
+                candidates::insert(&self.db, rows).await?;
+                pending[group.prompt] -= 1;
+                if pending[group.prompt] == 0 {
+                    self.advance(progress, 1, tokens[group.prompt]).await?;
+                }
+            }
+            Ok::<(), PipelineError>(())
+        };
+        // Storing stops first on a lost chunk (dropping the receiver stops the generation).
+        let (generated, stored) = tokio::join!(generate, store);
+        stored?;
+        generated
+    }
+}
+
+/// The candidates of one completed request, as stored.
+fn candidate_rows(
+    batch: &Batch<'_>,
+    prompt: &prompt::Model,
+    group: &Group,
+    generation: Generation,
+) -> Vec<NewCandidate> {
+    let prefill_ms = generation.prefill_ms;
+    generation
+        .candidates
+        .into_iter()
+        .map(|out| {
+            let plan = group.planned[out.index];
+            let p = &group.params[out.index];
+            NewCandidate {
+                project_id: batch.job.project_id,
+                job_id: batch.job.id,
                 prompt_id: prompt.id,
                 path: plan.path.as_str().into(),
                 idx: plan.index as i32,
@@ -184,20 +274,19 @@ async fn generate_for_prompt(
                 text: storable(out.text),
                 params: serde_json::to_string(p).unwrap_or_default(),
                 seed: p.seed,
-                model_version: version.to_owned(),
-                provider: provider.to_owned(),
+                model_version: batch.version.to_owned(),
+                provider: batch.provider.to_owned(),
                 finish_reason: serde_json::to_value(out.finish_reason)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default(),
                 token_count: out.token_count as i32,
                 mean_logprob: out.mean_logprob,
-                prefill_ms: generation.prefill_ms,
+                prefill_ms,
                 decode_ms: out.decode_ms,
-            });
-        }
-    }
-    Ok((rows, tokens))
+            }
+        })
+        .collect()
 }
 
 impl Worker {
