@@ -19,7 +19,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: bench-annotate bench-postgres setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate bench-postgres bench-peers setup-label-studio setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets setup-sandbox exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -208,6 +208,19 @@ bench-postgres: setup-postgres setup-models
 	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench annotate --annotators 50 --seconds 60
 	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench annotate --annotators 50 --seconds 30 --think-ms 0 --out bench/results/annotate-load-saturated-postgres.json
 	./target/release/pairwise --database-url $(PAIRWISE_TEST_PG) bench datasets --pairs 1000000
+
+# The peer benchmark: Label Studio (PyPI, its default SQLite) in its own venv, started on a free
+# localhost port with a fresh data directory; the same 100,000 HH-style pairs imported and exported
+# by Pairwise (CLI, TRL) and by Label Studio (REST API, JSON). bench/results/peers-label-studio.json.
+LABEL_STUDIO_VERSION := 1.23.2
+setup-label-studio:
+	@test -x .tools/ls-venv/bin/python || python3 -m venv .tools/ls-venv
+	@.tools/ls-venv/bin/python -c "import label_studio, sys; sys.exit(label_studio.__version__ != '$(LABEL_STUDIO_VERSION)')" 2>/dev/null || \
+		.tools/ls-venv/bin/pip install --quiet --disable-pip-version-check label-studio==$(LABEL_STUDIO_VERSION)
+
+bench-peers: setup-label-studio
+	@test -x target/release/pairwise || cargo build --release -p server
+	python3 bench/label_studio_peer.py --pairs 100000
 
 # On a machine with an NVIDIA GPU: the CUDA build of ONNX Runtime from PyPI (onnxruntime-gpu 1.31.1
 # with its CUDA 13 / cuDNN wheels), then scripts/models/gpu_check.sh: greedy parity CUDA vs CPU on

@@ -326,7 +326,13 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                     let percent = (r.done * 100).checked_div(r.total).unwrap_or(0);
                     let mode = r.payload.get("mode").or_else(|| r.payload.get("builder")).and_then(|m| m.as_str()).map(str::to_owned);
                     let results = match r.kind.as_str() {
-                        "generate" => r.summary.get("candidates").map(|c| format!("{c} candidates")).unwrap_or_default(),
+                        "generate" => [
+                            r.summary.get("candidates").map(|c| format!("{c} candidates")),
+                            r.summary.get("refusals").and_then(|n| n.as_u64()).filter(|n| *n > 0).map(|n| format!(
+                                "{n} refusals, {} templated",
+                                r.summary.get("templated_refusals").and_then(|t| t.as_u64()).unwrap_or(0)
+                            )),
+                        ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                         "build" => build_results(&r.summary),
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),

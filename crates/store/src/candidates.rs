@@ -107,6 +107,37 @@ pub async fn count_for_job(db: &impl ConnectionTrait, job_id: i64) -> Result<u64
         .await?)
 }
 
+/// Refusals among a generation run's candidates, by the rule-based classifier: `(refusals,
+/// templated refusals)` — a templated one gives no reason or no safe alternative. Read a page of
+/// texts at a time.
+pub async fn refusals_of_job(db: &impl ConnectionTrait, job_id: i64) -> Result<(u64, u64)> {
+    const PAGE: u64 = 2000;
+    let (mut refusals, mut templated, mut after) = (0, 0, i64::MIN);
+    loop {
+        let page: Vec<(i64, String)> = candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Id)
+            .column(candidate::Column::Text)
+            .filter(candidate::Column::JobId.eq(job_id))
+            .filter(candidate::Column::Id.gt(after))
+            .order_by_asc(candidate::Column::Id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (_, text) in &page {
+            if pairwise_core::refusal::refuses(text) {
+                refusals += 1;
+                templated += u64::from(pairwise_core::refusal::is_templated_refusal(text));
+            }
+        }
+        match page.last() {
+            Some((id, _)) if page.len() as u64 == PAGE => after = *id,
+            _ => return Ok((refusals, templated)),
+        }
+    }
+}
+
 /// Every candidate of the given generation runs (or of the whole project), by prompt and index.
 pub async fn for_runs(
     db: &impl ConnectionTrait,

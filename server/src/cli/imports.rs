@@ -104,21 +104,12 @@ pub async fn run(
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             });
-            let is_parquet = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-            // Parquet rows come straight from the Arrow arrays (no JSON text in between).
-            let rows = if is_parquet {
-                let rows = pairwise_pipeline::parquet_io::ParquetRows::open(handle)
+            // Parquet (by its magic bytes) comes straight from the Arrow arrays; JSONL through
+            // the progress bar.
+            let wrap_bar = bar.clone();
+            let rows =
+                pairwise_pipeline::PairRows::open(handle, move |f| Box::new(wrap_bar.wrap_read(f)))
                     .with_context(|| format!("{}: nothing was imported", file.display()))?;
-                pairwise_pipeline::PairRows::Parquet(rows)
-            } else {
-                pairwise_pipeline::PairRows::Lines(
-                    pairwise_pipeline::maybe_gunzip(bar.wrap_read(handle))
-                        .context("reading the file")?,
-                )
-            };
             let result = pairwise_pipeline::import_pair_rows(
                 db,
                 &project,

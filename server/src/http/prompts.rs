@@ -163,15 +163,6 @@ pub struct PairImportQuery {
     pub source: Option<String>,
 }
 
-/// The body's first bytes say Parquet (`PAR1`); else JSONL, gzip or plain.
-fn is_parquet(file: &tempfile::NamedTempFile) -> Result<bool, ApiError> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    let mut f = file.reopen().map_err(internal)?;
-    let n = f.read(&mut magic).map_err(internal)?;
-    Ok(n == 4 && &magic == b"PAR1")
-}
-
 async fn import_pair_body(
     state: &AppState,
     caller: Caller,
@@ -187,7 +178,6 @@ async fn import_pair_body(
     let options = upload::PairFileOptions {
         format: query.format,
         gold,
-        parquet: is_parquet(&tmp)?,
         source: query.source.as_deref().unwrap_or("api"),
     };
     Ok(Json(

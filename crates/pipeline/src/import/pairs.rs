@@ -142,6 +142,31 @@ pub enum PairRows {
 }
 
 impl PairRows {
+    /// The rows of a pair file, whatever its name says: Parquet when it starts with Parquet's
+    /// magic bytes `PAR1`, else JSONL (gzip undone). `wrap` wraps the text reader (a progress
+    /// bar). A file that cannot be read, or Parquet that is not readable, is an error saying so.
+    pub fn open(
+        mut file: std::fs::File,
+        wrap: impl FnOnce(std::fs::File) -> Box<dyn Read + Send>,
+    ) -> std::io::Result<Self> {
+        use std::io::{Seek, SeekFrom};
+        let mut magic = [0u8; 4];
+        let mut n = 0;
+        while n < magic.len() {
+            match file.read(&mut magic[n..])? {
+                0 => break,
+                read => n += read,
+            }
+        }
+        file.seek(SeekFrom::Start(0))?;
+        if n == magic.len() && &magic == b"PAR1" {
+            return ParquetRows::open(file)
+                .map(PairRows::Parquet)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()));
+        }
+        maybe_gunzip(wrap(file)).map(PairRows::Lines)
+    }
+
     fn parse(self, format: PairFormat, tx: Batches<HashedPair>) {
         match self {
             PairRows::Lines(reader) => parse_batches(json_lines(reader), format, tx),

@@ -128,9 +128,14 @@ impl Worker {
         } else {
             provider
         };
+        // Refusals, and templated ones (no reason or no safe alternative), among the answers.
+        let (refusals, templated) = candidates::refusals_of_job(&self.db, job.id).await?;
         Ok(serde_json::json!({
             "prompts": payload.prompt_ids.len(),
             "candidates": stored,
+            "refusals": refusals,
+            "templated_refusals": templated,
+            "templated_refusal_share": (refusals > 0).then(|| templated as f64 / refusals as f64),
             "tokens": tokens,
             "model_version": model_version,
             "provider": provider,

@@ -26,7 +26,7 @@ async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
     use pairwise_core::ExportFormat;
     use pairwise_pipeline::{
         import_pair_rows,
-        parquet_io::{export_version_parquet, ParquetLines, ParquetRows},
+        parquet_io::{export_version_parquet, ParquetLines},
         PairRows,
     };
     for t in TestDb::all().await {
@@ -75,10 +75,13 @@ async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
             let back = projects::create(db, &name, "", None)
                 .await
                 .expect("project");
-            let file =
-                std::fs::File::open(dir.path().join(format!("{format}.parquet"))).expect("file");
-            // Rows straight from the Arrow arrays (what `pairwise import pairs F.parquet` does).
-            let rows = PairRows::Parquet(ParquetRows::open(file).expect("parquet"));
+            // Whatever the name says: Parquet is known by its magic bytes, and its rows come
+            // straight from the Arrow arrays (what the CLI, the upload form and REST do).
+            let renamed = dir.path().join(format!("{format}.jsonl"));
+            std::fs::copy(dir.path().join(format!("{format}.parquet")), &renamed).expect("copy");
+            let file = std::fs::File::open(&renamed).expect("file");
+            let rows = PairRows::open(file, |f| Box::new(f)).expect("open");
+            assert!(matches!(rows, PairRows::Parquet(_)), "{format}");
             let report =
                 import_pair_rows(db, &name, rows, as_format, "parquet", &Actor::cli(), |_| ())
                     .await
@@ -101,6 +104,23 @@ async fn parquet_exports_are_stable_and_import_back_to_the_same_version() {
             Ok(_) => panic!("a corrupted file opened"),
         };
         assert!(err.contains("not a readable Parquet file"), "{err}");
+        let err = match PairRows::open(std::fs::File::open(&bad).expect("file"), |f| Box::new(f)) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a corrupted file opened"),
+        };
+        assert!(err.contains("not a readable Parquet file"), "{err}");
+        // Text stays text (gzip undone).
+        let gz = dir.path().join("pairs.parquet");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(
+            &mut enc,
+            b"{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}\n",
+        )
+        .expect("gzip");
+        std::fs::write(&gz, enc.finish().expect("gzip")).expect("write");
+        let rows =
+            PairRows::open(std::fs::File::open(&gz).expect("file"), |f| Box::new(f)).expect("open");
+        assert!(matches!(rows, PairRows::Lines(_)));
         t.finish().await;
     }
 }

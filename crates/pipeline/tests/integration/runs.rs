@@ -46,6 +46,33 @@ async fn generation_stores_every_candidate_with_provenance_and_a_taken_over_run_
 
         let stored = candidates::for_runs(&t.db, 1, &[id]).await.expect("list");
         assert_eq!(stored.len(), 15, "{}", t.backend);
+        // The summary counts refusals among the answers, and the templated ones: two refusals
+        // more, one of them a bare template, move the counts by (2, 1).
+        let before = candidates::refusals_of_job(&t.db, id)
+            .await
+            .expect("refusals");
+        assert_eq!(view.summary["refusals"], before.0);
+        assert_eq!(view.summary["templated_refusals"], before.1);
+        let texts = [
+            "Sorry, but I can't assist with that.",
+            "I can't help with picking that lock because it would be illegal; instead, you can \
+             call a licensed locksmith.",
+            "Paris is the capital of France.",
+        ];
+        let extra = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| candidates::NewCandidate {
+                idx: 100 + i as i32,
+                text: (*text).to_owned(),
+                ..candidate_like(&stored[0])
+            })
+            .collect();
+        candidates::insert(&t.db, extra).await.expect("insert");
+        let after = candidates::refusals_of_job(&t.db, id)
+            .await
+            .expect("refusals");
+        assert_eq!((after.0 - before.0, after.1 - before.1), (2, 1));
         let paths = |p: &str| stored.iter().filter(|c| c.path == p).count();
         assert_eq!(
             (
@@ -233,5 +260,27 @@ async fn two_workers_share_one_run_and_a_dead_workers_chunk_is_taken_over() {
         };
         assert_eq!(texts(&stored), texts(&second), "{}", t.backend);
         t.finish().await;
+    }
+}
+
+/// A new candidate row like a stored one (same run, prompt and provenance).
+fn candidate_like(c: &pairwise_store::entities::candidate::Model) -> candidates::NewCandidate {
+    candidates::NewCandidate {
+        project_id: c.project_id,
+        job_id: c.job_id,
+        prompt_id: c.prompt_id,
+        path: c.path.clone(),
+        idx: c.idx,
+        transform: c.transform.clone(),
+        text: c.text.clone(),
+        params: c.params.clone(),
+        seed: c.seed.parse().unwrap_or(0),
+        model_version: c.model_version.clone(),
+        provider: c.provider.clone(),
+        finish_reason: c.finish_reason.clone(),
+        token_count: c.token_count,
+        mean_logprob: c.mean_logprob,
+        prefill_ms: c.prefill_ms,
+        decode_ms: c.decode_ms,
     }
 }

@@ -238,7 +238,6 @@ async fn pairs_form(
             .unwrap_or("trl")
             .parse::<pairwise_core::PairFormat>()
             .map_err(|e| ApiError::invalid("format", e))?;
-        let parquet = upload.file_name.to_ascii_lowercase().ends_with(".parquet");
         import_pair_file(
             &state.db,
             &actor,
@@ -247,7 +246,6 @@ async fn pairs_form(
             PairFileOptions {
                 format,
                 gold,
-                parquet,
                 source: &upload.file_name,
             },
         )
@@ -269,8 +267,6 @@ pub(crate) struct PairFileOptions<'a> {
     pub format: pairwise_core::PairFormat,
     /// Gold items instead of pairs.
     pub gold: bool,
-    /// Parquet rather than JSONL (gzip or plain).
-    pub parquet: bool,
     /// The source recorded on the pairs (the file name).
     pub source: &'a str,
 }
@@ -285,35 +281,19 @@ pub(crate) async fn import_pair_file(
     o: PairFileOptions<'_>,
 ) -> Result<pairwise_core::dto::PairImportReport, ApiError> {
     let handle = file.reopen().map_err(internal)?;
-    let lines = |handle| {
-        pairwise_pipeline::maybe_gunzip(handle)
-            .map_err(|e| ApiError::invalid("file", format!("unreadable: {e}")))
-    };
+    let rows = pairwise_pipeline::PairRows::open(handle, |f| Box::new(f))
+        .map_err(|e| ApiError::invalid("file", e.to_string()))?;
     if o.gold {
-        if o.parquet {
+        let pairwise_pipeline::PairRows::Lines(lines) = rows else {
             return Err(ApiError::invalid(
                 "file",
                 "a gold set is JSONL (gzip allowed), not Parquet",
             ));
-        }
-        return Ok(pairwise_pipeline::import_gold(
-            db,
-            project,
-            lines(handle)?,
-            o.format,
-            o.source,
-            actor,
-        )
-        .await?);
+        };
+        return Ok(
+            pairwise_pipeline::import_gold(db, project, lines, o.format, o.source, actor).await?,
+        );
     }
-    let rows = if o.parquet {
-        pairwise_pipeline::PairRows::Parquet(
-            pairwise_pipeline::parquet_io::ParquetRows::open(handle)
-                .map_err(|e| ApiError::invalid("file", e.to_string()))?,
-        )
-    } else {
-        pairwise_pipeline::PairRows::Lines(lines(handle)?)
-    };
     Ok(
         pairwise_pipeline::import_pair_rows(db, project, rows, o.format, o.source, actor, |_| ())
             .await?,
