@@ -189,6 +189,8 @@ test('the demo judge run was also measured against gold, shown on /calibration',
   await expect(runs).toHaveCount(1);
   await expect(runs.first()).toContainText('default@1');
   await expect(runs.first()).toContainText('prob');
+  // The judge by its registered name (and its version).
+  await expect(runs.first()).toContainText('smollm2-135m-q4 (');
   // 12 HH-RLHF gold items, every one read (probability-weighted scores always are).
   await expect(runs.first().locator('td').nth(5)).toHaveText('12');
   await expect(runs.first().getByTestId('judge-gold-accuracy')).toHaveText(/^\d+\.\d%$/);

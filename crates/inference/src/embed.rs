@@ -158,19 +158,7 @@ pub fn default_dir() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PAIRWISE_EMBEDDER") {
         return Some(PathBuf::from(p));
     }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    roots.extend(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(Path::to_path_buf),
-    );
-    roots
+    crate::runtime::search_roots()
         .into_iter()
         .map(|r| r.join("models/minilm"))
         .find(|d| d.join("model.onnx").is_file())

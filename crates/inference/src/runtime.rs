@@ -56,13 +56,10 @@ impl Provider {
     }
 }
 
-/// The candidates for the library file, most specific first.
-pub fn library_candidates() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        out.push(PathBuf::from(p));
-        return out;
-    }
+/// Where files that `make setup` installs (the runtime library, models) are looked for, nearest
+/// first: the working directory and its parents, the executable's directory and its parents, and
+/// the crate's own checkout (for tests and binaries run from anywhere inside it).
+pub fn search_roots() -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.extend(cwd.ancestors().map(Path::to_path_buf));
@@ -70,13 +67,22 @@ pub fn library_candidates() -> Vec<PathBuf> {
     if let Ok(exe) = std::env::current_exe() {
         roots.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
     }
-    // The crate's own checkout, for tests and binaries run from anywhere inside it.
     roots.extend(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .ancestors()
             .map(Path::to_path_buf),
     );
-    for root in roots {
+    roots
+}
+
+/// The candidates for the library file, most specific first.
+pub fn library_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
+        out.push(PathBuf::from(p));
+        return out;
+    }
+    for root in search_roots() {
         let candidate = root.join(BUNDLED_LIBRARY);
         if !out.contains(&candidate) {
             out.push(candidate);

@@ -183,6 +183,68 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
     fns
 }
 
+/// A form route: key, path, fields, file name, file content.
+type Form = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static str,
+);
+
+/// The browser's multipart form routes (uploads outside the OpenAPI document): key, path in
+/// project `perm`, the form's fields, and its file (name, content with `{caller}` replaced).
+fn forms() -> Vec<Form> {
+    vec![
+        (
+            "FORM POST /projects/{name}/import",
+            "/projects/perm/import",
+            vec![("split", "train")],
+            "probe.jsonl",
+            "{\"prompt\": \"a probe prompt from {caller}\"}\n",
+        ),
+        (
+            "FORM POST /projects/{name}/build",
+            "/projects/perm/build",
+            vec![("builder", "math")],
+            "gsm.jsonl",
+            "{\"question\": \"{caller} has 2 apples and buys 2. How many?\", \"answer\": \"2 + 2 = <<2+2=4>>4 apples.\\n#### 4\"}\n",
+        ),
+        (
+            "FORM POST /projects/{name}/import-pairs",
+            "/projects/perm/import-pairs",
+            vec![("format", "trl"), ("target", "pairs")],
+            "pairs.jsonl",
+            "{\"prompt\": \"probe from {caller}\", \"chosen\": \"a\", \"rejected\": \"b\"}\n",
+        ),
+        (
+            "FORM POST /projects/{name}/import-pairs (gold)",
+            "/projects/perm/import-pairs",
+            vec![("format", "trl"), ("target", "gold")],
+            "gold.jsonl",
+            "{\"prompt\": \"gold probe from {caller}\", \"chosen\": \"a\", \"rejected\": \"b\"}\n",
+        ),
+    ]
+}
+
+const BOUNDARY: &str = "pairwise-permission-probe";
+const FORM_TYPE: &str = "multipart/form-data; boundary=pairwise-permission-probe";
+
+/// A multipart/form-data body with `fields` and one file part.
+fn multipart(fields: &[(&str, &str)], file_name: &str, file: &str) -> String {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
+    ));
+    body
+}
+
 /// The REST routes of the OpenAPI document (plus `/health`), as `METHOD /path/{param}`.
 fn rest_routes() -> Vec<(Method, String)> {
     use utoipa::OpenApi;
@@ -456,10 +518,26 @@ async fn permission_matrix() {
             Some(template),
         ));
     }
+    let forms = forms();
+    for (key, path, ..) in &forms {
+        calls.push((
+            (*key).to_owned(),
+            Method::POST,
+            (*path).to_owned(),
+            FORM_TYPE,
+            true,
+            None,
+        ));
+    }
     calls.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, method, path, ct, is_scoped, template) in calls {
         let mut row = Vec::new();
         for caller in CALLERS {
+            if let Some((_, _, fields, file_name, file)) = forms.iter().find(|f| f.0 == key) {
+                let body = multipart(fields, file_name, &file.replace("{caller}", caller));
+                row.push(call(&h, &method, &path, body, ct, auth[caller].as_deref()).await);
+                continue;
+            }
             let (uri, body) = match &template {
                 Some(t) => rest_request(&f, &method, t, caller),
                 None => {
@@ -509,6 +587,31 @@ async fn permission_matrix() {
         assert!(
             row.iter().all(|s| *s < 500),
             "{key}: a server error in {row:?}"
+        );
+    }
+
+    // A member's upload is done, not refused: its redirect carries no error.
+    for (key, path, fields, file_name, file) in &forms {
+        let body = multipart(fields, file_name, &file.replace("{caller}", "again"));
+        let req = Request::post(*path)
+            .header(header::CONTENT_TYPE, FORM_TYPE)
+            .header(
+                header::AUTHORIZATION,
+                auth["reviewer-member"].as_deref().unwrap_or_default(),
+            )
+            .body(Body::from(body))
+            .expect("request");
+        let res = h.send(req).await;
+        let to = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            res.status().is_redirection() && !to.is_empty() && !to.contains("error"),
+            "{key}: {} → {to}",
+            res.status()
         );
     }
 

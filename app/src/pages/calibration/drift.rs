@@ -6,9 +6,10 @@ use super::{fmt, pct};
 use leptos::prelude::*;
 use pairwise_core::annotation::{drift::JudgeGoldSeries, GoldDrift};
 
-/// A judge's name as the chart and table show it: content hashes shortened, servers kept.
+/// A judge's name as the chart and table show it: bare content hashes shortened, names and
+/// servers kept.
 fn short(judge: &str) -> String {
-    if judge.contains('@') {
+    if judge.contains('@') || judge.contains(' ') {
         judge.chars().take(48).collect()
     } else {
         judge.chars().take(12).collect()

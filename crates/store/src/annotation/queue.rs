@@ -279,6 +279,15 @@ pub(super) async fn set_saturated(
     on: bool,
 ) -> Result<()> {
     let _writer = crate::db::write_lock(db).await;
+    set_saturated_locked(db, comparison_id, on).await
+}
+
+/// [`set_saturated`] for a caller that holds the writer lock already (inside its transaction).
+pub(super) async fn set_saturated_locked(
+    db: &impl ConnectionTrait,
+    comparison_id: i64,
+    on: bool,
+) -> Result<()> {
     comparison::Entity::update_many()
         .col_expr(comparison::Column::Saturated, Expr::value(on))
         .filter(comparison::Column::Id.eq(comparison_id))

@@ -4,7 +4,7 @@
 
 use super::MAIN;
 use crate::{
-    entities::{assignment, comparison, vote, vote_review},
+    entities::{assignment, vote, vote_review},
     error::{Result, StoreError},
     rfc3339,
 };
@@ -190,20 +190,11 @@ pub async fn decide(
             .exec(&txn)
             .await?;
         outcome.reopened += res.rows_affected;
-        comparison_reopen(&txn, *comparison_id).await?;
+        // Inside this transaction, which already holds the writer lock.
+        super::queue::set_saturated_locked(&txn, *comparison_id, false).await?;
     }
     txn.commit().await?;
     Ok(outcome)
-}
-
-async fn comparison_reopen(db: &impl ConnectionTrait, comparison_id: i64) -> Result<()> {
-    // Inside the caller's transaction, which already holds the writer lock.
-    comparison::Entity::update_many()
-        .col_expr(comparison::Column::Saturated, Expr::value(false))
-        .filter(comparison::Column::Id.eq(comparison_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Human-decided pairs of a project that review leaves out: those whose recorded votes

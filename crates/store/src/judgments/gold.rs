@@ -3,7 +3,7 @@
 //! compares with gold.
 
 use crate::{
-    entities::{comparison, gold_judgment, job},
+    entities::{ai_model, comparison, gold_judgment, job},
     error::Result,
     rfc3339, runs,
 };
@@ -171,6 +171,15 @@ pub async fn verdicts(
             (j.id, rfc3339(&at))
         })
         .collect();
+    // A judge is shown by its registered name where one model has its version.
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    for m in ai_model::Entity::find().all(db).await? {
+        names.entry(m.version).or_default().push(m.name);
+    }
+    let judge = |version: String| match names.get(&version).map(Vec::as_slice) {
+        Some([name]) => format!("{name} ({})", &version[..12.min(version.len())]),
+        _ => version,
+    };
     Ok(gold_judgment::Entity::find()
         .filter(gold_judgment::Column::ProjectId.eq(project_id))
         .order_by_asc(gold_judgment::Column::Id)
@@ -181,7 +190,7 @@ pub async fn verdicts(
             Some(GoldVerdict {
                 run: g.job_id,
                 at: finished.get(&g.job_id)?.clone(),
-                judge: g.judge_version,
+                judge: judge(g.judge_version),
                 rubric: rubrics.get(&g.rubric_id).cloned().unwrap_or_default(),
                 mode: g.mode,
                 comparison: g.comparison_id,

@@ -103,7 +103,10 @@ async fn import_form(
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let actor = caller.actor();
-    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import prompts")?;
+    // The project and the caller's place in it are checked before the upload is read: a
+    // non-member gets 403/404 like the REST routes, never a redirect.
+    pairwise_pipeline::access::project(&state.db, &actor, &name, Role::Reviewer, "import prompts")
+        .await?;
     let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
     let outcome = async {
         let upload = receive(multipart).await?;
@@ -166,7 +169,10 @@ async fn build_form(
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let actor = caller.actor();
-    pairwise_pipeline::access::require(&actor, Role::Reviewer, "build pairs")?;
+    // The project and the caller's place in it are checked before the upload is read: a
+    // non-member gets 403/404 like the REST routes, never a redirect.
+    pairwise_pipeline::access::project(&state.db, &actor, &name, Role::Reviewer, "build pairs")
+        .await?;
     let back = format!("/projects/{}/prompts", urlencoding::encode(&name));
     let outcome = async {
         let upload = receive(multipart).await?;
@@ -216,7 +222,10 @@ async fn pairs_form(
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
     let actor = caller.actor();
-    pairwise_pipeline::access::require(&actor, Role::Reviewer, "import pairs")?;
+    // The project and the caller's place in it are checked before the upload is read: a
+    // non-member gets 403/404 like the REST routes, never a redirect.
+    pairwise_pipeline::access::project(&state.db, &actor, &name, Role::Reviewer, "import pairs")
+        .await?;
     let project = urlencoding::encode(&name).into_owned();
     let upload = match receive(multipart).await {
         Ok(upload) => upload,
