@@ -7,6 +7,7 @@ import path from 'node:path';
 import { admin, login, waitForHydration } from './helpers.js';
 
 const gsm8k = path.resolve(process.cwd(), '../../shared/data/gsm8k/test.jsonl');
+const probes = path.resolve(process.cwd(), '../crates/pipeline/data/false_premise_probes.jsonl');
 
 test('a math build is queued from the prompts page and stores its pairs', async ({ page }, testInfo) => {
   test.setTimeout(120_000);
@@ -21,7 +22,7 @@ test('a math build is queued from the prompts page and stores its pairs', async 
   const bad = testInfo.outputPath('bad.jsonl');
   fs.writeFileSync(bad, `${lines[0]}\n{"question": "How many?"}\n`);
   await page.goto('/projects/math-build/prompts');
-  await page.getByText('Build pairs (math, code, agents)').click();
+  await page.getByText('Build pairs (math, code, agents, guards)').click();
   await page.getByTestId('build-builder').selectOption('math');
   await page.getByTestId('build-file').setInputFiles(bad);
   await page.getByTestId('build-submit').click();
@@ -30,7 +31,7 @@ test('a math build is queued from the prompts page and stores its pairs', async 
 
   const good = testInfo.outputPath('gsm8k-20.jsonl');
   fs.writeFileSync(good, lines.slice(0, 20).join('\n') + '\n');
-  await page.getByText('Build pairs (math, code, agents)').click();
+  await page.getByText('Build pairs (math, code, agents, guards)').click();
   await page.getByTestId('build-builder').selectOption('math');
   await page.getByTestId('build-file').setInputFiles(good);
   await page.getByTestId('build-submit').click();
@@ -40,4 +41,37 @@ test('a math build is queued from the prompts page and stores its pairs', async 
   await expect(run).toHaveAttribute('data-status', 'done');
   await expect(run.getByTestId('run-results')).toContainText('new stored');
   await expect(run.getByTestId('run-results')).toContainText('calculation_error_propagate');
+});
+
+test('a guard build of the false-premise probes stores every kind and the version counts them', async ({ page }) => {
+  test.setTimeout(120_000);
+  await login(page, admin);
+  await page.goto('/projects');
+  await waitForHydration(page);
+  await page.getByLabel('Name').fill('guard-build');
+  await page.getByTestId('create-project').click();
+  await expect(page.getByText('Project guard-build created.')).toBeVisible();
+  await page.goto('/projects/guard-build/prompts');
+  await page.getByText('Build pairs (math, code, agents, guards)').click();
+  await page.getByTestId('build-builder').selectOption('guards');
+  await page.getByTestId('build-file').setInputFiles(probes);
+  await page.getByTestId('build-submit').click();
+  await expect(page).toHaveURL(/\/runs\?project=guard-build/);
+  const run = page.locator('tr[data-kind="build"]').first();
+  await expect(run.getByTestId('run-progress')).toHaveText('20/20 (100%)', { timeout: 60_000 });
+  await expect(run).toHaveAttribute('data-status', 'done');
+  await expect(run.getByTestId('run-results')).toContainText('100 pairs, 100 new stored');
+  await expect(run.getByTestId('run-results')).toContainText('false_premise 20');
+
+  await page.goto('/projects/guard-build/datasets');
+  await waitForHydration(page);
+  await page.getByLabel('Tag').fill('v1');
+  await page.getByTestId('freeze').click();
+  await expect(page.getByTestId('frozen')).toHaveText('Froze v1 with 100 pairs.');
+  await page.goto('/projects/guard-build/datasets/v1');
+  await waitForHydration(page);
+  const guards = page.getByTestId('guards');
+  for (const kind of ['padding 20', 'restating 20', 'hedging 20', 'empty_list 20', 'false_premise 20']) {
+    await expect(guards).toContainText(kind);
+  }
 });

@@ -134,12 +134,13 @@ fn ImportForm(project: String) -> impl IntoView {
 fn BuildForm(project: String) -> impl IntoView {
     view! {
         <details class="card">
-            <summary>"Build pairs (math, code, agents)"</summary>
+            <summary>"Build pairs (math, code, agents, guards)"</summary>
             <form method="post" action=format!("/projects/{project}/build") enctype="multipart/form-data" class="stack">
                 <p class="muted">
                     "Math: GSM8K-style JSONL (" <code>"question, answer"</code> ") — injected calculation errors, omitted conditions and skipped steps, with step labels. "
                     "Code: HumanEval-style JSONL, gzip accepted — mutants run in the sandbox against the tests. "
                     "Agents: tool-call trajectories with a correction — schema and loop checks. "
+                    "Guards: JSONL " <code>"prompt, chosen, agreeing?"</code> " — padded, restating, hedging and content-free versions of each good answer, and answers agreeing with a false premise, as rejected. "
                     "A bad line queues nothing; the pairs are stored when the run ends."
                 </p>
                 <div class="row">
@@ -148,6 +149,7 @@ fn BuildForm(project: String) -> impl IntoView {
                             <option value="math">"math"</option>
                             <option value="code">"code"</option>
                             <option value="agent">"agent"</option>
+                            <option value="guards">"guards"</option>
                         </select>
                     </label>
                     <label>"File" <input type="file" name="file" accept=".jsonl,.ndjson,.json,.gz" required data-testid="build-file" /></label>

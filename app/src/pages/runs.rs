@@ -293,7 +293,7 @@ fn build_results(summary: &serde_json::Value) -> String {
         return String::new();
     };
     let stored = summary["stored"]["inserted"].as_u64().unwrap_or(0);
-    let counts = ["by_error", "grades", "by_verdict"]
+    let counts = ["by_error", "grades", "by_verdict", "by_guard"]
         .iter()
         .find_map(|k| summary.get(*k).and_then(|c| c.as_object()))
         .map(|c| {

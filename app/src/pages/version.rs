@@ -129,6 +129,9 @@ fn Report(report: QualityReport) -> impl IntoView {
                 <div data-testid="splits"><h3>"Split"</h3><ul>{counts(report.by_split)}</ul></div>
                 <div><h3>"Chosen path"</h3><ul>{counts(report.by_chosen_path)}</ul></div>
                 <div data-testid="rubrics"><h3>"Rubric version"</h3><ul>{counts(report.by_rubric)}</ul></div>
+                {(!report.by_guard.is_empty()).then(|| view! {
+                    <div data-testid="guards"><h3>"Reward-hacking guards"</h3><ul>{counts(report.by_guard.clone())}</ul></div>
+                })}
             </div>
             <h2>"Judge runs"</h2>
             <ul>

@@ -5,6 +5,7 @@
 
 pub mod arith;
 pub mod code;
+pub mod guards;
 pub mod math;
 
 use std::io::BufRead;

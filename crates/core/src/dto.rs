@@ -539,6 +539,10 @@ pub struct QualityReport {
     /// Pairs per rubric version they rest on (`none`: no rubric decided them).
     #[serde(default)]
     pub by_rubric: std::collections::BTreeMap<String, u64>,
+    /// Reward-hacking guard pairs by kind (padding, restating, hedging, empty_list,
+    /// false_premise), from the guard builder.
+    #[serde(default)]
+    pub by_guard: std::collections::BTreeMap<String, u64>,
     pub trivial_negatives: u64,
     /// Pairs sharing their prompt with another pair of the version.
     pub repeated_prompts: u64,

@@ -229,6 +229,9 @@ pub enum Builder {
     Code,
     /// Tool-call trajectories JSONL: schema and loop checks.
     Agent,
+    /// `{prompt, chosen, agreeing?}` JSONL: reward-hacking guards (padded, restating, hedging
+    /// and content-free answers; premise-agreeing answers) rejected against the good answer.
+    Guards,
 }
 
 impl Builder {
@@ -237,6 +240,7 @@ impl Builder {
             Self::Math => "math",
             Self::Code => "code",
             Self::Agent => "agent",
+            Self::Guards => "guards",
         }
     }
 }
@@ -248,8 +252,9 @@ impl std::str::FromStr for Builder {
             "math" => Ok(Self::Math),
             "code" => Ok(Self::Code),
             "agent" => Ok(Self::Agent),
+            "guards" => Ok(Self::Guards),
             other => Err(format!(
-                "unknown builder `{other}` (expected math, code or agent)"
+                "unknown builder `{other}` (expected math, code, agent or guards)"
             )),
         }
     }

@@ -1,11 +1,12 @@
 //! Domain builders: pairs whose negatives are made on purpose — math errors injected into
 //! reference solutions, code run in a sandbox against its tests, tool-call trajectories checked
-//! against their schemas — stored in a project like imported pairs (atomic, audited, with the
+//! against their schemas, reward-hacking guards (padded, hedging, premise-agreeing answers) — stored in a project like imported pairs (atomic, audited, with the
 //! builder, its input and its options as provenance) and written as TRL JSONL.
 
 pub mod agent;
 pub mod agent_fix;
 pub mod code;
+pub mod guards;
 pub mod jobs;
 pub mod math;
 pub mod sandbox;
@@ -81,6 +82,7 @@ pub(crate) async fn store_in(
     let action = match built.builder {
         "math" => "pairs.build_math",
         "code" => "pairs.build_code",
+        "guards" => "pairs.build_guards",
         _ => "pairs.build_agent",
     };
     let entry = ImportAudit {

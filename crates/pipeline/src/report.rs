@@ -310,6 +310,7 @@ pub async fn quality_report(
     let mut by_split: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_chosen_path: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_rubric: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_guard: BTreeMap<String, u64> = BTreeMap::new();
     let mut prompt_counts: HashMap<String, u64> = HashMap::new();
     let mut eval_prompts = BTreeMap::new();
     let mut other_prompts = BTreeMap::new();
@@ -341,6 +342,13 @@ pub async fn quality_report(
                 &p.rubric
             };
             *by_rubric.entry(rubric.to_owned()).or_default() += 1;
+            if p.strategy == "guards" {
+                let metadata: serde_json::Value =
+                    serde_json::from_str(&p.metadata).unwrap_or_default();
+                if let Some(guard) = metadata["guard"].as_str() {
+                    *by_guard.entry(guard.to_owned()).or_default() += 1;
+                }
+            }
             let provenance: serde_json::Value =
                 serde_json::from_str(&p.provenance).unwrap_or_default();
             if let Some(path) = provenance["chosen"]["path"].as_str() {
@@ -440,6 +448,7 @@ pub async fn quality_report(
         by_split,
         by_chosen_path,
         by_rubric,
+        by_guard,
         trivial_negatives: trivial,
         refusals,
         repeated_prompts,

@@ -1,4 +1,4 @@
-//! `pairwise build math|code|agent --input FILE [--project P] [--out PAIRS.jsonl] [--json]`:
+//! `pairwise build math|code|agent|guards --input FILE [--project P] [--out PAIRS.jsonl] [--json]`:
 //! the domain builders. Without `--project` nothing is stored (the pairs go to `--out`); with
 //! it, the pairs are stored atomically with the builder as their strategy and provenance.
 
@@ -66,7 +66,18 @@ pub enum BuildCommand {
         #[arg(long)]
         generator: Option<String>,
     },
+    /// Reward-hacking guards from JSONL {"prompt", "chosen", "agreeing"?} (a TRL file works;
+    /// `rejected` is ignored): padded, restating, hedging and content-free versions of each good
+    /// answer, and answers agreeing with a false premise, rejected against it.
+    /// `--input builtin:false-premise` builds from the 20 built-in false-premise probes.
+    Guards {
+        #[command(flatten)]
+        common: Common,
+    },
 }
+
+/// The `--input` of `build guards` that names the built-in false-premise probes.
+pub const BUILTIN_PROBES: &str = "builtin:false-premise";
 
 #[derive(Debug, Args)]
 pub struct Common {
@@ -89,7 +100,7 @@ impl BuildCommand {
     /// generator is named.
     pub fn needs_database(&self) -> bool {
         match self {
-            Self::Math { common, .. } => common.project.is_some(),
+            Self::Math { common, .. } | Self::Guards { common } => common.project.is_some(),
             Self::Agent { common, generator } => common.project.is_some() || generator.is_some(),
             Self::Code {
                 common,
@@ -341,6 +352,34 @@ pub async fn run(
             );
             let summary = build.summary.clone();
             finish(db, &common, build.built, &summary, human).await
+        }
+        BuildCommand::Guards { common } => {
+            let builtin = common.input.as_os_str() == BUILTIN_PROBES;
+            let input = if builtin {
+                builders::guards::FALSE_PREMISE_PROBES.as_bytes().to_vec()
+            } else {
+                read_input(&common.input)?
+            };
+            let source = if builtin {
+                "false_premise_probes.jsonl".to_owned()
+            } else {
+                source_of(&common.input)
+            };
+            let progress = bar(0, "making guard negatives");
+            let (built, summary) =
+                builders::guards::build_guards(&input, &source, |done, total| {
+                    progress.set_length(total as u64);
+                    progress.set_position(done as u64);
+                })
+                .with_context(|| format!("{}: nothing was built", common.input.display()))?;
+            progress.finish_and_clear();
+            let human = format!(
+                "{} rows → {} pairs ({})",
+                summary.rows,
+                summary.pairs,
+                counts(&summary.by_guard)
+            );
+            finish(db, &common, built, &summary, human).await
         }
         BuildCommand::Agent { common, generator } => {
             let input = read_input(&common.input)?;

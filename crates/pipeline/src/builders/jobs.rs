@@ -41,6 +41,9 @@ fn count_items(request: &BuildRequest) -> Result<usize> {
         Builder::Agent => super::agent::read_trajectories(input)
             .try_fold(0, |n, r| r.map(|_| n + 1))
             .map_err(|e| bad(&e))?,
+        Builder::Guards => pairwise_core::builders::guards::read_items(input)
+            .try_fold(0, |n, r| r.map(|_| n + 1))
+            .map_err(|e| bad(&e))?,
     })
 }
 
@@ -139,6 +142,12 @@ pub async fn execute(
             .await
             .map_err(|e| bad(&e))?;
             (build.built, json!(build.summary))
+        }
+        Builder::Guards => {
+            let (built, summary) =
+                super::guards::build_guards(input, &request.source, |done, _| progress(done))
+                    .map_err(|e| bad(&e))?;
+            (built, json!(summary))
         }
         Builder::Agent => {
             let model = match &request.generator {

@@ -264,3 +264,68 @@ async fn a_passing_candidate_is_chosen_over_the_canonical_solution() {
         assert_eq!(pair.metadata["chosen_origin"], "candidate");
     }
 }
+
+/// Reward-hacking guards: a queued guard build over real HH-RLHF chosen answers (TRL rows; their
+/// `rejected` is ignored) plus the built-in false-premise probes stores one pair per guard, and a
+/// frozen version's quality report counts each kind.
+#[tokio::test]
+async fn guard_builds_store_each_kind_and_the_report_counts_them() {
+    use pairwise_core::requests::{BuildRequest, Builder};
+    use pairwise_pipeline::builders::{guards::FALSE_PREMISE_PROBES, jobs::start_build};
+    let hh = String::from_utf8(data("hh-rlhf/harmless-base-test.jsonl.gz")).expect("utf8");
+    // The last human turn and the final assistant answer of the first 10 conversations.
+    let rows: String = hh
+        .lines()
+        .take(10)
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            let chosen = v["chosen"].as_str().expect("chosen");
+            let (dialogue, answer) = chosen.rsplit_once("\n\nAssistant:").expect("assistant");
+            let prompt = dialogue.rsplit_once("Human:").map_or(dialogue, |(_, p)| p);
+            serde_json::json!({"prompt": prompt.trim(), "chosen": answer.trim(), "rejected": "x"})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let input = format!("{rows}{FALSE_PREMISE_PROBES}");
+    for t in TestDb::all().await {
+        let db = &t.db;
+        let project = projects::create(db, "g", "", None).await.expect("project");
+        let request = BuildRequest {
+            project: "g".into(),
+            builder: Builder::Guards,
+            input: input.clone(),
+            source: "hh-and-probes.jsonl".into(),
+            mutants: None,
+            mutant_budget: None,
+            generator: None,
+        };
+        let run = start_build(db, &Actor::cli(), request)
+            .await
+            .expect("queued");
+        assert_eq!(run.total, 30);
+        let mut worker = crate::common::worker(db, "w1");
+        worker.run_one().await.expect("worker").expect("a run");
+        let done = pairwise_store::runs::get(db, run.id).await.expect("run");
+        let summary: serde_json::Value = serde_json::from_str(&done.summary).expect("summary");
+        assert_eq!(summary["builder"], "guards", "{summary}");
+        // 4 degradations × 30 rows (an HH answer too short to degrade by restating may equal
+        // its first sentence, which the builder skips), 20 false-premise pairs.
+        assert_eq!(summary["by_guard"]["false_premise"], 20);
+        let stored = summary["stored"]["inserted"].as_u64().expect("stored");
+        assert!(stored > 130, "{summary}");
+        datasets::freeze(db, project.id, "v1", &Default::default(), None)
+            .await
+            .expect("freeze");
+        let report = pairwise_pipeline::quality_report(db, "g", "v1", None)
+            .await
+            .expect("report");
+        assert_eq!(report.by_strategy["guards"], stored);
+        assert_eq!(report.by_guard["false_premise"], 20);
+        assert_eq!(report.by_guard.values().sum::<u64>(), stored);
+        for kind in ["padding", "hedging", "empty_list"] {
+            assert_eq!(report.by_guard[kind], 30, "{kind}");
+        }
+        t.finish().await;
+    }
+}
