@@ -71,7 +71,7 @@ test('a guard build of the false-premise probes stores every kind and the versio
   await page.goto('/projects/guard-build/datasets/v1');
   await waitForHydration(page);
   const guards = page.getByTestId('guards');
-  for (const kind of ['padding 20', 'restating 20', 'hedging 20', 'empty_list 20', 'false_premise 20']) {
+  for (const kind of ['padding: 20', 'restating: 20', 'hedging: 20', 'empty_list: 20', 'false_premise: 20']) {
     await expect(guards).toContainText(kind);
   }
 });
