@@ -417,17 +417,14 @@ impl LanguageModel for OnnxDecoder {
             };
         let mut layers = Vec::with_capacity(a.layers.len());
         for ((ak, av), (bk, bv)) in a.layers.iter().zip(&b.layers) {
-            let mut pair = Vec::with_capacity(2);
-            for (x, y) in [(ak, bk), (av, bv)] {
+            let stacked = |x: &DynValue, y: &DynValue| -> Result<DynValue> {
                 let dims = x.try_extract_array::<f32>()?.shape().to_vec();
                 let mut out = ArrayD::<f32>::zeros(IxDyn(&[rows, dims[1], len, dims[3]]));
                 place(&mut out, x, 0, shift_a)?;
                 place(&mut out, y, a.rows, shift_b)?;
-                pair.push(Tensor::from_array(out)?.into_dyn());
-            }
-            let v = pair.pop().expect("two");
-            let k = pair.pop().expect("two");
-            layers.push((k, v));
+                Ok(Tensor::from_array(out)?.into_dyn())
+            };
+            layers.push((stacked(ak, bk)?, stacked(av, bv)?));
         }
         Ok(KvCache {
             layers,

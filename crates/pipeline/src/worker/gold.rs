@@ -5,6 +5,7 @@
 use super::{
     judge::{reward_scores, SharedReward},
     payload,
+    prompts::conversation,
     verdicts::{judge_json, judge_pairwise, judge_prob, Backend, JudgedRow, TokenIds},
     Progress, Worker,
 };
@@ -13,7 +14,6 @@ use pairwise_core::{
     annotation::drift::{label_from_orders, label_from_scores},
     judge::JudgeMode,
     rubric::RubricSpec,
-    ChatMessage,
 };
 use pairwise_inference::chat_template::Message;
 use pairwise_store::{
@@ -113,7 +113,7 @@ async fn verdict(
     };
     Ok(match (judge, payload.mode) {
         (GoldJudge::Reward(model), _) => {
-            let conversation: Vec<Message> = conversation_of(item)
+            let conversation: Vec<Message> = conversation(Some(&item.prompt), &item.prompt_text)
                 .into_iter()
                 .map(|m| Message::new(m.role, m.content))
                 .collect();
@@ -168,17 +168,4 @@ async fn verdict(
             )))
         }
     })
-}
-
-/// A gold item's conversation: its stored messages, or its prompt text as one user turn.
-fn conversation_of(item: &comparison::Model) -> Vec<ChatMessage> {
-    serde_json::from_str::<Vec<ChatMessage>>(&item.prompt)
-        .ok()
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| {
-            vec![ChatMessage {
-                role: "user".into(),
-                content: item.prompt_text.clone(),
-            }]
-        })
 }

@@ -7,14 +7,19 @@ use pairwise_store::entities::prompt;
 
 /// The conversation of a prompt: its stored messages, or one user turn.
 pub(crate) fn messages_of(p: &prompt::Model) -> Vec<ChatMessage> {
-    p.messages
-        .as_deref()
+    conversation(p.messages.as_deref(), &p.text)
+}
+
+/// Stored messages (JSON), or — when there are none or they do not parse — `text` as one user
+/// turn. Prompts and annotation items store their conversations alike.
+pub(super) fn conversation(messages: Option<&str>, text: &str) -> Vec<ChatMessage> {
+    messages
         .and_then(|m| serde_json::from_str::<Vec<ChatMessage>>(m).ok())
         .filter(|m| !m.is_empty())
         .unwrap_or_else(|| {
             vec![ChatMessage {
                 role: "user".into(),
-                content: p.text.clone(),
+                content: text.to_owned(),
             }]
         })
 }

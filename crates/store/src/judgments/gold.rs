@@ -134,21 +134,20 @@ async fn gold_answers(
     db: &impl ConnectionTrait,
     ids: impl Iterator<Item = i64>,
 ) -> Result<HashMap<i64, String>> {
-    let ids: BTreeSet<i64> = ids.collect();
+    let ids: Vec<i64> = ids.collect::<BTreeSet<i64>>().into_iter().collect();
     let mut out = HashMap::new();
-    // Bounded IN lists: PostgreSQL and SQLite both cap bound parameters.
-    let ids: Vec<i64> = ids.into_iter().collect();
+    // Bounded IN lists (PostgreSQL and SQLite both cap bound parameters); ids and answers only.
     for part in ids.chunks(5000) {
-        for c in comparison::Entity::find()
+        let rows: Vec<(i64, String)> = comparison::Entity::find()
+            .select_only()
+            .column(comparison::Column::Id)
+            .column(comparison::Column::GoldAnswer)
             .filter(comparison::Column::Id.is_in(part.iter().copied()))
             .filter(comparison::Column::GoldAnswer.is_not_null())
+            .into_tuple()
             .all(db)
-            .await?
-        {
-            if let Some(answer) = c.gold_answer {
-                out.insert(c.id, answer);
-            }
-        }
+            .await?;
+        out.extend(rows);
     }
     Ok(out)
 }
