@@ -5,6 +5,7 @@ pub mod annotation;
 pub mod audit;
 pub mod calibration;
 pub mod candidates;
+pub mod constitutions;
 pub mod datasets;
 pub mod leaderboard;
 pub mod models;

@@ -4,3 +4,4 @@ pub mod guard;
 pub mod nav;
 pub mod pager;
 pub mod upload;
+pub mod version_diff;

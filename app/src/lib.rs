@@ -23,6 +23,8 @@ use pages::{
     audit::AuditPage,
     calibration::CalibrationPage,
     candidates::CandidatesPage,
+    constitutions::ConstitutionsPage,
+    critiques::CritiquesPage,
     datasets::DatasetsPage,
     home::HomePage,
     leaderboard::LeaderboardPage,
@@ -97,6 +99,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />
+                    <Route path=path!("/constitutions") view=ConstitutionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/runs/:id/critiques") view=CritiquesPage ssr=SsrMode::Async />
                     <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                 </Routes>

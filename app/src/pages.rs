@@ -4,6 +4,8 @@ pub mod annotate;
 pub mod audit;
 pub mod calibration;
 pub mod candidates;
+pub mod constitutions;
+pub mod critiques;
 pub mod datasets;
 pub mod home;
 pub mod leaderboard;

@@ -17,6 +17,7 @@ mod m20261204_000011_pair_rubric;
 mod m20261206_000012_careless_votes;
 mod m20261206_000013_vote_reviews;
 mod m20261207_000014_gold_judgments;
+mod m20261208_000015_constitutions;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_careless_votes::Migration),
             Box::new(m20261206_000013_vote_reviews::Migration),
             Box::new(m20261207_000014_gold_judgments::Migration),
+            Box::new(m20261208_000015_constitutions::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ mod agreement;
 mod annotation;
 mod builders;
 mod calibration;
+mod constitutions;
 mod datasets;
 mod eval;
 mod imports;
@@ -24,6 +25,7 @@ mod worker;
 pub use agreement::{AgreementArgs, RankArgs};
 pub use annotation::{AnnotateCommand, SettingsArgs};
 pub use builders::BuildCommand;
+pub use constitutions::ConstitutionCommand;
 pub use datasets::{DatasetCommand, ExportArgs};
 pub use eval::EvalCommand;
 pub use imports::ImportCommand;
@@ -96,6 +98,9 @@ pub enum Command {
     /// Rubric versions.
     #[command(subcommand)]
     Rubric(RubricCommand),
+    /// Constitution versions (principles for the critique → revision loop).
+    #[command(subcommand)]
+    Constitution(ConstitutionCommand),
     /// Generation and judge runs.
     #[command(subcommand)]
     Run(RunCommand),
@@ -221,6 +226,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => datasets::export(&db, args).await?,
         Command::Model(command) => models::run(&db, &actor, command).await?,
         Command::Rubric(command) => rubrics::run(&db, &actor, command).await?,
+        Command::Constitution(command) => constitutions::run(&db, &actor, command).await?,
         Command::Run(command) => runs::run(&db, &actor, command, None).await?,
         Command::Worker(args) => worker::run(&db, args).await?,
         Command::Pairs(command) => pairs::run(&db, &actor, command).await?,

@@ -92,6 +92,7 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     register_demo_models(db).await?;
     seed_review(db, data).await?;
     seed_arena(db, data).await?;
+    seed_loop(db, project.id).await?;
     // The demo reviewer works in both projects, the demo annotator in the review project.
     for (project, user, role) in [
         (DEMO_PROJECT, "demo-reviewer", "reviewer"),
@@ -321,5 +322,54 @@ async fn seed_arena(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> 
         view.status
     );
     println!("Demo project `{ARENA}`: ranked at /projects/{ARENA}/leaderboard.");
+    Ok(())
+}
+
+/// Red-team prompts of the demo project the demo's critique → revision loop covers.
+const LOOP_PROMPTS: u64 = 10;
+
+/// A critique → revision loop over the first 10 red-team XSTest prompts of the `demo` project:
+/// smollm2-135m answers and revises, its 4-bit quantization critiques, against the default
+/// constitution; its loops and pairs are at /runs/ID/critiques. Once per database.
+async fn seed_loop(db: &DatabaseConnection, project_id: i64) -> anyhow::Result<()> {
+    use pairwise_core::{run_requests::CritiqueRequest, Actor};
+    let already = pairwise_store::runs::list(db, Some(project_id), 10_000)
+        .await?
+        .iter()
+        .any(|r| r.kind == pairwise_pipeline::runs::CRITIQUE);
+    if already {
+        return Ok(());
+    }
+    for m in ["smollm2-135m", "smollm2-135m-q4"] {
+        if models::find(db, m).await?.is_none() {
+            println!("note: model `{m}` is not registered; no critique loop demo");
+            return Ok(());
+        }
+    }
+    let mut request = CritiqueRequest::new(DEMO_PROJECT, "smollm2-135m", "smollm2-135m-q4");
+    request.limit = Some(LOOP_PROMPTS);
+    request.max_new_tokens = 40;
+    request.seed = Some(7);
+    let run = match pairwise_pipeline::runs::start_critique(db, &Actor::cli(), request).await {
+        Ok(run) => run,
+        Err(pairwise_pipeline::PipelineError::Invalid { field: "split", .. }) => {
+            println!("note: the demo project has no red-team prompts; no critique loop demo");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "Demo project `{DEMO_PROJECT}`: critique → revision loop on {LOOP_PROMPTS} red-team prompts (about a minute)…"
+    );
+    let view = crate::cli::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "demo critique loop ended {}",
+        view.status
+    );
+    println!(
+        "Demo project `{DEMO_PROJECT}`: {} loop pairs, at /runs/{}/critiques.",
+        view.summary["pairs"], run.id
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod constitutions;
 pub mod datasets;
 pub mod error;
 pub mod leaderboard;
@@ -41,6 +42,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .merge(models::router())
                 .merge(datasets::router())
                 .merge(runs::router())
+                .merge(constitutions::router())
                 .merge(leaderboard::router())
                 .merge(review::router()),
         )

@@ -1,6 +1,9 @@
 //! Server functions of the /runs page: generation and judge runs (reviewers start, cancel and
 //! retry them).
 
+// A form's server function takes one argument per field.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 use leptos::{prelude::*, server_fn::codec::Json};
 use pairwise_core::{dto::RunView, run_requests::GenerateRequest};
@@ -73,4 +76,55 @@ pub async fn cancel_run(id: i64) -> Result<(), AppError> {
 pub async fn retry_run(id: i64) -> Result<(), AppError> {
     runs::retry_run(&db()?, &actor()?, id).await?;
     Ok(())
+}
+
+/// Starts a critique → revision loop from the runs page's form.
+#[server]
+pub async fn start_critique(
+    project: String,
+    generator: String,
+    critic: String,
+    #[server(default)] reviser: Option<String>,
+    constitution: String,
+    rounds: String,
+    split: String,
+    #[server(default)] limit: Option<String>,
+    max_new_tokens: String,
+    #[server(default)] seed: Option<String>,
+) -> Result<RunView, AppError> {
+    fn number<T: std::str::FromStr>(field: &'static str, value: &str) -> Result<T, AppError> {
+        value
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(field, format!("`{value}` is not a whole number")))
+    }
+    let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let mut request = pairwise_core::run_requests::CritiqueRequest::new(project, generator, critic);
+    request.reviser = present(reviser);
+    request.constitution = constitution;
+    request.rounds = number("rounds", &rounds)?;
+    request.split = split;
+    request.limit = present(limit).map(|l| number("limit", &l)).transpose()?;
+    request.max_new_tokens = number("max_new_tokens", &max_new_tokens)?;
+    request.seed = present(seed).map(|s| number("seed", &s)).transpose()?;
+    Ok(runs::start_critique(&db()?, &actor()?, request).await?)
+}
+
+/// Loops shown per page of a critique run.
+pub const LOOP_PAGE: u64 = 50;
+
+/// A critique run and one page of its loops.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CritiqueLoopsPage {
+    pub run: RunView,
+    pub loops: Vec<pairwise_core::dto::CritiqueLoopView>,
+}
+
+/// The loops of a critique run (its /runs/:id/critiques page).
+#[server]
+pub async fn critique_loops(run: i64, offset: u64) -> Result<CritiqueLoopsPage, AppError> {
+    let (db, actor) = (db()?, actor()?);
+    let loops = runs::critique_loops(&db, &actor, run, offset, LOOP_PAGE).await?;
+    let run = runs::show_run(&db, &actor, run).await?;
+    Ok(CritiqueLoopsPage { run, loops })
 }

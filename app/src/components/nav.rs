@@ -33,7 +33,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <A href="/">"Home"</A>
             <A href="/annotate">"Annotate"</A>
             {reviewer.then(|| view! { <A href="/projects">"Projects"</A> <A href="/runs">"Runs"</A> })}
-            {admin.then(|| view! { <A href="/models">"Models"</A> <A href="/rubrics">"Rubrics"</A> <A href="/users">"Users"</A> <A href="/audit">"Audit"</A> })}
+            {admin.then(|| view! { <A href="/models">"Models"</A> <A href="/rubrics">"Rubrics"</A> <A href="/constitutions">"Constitutions"</A> <A href="/users">"Users"</A> <A href="/audit">"Audit"</A> })}
         </nav>
         <div class="whoami">
             <span>{me.username}</span>

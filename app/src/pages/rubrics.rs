@@ -3,7 +3,10 @@
 
 use crate::{
     api::rubrics::{list_rubrics, rubric_diff, SaveRubric},
-    components::guard::{action_error, ErrorBox, Guarded},
+    components::{
+        guard::{action_error, ErrorBox, Guarded},
+        version_diff::VersionDiff,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,7 +29,15 @@ fn label(r: &RubricView) -> String {
 #[component]
 fn Rubrics() -> impl IntoView {
     let save = ServerAction::<SaveRubric>::new();
-    let list = Resource::new(move || save.version().get(), |_| list_rubrics());
+    // The list (and the editor built from it) reloads after a successful save only: a refused
+    // save keeps the admin's edits in the form.
+    let saved_id = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = save.value().get() {
+            saved_id.set(Some(saved.id));
+        }
+    });
+    let list = Resource::new(move || saved_id.get(), |_| list_rubrics());
     let saved = move || {
         save.value().get().and_then(|r| r.ok()).map(|r| {
             view! { <p class="ok" role="status" data-testid="rubric-saved">{format!("Saved {}.", label(&r))}</p> }
@@ -124,44 +135,6 @@ fn Editor(list: Vec<RubricView>, save: ServerAction<SaveRubric>) -> impl IntoVie
 
 #[component]
 fn Diff(list: Vec<RubricView>) -> impl IntoView {
-    let labels: Vec<String> = list.iter().map(label).collect();
-    let a = RwSignal::new(
-        labels
-            .get(1)
-            .or(labels.first())
-            .cloned()
-            .unwrap_or_default(),
-    );
-    let b = RwSignal::new(labels.first().cloned().unwrap_or_default());
     let diff = Action::new(move |(a, b): &(String, String)| rubric_diff(a.clone(), b.clone()));
-    let options = StoredValue::new(labels);
-    let select = move |signal: RwSignal<String>, testid: &'static str| {
-        view! {
-            <select prop:value=signal on:change=move |ev| signal.set(event_target_value(&ev)) data-testid=testid>
-                {options.with_value(|all| all.iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view())}
-            </select>
-        }
-    };
-    view! {
-        <h2>"Compare versions"</h2>
-        <div class="row">
-            <label>"Before " {select(a, "diff-a")}</label>
-            <label>"After " {select(b, "diff-b")}</label>
-            <button type="button" on:click=move |_| { diff.dispatch((a.get(), b.get())); } data-testid="rubric-diff">"Compare"</button>
-        </div>
-        {move || diff.value().get().map(|r| match r {
-            Ok(changes) if changes.is_empty() => view! { <p class="muted" data-testid="rubric-diff-result">"No differences."</p> }.into_any(),
-            Ok(changes) => view! {
-                <table class="data diff" data-testid="rubric-diff-result">
-                    <thead><tr><th>"Field"</th><th>{a.get()}</th><th>{b.get()}</th></tr></thead>
-                    <tbody>
-                        {changes.into_iter().map(|c| view! {
-                            <tr><td>{c.field}</td><td><pre class="before">{c.before}</pre></td><td><pre class="after">{c.after}</pre></td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-        })}
-    }
+    view! { <VersionDiff labels=list.iter().map(label).collect() diff testid="rubric-diff" /> }
 }

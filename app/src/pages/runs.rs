@@ -6,10 +6,11 @@ mod pair_build;
 
 use crate::{
     api::{
+        constitutions::list_constitutions,
         models::list_models,
         projects::list_projects,
         rubrics::list_rubrics,
-        runs::{list_runs, CancelRun, RetryRun, StartGeneration, StartJudge},
+        runs::{list_runs, CancelRun, RetryRun, StartCritique, StartGeneration, StartJudge},
     },
     components::guard::{action_error, ErrorBox, Guarded},
 };
@@ -35,6 +36,7 @@ pub fn RunsPage() -> impl IntoView {
 struct RunActions {
     generate: ServerAction<StartGeneration>,
     judge: ServerAction<StartJudge>,
+    critique: ServerAction<StartCritique>,
     cancel: ServerAction<CancelRun>,
     retry: ServerAction<RetryRun>,
 }
@@ -44,12 +46,14 @@ fn Runs() -> impl IntoView {
     let actions = RunActions {
         generate: ServerAction::new(),
         judge: ServerAction::new(),
+        critique: ServerAction::new(),
         cancel: ServerAction::new(),
         retry: ServerAction::new(),
     };
     let version = move || {
         actions.generate.version().get()
             + actions.judge.version().get()
+            + actions.critique.version().get()
             + actions.cancel.version().get()
             + actions.retry.version().get()
     };
@@ -135,13 +139,14 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                 list_projects().await,
                 list_models().await,
                 list_rubrics().await,
+                list_constitutions().await,
             )
         },
     );
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let (projects, models, rubrics) = choices.await;
+                let (projects, models, rubrics, constitutions) = choices.await;
                 let projects: Vec<String> = projects.map(|l| l.into_iter().map(|p| p.name).collect()).unwrap_or_default();
                 let models = models.unwrap_or_default();
                 let rubrics: Vec<String> = rubrics.map(|l| l.into_iter().map(|r| format!("{}@{}", r.name, r.version)).collect()).unwrap_or_default();
@@ -149,6 +154,16 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                 let project_options2 = project_options.clone();
                 let generators = models.iter().map(|m| view! { <option value=m.name.clone()>{format!("{} ({})", m.name, m.kind)}</option> }).collect_view();
                 let judges = models.iter().map(|m| view! { <option value=m.name.clone()>{format!("{} ({})", m.name, m.kind)}</option> }).collect_view();
+                let constitution_options = constitutions.map(|l| l.into_iter().map(|c| format!("{}@{}", c.name, c.version)).collect::<Vec<_>>()).unwrap_or_default()
+                    .into_iter().map(|c| view! { <option value=c.clone()>{c.clone()}</option> }).collect_view();
+                let project_options3 = project_options.clone();
+                let model_options = |testid: &'static str, name: &'static str, optional: bool| {
+                    let options = models.iter().map(|m| view! { <option value=m.name.clone()>{format!("{} ({})", m.name, m.kind)}</option> }).collect_view();
+                    view! { <select name=name data-testid=testid>{optional.then(|| view! { <option value="">"the generator"</option> })}{options}</select> }
+                };
+                let loop_generator = model_options("loop-generator", "generator", false);
+                let loop_critic = model_options("loop-critic", "critic", false);
+                let loop_reviser = model_options("loop-reviser", "reviser", true);
                 let rubric_options = rubrics.iter().map(|r| view! { <option value=r.clone()>{r.clone()}</option> }).collect_view();
                 view! {
                     <details class="card" open>
@@ -204,6 +219,32 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                             <button type="submit" class="primary" data-testid="start-judge">"Start judging"</button>
                         </ActionForm>
                         {action_error(actions.judge.value())}
+                    </details>
+                    <details class="card">
+                        <summary>"Critique → revision loop (Constitutional AI)"</summary>
+                        <p class="muted">"Per prompt: the generator answers; the critic critiques the answer against a principle drawn from the constitution (temperature 0.3); the reviser rewrites it (temperature 0.7); until a critique finds no violation or the rounds run out. The final revision becomes chosen, the original rejected; a bare template refusal never becomes chosen."</p>
+                        <ActionForm action=actions.critique attr:class="row">
+                            <label>"Loop project" <select name="project" data-testid="loop-project">{project_options3}</select></label>
+                            <label>"Generator" {loop_generator}</label>
+                            <label title="another model than the generator: a model critiquing its own answers tends to find them fine (allowed, with a warning on the run)">"Critic" {loop_critic}</label>
+                            <label>"Reviser" {loop_reviser}</label>
+                            <label>"Constitution" <select name="constitution" data-testid="loop-constitution">{constitution_options}</select></label>
+                            <label>"Rounds" <input name="rounds" type="number" min="1" max="5" value=pairwise_core::constitution::DEFAULT_ROUNDS.to_string() style="width: 4rem" data-testid="loop-rounds" /></label>
+                            <label>"Split"
+                                <select name="split" data-testid="loop-split">
+                                    <option value="redteam">"redteam"</option>
+                                    <option value="all">"all"</option>
+                                    <option value="benign">"benign"</option>
+                                    <option value="train">"train"</option>
+                                    <option value="eval">"eval"</option>
+                                </select>
+                            </label>
+                            <label>"Loop prompts (empty = all)" <input name="limit" inputmode="numeric" size="6" data-testid="loop-limit" /></label>
+                            <label title="most new tokens of each answer, critique and revision">"Tokens per text" <input name="max_new_tokens" type="number" min="1" max="4096" value="128" size="5" data-testid="loop-max-new-tokens" /></label>
+                            <label title="empty: a random seed, recorded on the run">"Loop seed (empty = random)" <input name="seed" inputmode="numeric" size="12" /></label>
+                            <button type="submit" class="primary" data-testid="start-critique">"Start loop"</button>
+                        </ActionForm>
+                        {action_error(actions.critique.value())}
                     </details>
                 }
             })}
@@ -306,6 +347,24 @@ fn build_results(summary: &serde_json::Value) -> String {
     format!("{pairs} pairs, {stored} new stored · {counts}")
 }
 
+/// A finished critique loop run: pairs made, and how its loops ended.
+fn loop_results(summary: &serde_json::Value) -> String {
+    let Some(pairs) = summary.get("pairs").and_then(|p| p.as_u64()) else {
+        return String::new();
+    };
+    let ends = summary
+        .get("by_end")
+        .and_then(|c| c.as_object())
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| format!("{} {v}", k.replace('_', " ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    format!("{pairs} pairs · {ends}")
+}
+
 fn rate(summary: &serde_json::Value, key: &str) -> Option<String> {
     summary
         .get(key)
@@ -334,6 +393,7 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                             )),
                         ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                         "build" => build_results(&r.summary),
+                        "critique" => loop_results(&r.summary),
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),
@@ -366,6 +426,7 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                             <td>{speed}</td>
                             <td data-testid="run-results">
                                 {results}
+                                {(r.kind == "critique").then(|| view! { " " <a href=format!("/runs/{id}/critiques") data-testid="run-loops">"loops"</a> })}
                                 {r.error.map(|e| view! { <p class="error">{e}</p> })}
                                 {r.warnings.into_iter().map(|w| view! { <p class="warning" role="note">"⚠ " {w}</p> }).collect_view()}
                             </td>

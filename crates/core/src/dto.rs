@@ -339,6 +339,49 @@ pub struct ModelView {
     pub remote: bool,
 }
 
+/// One constitution version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConstitutionView {
+    pub id: i64,
+    pub name: String,
+    pub version: i32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub spec: crate::constitution::ConstitutionSpec,
+    /// A critique loop used this version: it is read-only (editing makes a new version).
+    pub locked: bool,
+    /// Prompts critiqued under this version.
+    pub loops: u64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One prompt's critique → revision loop, as stored: everything that made its pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CritiqueLoopView {
+    pub id: i64,
+    pub run: i64,
+    pub prompt_id: i64,
+    pub prompt: String,
+    /// `name@version`.
+    pub constitution: String,
+    pub principle: String,
+    pub original: String,
+    pub final_text: String,
+    pub revisions: u32,
+    /// no_violation, revised, max_rounds, unchanged or templated_refusal.
+    pub end: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub steps: Vec<crate::constitution::LoopStep>,
+    /// The stored pair's hash, where the loop made one.
+    pub pair_hash: Option<String>,
+    /// Generator, critic and reviser (name and version) and the sampling parameters.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub provenance: serde_json::Value,
+    pub created_at: String,
+}
+
 /// One rubric version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

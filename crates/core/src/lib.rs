@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod annotation;
 pub mod audit_query;
 pub mod builders;
+pub mod constitution;
 pub mod curation;
 pub mod decoding;
 pub mod dto;

@@ -103,6 +103,13 @@ pub struct SaveRubric {
     pub force: bool,
 }
 
+/// Saves the next version of a constitution (admin).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaveConstitution {
+    pub name: String,
+    pub spec: crate::constitution::ConstitutionSpec,
+}
+
 /// Builds chosen/rejected pairs from a finished judge run of the project by strategy (reviewer);
 /// atomic, pairs already stored (same hash and rubric version) are skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

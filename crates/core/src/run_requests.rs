@@ -209,6 +209,87 @@ pub struct ReferenceRequest {
     pub runs: Vec<i64>,
 }
 
+/// Starts a critique → revision loop (Constitutional AI) over a project's prompts (by default
+/// its red-team split): the generator answers, the critic critiques the answer against a
+/// principle of the constitution, the reviser rewrites it, for up to `rounds` rounds. The final
+/// revision becomes chosen and the original rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CritiqueRequest {
+    /// The project whose prompts are answered, critiqued and revised.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub project: String,
+    /// The registered model that answers (and, unless `reviser` is given, revises).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub generator: String,
+    /// The registered model that critiques; the generator itself is allowed, with a warning
+    /// recorded on the run.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub critic: String,
+    /// The registered model that revises (default: the generator, as in Constitutional AI).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub reviser: Option<String>,
+    /// `NAME` or `NAME@VERSION` of a constitution.
+    #[serde(default = "default_constitution")]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "default"))]
+    pub constitution: String,
+    /// Critique → revision rounds per prompt (1–5); a prompt stops early once a critique finds
+    /// no violation.
+    #[serde(default = "default_rounds")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = crate::constitution::DEFAULT_ROUNDS))]
+    pub rounds: u32,
+    /// Only prompts of this split (default: red-team; `all` for every prompt).
+    #[serde(default = "default_critique_split")]
+    #[cfg_attr(feature = "cli", arg(long, default_value = "redteam"))]
+    pub split: String,
+    /// At most this many prompts (in import order).
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub limit: Option<u64>,
+    /// Most new tokens of each answer, critique and revision (1–4096).
+    #[serde(default = "default_max_new_tokens")]
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 128))]
+    pub max_new_tokens: u32,
+    /// The run's seed (principles and every sampled text follow from it). Left out, a random
+    /// one is drawn and recorded on the run.
+    #[serde(default)]
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub seed: Option<u64>,
+}
+
+fn default_constitution() -> String {
+    crate::constitution::DEFAULT_CONSTITUTION.into()
+}
+fn default_rounds() -> u32 {
+    crate::constitution::DEFAULT_ROUNDS
+}
+fn default_critique_split() -> String {
+    "redteam".into()
+}
+
+impl CritiqueRequest {
+    pub fn new(
+        project: impl Into<String>,
+        generator: impl Into<String>,
+        critic: impl Into<String>,
+    ) -> Self {
+        Self {
+            project: project.into(),
+            generator: generator.into(),
+            critic: critic.into(),
+            reviser: None,
+            constitution: default_constitution(),
+            rounds: default_rounds(),
+            split: default_critique_split(),
+            limit: None,
+            max_new_tokens: default_max_new_tokens(),
+            seed: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

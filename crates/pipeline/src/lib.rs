@@ -7,6 +7,7 @@ pub mod annotation;
 pub mod audit;
 pub mod builders;
 pub mod calibration;
+pub mod constitutions;
 pub mod datasets;
 pub mod error;
 pub mod evidence;

@@ -114,7 +114,7 @@ pub struct GeneratePayload {
     pub seed: u64,
 }
 
-async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i64> {
+pub(crate) async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i64> {
     Ok(projects::find(db, name)
         .await?
         .ok_or_else(|| PipelineError::NotFound(format!("project `{name}`")))?
@@ -123,7 +123,7 @@ async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i64> {
 
 /// A run seed for a request that names none: random, never 0 (0 was once the silent default, so a
 /// recorded 0 always means someone asked for it).
-fn draw_seed() -> u64 {
+pub(crate) fn draw_seed() -> u64 {
     rand::random::<u64>().max(1)
 }
 
@@ -387,6 +387,9 @@ pub(crate) async fn finished_generation_runs(
 }
 
 mod actions;
+mod critique;
 pub use actions::{
     cancel_run, list_runs, retry_run, show_run, start_generation, start_judge, start_reference,
 };
+pub(crate) use actions::{record, registered_only};
+pub use critique::{create_critique, critique_loops, start_critique, CritiquePayload, CRITIQUE};

@@ -6,6 +6,7 @@
 //! lease to expire and the next worker continues after the items already stored, so nothing is
 //! duplicated and nothing is missing.
 
+mod critique;
 mod generate;
 mod gold;
 mod judge;
@@ -61,6 +62,7 @@ pub async fn work_ahead(db: &DatabaseConnection) -> Result<bool> {
             crate::runs::GENERATE,
             crate::runs::JUDGE,
             crate::runs::REFERENCE,
+            crate::runs::CRITIQUE,
         ],
     )
     .await?)

@@ -8,6 +8,8 @@ pub mod assignment;
 pub mod audit_log;
 pub mod candidate;
 pub mod comparison;
+pub mod constitution;
+pub mod critique_loop;
 pub mod dataset_member;
 pub mod dataset_version;
 pub mod gold_judgment;

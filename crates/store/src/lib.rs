@@ -4,6 +4,8 @@
 pub mod annotation;
 pub mod audit;
 pub mod candidates;
+pub mod constitutions;
+pub mod critiques;
 pub mod datasets;
 pub mod db;
 pub mod entities;

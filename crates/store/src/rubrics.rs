@@ -16,6 +16,14 @@ use std::collections::HashMap;
 
 /// `name` or `name@version`.
 pub fn parse_ref(reference: &str) -> Result<(String, Option<i32>)> {
+    parse_versioned("rubric", reference)
+}
+
+/// `name` or `name@version` of a versioned spec (`what` names the field in errors).
+pub(crate) fn parse_versioned(
+    what: &'static str,
+    reference: &str,
+) -> Result<(String, Option<i32>)> {
     match reference.split_once('@') {
         None => Ok((reference.trim().to_owned(), None)),
         Some((name, version)) => {
@@ -25,7 +33,7 @@ pub fn parse_ref(reference: &str) -> Result<(String, Option<i32>)> {
                 .ok()
                 .filter(|v| *v >= 1)
                 .ok_or_else(|| {
-                    StoreError::invalid("rubric", format!("`{version}` is not a version number"))
+                    StoreError::invalid(what, format!("`{version}` is not a version number"))
                 })?;
             Ok((name.trim().to_owned(), Some(v)))
         }

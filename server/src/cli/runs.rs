@@ -5,7 +5,7 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pairwise_core::{
-    run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest},
+    run_requests::{CritiqueRequest, GenerateRequest, JudgeRequest, ReferenceRequest},
     Actor,
 };
 use pairwise_pipeline::{runs, Worker, WorkerOptions};
@@ -35,6 +35,24 @@ pub enum RunCommand {
         request: ReferenceRequest,
         #[command(flatten)]
         wait: WaitArgs,
+    },
+    /// Queue a critique → revision loop (Constitutional AI) over a project's red-team prompts:
+    /// the final revision becomes chosen, the original rejected; prints the run id.
+    Critique {
+        #[command(flatten)]
+        request: CritiqueRequest,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// The loops of a critique run: principle, every critique and revision, how each ended.
+    Loops {
+        id: i64,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[arg(long)]
+        json: bool,
     },
     /// One run's status.
     Status {
@@ -86,6 +104,38 @@ pub async fn run(
         RunCommand::Reference { request, wait } => {
             let run = runs::start_reference(db, actor, request).await?;
             finish_submit(db, run.id, &wait, threads).await?
+        }
+        RunCommand::Critique { request, wait } => {
+            let run = runs::start_critique(db, actor, request).await?;
+            for w in &run.warnings {
+                eprintln!("warning: {w}");
+            }
+            finish_submit(db, run.id, &wait, threads).await?
+        }
+        RunCommand::Loops {
+            id,
+            offset,
+            limit,
+            json,
+        } => {
+            let loops = runs::critique_loops(db, actor, id, offset, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&loops)?);
+            } else {
+                for l in loops {
+                    println!(
+                        "prompt {} [{} · {}] {} after {} revision(s){}",
+                        l.prompt_id,
+                        l.constitution,
+                        l.principle,
+                        l.end,
+                        l.revisions,
+                        l.pair_hash
+                            .map(|h| format!(", pair {}", &h[..12.min(h.len())]))
+                            .unwrap_or_default()
+                    );
+                }
+            }
         }
         RunCommand::Status { id, json } => {
             let view = pairwise_store::runs::show(db, id).await?;

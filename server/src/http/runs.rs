@@ -11,7 +11,9 @@ use axum::{
     Json, Router,
 };
 use futures_util::stream::{self, Stream};
-use pairwise_core::run_requests::{GenerateRequest, JudgeRequest, ReferenceRequest};
+use pairwise_core::run_requests::{
+    CritiqueRequest, GenerateRequest, JudgeRequest, ReferenceRequest,
+};
 use pairwise_core::{dto::RunView, requests::BuildRequest, Role};
 use pairwise_pipeline::runs;
 use serde::Deserialize;
@@ -27,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/runs/generate", post(generate))
         .route("/runs/judge", post(judge))
         .route("/runs/reference", post(reference))
+        .route("/runs/critique", post(critique))
+        .route("/runs/{id}/critiques", get(critique_loops))
         .route("/runs/build", post(build))
         .route("/projects/{name}/pairs/build", post(build_pairs))
         .route("/projects/{name}/pairs/human", post(build_human_pairs))
@@ -111,6 +115,43 @@ pub async fn reference(
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let run = runs::start_reference(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Queues a critique → revision loop (Constitutional AI) over the project's prompts (red-team
+/// by default). A critic that is the generator is allowed, with a warning on the run.
+#[utoipa::path(post, path = "/api/v1/runs/critique", tag = "runs", request_body = CritiqueRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn critique(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CritiqueRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let run = runs::start_critique(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct LoopPage {
+    #[serde(default)]
+    pub offset: u64,
+    /// 1–500 (default 100).
+    pub limit: Option<u64>,
+}
+
+/// The loops of a critique run in prompt order: principle, every critique and revision, how
+/// each ended and the hash of the pair it made.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/critiques", tag = "runs", params(("id" = i64, Path), LoopPage),
+    responses((status = 200, body = Vec<pairwise_core::dto::CritiqueLoopView>), (status = 404, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn critique_loops(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(page): Query<LoopPage>,
+) -> Result<Json<Vec<pairwise_core::dto::CritiqueLoopView>>, ApiError> {
+    let limit = page.limit.unwrap_or(100);
+    Ok(Json(
+        runs::critique_loops(&state.db, &caller.actor(), id, page.offset, limit).await?,
+    ))
 }
 
 /// Builds pairs from a finished judge run (reviewer); atomic, duplicates skipped.

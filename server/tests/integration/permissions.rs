@@ -71,8 +71,9 @@ fn sf<T: ServerFn>(name: &str, body: &str, scoped: bool) -> Fn {
 
 fn server_fns(f: &Fixture) -> Vec<Fn> {
     use app::api::{
-        annotation::*, audit::*, calibration::*, candidates::*, datasets::*, leaderboard::*,
-        models::*, pairs::*, projects::*, prompts::*, review::*, rubrics::*, runs::*, users::*,
+        annotation::*, audit::*, calibration::*, candidates::*, constitutions::*, datasets::*,
+        leaderboard::*, models::*, pairs::*, projects::*, prompts::*, review::*, rubrics::*,
+        runs::*, users::*,
     };
     let a = f.assignment;
     let mut fns = vec![
@@ -142,6 +143,15 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         sf::<ListRubrics>("list_rubrics", "", false),
         sf::<SaveRubric>("save_rubric", "name=r-{caller}&spec=nonsense", false),
         sf::<RubricDiff>("rubric_diff", "a=x@1&b=x@2", false),
+        sf::<ListConstitutions>("list_constitutions", "", false),
+        sf::<SaveConstitution>("save_constitution", "name=c-{caller}&spec=nonsense", false),
+        sf::<ConstitutionDiff>("constitution_diff", "a=default@1&b=default@1", false),
+        sf::<StartCritique>(
+            "start_critique",
+            "project=perm&generator=nope&critic=nope&constitution=default&rounds=1&split=redteam&max_new_tokens=8",
+            true,
+        ),
+        sf::<CritiqueLoops>("critique_loops", &format!("run={}&offset=0", f.run), true),
         sf::<ListRuns>("list_runs", "", false),
         sf::<StartJudge>(
             "start_judge",
@@ -270,6 +280,7 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         .replace("{tag}", "v1")
         .replace("{other}", "v1")
         .replace("{username}", "victim")
+        .replace("{reference}", "default")
         .replace("{id}", &id.to_string());
     let uri = match uri.as_str() {
         u if u.ends_with("/export") => format!("{u}?format=trl"),
@@ -313,6 +324,12 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         ("POST", "/api/v1/runs/reference") => {
             r#"{"project":"perm","model":"nope","runs":[]}"#.into()
         }
+        ("POST", "/api/v1/runs/critique") => {
+            r#"{"project":"perm","generator":"nope","critic":"nope"}"#.into()
+        }
+        ("POST", "/api/v1/constitutions") => format!(
+            r#"{{"name":"rc-{caller}","spec":{{"principles":[{{"name":"p","critique":"c","revision":"r"}}]}}}}"#
+        ),
         ("POST", "/api/v1/runs/build") => {
             r#"{"project":"perm","builder":"math","input":"not json\n"}"#.into()
         }

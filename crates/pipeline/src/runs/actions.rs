@@ -17,7 +17,11 @@ use serde_json::json;
 /// Users run registered models only: an admin registers a directory once, on /models. Only the
 /// local command line's built-in actor (who can read the server's disk anyway) may name a
 /// directory. Checked before anything touches the filesystem, so the error says nothing of it.
-async fn registered_only(db: &DatabaseConnection, actor: &Actor, model: &str) -> Result<()> {
+pub(crate) async fn registered_only(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    model: &str,
+) -> Result<()> {
     if actor.id.is_some() && models::find(db, model).await?.is_none() {
         return Err(PipelineError::invalid(
             "model",
@@ -148,7 +152,7 @@ pub async fn retry_run(db: &DatabaseConnection, actor: &Actor, id: i64) -> Resul
     Ok(run)
 }
 
-async fn record(
+pub(crate) async fn record(
     db: &DatabaseConnection,
     actor: &Actor,
     action: &str,

@@ -6,7 +6,10 @@ use super::{payload, Outcome, Progress, SharedEngine, Worker};
 use crate::{
     builders::jobs::BUILD,
     error::{PipelineError, Result},
-    runs::{GeneratePayload, JudgePayload, ModelRef, ReferencePayload, GENERATE, JUDGE, REFERENCE},
+    runs::{
+        CritiquePayload, GeneratePayload, JudgePayload, ModelRef, ReferencePayload, CRITIQUE,
+        GENERATE, JUDGE, REFERENCE,
+    },
 };
 use pairwise_core::judge::JudgeMode;
 use pairwise_inference::Engine;
@@ -61,7 +64,7 @@ impl Worker {
     /// queued run, which this worker plans (cuts into chunks) first. Processes that run's chunks
     /// one after another while any is left to claim; `None` when there is nothing to do.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        const KINDS: [&str; 4] = [GENERATE, JUDGE, REFERENCE, BUILD];
+        const KINDS: [&str; 5] = [GENERATE, JUDGE, REFERENCE, BUILD, CRITIQUE];
         let (worker, lease) = (self.options.id.clone(), self.lease());
         let mut next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, None).await?;
         if next.is_none() {
@@ -163,6 +166,13 @@ impl Worker {
                 let total = ids.len() as i64;
                 (ids, total)
             }
+            CRITIQUE => {
+                let payload: CritiquePayload = payload(job)?;
+                let mut ids = payload.prompt_ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                (ids, payload.prompt_ids.len() as i64)
+            }
             // A build is one chunk: its items are the rows of its input, not prompts.
             BUILD => (vec![0], job.total),
             other => {
@@ -199,6 +209,7 @@ impl Worker {
             JUDGE => self.judge(job, &progress).await,
             REFERENCE => self.reference(job, &progress).await,
             BUILD => self.build(job, &progress).await,
+            CRITIQUE => self.critique(job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
@@ -234,6 +245,7 @@ impl Worker {
             // A build's one chunk hands its summary over as its result.
             BUILD => serde_json::from_str(version.as_deref().unwrap_or("{}"))
                 .map_err(|e| PipelineError::Internal(e.to_string())),
+            CRITIQUE => self.critique_summary(job).await,
             _ => self.reference_summary(job, version).await,
         };
         let summary = match summary {

@@ -19,6 +19,7 @@ use pairwise_store::judgments::NewJudgment;
 use std::collections::BTreeMap;
 
 /// What a judge runs on: the local engine, or a model behind an OpenAI-compatible server.
+#[derive(Clone)]
 pub(super) enum Backend {
     Local(SharedEngine),
     Remote(RemoteModel),
@@ -51,7 +52,7 @@ impl Backend {
 
     /// One completion of the conversation: the text, whether a stop string ended it, and the
     /// tokens generated.
-    async fn complete(
+    pub(super) async fn complete(
         &self,
         messages: Vec<ChatMessage>,
         params: DecodingParams,

@@ -7,6 +7,7 @@ mod blind;
 mod builders;
 mod calibration;
 mod common;
+mod critique;
 mod curation;
 mod datasets;
 mod drift;

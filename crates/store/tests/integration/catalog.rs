@@ -85,3 +85,56 @@ async fn models_register_once_and_record_new_versions() {
         t.finish().await;
     }
 }
+
+#[tokio::test]
+async fn the_default_constitution_exists_and_edits_make_new_versions() {
+    use pairwise_core::constitution::{ConstitutionSpec, DEFAULT_CONSTITUTION};
+    use pairwise_store::constitutions;
+    for t in TestDb::all().await {
+        let v1 = constitutions::show(&t.db, DEFAULT_CONSTITUTION)
+            .await
+            .expect("default");
+        assert_eq!((v1.version, v1.locked), (1, false));
+        assert_eq!(
+            v1.spec,
+            ConstitutionSpec::default_principles(),
+            "migration copy matches the code"
+        );
+        assert!(matches!(
+            constitutions::save(&t.db, "default", &v1.spec, None).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let mut spec = v1.spec.clone();
+        spec.principles[0].revision = "Rewrite it kindly.".into();
+        let v2 = constitutions::save(&t.db, "default", &spec, None)
+            .await
+            .expect("v2");
+        assert_eq!(v2.version, 2);
+        assert_eq!(
+            constitutions::show(&t.db, "default@1")
+                .await
+                .expect("v1")
+                .spec,
+            v1.spec,
+            "v1 is unchanged"
+        );
+        assert_eq!(
+            constitutions::show(&t.db, "default")
+                .await
+                .expect("latest")
+                .version,
+            2
+        );
+        spec.principles[1].critique = String::new();
+        let e = constitutions::save(&t.db, "default", &spec, None)
+            .await
+            .expect_err("empty critique");
+        assert!(e.to_string().contains("principles[1].critique"), "{e}");
+        assert!(matches!(
+            constitutions::show(&t.db, "default@9").await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(constitutions::show(&t.db, "default@x").await.is_err());
+        t.finish().await;
+    }
+}
