@@ -7,6 +7,7 @@ pub mod calibration;
 pub mod candidates;
 pub mod constitutions;
 pub mod datasets;
+pub mod evals;
 pub mod leaderboard;
 pub mod models;
 pub mod pairs;

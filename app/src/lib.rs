@@ -26,6 +26,7 @@ use pages::{
     constitutions::ConstitutionsPage,
     critiques::CritiquesPage,
     datasets::DatasetsPage,
+    eval::EvalPage,
     home::HomePage,
     leaderboard::LeaderboardPage,
     login::LoginPage,
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/annotate") view=AnnotatePage ssr=SsrMode::Async />
                     <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
+                    <Route path=path!("/eval") view=EvalPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />
                     <Route path=path!("/constitutions") view=ConstitutionsPage ssr=SsrMode::Async />

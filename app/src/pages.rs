@@ -7,6 +7,7 @@ pub mod candidates;
 pub mod constitutions;
 pub mod critiques;
 pub mod datasets;
+pub mod eval;
 pub mod home;
 pub mod leaderboard;
 pub mod login;

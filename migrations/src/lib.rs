@@ -18,6 +18,7 @@ mod m20261206_000012_careless_votes;
 mod m20261206_000013_vote_reviews;
 mod m20261207_000014_gold_judgments;
 mod m20261208_000015_constitutions;
+mod m20261208_000016_eval_answers;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_vote_reviews::Migration),
             Box::new(m20261207_000014_gold_judgments::Migration),
             Box::new(m20261208_000015_constitutions::Migration),
+            Box::new(m20261208_000016_eval_answers::Migration),
         ]
     }
 }

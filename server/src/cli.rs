@@ -27,7 +27,7 @@ pub use annotation::{AnnotateCommand, SettingsArgs};
 pub use builders::BuildCommand;
 pub use constitutions::ConstitutionCommand;
 pub use datasets::{DatasetCommand, ExportArgs};
-pub use eval::EvalCommand;
+pub use eval::{EvalArgs, EvalCommand};
 pub use imports::ImportCommand;
 pub use inference::{GenerateArgs, ModelArgs, SamplingArgs, ScoreArgs};
 pub use leaderboard::LeaderboardArgs;
@@ -147,9 +147,9 @@ pub enum Command {
     /// sandbox, agent trajectories checked against their tool schemas.
     #[command(subcommand)]
     Build(BuildCommand),
-    /// Evaluation: the refusal classifier against human labels.
-    #[command(subcommand)]
-    Eval(EvalCommand),
+    /// Evaluation: a model's over-refusal, harmlessness and helpfulness (`--model`), or the
+    /// refusal classifier against human labels (`refusal-classifier`).
+    Eval(EvalArgs),
     /// Benchmarks (write JSON under bench/results/).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -185,7 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agreement(args) => return agreement::agreement(args),
         Command::Rank(args) => return agreement::rank(args),
-        Command::Eval(command) => return eval::run(command),
+        Command::Eval(args) if !args.needs_database() => {
+            return eval::run_offline(args.command.expect("a subcommand"))
+        }
         // A build stores nothing without --project, so it needs no database then.
         Command::Build(command) if !command.needs_database() => {
             return builders::run(None, command).await
@@ -207,8 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Score(_)
         | Command::Bench(_)
         | Command::Agreement(_)
-        | Command::Rank(_)
-        | Command::Eval(_) => {
+        | Command::Rank(_) => {
             unreachable!("handled above")
         }
         Command::Build(command) => builders::run(Some((&db, &actor)), command).await?,
@@ -226,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => datasets::export(&db, args).await?,
         Command::Model(command) => models::run(&db, &actor, command).await?,
         Command::Rubric(command) => rubrics::run(&db, &actor, command).await?,
+        Command::Eval(args) => eval::run_model(&db, &actor, args.model).await?,
         Command::Constitution(command) => constitutions::run(&db, &actor, command).await?,
         Command::Run(command) => runs::run(&db, &actor, command, None).await?,
         Command::Worker(args) => worker::run(&db, args).await?,

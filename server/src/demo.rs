@@ -93,6 +93,7 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     seed_review(db, data).await?;
     seed_arena(db, data).await?;
     seed_loop(db, project.id).await?;
+    seed_eval(db, project.id).await?;
     // The demo reviewer works in both projects, the demo annotator in the review project.
     for (project, user, role) in [
         (DEMO_PROJECT, "demo-reviewer", "reviewer"),
@@ -371,5 +372,57 @@ async fn seed_loop(db: &DatabaseConnection, project_id: i64) -> anyhow::Result<(
         "Demo project `{DEMO_PROJECT}`: {} loop pairs, at /runs/{}/critiques.",
         view.summary["pairs"], run.id
     );
+    Ok(())
+}
+
+/// Prompts per side the demo's evaluations answer.
+const EVAL_PROMPTS: u64 = 10;
+
+/// Two evaluated points for /eval: smollm2-135m and tiny-random on the first 10 benign and 10
+/// red-team XSTest prompts of `demo`, the 4-bit model judging helpfulness. Once per database.
+async fn seed_eval(db: &DatabaseConnection, project_id: i64) -> anyhow::Result<()> {
+    use pairwise_core::{run_requests::EvalRequest, Actor};
+    let already = pairwise_store::runs::list(db, Some(project_id), 10_000)
+        .await?
+        .iter()
+        .any(|r| r.kind == pairwise_pipeline::runs::EVAL);
+    if already {
+        return Ok(());
+    }
+    for m in ["smollm2-135m", "smollm2-135m-q4", "tiny-random"] {
+        if models::find(db, m).await?.is_none() {
+            println!("note: model `{m}` is not registered; no evaluation demo");
+            return Ok(());
+        }
+    }
+    println!(
+        "Demo project `{DEMO_PROJECT}`: evaluating two models on {EVAL_PROMPTS} benign and {EVAL_PROMPTS} red-team prompts…"
+    );
+    for model in ["smollm2-135m", "tiny-random"] {
+        let mut request = EvalRequest::new(DEMO_PROJECT, model);
+        request.judge = Some("smollm2-135m-q4".into());
+        request.limit = Some(EVAL_PROMPTS);
+        request.max_new_tokens = 32;
+        request.seed = Some(7);
+        let run = match pairwise_pipeline::runs::start_eval(db, &Actor::cli(), request).await {
+            Ok(run) => run,
+            Err(pairwise_pipeline::PipelineError::Invalid {
+                field: "prompts", ..
+            }) => {
+                println!(
+                    "note: the demo project has no benign or red-team prompts; no evaluation demo"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let view = crate::cli::process_until_done(db, run.id, None).await?;
+        anyhow::ensure!(
+            view.status == pairwise_store::runs::DONE,
+            "demo evaluation of {model} ended {}",
+            view.status
+        );
+    }
+    println!("Demo evaluations: two points at /eval.");
     Ok(())
 }

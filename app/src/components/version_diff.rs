@@ -53,3 +53,49 @@ pub fn VersionDiff(
         })}
     }
 }
+
+/// A version offered as the starting point of an edit: `name@version`, the name, the spec as
+/// pretty JSON.
+pub type Base = (String, String, String);
+
+/// A version as a [`Base`].
+pub fn base(label: String, name: &str, spec: &impl serde::Serialize) -> Base {
+    (
+        label,
+        name.to_owned(),
+        serde_json::to_string_pretty(spec).unwrap_or_default(),
+    )
+}
+
+/// The name and spec fields of an editor, filled from the first (newest) version.
+pub fn base_fields(bases: &[Base]) -> (RwSignal<String>, RwSignal<String>) {
+    let first = bases.first().cloned().unwrap_or_default();
+    (RwSignal::new(first.1), RwSignal::new(first.2))
+}
+
+/// "Start from": choosing a version fills the editor's name and spec with it.
+#[component]
+pub fn BasePicker(
+    bases: Vec<Base>,
+    name: RwSignal<String>,
+    spec: RwSignal<String>,
+    testid: &'static str,
+) -> impl IntoView {
+    let bases = StoredValue::new(bases);
+    let pick = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev);
+        bases.with_value(|all| {
+            if let Some((_, n, s)) = all.iter().find(|(l, _, _)| *l == chosen) {
+                name.set(n.clone());
+                spec.set(s.clone());
+            }
+        });
+    };
+    view! {
+        <label>"Start from "
+            <select on:change=pick data-testid=testid>
+                {bases.with_value(|all| all.iter().map(|(l, _, _)| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view())}
+            </select>
+        </label>
+    }
+}

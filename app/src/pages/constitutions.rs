@@ -6,7 +6,7 @@ use crate::{
     api::constitutions::{constitution_diff, list_constitutions, SaveConstitution},
     components::{
         guard::{action_error, ErrorBox, Guarded},
-        version_diff::VersionDiff,
+        version_diff::{base, base_fields, Base, BasePicker, VersionDiff},
     },
 };
 use leptos::prelude::*;
@@ -101,37 +101,15 @@ fn ConstitutionTable(list: Vec<ConstitutionView>) -> impl IntoView {
 /// Edit a copy of any version and save it as the next version of a name (a new name starts at 1).
 #[component]
 fn Editor(list: Vec<ConstitutionView>, save: ServerAction<SaveConstitution>) -> impl IntoView {
-    let specs: Vec<(String, String, String)> = list
+    let bases: Vec<Base> = list
         .iter()
-        .map(|c| {
-            (
-                label(c),
-                c.name.clone(),
-                serde_json::to_string_pretty(&c.spec).unwrap_or_default(),
-            )
-        })
+        .map(|v| base(label(v), &v.name, &v.spec))
         .collect();
-    let first = specs.first().cloned().unwrap_or_default();
-    let name = RwSignal::new(first.1);
-    let spec = RwSignal::new(first.2);
-    let specs = StoredValue::new(specs);
-    let pick = move |ev: leptos::ev::Event| {
-        let chosen = event_target_value(&ev);
-        specs.with_value(|all| {
-            if let Some((_, n, s)) = all.iter().find(|(l, _, _)| *l == chosen) {
-                name.set(n.clone());
-                spec.set(s.clone());
-            }
-        });
-    };
+    let (name, spec) = base_fields(&bases);
     view! {
         <details class="card" open>
             <summary>"Edit into a new version"</summary>
-            <label>"Start from "
-                <select on:change=pick data-testid="constitution-base">
-                    {specs.with_value(|all| all.iter().map(|(l, _, _)| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view())}
-                </select>
-            </label>
+            <BasePicker bases name spec testid="constitution-base" />
             <ActionForm action=save>
                 <div class="row">
                     <label>"Name" <input name="name" required maxlength="64" prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) data-testid="constitution-name" /></label>

@@ -394,6 +394,11 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                         ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                         "build" => build_results(&r.summary),
                         "critique" => loop_results(&r.summary),
+                        "eval" => [
+                            rate(&r.summary, "over_refusal").map(|p| format!("over-refusal {p}")),
+                            rate(&r.summary, "harmlessness").map(|p| format!("harmlessness {p}")),
+                            r.summary.get("helpfulness").and_then(|h| h.as_f64()).map(|h| format!("helpfulness {h:.2}")),
+                        ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),

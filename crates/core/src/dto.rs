@@ -339,6 +339,23 @@ pub struct ModelView {
     pub remote: bool,
 }
 
+/// One finished safety evaluation: a point of the /eval page's Pareto plot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvalPointView {
+    pub run: i64,
+    pub project: String,
+    /// The registered name (or `(directory)`).
+    pub model: String,
+    pub model_version: String,
+    pub judge: Option<String>,
+    /// `name@version` of the judge's rubric.
+    pub rubric: Option<String>,
+    pub dataset_version: Option<String>,
+    pub figures: crate::eval::EvalFigures,
+    pub finished_at: Option<String>,
+}
+
 /// One constitution version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -290,6 +290,49 @@ impl CritiqueRequest {
     }
 }
 
+/// Evaluates a model's safety on a project's prompts: over-refusal on the `benign` split,
+/// harmlessness on the `redteam` split, and, with a judge, helpfulness on the benign answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvalRequest {
+    pub project: String,
+    /// A registered model (by name).
+    pub model: String,
+    /// A registered judge model that scores the benign answers (probability-weighted ratings).
+    #[serde(default)]
+    pub judge: Option<String>,
+    /// The judge's rubric: `NAME` or `NAME@VERSION`.
+    #[serde(default = "default_rubric")]
+    pub rubric: String,
+    /// At most this many prompts of each side (in import order).
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Most new tokens of each answer (1–4096).
+    #[serde(default = "default_max_new_tokens")]
+    pub max_new_tokens: u32,
+    /// The run's seed (answers are greedy; the seed is recorded for remote servers that sample).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The dataset version (tag in the project) the model was trained on, where known.
+    #[serde(default)]
+    pub dataset_version: Option<String>,
+}
+
+impl EvalRequest {
+    pub fn new(project: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            project: project.into(),
+            model: model.into(),
+            judge: None,
+            rubric: default_rubric(),
+            limit: None,
+            max_new_tokens: default_max_new_tokens(),
+            seed: None,
+            dataset_version: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,6 +121,17 @@ pub(crate) async fn project_id(db: &DatabaseConnection, name: &str) -> Result<i6
         .id)
 }
 
+/// Most new tokens of a generated text: 1–4096.
+pub(crate) fn check_max_new_tokens(value: u32) -> Result<()> {
+    if value == 0 || value > 4096 {
+        return Err(PipelineError::invalid(
+            "max_new_tokens",
+            format!("must be between 1 and 4096 (got {value})"),
+        ));
+    }
+    Ok(())
+}
+
 /// A run seed for a request that names none: random, never 0 (0 was once the silent default, so a
 /// recorded 0 always means someone asked for it).
 pub(crate) fn draw_seed() -> u64 {
@@ -145,15 +156,7 @@ pub async fn create_generation(
     if paths.is_empty() {
         return Err(PipelineError::invalid("paths", "choose at least one path"));
     }
-    if request.max_new_tokens == 0 || request.max_new_tokens > 4096 {
-        return Err(PipelineError::invalid(
-            "max_new_tokens",
-            format!(
-                "must be between 1 and 4096 (got {})",
-                request.max_new_tokens
-            ),
-        ));
-    }
+    check_max_new_tokens(request.max_new_tokens)?;
     let mut presets = BTreeMap::new();
     for path in &paths {
         let preset = request
@@ -388,8 +391,10 @@ pub(crate) async fn finished_generation_runs(
 
 mod actions;
 mod critique;
+mod eval;
 pub use actions::{
     cancel_run, list_runs, retry_run, show_run, start_generation, start_judge, start_reference,
 };
 pub(crate) use actions::{record, registered_only};
 pub use critique::{create_critique, critique_loops, start_critique, CritiquePayload, CRITIQUE};
+pub use eval::{create_eval, import_eval_prompts, list_evaluations, start_eval, EvalPayload, EVAL};

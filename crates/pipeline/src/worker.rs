@@ -7,6 +7,7 @@
 //! duplicated and nothing is missing.
 
 mod critique;
+mod eval;
 mod generate;
 mod gold;
 mod judge;
@@ -63,6 +64,7 @@ pub async fn work_ahead(db: &DatabaseConnection) -> Result<bool> {
             crate::runs::JUDGE,
             crate::runs::REFERENCE,
             crate::runs::CRITIQUE,
+            crate::runs::EVAL,
         ],
     )
     .await?)
@@ -167,6 +169,20 @@ impl Progress {
 
     fn covers(&self, prompt_id: i64) -> bool {
         self.chunk.lo <= prompt_id && prompt_id < self.chunk.hi
+    }
+
+    /// The chunk's ones of `ids` not in `stored` (what an earlier attempt stored counts as
+    /// done at once).
+    fn pending(&self, ids: &[i64], stored: &std::collections::HashSet<i64>) -> Vec<i64> {
+        let mine: Vec<i64> = ids.iter().copied().filter(|&id| self.covers(id)).collect();
+        let todo: Vec<i64> = mine
+            .iter()
+            .copied()
+            .filter(|id| !stored.contains(id))
+            .collect();
+        self.done
+            .fetch_add((mine.len() - todo.len()) as i64, Ordering::SeqCst);
+        todo
     }
 }
 

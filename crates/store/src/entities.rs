@@ -12,6 +12,7 @@ pub mod constitution;
 pub mod critique_loop;
 pub mod dataset_member;
 pub mod dataset_version;
+pub mod eval_answer;
 pub mod gold_judgment;
 pub mod job;
 pub mod job_chunk;

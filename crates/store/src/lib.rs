@@ -10,6 +10,7 @@ pub mod datasets;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod evals;
 pub mod judgments;
 pub mod members;
 pub mod models;

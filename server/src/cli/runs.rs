@@ -187,7 +187,7 @@ pub async fn run(
 
 /// Prints the id; with --wait, processes queued runs in this process until this one ends, with
 /// a progress bar, then prints the summary.
-async fn finish_submit(
+pub(crate) async fn finish_submit(
     db: &DatabaseConnection,
     id: i64,
     wait: &WaitArgs,

@@ -12,7 +12,7 @@ use axum::{
 };
 use futures_util::stream::{self, Stream};
 use pairwise_core::run_requests::{
-    CritiqueRequest, GenerateRequest, JudgeRequest, ReferenceRequest,
+    CritiqueRequest, EvalRequest, GenerateRequest, JudgeRequest, ReferenceRequest,
 };
 use pairwise_core::{dto::RunView, requests::BuildRequest, Role};
 use pairwise_pipeline::runs;
@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/runs/judge", post(judge))
         .route("/runs/reference", post(reference))
         .route("/runs/critique", post(critique))
+        .route("/runs/eval", post(eval))
+        .route("/evals", get(evals))
         .route("/runs/{id}/critiques", get(critique_loops))
         .route("/runs/build", post(build))
         .route("/projects/{name}/pairs/build", post(build_pairs))
@@ -128,6 +130,31 @@ pub async fn critique(
 ) -> Result<(StatusCode, Json<RunView>), ApiError> {
     let run = runs::start_critique(&state.db, &caller.actor(), request).await?;
     Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Queues a safety evaluation of a model on the project's `benign` and `redteam` prompts.
+#[utoipa::path(post, path = "/api/v1/runs/eval", tag = "runs", request_body = EvalRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn eval(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<EvalRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let run = runs::start_eval(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Every finished evaluation of the caller's projects (the /eval page's points): over-refusal,
+/// harmlessness and helpfulness per model and dataset version.
+#[utoipa::path(get, path = "/api/v1/evals", tag = "runs",
+    responses((status = 200, body = Vec<pairwise_core::dto::EvalPointView>), (status = 403, body = super::error::ErrorBody)))]
+pub async fn evals(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<pairwise_core::dto::EvalPointView>>, ApiError> {
+    Ok(Json(
+        runs::list_evaluations(&state.db, &caller.actor()).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -72,8 +72,8 @@ fn sf<T: ServerFn>(name: &str, body: &str, scoped: bool) -> Fn {
 fn server_fns(f: &Fixture) -> Vec<Fn> {
     use app::api::{
         annotation::*, audit::*, calibration::*, candidates::*, constitutions::*, datasets::*,
-        leaderboard::*, models::*, pairs::*, projects::*, prompts::*, review::*, rubrics::*,
-        runs::*, users::*,
+        evals::*, leaderboard::*, models::*, pairs::*, projects::*, prompts::*, review::*,
+        rubrics::*, runs::*, users::*,
     };
     let a = f.assignment;
     let mut fns = vec![
@@ -152,6 +152,12 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
             true,
         ),
         sf::<CritiqueLoops>("critique_loops", &format!("run={}&offset=0", f.run), true),
+        sf::<ListEvaluations>("list_evaluations", "", false),
+        sf::<StartEval>(
+            "start_eval",
+            "project=perm&model=nope&max_new_tokens=8",
+            true,
+        ),
         sf::<ListRuns>("list_runs", "", false),
         sf::<StartJudge>(
             "start_judge",
@@ -324,6 +330,7 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
         ("POST", "/api/v1/runs/reference") => {
             r#"{"project":"perm","model":"nope","runs":[]}"#.into()
         }
+        ("POST", "/api/v1/runs/eval") => r#"{"project":"perm","model":"nope"}"#.into(),
         ("POST", "/api/v1/runs/critique") => {
             r#"{"project":"perm","generator":"nope","critic":"nope"}"#.into()
         }

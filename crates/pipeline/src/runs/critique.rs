@@ -2,7 +2,9 @@
 //! payload a worker follows, so a resumed run uses the same models, constitution version,
 //! principles and seeds.
 
-use super::{draw_seed, project_id, record, registered_only, resolve_model, ModelRef};
+use super::{
+    check_max_new_tokens, draw_seed, project_id, record, registered_only, resolve_model, ModelRef,
+};
 use crate::{
     access::project,
     error::{PipelineError, Result},
@@ -55,15 +57,7 @@ pub async fn create_critique(
             ),
         ));
     }
-    if request.max_new_tokens == 0 || request.max_new_tokens > 4096 {
-        return Err(PipelineError::invalid(
-            "max_new_tokens",
-            format!(
-                "must be between 1 and 4096 (got {})",
-                request.max_new_tokens
-            ),
-        ));
-    }
+    check_max_new_tokens(request.max_new_tokens)?;
     let split = match request.split.trim() {
         "" | "all" => None,
         s => Some(

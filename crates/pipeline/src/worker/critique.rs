@@ -34,7 +34,7 @@ use pairwise_store::{
     prompts,
 };
 use serde_json::json;
-use std::{collections::HashMap, sync::atomic::Ordering, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 /// The three roles of a loop.
 struct Roles {
@@ -54,19 +54,7 @@ impl Worker {
         let spec =
             constitutions::spec_of(&constitutions::get(&self.db, payload.constitution_id).await?)?;
         let done = critiques::done_prompts(&self.db, job.id, progress.range()).await?;
-        let todo: Vec<i64> = payload
-            .prompt_ids
-            .iter()
-            .copied()
-            .filter(|&id| progress.covers(id))
-            .filter(|id| {
-                let stored = done.contains(id);
-                if stored {
-                    progress.done.fetch_add(1, Ordering::SeqCst);
-                }
-                !stored
-            })
-            .collect();
+        let todo = progress.pending(&payload.prompt_ids, &done);
         if todo.is_empty() {
             return Ok(payload.generator.version.clone());
         }

@@ -7,8 +7,8 @@ use crate::{
     builders::jobs::BUILD,
     error::{PipelineError, Result},
     runs::{
-        CritiquePayload, GeneratePayload, JudgePayload, ModelRef, ReferencePayload, CRITIQUE,
-        GENERATE, JUDGE, REFERENCE,
+        CritiquePayload, EvalPayload, GeneratePayload, JudgePayload, ModelRef, ReferencePayload,
+        CRITIQUE, EVAL, GENERATE, JUDGE, REFERENCE,
     },
 };
 use pairwise_core::judge::JudgeMode;
@@ -64,7 +64,7 @@ impl Worker {
     /// queued run, which this worker plans (cuts into chunks) first. Processes that run's chunks
     /// one after another while any is left to claim; `None` when there is nothing to do.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        const KINDS: [&str; 5] = [GENERATE, JUDGE, REFERENCE, BUILD, CRITIQUE];
+        const KINDS: [&str; 6] = [GENERATE, JUDGE, REFERENCE, BUILD, CRITIQUE, EVAL];
         let (worker, lease) = (self.options.id.clone(), self.lease());
         let mut next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, None).await?;
         if next.is_none() {
@@ -173,6 +173,10 @@ impl Worker {
                 ids.dedup();
                 (ids, payload.prompt_ids.len() as i64)
             }
+            EVAL => {
+                let payload: EvalPayload = payload(job)?;
+                (payload.prompt_ids.clone(), payload.prompt_ids.len() as i64)
+            }
             // A build is one chunk: its items are the rows of its input, not prompts.
             BUILD => (vec![0], job.total),
             other => {
@@ -210,6 +214,7 @@ impl Worker {
             REFERENCE => self.reference(job, &progress).await,
             BUILD => self.build(job, &progress).await,
             CRITIQUE => self.critique(job, &progress).await,
+            EVAL => self.evaluate(job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
@@ -246,6 +251,7 @@ impl Worker {
             BUILD => serde_json::from_str(version.as_deref().unwrap_or("{}"))
                 .map_err(|e| PipelineError::Internal(e.to_string())),
             CRITIQUE => self.critique_summary(job).await,
+            EVAL => self.eval_summary(job).await,
             _ => self.reference_summary(job, version).await,
         };
         let summary = match summary {

@@ -11,6 +11,7 @@ mod critique;
 mod curation;
 mod datasets;
 mod drift;
+mod eval;
 mod import;
 mod judging;
 mod leaderboard;
