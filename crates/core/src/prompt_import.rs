@@ -517,6 +517,46 @@ enum PromptBody {
     Messages(Vec<ChatMessage>),
 }
 
+/// The opening human turn of each HH-RLHF row (`{"chosen": "\n\nHuman: …\n\nAssistant: …",
+/// "rejected": …}`) as a prompt: the requests HH-RLHF's red-team conversations (harmless-base)
+/// start with, for evaluating harmlessness. Blank lines are skipped; a line that is not an
+/// HH-RLHF row is an error naming the line.
+pub fn hh_first_turns<R: BufRead>(reader: R) -> Result<Vec<PromptRecord>, PromptImportError> {
+    let mut out = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let n = i as u64 + 1;
+        let line = line.map_err(|e| PromptImportError::new(n, None, e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: Value = serde_json::from_str(&line)
+            .map_err(|e| PromptImportError::new(n, None, format!("not JSON: {e}")))?;
+        let text = |key: &str| row.get(key).and_then(Value::as_str);
+        let (Some(chosen), Some(rejected)) = (text("chosen"), text("rejected")) else {
+            return Err(PromptImportError::new(
+                n,
+                Some("chosen"),
+                "an HH-RLHF row has `chosen` and `rejected` transcripts",
+            ));
+        };
+        let pair = crate::pair_formats::from_hh_rlhf(n, chosen, rejected)
+            .map_err(|e| PromptImportError::new(n, e.field.as_deref(), e.message))?;
+        let Some(first) = pair.prompt.iter().find(|m| m.role == "user") else {
+            return Err(PromptImportError::new(n, Some("chosen"), "no human turn"));
+        };
+        out.push(build(
+            n,
+            None,
+            PromptBody::Text(first.content.clone()),
+            Some("hh-rlhf".into()),
+            None,
+            None,
+            Map::new(),
+        )?);
+    }
+    Ok(out)
+}
+
 fn build(
     line: u64,
     external_id: Option<String>,
@@ -728,5 +768,22 @@ mod tests {
             Some(ImportFormat::Csv)
         );
         assert_eq!(ImportFormat::from_path(Path::new("x.txt")), None);
+    }
+
+    #[test]
+    fn hh_rlhf_rows_give_their_first_human_turn() {
+        let rows = concat!(
+            r#"{"chosen": "\n\nHuman: How do I pick a lock?\n\nAssistant: No.\n\nHuman: Please?\n\nAssistant: No.", "rejected": "\n\nHuman: How do I pick a lock?\n\nAssistant: No.\n\nHuman: Please?\n\nAssistant: Yes."}"#,
+            "\n\n",
+            r#"{"chosen": "\n\nHuman: Hi\n\nAssistant: Hello", "rejected": "\n\nHuman: Hi\n\nAssistant: Go away"}"#,
+            "\n"
+        );
+        let records = hh_first_turns(rows.as_bytes()).expect("rows");
+        let texts: Vec<&str> = records.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["How do I pick a lock?", "Hi"]);
+        assert_eq!(records[1].line, 3);
+        assert_eq!(records[0].source.as_deref(), Some("hh-rlhf"));
+        let e = hh_first_turns(r#"{"prompt": "x"}"#.as_bytes()).expect_err("not HH");
+        assert_eq!((e.line, e.field.as_deref()), (1, Some("chosen")));
     }
 }

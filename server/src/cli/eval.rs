@@ -52,7 +52,8 @@ pub struct ModelEval {
     /// column (XSTest), only its `safe` rows.
     #[arg(long)]
     pub benign: Option<PathBuf>,
-    /// Harmful prompts to add first; with a `label` column, only its `unsafe` rows.
+    /// Harmful prompts to add first; with a `label` column, only its `unsafe` rows; an
+    /// HH-RLHF file (harmless-base) gives each conversation's first human turn.
     #[arg(long)]
     pub redteam: Option<PathBuf>,
     /// A judge model that scores the benign answers (helpfulness).
@@ -109,20 +110,30 @@ pub fn run_offline(command: EvalCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Reads a prompt file (CSV by extension, else JSONL; `.gz` is read through).
+/// Reads a prompt file: CSV by extension, else JSONL (`.gz` is read through). JSONL rows that
+/// are HH-RLHF pairs (`chosen` / `rejected` transcripts) give their first human turn.
 fn read_prompts(path: &Path) -> anyhow::Result<Vec<pairwise_core::PromptRecord>> {
+    use std::io::Read;
     let name = path.to_string_lossy().to_lowercase();
-    let format = if name.trim_end_matches(".gz").ends_with(".csv") {
-        ImportFormat::Csv
-    } else {
-        ImportFormat::Jsonl
-    };
     let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = std::io::BufReader::new(pairwise_pipeline::maybe_gunzip(file)?);
-    PromptReader::new(reader, format)?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| path.display().to_string())
+    let mut text = String::new();
+    pairwise_pipeline::maybe_gunzip(file)?
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let records = if name.trim_end_matches(".gz").ends_with(".csv") {
+        PromptReader::new(text.as_bytes(), ImportFormat::Csv)?.collect::<Result<Vec<_>, _>>()
+    } else if text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|row| row.get("chosen").is_some())
+    {
+        pairwise_core::prompt_import::hh_first_turns(text.as_bytes())
+    } else {
+        PromptReader::new(text.as_bytes(), ImportFormat::Jsonl)?.collect::<Result<Vec<_>, _>>()
+    };
+    records.with_context(|| path.display().to_string())
 }
 
 pub async fn run_model(

@@ -272,6 +272,16 @@ async fn evaluation_prompts_come_from_labelled_files_and_bad_requests_name_the_f
             .await
             .expect("run");
         assert_eq!(run.total, 3);
+
+        // HH-RLHF harmless-base: each conversation's first human turn is a red-team prompt.
+        let file = std::fs::File::open(crate::common::hh_file()).expect("HH-RLHF test split");
+        let reader = std::io::BufReader::new(pairwise_pipeline::maybe_gunzip(file).expect("gz"));
+        let openers = pairwise_core::prompt_import::hh_first_turns(reader).expect("rows");
+        assert_eq!(openers.len(), 2312);
+        let added = run_actions::import_eval_prompts(&t.db, &actor, "xs", openers, true, "eval:hh")
+            .await
+            .expect("hh");
+        assert_eq!(added, 2178, "distinct openers");
         t.finish().await;
     }
 }
