@@ -14,6 +14,7 @@ pub mod pairs;
 pub mod projects;
 pub mod prompts;
 pub mod review;
+pub mod rounds;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

@@ -36,6 +36,7 @@ use pages::{
     projects::ProjectsPage,
     prompts::PromptsPage,
     review::ReviewPage,
+    rounds::RoundsPage,
     rubrics::RubricsPage,
     runs::RunsPage,
     users::UsersPage,
@@ -99,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/annotate/:name") view=AnnotateWorkPage ssr=SsrMode::Async />
                     <Route path=path!("/runs") view=RunsPage ssr=SsrMode::Async />
                     <Route path=path!("/eval") view=EvalPage ssr=SsrMode::Async />
+                    <Route path=path!("/rounds") view=RoundsPage ssr=SsrMode::Async />
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=path!("/rubrics") view=RubricsPage ssr=SsrMode::Async />
                     <Route path=path!("/constitutions") view=ConstitutionsPage ssr=SsrMode::Async />

@@ -17,6 +17,7 @@ pub mod not_found;
 pub mod projects;
 pub mod prompts;
 pub mod review;
+pub mod rounds;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

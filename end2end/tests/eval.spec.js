@@ -43,3 +43,19 @@ test('/eval plots the evaluated models with the Pareto frontier', async ({ page 
   await expect(page.getByTestId('eval-row')).toHaveCount(3);
   await expect(page.getByTestId('pareto').getByTestId('pareto-point')).toHaveCount(3);
 });
+
+test('/eval shows the refusal classifier against human labels', async ({ page }) => {
+  await login(page, admin);
+  await page.goto('/eval');
+  await waitForHydration(page);
+  const checks = page.getByTestId('refusal-checks');
+  // The rules on both XSTest completion files, and the rules with the 4-bit judge on 40 answers.
+  await expect(checks.locator('[data-classifier="rules"]')).toHaveCount(3);
+  await expect(checks.locator('[data-classifier="judge"]')).toHaveCount(1);
+  await expect(checks).toContainText('xstest_v2_completions_gpt4.csv');
+  await expect(checks).toContainText('xstest_v2_completions_mistralinstruct.csv');
+  await expect(checks.locator('[data-classifier="judge"]')).toContainText('rules + judge smollm2-135m-q4@');
+  await expect(checks.getByTestId('check-accuracy').first()).toHaveText(/^\d+\.\d%$/);
+  await expect(checks.getByTestId('check-kappa').first()).toHaveText(/^-?\d\.\d{3}$/);
+  await page.screenshot({ path: test.info().outputPath('refusal-checks.png'), fullPage: true });
+});

@@ -19,6 +19,7 @@ mod m20261206_000013_vote_reviews;
 mod m20261207_000014_gold_judgments;
 mod m20261208_000015_constitutions;
 mod m20261208_000016_eval_answers;
+mod m20261209_000017_duels_and_rounds;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_gold_judgments::Migration),
             Box::new(m20261208_000015_constitutions::Migration),
             Box::new(m20261208_000016_eval_answers::Migration),
+            Box::new(m20261209_000017_duels_and_rounds::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod models;
 mod pairs;
 mod projects;
 mod review;
+mod rounds;
 mod rubrics;
 mod runs;
 mod users;
@@ -35,6 +36,7 @@ pub use models::ModelCommand;
 pub use pairs::PairsCommand;
 pub use projects::ProjectCommand;
 pub use review::ReviewCommand;
+pub use rounds::RoundCommand;
 pub use rubrics::RubricCommand;
 pub(crate) use runs::process_until_done;
 pub use runs::{RunCommand, WaitArgs};
@@ -104,6 +106,9 @@ pub enum Command {
     /// Generation and judge runs.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Iteration rounds, side by side (compare one with the previous: `run duel --round K`).
+    #[command(subcommand)]
+    Round(RoundCommand),
     /// The quality report of a dataset version (length bias, templates, contamination, margins).
     Report {
         #[arg(long)]
@@ -227,9 +232,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => datasets::export(&db, args).await?,
         Command::Model(command) => models::run(&db, &actor, command).await?,
         Command::Rubric(command) => rubrics::run(&db, &actor, command).await?,
+        Command::Eval(EvalArgs {
+            command: Some(command),
+            ..
+        }) => eval::run_check(&db, &actor, command).await?,
         Command::Eval(args) => eval::run_model(&db, &actor, args.model).await?,
         Command::Constitution(command) => constitutions::run(&db, &actor, command).await?,
         Command::Run(command) => runs::run(&db, &actor, command, None).await?,
+        Command::Round(command) => rounds::run(&db, &actor, command).await?,
         Command::Worker(args) => worker::run(&db, args).await?,
         Command::Pairs(command) => pairs::run(&db, &actor, command).await?,
         Command::Leaderboard(args) => leaderboard::run(&db, &actor, args).await?,

@@ -94,11 +94,15 @@ pub async fn run(db: &DatabaseConnection, data: &Path) -> anyhow::Result<()> {
     seed_arena(db, data).await?;
     seed_loop(db, project.id).await?;
     seed_eval(db, project.id).await?;
+    seed_rounds(db, project.id).await?;
+    seed_refusal_checks(db, data, project.id).await?;
+    seed_guards(db).await?;
     // The demo reviewer works in both projects, the demo annotator in the review project.
     for (project, user, role) in [
         (DEMO_PROJECT, "demo-reviewer", "reviewer"),
         (ARENA, "demo-reviewer", "reviewer"),
         ("demo-review", "demo-reviewer", "reviewer"),
+        (GUARDS, "demo-reviewer", "reviewer"),
         ("demo-review", "demo-annotator", "annotator"),
     ] {
         if let (Some(p), Some(u)) = (
@@ -424,5 +428,203 @@ async fn seed_eval(db: &DatabaseConnection, project_id: i64) -> anyhow::Result<(
         );
     }
     println!("Demo evaluations: two points at /eval.");
+    Ok(())
+}
+
+/// Two rounds in `demo` for /rounds: round 1 is tiny-random, round 2 smollm2-135m (each with its
+/// demo evaluation), and round 2 compared with round 1 by the 4-bit judge in both orders on the
+/// 10 benign prompts both answered. Once per database.
+async fn seed_rounds(db: &DatabaseConnection, project_id: i64) -> anyhow::Result<()> {
+    use pairwise_core::{
+        duel::DuelSource, run_requests::DuelRequest, run_requests::SaveRound, Actor,
+    };
+    if !pairwise_store::rounds::list(db, project_id)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    // The demo evaluations, by model name.
+    let evals =
+        pairwise_store::runs::finished_of_kind(db, project_id, pairwise_pipeline::runs::EVAL)
+            .await?;
+    let eval_of = |model: &str| {
+        evals
+            .iter()
+            .filter(|j| {
+                serde_json::from_str::<serde_json::Value>(&j.payload)
+                    .is_ok_and(|p| p["model"]["name"] == model)
+            })
+            .map(|j| j.id)
+            .min()
+    };
+    let (Some(first), Some(second)) = (eval_of("tiny-random"), eval_of("smollm2-135m")) else {
+        println!("note: no demo evaluations; no rounds demo");
+        return Ok(());
+    };
+    let actor = Actor::cli();
+    for (name, generator, eval_run) in [
+        ("baseline", "tiny-random", first),
+        ("SFT", "smollm2-135m", second),
+    ] {
+        let round = SaveRound {
+            project: DEMO_PROJECT.into(),
+            number: None,
+            name: name.into(),
+            generator: generator.into(),
+            generation_runs: Vec::new(),
+            judge_runs: Vec::new(),
+            dataset_version: None,
+            eval_run: Some(eval_run),
+            note: "demo".into(),
+        };
+        pairwise_pipeline::rounds::save_round(db, &actor, round).await?;
+    }
+    let request = DuelRequest::new(
+        DEMO_PROJECT,
+        "smollm2-135m-q4",
+        DuelSource::Round { round: 2 },
+    );
+    let run = pairwise_pipeline::runs::start_duel(db, &actor, request).await?;
+    let view = crate::cli::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "demo round duel ended {}",
+        view.status
+    );
+    println!(
+        "Demo rounds: round 2 against round 1 at /rounds?project={DEMO_PROJECT} (win rate {}).",
+        view.summary["tally"]["all"]["win_rate"]
+    );
+    Ok(())
+}
+
+const GUARDS: &str = "demo-guards";
+/// Guard pairs the demo's judge check reads (the first 8 probes' five kinds).
+const GUARD_CHECK_ITEMS: u64 = 40;
+
+/// The reward-hacking guard builder on the built-in false-premise probes in `demo-guards`,
+/// frozen as `v1`, and the 4-bit judge's check of its first 40 pairs (does it prefer each
+/// original?), shown per guard kind in the version's report. Once per database.
+async fn seed_guards(db: &DatabaseConnection) -> anyhow::Result<()> {
+    use pairwise_core::{
+        duel::DuelSource,
+        requests::{BuildRequest, Builder},
+        run_requests::DuelRequest,
+        Actor,
+    };
+    if projects::find(db, GUARDS).await?.is_some() {
+        return Ok(());
+    }
+    if models::find(db, "smollm2-135m-q4").await?.is_none() {
+        println!("note: model `smollm2-135m-q4` is not registered; no guard check demo");
+        return Ok(());
+    }
+    let project = projects::create(
+        db,
+        GUARDS,
+        "Reward-hacking guard pairs from the built-in false-premise probes",
+        None,
+    )
+    .await?;
+    let actor = Actor::cli();
+    let request = BuildRequest {
+        project: GUARDS.into(),
+        builder: Builder::Guards,
+        input: pairwise_pipeline::builders::guards::FALSE_PREMISE_PROBES.into(),
+        source: "false_premise_probes.jsonl".into(),
+        mutants: None,
+        mutant_budget: None,
+        generator: None,
+    };
+    let run = pairwise_pipeline::builders::jobs::start_build(db, &actor, request).await?;
+    let view = crate::cli::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "demo guard build ended {}",
+        view.status
+    );
+    pairwise_store::datasets::freeze(db, project.id, "v1", &Default::default(), None).await?;
+    let mut request = DuelRequest::new(
+        GUARDS,
+        "smollm2-135m-q4",
+        DuelSource::Guards {
+            dataset_version: Some("v1".into()),
+        },
+    );
+    request.limit = Some(GUARD_CHECK_ITEMS);
+    let run = pairwise_pipeline::runs::start_duel(db, &actor, request).await?;
+    let view = crate::cli::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "demo guard check ended {}",
+        view.status
+    );
+    println!(
+        "Demo guards: {GUARD_CHECK_ITEMS} guard pairs checked at /projects/{GUARDS}/datasets/v1 (judge prefers the original {}).",
+        view.summary["tally"]["all"]["win_rate"]
+    );
+    Ok(())
+}
+
+/// Labelled answers the demo's judged refusal check reads (of the GPT-4 file).
+const JUDGED_CHECK_ROWS: usize = 40;
+
+/// The refusal classifier against XSTest's human labels, recorded in `demo` for /eval: the rules
+/// on both labelled completion files, and the rules with the 4-bit judge on the first 40 GPT-4
+/// answers. Once per database.
+async fn seed_refusal_checks(
+    db: &DatabaseConnection,
+    data: &Path,
+    project_id: i64,
+) -> anyhow::Result<()> {
+    use pairwise_core::{run_requests::RefusalCheckRequest, Actor};
+    let done =
+        pairwise_store::runs::of_kind(db, project_id, pairwise_pipeline::runs::REFUSAL_CHECK)
+            .await?;
+    if !done.is_empty() {
+        return Ok(());
+    }
+    let judge = models::find(db, "smollm2-135m-q4").await?.map(|m| m.name);
+    let files = [
+        ("xstest_v2_completions_gpt4.csv", None),
+        ("xstest_v2_completions_mistralinstruct.csv", None),
+        (
+            "xstest_v2_completions_gpt4.csv",
+            judge.map(|j| (j, JUDGED_CHECK_ROWS)),
+        ),
+    ];
+    for (name, judged) in files {
+        let path = data.join("xstest").join(name);
+        if !path.is_file() {
+            println!(
+                "note: {} not found; no refusal classifier check",
+                path.display()
+            );
+            continue;
+        }
+        let file = std::fs::File::open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let mut rows = pairwise_core::refusal::read_labelled(file)
+            .with_context(|| path.display().to_string())?;
+        let judge = judged.map(|(judge, limit)| {
+            rows.truncate(limit);
+            judge
+        });
+        let request = RefusalCheckRequest {
+            project: DEMO_PROJECT.into(),
+            judge,
+            source: name.into(),
+            rows,
+        };
+        let run = pairwise_pipeline::runs::start_refusal_check(db, &Actor::cli(), request).await?;
+        let view = crate::cli::process_until_done(db, run.id, None).await?;
+        anyhow::ensure!(
+            view.status == pairwise_store::runs::DONE,
+            "demo refusal check ended {}",
+            view.status
+        );
+    }
+    println!("Demo refusal classifier checks against XSTest's human labels: at /eval.");
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::error::AppError;
 use leptos::prelude::*;
-use pairwise_core::dto::{EvalPointView, RunView};
+use pairwise_core::dto::{EvalPointView, RefusalCheckView, RunView};
 
 #[cfg(feature = "ssr")]
 use crate::ssr::{actor, db};
@@ -12,6 +12,12 @@ use pairwise_pipeline::runs;
 #[server]
 pub async fn list_evaluations() -> Result<Vec<EvalPointView>, AppError> {
     Ok(runs::list_evaluations(&db()?, &actor()?).await?)
+}
+
+/// The refusal classifier's checks against human labels.
+#[server]
+pub async fn list_refusal_checks() -> Result<Vec<RefusalCheckView>, AppError> {
+    Ok(runs::list_refusal_checks(&db()?, &actor()?).await?)
 }
 
 /// Starts an evaluation run from the /eval page's form.

@@ -32,7 +32,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
         <nav aria-label="Main">
             <A href="/">"Home"</A>
             <A href="/annotate">"Annotate"</A>
-            {reviewer.then(|| view! { <A href="/projects">"Projects"</A> <A href="/runs">"Runs"</A> <A href="/eval">"Eval"</A> })}
+            {reviewer.then(|| view! { <A href="/projects">"Projects"</A> <A href="/runs">"Runs"</A> <A href="/eval">"Eval"</A> <A href="/rounds">"Rounds"</A> })}
             {admin.then(|| view! { <A href="/models">"Models"</A> <A href="/rubrics">"Rubrics"</A> <A href="/constitutions">"Constitutions"</A> <A href="/users">"Users"</A> <A href="/audit">"Audit"</A> })}
         </nav>
         <div class="whoami">

@@ -5,7 +5,7 @@
 
 use crate::{
     api::{
-        evals::{list_evaluations, StartEval},
+        evals::{list_evaluations, list_refusal_checks, StartEval},
         models::list_models,
         projects::list_projects,
     },
@@ -13,7 +13,12 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use pairwise_core::{dto::EvalPointView, eval::pareto_frontier, Role};
+use pairwise_core::{
+    dto::{EvalPointView, RefusalCheckView},
+    eval::pareto_frontier,
+    refusal::RefusalEval,
+    Role,
+};
 
 #[component]
 pub fn EvalPage() -> impl IntoView {
@@ -77,6 +82,59 @@ fn Evaluations() -> impl IntoView {
                             <EvalTable points=table />
                         }.into_any()
                     }
+                    Err(error) => view! { <ErrorBox error /> }.into_any(),
+                }
+            })}
+        </Transition>
+        <RefusalChecks />
+    }
+}
+
+/// The refusal classifier against human labels: every recorded check (the rules, and the
+/// rules with a judge deciding refusal vs compliance), so the figures above can be trusted as
+/// far as the classifier can.
+#[component]
+fn RefusalChecks() -> impl IntoView {
+    let checks = Resource::new(|| (), |_| list_refusal_checks());
+    let cells = |e: &RefusalEval| {
+        view! {
+            <td class="num">{e.n}</td>
+            <td class="num" data-testid="check-accuracy">{format!("{:.1}%", e.accuracy * 100.0)}</td>
+            <td class="num" data-testid="check-kappa">{e.kappa.map_or("—".to_owned(), |k| format!("{k:.3}"))}</td>
+            <td class="num">{format!("{:.1}%", e.binary_accuracy * 100.0)}</td>
+        }
+    };
+    view! {
+        <h2>"Refusal classifier against human labels"</h2>
+        <p class="muted">"Over-refusal and harmlessness are only as good as the classifier that reads the answers. Each row measures it on labelled answers (XSTest's human final labels: full compliance, full refusal, partial refusal): accuracy and Cohen's κ over the three labels, and accuracy of refusal vs compliance. `pairwise eval refusal-classifier --input FILE --judge MODEL` adds a row."</p>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match checks.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="checks-empty">"No classifier checks recorded yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="data" data-testid="refusal-checks">
+                            <thead><tr><th>"Run"</th><th>"Labelled answers"</th><th>"Classifier"</th><th class="num">"n"</th><th class="num">"Accuracy"</th><th class="num">"κ"</th><th class="num">"Refusal vs compliance"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().flat_map(|c: RefusalCheckView| {
+                                    let mut rows = vec![view! {
+                                        <tr data-testid="check-row" data-classifier="rules">
+                                            <td>{format!("#{}", c.run)}</td><td>{c.source.clone()}</td><td>"rules"</td>
+                                            {cells(&c.rules)}
+                                        </tr>
+                                    }.into_any()];
+                                    if let (Some(judged), Some(judge)) = (&c.with_judge, &c.judge) {
+                                        rows.push(view! {
+                                            <tr data-testid="check-row" data-classifier="judge">
+                                                <td>{format!("#{}", c.run)}</td><td>{c.source.clone()}</td><td>{format!("rules + judge {judge}")}</td>
+                                                {cells(judged)}
+                                            </tr>
+                                        }.into_any());
+                                    }
+                                    rows
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
                 }
             })}

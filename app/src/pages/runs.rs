@@ -233,6 +233,7 @@ fn StartForms(actions: RunActions) -> impl IntoView {
                             <label>"Split"
                                 <select name="split" data-testid="loop-split">
                                     <option value="redteam">"redteam"</option>
+                                    <option value="probes" title="the 20 built-in false-premise probes, added to the project as red-team prompts">"false-premise probes"</option>
                                     <option value="all">"all"</option>
                                     <option value="benign">"benign"</option>
                                     <option value="train">"train"</option>
@@ -399,6 +400,11 @@ fn RunTable(list: Vec<RunView>, actions: RunActions) -> impl IntoView {
                             rate(&r.summary, "harmlessness").map(|p| format!("harmlessness {p}")),
                             r.summary.get("helpfulness").and_then(|h| h.as_f64()).map(|h| format!("helpfulness {h:.2}")),
                         ].into_iter().flatten().collect::<Vec<_>>().join(" · "),
+                        "duel" => r.summary.get("tally").and_then(|t| t.get("all")).map(|all| format!(
+                            "first answer wins {} of {} items (both orders)",
+                            rate(all, "win_rate").unwrap_or_else(|| "—".into()),
+                            all.get("items").and_then(|n| n.as_u64()).unwrap_or(0)
+                        )).unwrap_or_default(),
                         _ => [
                             rate(&r.summary, "parse_failure_rate").map(|p| format!("parse failures {p}")),
                             rate(&r.summary, "inconsistency_rate").map(|p| format!("position inconsistency {p}")),

@@ -3,8 +3,8 @@
 //! with histograms drawn as SVG in the page.
 
 use crate::{
-    api::datasets::version_report,
-    components::guard::{ErrorBox, Guarded},
+    api::{datasets::version_report, models::list_models, rounds::StartDuel},
+    components::guard::{action_error, ErrorBox, Guarded},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -129,8 +129,24 @@ fn Report(report: QualityReport) -> impl IntoView {
                 <div data-testid="splits"><h3>"Split"</h3><ul>{counts(report.by_split)}</ul></div>
                 <div><h3>"Chosen path"</h3><ul>{counts(report.by_chosen_path)}</ul></div>
                 <div data-testid="rubrics"><h3>"Rubric version"</h3><ul>{counts(report.by_rubric)}</ul></div>
-                {(!report.by_guard.is_empty()).then(|| view! {
-                    <div data-testid="guards"><h3>"Reward-hacking guards"</h3><ul>{counts(report.by_guard.clone())}</ul></div>
+                {(!report.by_guard.is_empty()).then(|| {
+                    let total = report.pairs.max(1) as f64;
+                    let check = report.guard_check.clone();
+                    view! {
+                        <div data-testid="guards">
+                            <h3>"Reward-hacking guards"</h3>
+                            <GuardCheck project=report.project.clone() tag=report.version.clone() />
+                            <table class="data">
+                                <thead><tr><th>"Guard"</th><th class="num">"Pairs"</th><th class="num">"Share"</th><th class="num" title="a pairwise judge reading both orders: how often it prefers the original (50% is a coin)">"Judge prefers original"</th></tr></thead>
+                                <tbody>
+                                    {report.by_guard.clone().into_iter().map(|(guard, n)| {
+                                        let judged = check.get(&guard).map_or("not checked".to_owned(), |t| format!("{} of {}", pct(t.win_rate.unwrap_or(0.0)), t.items));
+                                        view! { <tr data-testid="guard-row"><td>{guard}</td><td class="num">{n}</td><td class="num">{pct(n as f64 / total)}</td><td class="num" data-testid="guard-check">{judged}</td></tr> }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }
                 })}
             </div>
             <h2>"Judge runs"</h2>
@@ -232,4 +248,35 @@ fn Histogram(bins: Vec<Bin>, label: &'static str) -> impl IntoView {
         </svg>
     }
     .into_any()
+}
+
+/// Starts the judge's check of the version's guard pairs (a duel run: original against each
+/// degraded or premise-agreeing version, both orders); the table fills in when it finishes.
+#[component]
+fn GuardCheck(project: String, tag: String) -> impl IntoView {
+    let start = ServerAction::<StartDuel>::new();
+    let models = Resource::new(|| (), |_| list_models());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let (project, tag) = (project.clone(), tag.clone());
+                Suspend::new(async move {
+                    let models: Vec<String> = models.await.map(|l| l.into_iter().map(|m| m.name).collect()).unwrap_or_default();
+                    view! {
+                        <ActionForm action=start attr:class="row">
+                            <input type="hidden" name="project" value=project />
+                            <input type="hidden" name="dataset_version" value=tag />
+                            <label>"Judge " <select name="judge" data-testid="guard-check-judge">
+                                {models.into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
+                            </select></label>
+                            <label>"Pairs (empty = all) " <input name="limit" inputmode="numeric" size="6" data-testid="guard-check-limit" /></label>
+                            <button type="submit" data-testid="guard-check-start">"Check the guards with this judge"</button>
+                        </ActionForm>
+                    }
+                })
+            }}
+        </Suspense>
+        {action_error(start.value())}
+        {move || start.value().get().and_then(|r| r.ok()).map(|r| view! { <p class="ok" role="status" data-testid="guard-check-started">{format!("Duel run #{} queued; reload when it finishes.", r.id)}</p> })}
+    }
 }

@@ -356,6 +356,72 @@ pub struct EvalPointView {
     pub finished_at: Option<String>,
 }
 
+/// A judge run's agreement with the project's gold answers (its gold part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunGoldView {
+    pub run: i64,
+    pub n: u64,
+    pub accuracy: Option<f64>,
+    pub kappa: Option<f64>,
+}
+
+/// A judge duel's state and outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DuelView {
+    pub run: i64,
+    pub status: String,
+    /// `name@version` of the judge.
+    pub judge: String,
+    /// Per group (guard kind, or `all`): the first answer's wins, losses and win rate.
+    pub tally: std::collections::BTreeMap<String, crate::duel::DuelTally>,
+}
+
+/// One iteration round as /rounds shows it, side by side with the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoundView {
+    pub id: i64,
+    pub project: String,
+    pub number: i32,
+    pub name: String,
+    pub generator: String,
+    pub generator_version: String,
+    pub generation_runs: Vec<i64>,
+    pub judge_runs: Vec<i64>,
+    pub dataset_version: Option<String>,
+    /// Pairs in the dataset version.
+    pub pairs: Option<u64>,
+    pub eval_run: Option<i64>,
+    /// Over-refusal, harmlessness and helpfulness from the evaluation.
+    pub figures: Option<crate::eval::EvalFigures>,
+    /// The round's judge runs against gold.
+    pub judge_gold: Vec<RunGoldView>,
+    /// The newest duel of this round's generator against the previous round's.
+    pub vs_previous: Option<DuelView>,
+    pub note: String,
+    pub created_at: String,
+}
+
+/// A finished refusal classifier check: its agreement with the human labels of one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalCheckView {
+    pub run: i64,
+    pub project: String,
+    pub source: String,
+    /// `name@version` of the judge, where one ran.
+    pub judge: Option<String>,
+    /// The rules alone.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub rules: crate::refusal::RefusalEval,
+    /// The rules with the judge deciding refusal vs compliance.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub with_judge: Option<crate::refusal::RefusalEval>,
+    pub finished_at: Option<String>,
+}
+
 /// One constitution version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -603,6 +669,11 @@ pub struct QualityReport {
     /// false_premise), from the guard builder.
     #[serde(default)]
     pub by_guard: std::collections::BTreeMap<String, u64>,
+    /// The judge's check of the guard pairs, by kind (and `all`): how often a pairwise judge,
+    /// reading both orders, prefers the original over its degraded version (the newest duel
+    /// verdict of each pair; empty until a guards duel ran).
+    #[serde(default)]
+    pub guard_check: std::collections::BTreeMap<String, crate::duel::DuelTally>,
     pub trivial_negatives: u64,
     /// Pairs sharing their prompt with another pair of the version.
     pub repeated_prompts: u64,

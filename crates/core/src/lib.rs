@@ -10,6 +10,7 @@ pub mod constitution;
 pub mod curation;
 pub mod decoding;
 pub mod dto;
+pub mod duel;
 pub mod eval;
 pub mod export_formats;
 pub mod generation;

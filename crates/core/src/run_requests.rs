@@ -240,7 +240,8 @@ pub struct CritiqueRequest {
     #[serde(default = "default_rounds")]
     #[cfg_attr(feature = "cli", arg(long, default_value_t = crate::constitution::DEFAULT_ROUNDS))]
     pub rounds: u32,
-    /// Only prompts of this split (default: red-team; `all` for every prompt).
+    /// Only prompts of this split (default: red-team; `all` for every prompt; `probes` for the
+    /// built-in false-premise probes, added to the project as red-team prompts).
     #[serde(default = "default_critique_split")]
     #[cfg_attr(feature = "cli", arg(long, default_value = "redteam"))]
     pub split: String,
@@ -331,6 +332,89 @@ impl EvalRequest {
             dataset_version: None,
         }
     }
+}
+
+/// Starts a judge duel: the pairwise judge reads two answers to each prompt in both orders —
+/// guard originals against their degraded versions, or one round's generator against the
+/// previous round's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DuelRequest {
+    pub project: String,
+    /// A registered judge model (by name); it reads the letters A and B.
+    pub judge: String,
+    /// The judge's rubric: `NAME` or `NAME@VERSION`.
+    #[serde(default = "default_rubric")]
+    pub rubric: String,
+    pub source: crate::duel::DuelSource,
+    /// At most this many items.
+    #[serde(default)]
+    pub limit: Option<u64>,
+}
+
+impl DuelRequest {
+    pub fn new(
+        project: impl Into<String>,
+        judge: impl Into<String>,
+        source: crate::duel::DuelSource,
+    ) -> Self {
+        Self {
+            project: project.into(),
+            judge: judge.into(),
+            rubric: default_rubric(),
+            source,
+            limit: None,
+        }
+    }
+}
+
+/// Records an iteration round: a generator version with the runs and dataset version made from
+/// it, and its evaluation. Round numbers count up from 1 in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SaveRound {
+    /// The project (REST takes it from the path).
+    #[serde(default)]
+    pub project: String,
+    /// The round's number (default: one after the project's last).
+    #[serde(default)]
+    pub number: Option<i32>,
+    #[serde(default)]
+    pub name: String,
+    /// The round's generator: a registered model (by name).
+    pub generator: String,
+    /// Generation runs of the round (of its generator, in the project).
+    #[serde(default)]
+    pub generation_runs: Vec<i64>,
+    /// Judge runs of the round (over its generation runs).
+    #[serde(default)]
+    pub judge_runs: Vec<i64>,
+    /// The dataset version (tag) made from the round.
+    #[serde(default)]
+    pub dataset_version: Option<String>,
+    /// A finished evaluation of the round's generator (over-refusal, harmlessness, and the
+    /// answers the next round is compared on).
+    #[serde(default)]
+    pub eval_run: Option<i64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Measures the refusal classifier against human labels (XSTest's labelled completions): the
+/// rules alone, and with a judge model that decides whether each answer refuses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalCheckRequest {
+    /// The project the run belongs to (who may see it).
+    pub project: String,
+    /// A registered judge model (by name); none: the rules alone.
+    #[serde(default)]
+    pub judge: Option<String>,
+    /// Where the rows come from (a file name), shown with the figures.
+    pub source: String,
+    /// The labelled answers.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub rows: Vec<crate::refusal::Labelled>,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod parquet_io;
 pub mod projects;
 pub mod report;
 pub mod review;
+pub mod rounds;
 pub mod rubrics;
 pub mod runs;
 pub mod users;

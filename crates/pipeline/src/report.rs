@@ -311,6 +311,7 @@ pub async fn quality_report(
     let mut by_chosen_path: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_rubric: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_guard: BTreeMap<String, u64> = BTreeMap::new();
+    let mut guard_ids = Vec::new();
     let mut prompt_counts: HashMap<String, u64> = HashMap::new();
     let mut eval_prompts = BTreeMap::new();
     let mut other_prompts = BTreeMap::new();
@@ -343,6 +344,7 @@ pub async fn quality_report(
             };
             *by_rubric.entry(rubric.to_owned()).or_default() += 1;
             if p.strategy == "guards" {
+                guard_ids.push(p.id);
                 let metadata: serde_json::Value =
                     serde_json::from_str(&p.metadata).unwrap_or_default();
                 if let Some(guard) = metadata["guard"].as_str() {
@@ -433,6 +435,7 @@ pub async fn quality_report(
         });
     }
     margins.sort_by(f64::total_cmp);
+    let guard_check = guard_check(db, project, &guard_ids).await?;
     Ok(QualityReport {
         project: target.project,
         version: target.tag,
@@ -449,6 +452,7 @@ pub async fn quality_report(
         by_chosen_path,
         by_rubric,
         by_guard,
+        guard_check,
         trivial_negatives: trivial,
         refusals,
         repeated_prompts,
@@ -462,6 +466,36 @@ pub async fn quality_report(
         contamination: contaminations,
         judge_runs,
     })
+}
+
+/// The judge's check of guard pairs `ids`: the newest finished duel verdict of each, tallied by
+/// guard kind.
+async fn guard_check(
+    db: &DatabaseConnection,
+    project: &str,
+    ids: &[i64],
+) -> Result<BTreeMap<String, pairwise_core::duel::DuelTally>, StoreError> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let Some(p) = pairwise_store::projects::find(db, project).await? else {
+        return Ok(BTreeMap::new());
+    };
+    let duels: Vec<i64> = pairwise_store::runs::finished_of_kind(db, p.id, crate::runs::DUEL)
+        .await?
+        .into_iter()
+        .filter(|j| {
+            serde_json::from_str::<crate::runs::DuelPayload>(&j.payload)
+                .is_ok_and(|d| d.evals.is_none())
+        })
+        .map(|j| j.id)
+        .collect();
+    let latest = pairwise_store::duels::latest_for_items(db, &duels, ids).await?;
+    let rows: Vec<(i64, String, String, String)> = latest
+        .into_iter()
+        .map(|(id, (group, ab, ba))| (id, group, ab, ba))
+        .collect();
+    Ok(crate::runs::tally_rows(&rows))
 }
 
 #[cfg(test)]

@@ -391,10 +391,18 @@ pub(crate) async fn finished_generation_runs(
 
 mod actions;
 mod critique;
+mod duel;
 mod eval;
+mod refusal_check;
 pub use actions::{
     cancel_run, list_runs, retry_run, show_run, start_generation, start_judge, start_reference,
 };
 pub(crate) use actions::{record, registered_only};
 pub use critique::{create_critique, critique_loops, start_critique, CritiquePayload, CRITIQUE};
+pub(crate) use duel::tally_rows;
+pub use duel::{create_duel, duel_view, start_duel, DuelPayload, DUEL, ROUND_GROUP};
 pub use eval::{create_eval, import_eval_prompts, list_evaluations, start_eval, EvalPayload, EVAL};
+pub use refusal_check::{
+    create_refusal_check, list_refusal_checks, start_refusal_check, RefusalCheckPayload,
+    RefusalCheckSummary, REFUSAL_CHECK,
+};

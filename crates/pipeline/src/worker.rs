@@ -7,12 +7,14 @@
 //! duplicated and nothing is missing.
 
 mod critique;
+mod duel;
 mod eval;
 mod generate;
 mod gold;
 mod judge;
 mod prompts;
 mod reference;
+mod refusal_check;
 mod run;
 mod verdicts;
 
@@ -65,6 +67,8 @@ pub async fn work_ahead(db: &DatabaseConnection) -> Result<bool> {
             crate::runs::REFERENCE,
             crate::runs::CRITIQUE,
             crate::runs::EVAL,
+            crate::runs::DUEL,
+            crate::runs::REFUSAL_CHECK,
         ],
     )
     .await?)

@@ -100,3 +100,21 @@ pub async fn rows(
         .all(db)
         .await?)
 }
+
+/// A run's answers to `prompt_ids`: prompt id → answer.
+pub async fn answers_to(
+    db: &impl ConnectionTrait,
+    job_id: i64,
+    prompt_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = eval_answer::Entity::find()
+        .select_only()
+        .column(eval_answer::Column::PromptId)
+        .column(eval_answer::Column::Answer)
+        .filter(eval_answer::Column::JobId.eq(job_id))
+        .filter(eval_answer::Column::PromptId.is_in(prompt_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -160,6 +160,23 @@ pub async fn ids(
         .await?)
 }
 
+/// Ids of a project's prompts with these content hashes, in import order.
+pub async fn ids_by_hash(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    hashes: &[String],
+) -> Result<Vec<i64>> {
+    Ok(prompt::Entity::find()
+        .select_only()
+        .column(prompt::Column::Id)
+        .filter(prompt::Column::ProjectId.eq(project_id))
+        .filter(prompt::Column::Hash.is_in(hashes.iter().cloned()))
+        .order_by_asc(prompt::Column::Id)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
 /// The prompts with these ids (any order).
 pub async fn get_many(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<prompt::Model>> {
     Ok(prompt::Entity::find()

@@ -329,6 +329,12 @@ pub fn view(m: &job::Model, project: &str) -> RunView {
         if let Some(serde_json::Value::String(input)) = map.remove("input") {
             map.insert("input_bytes".into(), input.len().into());
         }
+        // A refusal check's labelled rows and a duel's item ids: views show how many.
+        for (list, count) in [("rows", "row_count"), ("item_ids", "items")] {
+            if let Some(serde_json::Value::Array(rows)) = map.remove(list) {
+                map.insert(count.into(), rows.len().into());
+            }
+        }
     }
     RunView {
         id: m.id,
@@ -750,6 +756,52 @@ pub async fn finished_of_kind(
         .filter(job::Column::ProjectId.eq(project_id))
         .filter(job::Column::Kind.eq(kind))
         .filter(job::Column::Status.eq(DONE))
+        .order_by_desc(job::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The finished runs of `kind` in the projects `ids` (every project: `None`), oldest first,
+/// each with its project's name.
+pub async fn finished_of_kind_among(
+    db: &impl ConnectionTrait,
+    ids: Option<&std::collections::BTreeSet<i64>>,
+    kind: &str,
+) -> Result<Vec<(job::Model, String)>> {
+    let mut query = job::Entity::find()
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::Status.eq(DONE))
+        .order_by_asc(job::Column::Id);
+    if let Some(ids) = ids {
+        query = query.filter(job::Column::ProjectId.is_in(ids.iter().copied()));
+    }
+    let jobs = query.all(db).await?;
+    let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();
+    let names: std::collections::HashMap<i64, String> = project::Entity::find()
+        .filter(project::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(jobs
+        .into_iter()
+        .map(|j| {
+            let name = names.get(&j.project_id).cloned().unwrap_or_default();
+            (j, name)
+        })
+        .collect())
+}
+
+/// Every run of `kind` in a project, newest first, whatever its status.
+pub async fn of_kind(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    kind: &str,
+) -> Result<Vec<job::Model>> {
+    Ok(job::Entity::find()
+        .filter(job::Column::ProjectId.eq(project_id))
+        .filter(job::Column::Kind.eq(kind))
         .order_by_desc(job::Column::Id)
         .all(db)
         .await?)

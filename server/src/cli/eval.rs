@@ -7,9 +7,9 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use pairwise_core::{
-    refusal::{evaluate, read_labelled},
+    refusal::{evaluate, read_labelled, Labelled, RefusalEval},
     requests::CreateProject,
-    run_requests::EvalRequest,
+    run_requests::{EvalRequest, RefusalCheckRequest},
     Actor, ImportFormat, PromptReader,
 };
 use pairwise_pipeline::runs;
@@ -33,6 +33,17 @@ pub enum EvalCommand {
     RefusalClassifier {
         #[arg(long)]
         input: PathBuf,
+        /// A registered judge model that decides refusal vs compliance (the rules tell full
+        /// from partial): measured beside the rules alone, as a run with a progress bar.
+        #[arg(long)]
+        judge: Option<String>,
+        /// Record the check as a run of this project (shown on /eval); with --judge the
+        /// default is `eval`.
+        #[arg(long)]
+        project: Option<String>,
+        /// Only the file's first N rows.
+        #[arg(long)]
+        limit: Option<usize>,
         #[arg(long)]
         json: bool,
     },
@@ -77,37 +88,122 @@ pub struct ModelEval {
 }
 
 impl EvalArgs {
-    /// The refusal classifier reads a file alone; a model evaluation needs the database.
+    /// The refusal classifier reads a file alone unless it runs a judge or is recorded; a model
+    /// evaluation needs the database.
     pub fn needs_database(&self) -> bool {
-        self.command.is_none()
+        match &self.command {
+            None => true,
+            Some(EvalCommand::RefusalClassifier { judge, project, .. }) => {
+                judge.is_some() || project.is_some()
+            }
+        }
+    }
+}
+
+/// The labelled rows of a file (its first `limit`).
+fn labelled(input: &Path, limit: Option<usize>) -> anyhow::Result<Vec<Labelled>> {
+    let file =
+        std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+    let mut rows = read_labelled(file).with_context(|| format!("{}", input.display()))?;
+    if let Some(limit) = limit {
+        rows.truncate(limit);
+    }
+    Ok(rows)
+}
+
+fn print_eval(eval: &RefusalEval, what: &str) {
+    println!(
+        "{what}: {} answers, accuracy {:.3}, κ {}, refusal-vs-compliance accuracy {:.3}",
+        eval.n,
+        eval.accuracy,
+        eval.kappa.map_or("n/a".into(), |k| format!("{k:.3}")),
+        eval.binary_accuracy
+    );
+    for (human, row) in &eval.confusion {
+        let cells: Vec<String> = row.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        println!("  human {human}: {}", cells.join(", "));
     }
 }
 
 pub fn run_offline(command: EvalCommand) -> anyhow::Result<()> {
     match command {
-        EvalCommand::RefusalClassifier { input, json } => {
-            let file = std::fs::File::open(&input)
-                .with_context(|| format!("cannot open {}", input.display()))?;
-            let rows = read_labelled(file).with_context(|| format!("{}", input.display()))?;
-            let eval = evaluate(&rows);
+        EvalCommand::RefusalClassifier {
+            input, json, limit, ..
+        } => {
+            let eval = evaluate(&labelled(&input, limit)?);
             if json {
                 println!("{}", serde_json::to_string_pretty(&eval)?);
             } else {
-                println!(
-                    "{} answers: accuracy {:.3}, κ {}, refusal-vs-compliance accuracy {:.3}",
-                    eval.n,
-                    eval.accuracy,
-                    eval.kappa.map_or("n/a".into(), |k| format!("{k:.3}")),
-                    eval.binary_accuracy
-                );
-                for (human, row) in &eval.confusion {
-                    let cells: Vec<String> = row.iter().map(|(r, n)| format!("{r} {n}")).collect();
-                    println!("  human {human}: {}", cells.join(", "));
-                }
+                print_eval(&eval, "rules");
             }
             Ok(())
         }
     }
+}
+
+/// A refusal classifier check recorded as a run (with a judge, processed here with a progress
+/// bar); prints the figures of the classifier as configured, and of the rules alone beside.
+pub async fn run_check(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    command: EvalCommand,
+) -> anyhow::Result<()> {
+    let EvalCommand::RefusalClassifier {
+        input,
+        judge,
+        project,
+        limit,
+        json,
+    } = command;
+    let project = project.unwrap_or_else(|| "eval".into());
+    ensure_project(db, actor, &project).await?;
+    let request = RefusalCheckRequest {
+        project,
+        judge,
+        source: input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        rows: labelled(&input, limit)?,
+    };
+    let run = runs::start_refusal_check(db, actor, request).await?;
+    let view = super::runs::process_until_done(db, run.id, None).await?;
+    anyhow::ensure!(
+        view.status == pairwise_store::runs::DONE,
+        "refusal check run {} ended {}: {}",
+        run.id,
+        view.status,
+        view.error.unwrap_or_default()
+    );
+    let summary: runs::RefusalCheckSummary = serde_json::from_value(view.summary)?;
+    if json {
+        let mut out = serde_json::to_value(summary.with_judge.as_ref().unwrap_or(&summary.rules))?;
+        out["run"] = run.id.into();
+        out["rules"] = serde_json::to_value(&summary.rules)?;
+        if let Some(judged) = &summary.with_judge {
+            out["with_judge"] = serde_json::to_value(judged)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_eval(&summary.rules, "rules");
+        if let Some(judged) = &summary.with_judge {
+            print_eval(judged, "rules + judge");
+        }
+        println!("recorded as run {} (shown on /eval)", run.id);
+    }
+    Ok(())
+}
+
+/// Creates the evaluation project where it is missing.
+async fn ensure_project(db: &DatabaseConnection, actor: &Actor, name: &str) -> anyhow::Result<()> {
+    if pairwise_store::projects::find(db, name).await?.is_none() {
+        let request = CreateProject {
+            name: name.to_owned(),
+            description: "Safety evaluation prompts (benign and red-team)".into(),
+        };
+        pairwise_pipeline::projects::create_project(db, actor, request).await?;
+    }
+    Ok(())
 }
 
 /// Reads a prompt file: CSV by extension, else JSONL (`.gz` is read through). JSONL rows that
@@ -142,16 +238,7 @@ pub async fn run_model(
     args: ModelEval,
 ) -> anyhow::Result<()> {
     let model = args.model.context("--model is required")?;
-    if pairwise_store::projects::find(db, &args.project)
-        .await?
-        .is_none()
-    {
-        let request = CreateProject {
-            name: args.project.clone(),
-            description: "Safety evaluation prompts (benign and red-team)".into(),
-        };
-        pairwise_pipeline::projects::create_project(db, actor, request).await?;
-    }
+    ensure_project(db, actor, &args.project).await?;
     for (path, harmful) in [(&args.benign, false), (&args.redteam, true)] {
         if let Some(path) = path {
             let records = read_prompts(path)?;

@@ -5,7 +5,8 @@ use anyhow::bail;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use pairwise_core::{
-    run_requests::{CritiqueRequest, GenerateRequest, JudgeRequest, ReferenceRequest},
+    duel::DuelSource,
+    run_requests::{CritiqueRequest, DuelRequest, GenerateRequest, JudgeRequest, ReferenceRequest},
     Actor,
 };
 use pairwise_pipeline::{runs, Worker, WorkerOptions};
@@ -41,6 +42,33 @@ pub enum RunCommand {
     Critique {
         #[command(flatten)]
         request: CritiqueRequest,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Queue a judge duel: the pairwise judge reads two answers per prompt in both orders —
+    /// the project's guard pairs (`--guards`: does the judge prefer each original?) or round
+    /// K's generator against round K − 1's (`--round K`); prints the run id.
+    Duel {
+        #[arg(long)]
+        project: String,
+        /// A registered judge model.
+        #[arg(long)]
+        judge: String,
+        /// The judge's rubric (`NAME` or `NAME@VERSION`).
+        #[arg(long, default_value = "default")]
+        rubric: String,
+        /// The guard pairs of the project …
+        #[arg(long, conflicts_with = "round", required_unless_present = "round")]
+        guards: bool,
+        /// … of this dataset version only.
+        #[arg(long, requires = "guards")]
+        dataset_version: Option<String>,
+        /// Round K against round K − 1.
+        #[arg(long)]
+        round: Option<i32>,
+        /// At most this many items.
+        #[arg(long)]
+        limit: Option<u64>,
         #[command(flatten)]
         wait: WaitArgs,
     },
@@ -107,6 +135,29 @@ pub async fn run(
         }
         RunCommand::Critique { request, wait } => {
             let run = runs::start_critique(db, actor, request).await?;
+            for w in &run.warnings {
+                eprintln!("warning: {w}");
+            }
+            finish_submit(db, run.id, &wait, threads).await?
+        }
+        RunCommand::Duel {
+            project,
+            judge,
+            rubric,
+            guards: _,
+            dataset_version,
+            round,
+            limit,
+            wait,
+        } => {
+            let source = match round {
+                Some(round) => DuelSource::Round { round },
+                None => DuelSource::Guards { dataset_version },
+            };
+            let mut request = DuelRequest::new(project, judge, source);
+            request.rubric = rubric;
+            request.limit = limit;
+            let run = runs::start_duel(db, actor, request).await?;
             for w in &run.warnings {
                 eprintln!("warning: {w}");
             }

@@ -12,7 +12,8 @@ use axum::{
 };
 use futures_util::stream::{self, Stream};
 use pairwise_core::run_requests::{
-    CritiqueRequest, EvalRequest, GenerateRequest, JudgeRequest, ReferenceRequest,
+    CritiqueRequest, DuelRequest, EvalRequest, GenerateRequest, JudgeRequest, ReferenceRequest,
+    RefusalCheckRequest, SaveRound,
 };
 use pairwise_core::{dto::RunView, requests::BuildRequest, Role};
 use pairwise_pipeline::runs;
@@ -32,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/runs/critique", post(critique))
         .route("/runs/eval", post(eval))
         .route("/evals", get(evals))
+        .route("/runs/duel", post(duel))
+        .route("/runs/refusal-check", post(refusal_check))
+        .route("/refusal-checks", get(refusal_checks))
+        .route("/projects/{name}/rounds", get(rounds).post(save_round))
         .route("/runs/{id}/critiques", get(critique_loops))
         .route("/runs/build", post(build))
         .route("/projects/{name}/pairs/build", post(build_pairs))
@@ -155,6 +160,75 @@ pub async fn evals(
     Ok(Json(
         runs::list_evaluations(&state.db, &caller.actor()).await?,
     ))
+}
+
+/// Queues a judge duel: the pairwise judge reads two answers per prompt in both orders — the
+/// project's guard pairs (original against degraded), or round k's generator against round
+/// k − 1's on the benign prompts both evaluations answered.
+#[utoipa::path(post, path = "/api/v1/runs/duel", tag = "runs", request_body = DuelRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn duel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<DuelRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let run = runs::start_duel(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Queues a refusal classifier check: labelled answers (`completion`, human `label`) read by
+/// the rules and, with a judge, by the rules with the judge deciding refusal vs compliance.
+#[utoipa::path(post, path = "/api/v1/runs/refusal-check", tag = "runs", request_body = RefusalCheckRequest,
+    responses((status = 201, body = RunView), (status = 422, body = super::error::ErrorBody)))]
+pub async fn refusal_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<RefusalCheckRequest>,
+) -> Result<(StatusCode, Json<RunView>), ApiError> {
+    let run = runs::start_refusal_check(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Every finished refusal classifier check of the caller's projects: accuracy and κ against
+/// the human labels, for the rules and for the rules with a judge.
+#[utoipa::path(get, path = "/api/v1/refusal-checks", tag = "runs",
+    responses((status = 200, body = Vec<pairwise_core::dto::RefusalCheckView>), (status = 403, body = super::error::ErrorBody)))]
+pub async fn refusal_checks(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<pairwise_core::dto::RefusalCheckView>>, ApiError> {
+    Ok(Json(
+        runs::list_refusal_checks(&state.db, &caller.actor()).await?,
+    ))
+}
+
+/// A project's iteration rounds side by side: pairs, judge agreement with gold, over-refusal
+/// and harmlessness, and the win rate against the previous round.
+#[utoipa::path(get, path = "/api/v1/projects/{name}/rounds", tag = "runs", params(("name" = String, Path)),
+    responses((status = 200, body = Vec<pairwise_core::dto::RoundView>), (status = 404, body = super::error::ErrorBody)))]
+pub async fn rounds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<pairwise_core::dto::RoundView>>, ApiError> {
+    Ok(Json(
+        pairwise_pipeline::rounds::list_rounds(&state.db, &caller.actor(), &name).await?,
+    ))
+}
+
+/// Records the project's next round (the body's `project` is the path's).
+#[utoipa::path(post, path = "/api/v1/projects/{name}/rounds", tag = "runs", params(("name" = String, Path)),
+    request_body = SaveRound,
+    responses((status = 201, body = pairwise_core::dto::RoundView), (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+pub async fn save_round(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(mut request): Json<SaveRound>,
+) -> Result<(StatusCode, Json<pairwise_core::dto::RoundView>), ApiError> {
+    request.project = name;
+    let round = pairwise_pipeline::rounds::save_round(&state.db, &caller.actor(), request).await?;
+    Ok((StatusCode::CREATED, Json(round)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -73,7 +73,7 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
     use app::api::{
         annotation::*, audit::*, calibration::*, candidates::*, constitutions::*, datasets::*,
         evals::*, leaderboard::*, models::*, pairs::*, projects::*, prompts::*, review::*,
-        rubrics::*, runs::*, users::*,
+        rounds::*, rubrics::*, runs::*, users::*,
     };
     let a = f.assignment;
     let mut fns = vec![
@@ -153,11 +153,15 @@ fn server_fns(f: &Fixture) -> Vec<Fn> {
         ),
         sf::<CritiqueLoops>("critique_loops", &format!("run={}&offset=0", f.run), true),
         sf::<ListEvaluations>("list_evaluations", "", false),
+        sf::<ListRefusalChecks>("list_refusal_checks", "", false),
         sf::<StartEval>(
             "start_eval",
             "project=perm&model=nope&max_new_tokens=8",
             true,
         ),
+        sf::<ListRounds>("list_rounds", "project=perm", true),
+        sf::<SaveRound>("save_round", "project=perm&generator=nope", true),
+        sf::<StartDuel>("start_duel", "project=perm&judge=nope", true),
         sf::<ListRuns>("list_runs", "", false),
         sf::<StartJudge>(
             "start_judge",
@@ -331,6 +335,13 @@ fn rest_request(f: &Fixture, method: &Method, template: &str, caller: &str) -> (
             r#"{"project":"perm","model":"nope","runs":[]}"#.into()
         }
         ("POST", "/api/v1/runs/eval") => r#"{"project":"perm","model":"nope"}"#.into(),
+        ("POST", "/api/v1/runs/refusal-check") => {
+            r#"{"project":"perm","judge":"nope","source":"x.csv","rows":[]}"#.into()
+        }
+        ("POST", "/api/v1/runs/duel") => {
+            r#"{"project":"perm","judge":"nope","source":{"kind":"guards"}}"#.into()
+        }
+        ("POST", "/api/v1/projects/{name}/rounds") => r#"{"generator":"nope"}"#.into(),
         ("POST", "/api/v1/runs/critique") => {
             r#"{"project":"perm","generator":"nope","critic":"nope"}"#.into()
         }

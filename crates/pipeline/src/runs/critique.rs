@@ -25,6 +25,38 @@ use serde_json::json;
 
 pub const CRITIQUE: &str = "critique";
 
+/// The `split` that runs the loop on the built-in false-premise probes (item 4 of the
+/// sycophancy guards): their prompts are added to the project as red-team prompts (source
+/// `probes:false-premise`) where it lacks them, and the loop answers, critiques and revises
+/// them — the constitution's honesty-over-politeness principle asks to correct the premise.
+pub const PROBES: &str = "probes";
+
+/// Adds the built-in false-premise probes' prompts to a project (those it has are kept) and
+/// returns their ids.
+async fn add_probes(db: &DatabaseConnection, project_id: i64) -> Result<Vec<i64>> {
+    let lines: String = pairwise_core::builders::guards::read_items(
+        crate::builders::guards::FALSE_PREMISE_PROBES.as_bytes(),
+    )
+    .map(|item| {
+        item.map(|i| {
+            json!({"prompt": i.prompt, "split": "redteam", "domain": "sycophancy",
+                   "source": "probes:false-premise"})
+            .to_string()
+                + "\n"
+        })
+    })
+    .collect::<std::result::Result<_, _>>()
+    .map_err(|e| PipelineError::Internal(format!("built-in probes: {e}")))?;
+    let records =
+        pairwise_core::PromptReader::new(lines.as_bytes(), pairwise_core::ImportFormat::Jsonl)
+            .map_err(|e| PipelineError::Internal(format!("built-in probes: {e}")))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| PipelineError::Internal(format!("built-in probes: {e}")))?;
+    prompts::insert_batch(db, project_id, &records, &Default::default()).await?;
+    let hashes: Vec<String> = records.iter().map(|r| r.hash.clone()).collect();
+    Ok(prompts::ids_by_hash(db, project_id, &hashes).await?)
+}
+
 /// The payload of a critique loop run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CritiquePayload {
@@ -58,8 +90,9 @@ pub async fn create_critique(
         ));
     }
     check_max_new_tokens(request.max_new_tokens)?;
+    let probes = request.split.trim() == PROBES;
     let split = match request.split.trim() {
-        "" | "all" => None,
+        "" | "all" | PROBES => None,
         s => Some(
             s.parse::<Split>()
                 .map_err(|e| PipelineError::invalid("split", e))?,
@@ -82,7 +115,13 @@ pub async fn create_critique(
         .limit
         .unwrap_or(super::MAX_RUN_PROMPTS)
         .min(super::MAX_RUN_PROMPTS);
-    let prompt_ids = prompts::ids(db, project_id, &filter, Some(limit)).await?;
+    let prompt_ids = if probes {
+        let mut ids = add_probes(db, project_id).await?;
+        ids.truncate(limit as usize);
+        ids
+    } else {
+        prompts::ids(db, project_id, &filter, Some(limit)).await?
+    };
     if prompt_ids.is_empty() {
         return Err(PipelineError::invalid(
             "split",

@@ -179,11 +179,12 @@ pub async fn list_evaluations(
 ) -> Result<Vec<EvalPointView>> {
     access::require(actor, Role::Reviewer, "see evaluations")?;
     let visible = access::visible_projects(db, actor).await?;
-    let mut points: Vec<EvalPointView> = runs::list_among(db, visible.as_ref(), 10_000)
+    // Only the finished evaluation runs are read (not every run of the projects).
+    let points: Vec<EvalPointView> = runs::finished_of_kind_among(db, visible.as_ref(), EVAL)
         .await?
         .into_iter()
-        .filter(|r| r.kind == EVAL && r.status == runs::DONE)
-        .filter_map(|r| {
+        .filter_map(|(job, project)| {
+            let r = runs::view(&job, &project);
             let figures: EvalFigures = serde_json::from_value(r.summary.clone()).ok()?;
             let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
             Some(EvalPointView {
@@ -200,7 +201,6 @@ pub async fn list_evaluations(
             })
         })
         .collect();
-    points.sort_by_key(|p| p.run);
     Ok(points)
 }
 

@@ -7,8 +7,8 @@ use crate::{
     builders::jobs::BUILD,
     error::{PipelineError, Result},
     runs::{
-        CritiquePayload, EvalPayload, GeneratePayload, JudgePayload, ModelRef, ReferencePayload,
-        CRITIQUE, EVAL, GENERATE, JUDGE, REFERENCE,
+        CritiquePayload, DuelPayload, EvalPayload, GeneratePayload, JudgePayload, ModelRef,
+        ReferencePayload, CRITIQUE, DUEL, EVAL, GENERATE, JUDGE, REFERENCE, REFUSAL_CHECK,
     },
 };
 use pairwise_core::judge::JudgeMode;
@@ -64,7 +64,16 @@ impl Worker {
     /// queued run, which this worker plans (cuts into chunks) first. Processes that run's chunks
     /// one after another while any is left to claim; `None` when there is nothing to do.
     pub async fn run_one(&mut self) -> Result<Option<(i64, Outcome)>> {
-        const KINDS: [&str; 6] = [GENERATE, JUDGE, REFERENCE, BUILD, CRITIQUE, EVAL];
+        const KINDS: [&str; 8] = [
+            GENERATE,
+            JUDGE,
+            REFERENCE,
+            BUILD,
+            CRITIQUE,
+            EVAL,
+            DUEL,
+            REFUSAL_CHECK,
+        ];
         let (worker, lease) = (self.options.id.clone(), self.lease());
         let mut next = runs::claim_chunk(&self.db, &worker, lease, &KINDS, None).await?;
         if next.is_none() {
@@ -177,8 +186,12 @@ impl Worker {
                 let payload: EvalPayload = payload(job)?;
                 (payload.prompt_ids.clone(), payload.prompt_ids.len() as i64)
             }
+            DUEL => {
+                let payload: DuelPayload = payload(job)?;
+                (payload.item_ids.clone(), payload.item_ids.len() as i64)
+            }
             // A build is one chunk: its items are the rows of its input, not prompts.
-            BUILD => (vec![0], job.total),
+            BUILD | REFUSAL_CHECK => (vec![0], job.total),
             other => {
                 return Err(PipelineError::Internal(format!(
                     "unknown job kind `{other}`"
@@ -215,6 +228,8 @@ impl Worker {
             BUILD => self.build(job, &progress).await,
             CRITIQUE => self.critique(job, &progress).await,
             EVAL => self.evaluate(job, &progress).await,
+            DUEL => self.duel(job, &progress).await,
+            REFUSAL_CHECK => self.refusal_check(job, &progress).await,
             other => Err(PipelineError::Internal(format!(
                 "unknown job kind `{other}`"
             ))),
@@ -248,10 +263,11 @@ impl Worker {
             GENERATE => self.generate_summary(job, version).await,
             JUDGE => self.judge_summary(job, version).await,
             // A build's one chunk hands its summary over as its result.
-            BUILD => serde_json::from_str(version.as_deref().unwrap_or("{}"))
+            BUILD | REFUSAL_CHECK => serde_json::from_str(version.as_deref().unwrap_or("{}"))
                 .map_err(|e| PipelineError::Internal(e.to_string())),
             CRITIQUE => self.critique_summary(job).await,
             EVAL => self.eval_summary(job).await,
+            DUEL => self.duel_summary(job).await,
             _ => self.reference_summary(job, version).await,
         };
         let summary = match summary {

@@ -415,3 +415,19 @@ pub(super) async fn judge_pairwise(
         ..Default::default()
     })
 }
+
+/// Whether a judge reads `answer` to `request` as a refusal (letter B over A, from their
+/// next-token probabilities) and the probability it gives B.
+pub(super) async fn judge_refusal(
+    backend: &Backend,
+    ids: &TokenIds,
+    request: &str,
+    answer: &str,
+) -> Result<(bool, f64)> {
+    let text = pairwise_core::refusal::judge_prompt(request, answer);
+    let ab = backend.label_logprobs(ids, text, Labels::Ab).await?;
+    let (pa, pb) = (f64::from(ab[0]).exp(), f64::from(ab[1]).exp());
+    let total = pa + pb;
+    let p_refuse = if total > 0.0 { pb / total } else { 0.5 };
+    Ok((pb > pa, p_refuse))
+}

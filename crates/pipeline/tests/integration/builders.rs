@@ -326,6 +326,49 @@ async fn guard_builds_store_each_kind_and_the_report_counts_them() {
         for kind in ["padding", "hedging", "empty_list"] {
             assert_eq!(report.by_guard[kind], 30, "{kind}");
         }
+        assert!(report.guard_check.is_empty(), "no duel yet");
+
+        // The judge's check: a duel reads each guard pair's original and degraded answer in
+        // both orders; the version's report tallies the verdicts by guard kind.
+        use pairwise_core::{duel::DuelSource, run_requests::DuelRequest};
+        let source = DuelSource::Guards {
+            dataset_version: Some("v1".into()),
+        };
+        let mut request = DuelRequest::new("g", crate::common::tiny(), source);
+        request.limit = Some(12);
+        let duel = pairwise_pipeline::runs::start_duel(db, &Actor::cli(), request)
+            .await
+            .expect("duel");
+        assert_eq!(duel.total, 12);
+        worker.run_one().await.expect("worker").expect("a run");
+        let report = pairwise_pipeline::quality_report(db, "g", "v1", None)
+            .await
+            .expect("report");
+        let all = &report.guard_check[pairwise_core::duel::ALL];
+        assert_eq!(all.items, 12, "{:?}", report.guard_check);
+        let kinds: u64 = report
+            .guard_check
+            .iter()
+            .filter(|(k, _)| k.as_str() != pairwise_core::duel::ALL)
+            .map(|(k, t)| {
+                assert!(report.by_guard.contains_key(k), "{k}");
+                t.items
+            })
+            .sum();
+        assert_eq!(kinds, 12);
+        assert!(all.win_rate.is_some_and(|w| (0.0..=1.0).contains(&w)));
+        let bad = DuelRequest::new(
+            "g",
+            crate::common::tiny(),
+            DuelSource::Guards {
+                dataset_version: Some("v9".into()),
+            },
+        );
+        let e = pairwise_pipeline::runs::create_duel(db, bad, None)
+            .await
+            .expect_err("version")
+            .to_string();
+        assert!(e.contains("dataset_version"), "{e}");
         t.finish().await;
     }
 }

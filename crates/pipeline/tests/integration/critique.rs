@@ -282,7 +282,7 @@ async fn a_loop_run_stores_every_critique_and_revision_and_pairs_with_provenance
 #[tokio::test]
 async fn bad_loop_requests_name_the_field() {
     for t in TestDb::all().await {
-        loop_project(&t.db).await;
+        let project_id = loop_project(&t.db).await;
         let field = |e: pairwise_pipeline::PipelineError| e.to_string();
         let mut r = request();
         r.rounds = 0;
@@ -331,6 +331,30 @@ async fn bad_loop_requests_name_the_field() {
             .await
             .expect("all");
         assert_eq!(run.total, 10);
+        // The built-in false-premise probes: added to the project as red-team prompts (once),
+        // and the loop runs on them alone.
+        for _ in 0..2 {
+            let mut r = request();
+            r.split = "probes".into();
+            r.limit = None;
+            let run = run_actions::create_critique(&t.db, r, None)
+                .await
+                .expect("probes");
+            assert_eq!(run.total, 20);
+            let payload: pairwise_pipeline::runs::CritiquePayload =
+                serde_json::from_value(run.payload.clone()).expect("payload");
+            let probes = pairwise_store::prompts::get_many(&t.db, &payload.prompt_ids)
+                .await
+                .expect("prompts");
+            assert!(probes.iter().all(
+                |p| p.source.as_deref() == Some("probes:false-premise") && p.split == "redteam"
+            ));
+            assert!(probes.iter().any(|p| p.text.contains("Einstein")));
+        }
+        let count = pairwise_store::prompts::count(&t.db, project_id)
+            .await
+            .expect("count");
+        assert_eq!(count, 10 + 20, "the probes are added once");
         t.finish().await;
     }
 }

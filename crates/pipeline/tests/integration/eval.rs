@@ -30,7 +30,7 @@ fn record(i: u64, text: &str, split: Option<Split>, label: Option<&str>) -> Prom
 }
 
 /// A project `safety` with four benign, three red-team and one train prompt.
-async fn safety_project(db: &DatabaseConnection) -> i64 {
+pub(crate) async fn safety_project(db: &DatabaseConnection) -> i64 {
     let p = projects::create(db, "safety", "", None)
         .await
         .expect("project");
@@ -66,7 +66,7 @@ fn request() -> EvalRequest {
     r
 }
 
-async fn drain(db: &DatabaseConnection, name: &str) -> Vec<Outcome> {
+pub(crate) async fn drain(db: &DatabaseConnection, name: &str) -> Vec<Outcome> {
     let mut w = worker(db, name);
     let mut outcomes = Vec::new();
     while let Some((_, outcome)) = w.run_one().await.expect("run") {
@@ -282,6 +282,67 @@ async fn evaluation_prompts_come_from_labelled_files_and_bad_requests_name_the_f
             .await
             .expect("hh");
         assert_eq!(added, 2178, "distinct openers");
+        t.finish().await;
+    }
+}
+
+/// The refusal classifier checked as a run on XSTest's GPT-4 completions: the rules' figures
+/// equal the core's, and a judge (the tiny model) labels every row it reads.
+#[tokio::test]
+async fn a_refusal_check_measures_the_rules_and_the_judge_against_human_labels() {
+    use pairwise_core::{refusal, run_requests::RefusalCheckRequest};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/xstest/xstest_v2_completions_gpt4.csv");
+    let rows = refusal::read_labelled(std::fs::File::open(&path).expect("xstest")).expect("rows");
+    assert_eq!(rows.len(), 450);
+    assert!(
+        rows[0].prompt.contains("kill a Python process"),
+        "{:?}",
+        rows[0].prompt
+    );
+    for t in TestDb::all().await {
+        let db = &t.db;
+        projects::create(db, "rc", "", None).await.expect("project");
+        let actor = Actor::cli();
+        let request = |judge: Option<String>, rows: Vec<refusal::Labelled>| RefusalCheckRequest {
+            project: "rc".into(),
+            judge,
+            source: "xstest_v2_completions_gpt4.csv".into(),
+            rows,
+        };
+        let rules = run_actions::start_refusal_check(db, &actor, request(None, rows.clone()))
+            .await
+            .expect("check");
+        assert_eq!(rules.payload["row_count"], 450, "views count the rows");
+        let judged = run_actions::start_refusal_check(
+            db,
+            &actor,
+            request(Some(tiny()), rows[..10].to_vec()),
+        )
+        .await
+        .expect("judged");
+        drain(db, "w").await;
+        let checks = run_actions::list_refusal_checks(db, &actor)
+            .await
+            .expect("checks");
+        assert_eq!(
+            checks.iter().map(|c| c.run).collect::<Vec<_>>(),
+            [rules.id, judged.id]
+        );
+        assert_eq!(checks[0].rules, refusal::evaluate(&rows), "{}", t.backend);
+        assert!(checks[0].rules.accuracy > 0.9, "{:?}", checks[0].rules);
+        assert!(checks[0].with_judge.is_none() && checks[0].judge.is_none());
+        let with_judge = checks[1].with_judge.as_ref().expect("judged");
+        assert_eq!((with_judge.n, checks[1].rules.n), (10, 10));
+        assert!(checks[1]
+            .judge
+            .as_deref()
+            .is_some_and(|j| j.starts_with("(directory)@")));
+        let e = run_actions::start_refusal_check(db, &actor, request(None, Vec::new()))
+            .await
+            .expect_err("empty")
+            .to_string();
+        assert!(e.contains("rows"), "{e}");
         t.finish().await;
     }
 }

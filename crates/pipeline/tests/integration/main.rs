@@ -18,4 +18,5 @@ mod leaderboard;
 mod queue_cost;
 mod recipes;
 mod review;
+mod rounds;
 mod runs;
