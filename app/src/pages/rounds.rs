@@ -48,71 +48,75 @@ fn runs(ids: &[i64]) -> String {
 #[component]
 fn Rounds() -> impl IntoView {
     let query = use_query_map();
-    let choices = Resource::new(
-        || (),
-        |_| async { (list_projects().await, list_models().await) },
-    );
     let save = ServerAction::<SaveRound>::new();
     let duel = ServerAction::<StartDuel>::new();
+    // Every resource at the page's top, so hydration finds each one's data where SSR put it.
+    let models = Resource::new(|| (), |_| list_models());
+    let projects = Resource::new(|| (), |_| list_projects());
+    let data = Resource::new(
+        move || {
+            (
+                query.with(|q| q.get("project")),
+                save.version().get(),
+                duel.version().get(),
+            )
+        },
+        |(project, _, _)| async move {
+            let projects: Vec<String> =
+                list_projects().await?.into_iter().map(|p| p.name).collect();
+            let project = project
+                .or_else(|| projects.first().cloned())
+                .unwrap_or_default();
+            let rounds = if project.is_empty() {
+                Vec::new()
+            } else {
+                list_rounds(project.clone()).await?
+            };
+            Ok::<_, crate::error::AppError>((projects, project, rounds))
+        },
+    );
     view! {
         <h1>"Rounds"</h1>
         <p class="muted">"Preference data is made in rounds: a new generator makes new candidates, a judge scores them, a dataset version is frozen and trained on. Each column is a round; the win rate is the round's generator against the previous round's on the benign prompts both evaluations answered (held out from every pair), read by the pairwise judge in both orders so position bias cancels: 50% is parity."</p>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let (projects, models) = choices.await;
-                let projects: Vec<String> = match projects {
-                    Ok(list) => list.into_iter().map(|p| p.name).collect(),
+                let models: Vec<String> = models.await.map(|l| l.into_iter().map(|m| m.name).collect()).unwrap_or_default();
+                let (projects, project, rounds) = match data.await {
+                    Ok(data) => data,
                     Err(error) => return view! { <ErrorBox error /> }.into_any(),
                 };
-                let models: Vec<String> = models.map(|l| l.into_iter().map(|m| m.name).collect()).unwrap_or_default();
-                let first = projects.first().cloned().unwrap_or_default();
-                let project = Signal::derive(move || query.with(|q| q.get("project")).unwrap_or_else(|| first.clone()));
-                let links = projects.clone();
                 view! {
                     <nav class="row" aria-label="project" style="gap: 1rem">
-                        {links.into_iter().map(|p| {
+                        {projects.into_iter().map(|p| {
+                            let current = p == project;
                             let href = format!("/rounds?project={p}");
-                            let (name, again) = (p.clone(), p.clone());
-                            let current = move || project.get() == name;
-                            let aria = move || (project.get() == again).then_some("page");
-                            view! { <a href=href class:current=current aria-current=aria>{p}</a> }
+                            view! { <a href=href class:current=current aria-current=current.then_some("page")>{p}</a> }
                         }).collect_view()}
                     </nav>
-                    <RoundTable project save duel models=models.clone() />
-                    <SaveForm project save models />
+                    {if rounds.is_empty() {
+                        view! { <p class="muted" data-testid="rounds-empty">"No rounds recorded in this project yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <Columns rounds=rounds.clone() />
+                            <CompareForm project=project.clone() rounds duel models=models.clone() />
+                        }.into_any()
+                    }}
                 }.into_any()
             })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn RoundTable(
-    project: Signal<String>,
-    save: ServerAction<SaveRound>,
-    duel: ServerAction<StartDuel>,
-    models: Vec<String>,
-) -> impl IntoView {
-    let list = Resource::new(
-        move || (project.get(), save.version().get(), duel.version().get()),
-        |(p, _, _)| list_rounds(p),
-    );
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading rounds…"</p> }>
-            {move || {
-                let models = models.clone();
-                Suspend::new(async move {
-                    match list.await {
-                        Ok(rounds) if rounds.is_empty() => view! { <p class="muted" data-testid="rounds-empty">"No rounds recorded in this project yet."</p> }.into_any(),
-                        Ok(rounds) => view! {
-                            <Columns rounds=rounds.clone() />
-                            <CompareForm project rounds duel models />
-                        }.into_any(),
-                        Err(error) => view! { <ErrorBox error /> }.into_any(),
-                    }
-                })
-            }}
         </Transition>
+        // Outside the rounds' Transition: a refused save keeps the form open with its fields.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let models: Vec<String> = models.await.map(|l| l.into_iter().map(|m| m.name).collect()).unwrap_or_default();
+                let first = projects.await.ok().and_then(|l| l.into_iter().next()).map(|p| p.name).unwrap_or_default();
+                let project = query.with(|q| q.get("project")).unwrap_or(first);
+                view! { <SaveForm project save models /> }
+            })}
+        </Suspense>
+        {action_error(duel.value())}
+        {move || duel.value().get().and_then(|r| r.ok()).map(|r| view! { <p class="ok" role="status" data-testid="compare-started">{format!("Duel run #{} queued; the win rate fills in as it runs (follow it on /runs).", r.id)}</p> })}
+        {action_error(save.value())}
+        {move || save.value().get().and_then(|r| r.ok()).map(|r| view! { <p class="ok" role="status" data-testid="round-saved">{format!("Round {} recorded.", r.number)}</p> })}
     }
 }
 
@@ -188,7 +192,7 @@ fn Columns(rounds: Vec<RoundView>) -> impl IntoView {
 
 #[component]
 fn CompareForm(
-    project: Signal<String>,
+    project: String,
     rounds: Vec<RoundView>,
     duel: ServerAction<StartDuel>,
     models: Vec<String>,
@@ -203,7 +207,7 @@ fn CompareForm(
     }
     view! {
         <ActionForm action=duel attr:class="row card">
-            <input type="hidden" name="project" prop:value=move || project.get() />
+            <input type="hidden" name="project" value=project />
             <label>"Round " <select name="round" data-testid="compare-round">
                 {comparable.into_iter().rev().map(|n| view! { <option value=n.to_string()>{format!("{n} vs {}", n - 1)}</option> }).collect_view()}
             </select></label>
@@ -212,23 +216,17 @@ fn CompareForm(
             </select></label>
             <button type="submit" class="primary" data-testid="compare-start">"Compare with the previous round"</button>
         </ActionForm>
-        {action_error(duel.value())}
-        {move || duel.value().get().and_then(|r| r.ok()).map(|r| view! { <p class="ok" role="status" data-testid="compare-started">{format!("Duel run #{} queued; the win rate fills in as it runs (follow it on /runs).", r.id)}</p> })}
     }
     .into_any()
 }
 
 #[component]
-fn SaveForm(
-    project: Signal<String>,
-    save: ServerAction<SaveRound>,
-    models: Vec<String>,
-) -> impl IntoView {
+fn SaveForm(project: String, save: ServerAction<SaveRound>, models: Vec<String>) -> impl IntoView {
     view! {
         <details class="card">
             <summary>"Record the next round"</summary>
             <ActionForm action=save attr:class="row">
-                <input type="hidden" name="project" prop:value=move || project.get() />
+                <input type="hidden" name="project" value=project />
                 <label>"Generator " <select name="generator" data-testid="round-form-generator">
                     {models.iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
                 </select></label>
@@ -240,8 +238,6 @@ fn SaveForm(
                 <label>"Note " <input name="note" size="20" /></label>
                 <button type="submit" class="primary" data-testid="round-form-save">"Record round"</button>
             </ActionForm>
-            {action_error(save.value())}
-            {move || save.value().get().and_then(|r| r.ok()).map(|r| view! { <p class="ok" role="status" data-testid="round-saved">{format!("Round {} recorded.", r.number)}</p> })}
         </details>
     }
 }

@@ -36,6 +36,8 @@ fn Version() -> impl IntoView {
         )
     };
     let data = Resource::new(key, |(p, t, a)| version_report(p, t, a));
+    // At the page's top (not inside the report's Suspend), so it hydrates where SSR put it.
+    let models = Resource::new(|| (), |_| list_models());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Computing the report…"</p> }>
             {move || Suspend::new(async move {
@@ -55,7 +57,7 @@ fn Version() -> impl IntoView {
                                 <dt>"Frozen"</dt><dd><time>{version.created_at}</time></dd>
                             </dl>
                             {version.curation.map(|curation| view! { <Curation curation /> })}
-                            <Report report />
+                            <Report report models />
                         }.into_any()
                     }
                     Err(error) => view! { <ErrorBox error /> }.into_any(),
@@ -70,7 +72,10 @@ fn pct(x: f64) -> String {
 }
 
 #[component]
-fn Report(report: QualityReport) -> impl IntoView {
+fn Report(
+    report: QualityReport,
+    models: Resource<Result<Vec<pairwise_core::dto::ModelView>, crate::error::AppError>>,
+) -> impl IntoView {
     let counts = |map: std::collections::BTreeMap<String, u64>| {
         map.into_iter()
             .map(|(k, v)| view! { <li>{format!("{k}: {v}")}</li> })
@@ -135,7 +140,7 @@ fn Report(report: QualityReport) -> impl IntoView {
                     view! {
                         <div data-testid="guards">
                             <h3>"Reward-hacking guards"</h3>
-                            <GuardCheck project=report.project.clone() tag=report.version.clone() />
+                            <GuardCheck project=report.project.clone() tag=report.version.clone() models />
                             <table class="data">
                                 <thead><tr><th>"Guard"</th><th class="num">"Pairs"</th><th class="num">"Share"</th><th class="num" title="a pairwise judge reading both orders: how often it prefers the original (50% is a coin)">"Judge prefers original"</th></tr></thead>
                                 <tbody>
@@ -253,9 +258,12 @@ fn Histogram(bins: Vec<Bin>, label: &'static str) -> impl IntoView {
 /// Starts the judge's check of the version's guard pairs (a duel run: original against each
 /// degraded or premise-agreeing version, both orders); the table fills in when it finishes.
 #[component]
-fn GuardCheck(project: String, tag: String) -> impl IntoView {
+fn GuardCheck(
+    project: String,
+    tag: String,
+    models: Resource<Result<Vec<pairwise_core::dto::ModelView>, crate::error::AppError>>,
+) -> impl IntoView {
     let start = ServerAction::<StartDuel>::new();
-    let models = Resource::new(|| (), |_| list_models());
     view! {
         <Suspense fallback=|| ()>
             {move || {

@@ -83,6 +83,11 @@ pub struct ModelEval {
     /// The dataset version (tag in the project) the model was trained on.
     #[arg(long)]
     pub dataset_version: Option<String>,
+    /// Where the default prompt sets are read from when neither --benign nor --redteam is
+    /// given and the project has no benign or red-team prompts: XSTest's safe prompts (benign),
+    /// its unsafe contrast prompts and HH-RLHF harmless-base first human turns (red-team).
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
     #[arg(long)]
     pub json: bool,
 }
@@ -194,6 +199,24 @@ pub async fn run_check(
     Ok(())
 }
 
+/// Whether a project has benign or red-team prompts.
+async fn has_eval_prompts(db: &DatabaseConnection, project: &str) -> anyhow::Result<bool> {
+    use pairwise_store::prompts::{self, PromptFilter};
+    let Some(p) = pairwise_store::projects::find(db, project).await? else {
+        return Ok(false);
+    };
+    for split in [pairwise_core::Split::Benign, pairwise_core::Split::Redteam] {
+        let filter = PromptFilter {
+            split: Some(split),
+            search: None,
+        };
+        if !prompts::ids(db, p.id, &filter, Some(1)).await?.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Creates the evaluation project where it is missing.
 async fn ensure_project(db: &DatabaseConnection, actor: &Actor, name: &str) -> anyhow::Result<()> {
     if pairwise_store::projects::find(db, name).await?.is_none() {
@@ -239,29 +262,49 @@ pub async fn run_model(
 ) -> anyhow::Result<()> {
     let model = args.model.context("--model is required")?;
     ensure_project(db, actor, &args.project).await?;
-    for (path, harmful) in [(&args.benign, false), (&args.redteam, true)] {
-        if let Some(path) = path {
-            let records = read_prompts(path)?;
-            let source = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let added = runs::import_eval_prompts(
-                db,
-                actor,
-                &args.project,
-                records,
-                harmful,
-                &format!("eval:{source}"),
-            )
-            .await?;
-            eprintln!(
-                "{}: {added} {} prompts added to `{}`",
-                path.display(),
-                if harmful { "redteam" } else { "benign" },
-                args.project
-            );
-        }
+    let mut files: Vec<(PathBuf, bool)> = [(&args.benign, false), (&args.redteam, true)]
+        .into_iter()
+        .filter_map(|(path, harmful)| path.clone().map(|p| (p, harmful)))
+        .collect();
+    if files.is_empty() && !has_eval_prompts(db, &args.project).await? {
+        let xstest = args.data.join("xstest/xstest_prompts.csv");
+        let hh = args.data.join("hh-rlhf/harmless-base-test.jsonl.gz");
+        files = vec![(xstest.clone(), false), (xstest, true), (hh, true)];
+        files.retain(|(path, _)| path.is_file());
+        anyhow::ensure!(
+            !files.is_empty(),
+            "project `{}` has no benign or red-team prompts and the default sets are not under {} \
+             (pass --benign/--redteam, or --data DIR)",
+            args.project,
+            args.data.display()
+        );
+        eprintln!(
+            "project `{}` has no evaluation prompts: adding the default sets from {}",
+            args.project,
+            args.data.display()
+        );
+    }
+    for (path, harmful) in &files {
+        let records = read_prompts(path)?;
+        let source = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let added = runs::import_eval_prompts(
+            db,
+            actor,
+            &args.project,
+            records,
+            *harmful,
+            &format!("eval:{source}"),
+        )
+        .await?;
+        eprintln!(
+            "{}: {added} {} prompts added to `{}`",
+            path.display(),
+            if *harmful { "redteam" } else { "benign" },
+            args.project
+        );
     }
     let mut request = EvalRequest::new(args.project, model);
     request.judge = args.judge;
