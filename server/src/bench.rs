@@ -151,6 +151,23 @@ fn datasets(args: BenchDatasetsArgs, db: &str, backend: &str) -> anyhow::Result<
         "--format",
         "trl",
     ])?;
+    // The floors, in this process on the same database: a bare scan of the version writing the
+    // export's bytes, and a bare bulk insert of the same input rows.
+    let export_bytes = std::fs::metadata(&out)?.len();
+    let floor_out = dir.path().join("floor.jsonl");
+    let runtime = tokio::runtime::Handle::current();
+    let scan_s = runtime.block_on(crate::bench_floor::scan_floor(
+        db,
+        "bench",
+        "v1",
+        &floor_out,
+        export_bytes,
+    ))?;
+    anyhow::ensure!(
+        std::fs::metadata(&floor_out)?.len() >= export_bytes,
+        "the scan floor wrote fewer bytes than the export"
+    );
+    let insert_s = runtime.block_on(crate::bench_floor::insert_floor(db, &input))?;
     let exported_rows =
         std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&out)?)).count();
     anyhow::ensure!(
@@ -169,7 +186,13 @@ fn datasets(args: BenchDatasetsArgs, db: &str, backend: &str) -> anyhow::Result<
         "export": { "seconds": export_s, "rows_per_s": args.pairs as f64 / export_s, "peak_rss_bytes": export_rss, "bytes": std::fs::metadata(&out)?.len() },
         "parquet_export": { "seconds": parquet_export_s, "rows_per_s": args.pairs as f64 / parquet_export_s, "peak_rss_bytes": parquet_export_rss, "bytes": std::fs::metadata(&parquet)?.len() },
         "parquet_import": { "seconds": parquet_import_s, "rows_per_s": args.pairs as f64 / parquet_import_s, "peak_rss_bytes": parquet_import_rss },
-        "note": "each step is a separate `pairwise` process, timed end to end (start-up included)",
+        "floors": {
+            "scan_write": { "seconds": scan_s, "rows_per_s": args.pairs as f64 / scan_s, "bytes": std::fs::metadata(&floor_out)?.len() },
+            "bulk_insert": { "seconds": insert_s, "rows_per_s": args.pairs as f64 / insert_s, "batch_rows": 1000 },
+        },
+        "export_over_floor": export_s / scan_s,
+        "import_over_floor": import_s / insert_s,
+        "note": "each step is a separate `pairwise` process, timed end to end (start-up included); the floors run in the bench process on the same database: a bare scan of the version's rows in position order writing as many bytes as the JSONL export, and a bare bulk insert (1,000 rows per INSERT, one transaction) of the same input rows, parsed from the same file, into a table with only a key. Goal: both ratios at most 2",
     });
     let path = args.out.clone().unwrap_or_else(|| {
         let suffix = if backend == "sqlite" {
@@ -197,6 +220,13 @@ fn datasets(args: BenchDatasetsArgs, db: &str, backend: &str) -> anyhow::Result<
             mb(import_rss)
         );
         println!("freeze {:.1}s (peak {})", freeze_s, mb(freeze_rss));
+        println!(
+            "floors: scan+write {:.1}s (export {:.2}× its floor), bulk insert {:.1}s (import {:.2}× its floor)",
+            scan_s,
+            export_s / scan_s,
+            insert_s,
+            import_s / insert_s
+        );
         println!(
             "export {:.1}s ({:.0} rows/s, peak {})",
             export_s,

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_annotate;
+pub mod bench_floor;
 pub mod bench_workers;
 pub mod cli;
 pub mod config;
