@@ -287,8 +287,8 @@ pub fn generate<M: LanguageModel>(
 
 /// Continuous batching over many prompts: up to `max_rows` rows in flight (a prompt with more
 /// candidates than that runs alone), drawn from the prompts in order. Each prompt is prefilled
-/// once and its rows join the batch; finished rows leave it; the next prompts join as soon as
-/// their rows fit. `on_done(i, generation)` receives prompt `i`'s candidates as soon as its last
+/// once (the prompts admitted together in one batched prefill) and its rows join the batch;
+/// finished rows leave it; the next prompts join as soon as their rows fit. `on_done(i, generation)` receives prompt `i`'s candidates as soon as its last
 /// row finishes (so prompts complete out of order); an error from it stops the batch. Requests
 /// are checked before any compute.
 pub fn generate_continuous<M: LanguageModel>(
@@ -310,46 +310,60 @@ pub fn generate_continuous<M: LanguageModel>(
     let mut cache: Option<M::Cache> = None;
     let mut next = 0;
     loop {
-        // Admit whole prompts while their rows fit.
+        // Admit whole prompts while their rows fit; their prefills run as one batch.
+        let first = next;
+        let mut rows_after = batch.len();
         while next < requests.len()
-            && (batch.is_empty() || batch.len() + requests[next].params.len() <= max_rows)
+            && (rows_after == 0 || rows_after + requests[next].params.len() <= max_rows)
         {
-            let (i, request) = (next, &requests[next]);
+            rows_after += requests[next].params.len();
             next += 1;
+        }
+        if next > first {
+            let admitted = first..next;
+            let prompts: Vec<&[u32]> = requests[admitted.clone()]
+                .iter()
+                .map(|r| r.prompt_ids.as_slice())
+                .collect();
             let started = Instant::now();
-            let (one, first_logits) = model.prefill(&request.prompt_ids)?;
+            let (prefilled, first_logits) = model.prefill_many(&prompts)?;
+            let prefill_ms = started.elapsed().as_secs_f64() * 1000.0;
             let decode_start = Instant::now();
-            let mut flight = InFlight {
-                prompt_ids: request.prompt_ids.clone(),
-                candidates: vec![None; request.params.len()],
-                left: request.params.len(),
-                prefill_ms: started.elapsed().as_secs_f64() * 1000.0,
-                decode_start,
-                steps: 0,
-            };
-            // The first token of every row comes from the shared prefill logits.
-            let mut live = Vec::with_capacity(request.params.len());
-            for (index, p) in request.params.iter().enumerate() {
-                let mut row = Row::new(tokenizer, i, index, p, &request.prompt_ids, vocab);
-                row.advance(&first_logits, eos_token_ids, decode_start, &mut on_token)?;
-                if row.finish.is_some() {
-                    flight.finish(row);
+            // Each live row copies its prompt's row of the prefilled cache.
+            let mut keep = Vec::new();
+            for (j, i) in admitted.enumerate() {
+                let request = &requests[i];
+                let mut flight = InFlight {
+                    prompt_ids: request.prompt_ids.clone(),
+                    candidates: vec![None; request.params.len()],
+                    left: request.params.len(),
+                    prefill_ms,
+                    decode_start,
+                    steps: 0,
+                };
+                // The first token of every row comes from the shared prefill logits.
+                for (index, p) in request.params.iter().enumerate() {
+                    let mut row = Row::new(tokenizer, i, index, p, &request.prompt_ids, vocab);
+                    row.advance(&first_logits[j], eos_token_ids, decode_start, &mut on_token)?;
+                    if row.finish.is_some() {
+                        flight.finish(row);
+                    } else {
+                        keep.push(j);
+                        batch.push(row);
+                    }
+                }
+                if flight.left == 0 {
+                    on_done(i, flight.into_generation())?;
                 } else {
-                    live.push(row);
+                    flights[i] = Some(flight);
                 }
             }
-            if !live.is_empty() {
-                let rows = model.expand(one, live.len())?;
+            if !keep.is_empty() {
+                let rows = model.retain(prefilled, &keep)?;
                 cache = Some(match cache.take() {
                     None => rows,
                     Some(current) => model.join(current, rows)?,
                 });
-                batch.extend(live);
-            }
-            if flight.left == 0 {
-                on_done(i, flight.into_generation())?;
-            } else {
-                flights[i] = Some(flight);
             }
         }
         let Some(current) = cache.take() else {
@@ -471,6 +485,8 @@ mod tests {
     /// is end-of-sequence. The cache is each row's history, so prefills and steps are counted.
     struct Scripted {
         prefills: usize,
+        /// Prompts per prefill call.
+        batches: Vec<usize>,
         rows_stepped: Vec<usize>,
     }
 
@@ -495,8 +511,16 @@ mod tests {
                 next_logits(*prompt.last().unwrap_or(&0)),
             ))
         }
-        fn expand(&mut self, cache: Self::Cache, n: usize) -> Result<Self::Cache> {
-            Ok(vec![cache[0].clone(); n])
+        fn prefill_many(&mut self, prompts: &[&[u32]]) -> Result<(Self::Cache, Vec<Vec<f32>>)> {
+            self.batches.push(prompts.len());
+            self.prefills += prompts.len();
+            Ok((
+                prompts.iter().map(|p| p.to_vec()).collect(),
+                prompts
+                    .iter()
+                    .map(|p| next_logits(*p.last().unwrap_or(&0)))
+                    .collect(),
+            ))
         }
         fn step(
             &mut self,
@@ -547,6 +571,7 @@ mod tests {
     fn candidates_share_one_prefill_and_finish_independently() {
         let mut model = Scripted {
             prefills: 0,
+            batches: Vec::new(),
             rows_stepped: Vec::new(),
         };
         let params = vec![
@@ -581,6 +606,7 @@ mod tests {
     fn continuous_batching_admits_prompts_as_rows_leave_and_keeps_each_rows_text() {
         let mut model = Scripted {
             prefills: 0,
+            batches: Vec::new(),
             rows_stepped: Vec::new(),
         };
         let requests = vec![
@@ -608,6 +634,7 @@ mod tests {
         )
         .expect("generate");
         assert_eq!(model.prefills, 2);
+        assert_eq!(model.batches, [1, 1]);
         // The second prompt's two rows wait until the first prompt's short row has left, then
         // join the long one: 2 rows, then 3, 3, and the long row alone.
         assert_eq!(model.rows_stepped, vec![2, 3, 3, 1]);
@@ -664,9 +691,58 @@ mod tests {
     }
 
     #[test]
+    fn prompts_admitted_together_share_one_batched_prefill() {
+        let mut model = Scripted {
+            prefills: 0,
+            batches: Vec::new(),
+            rows_stepped: Vec::new(),
+        };
+        let requests: Vec<BatchRequest> = [vec![0, 1], vec![3], vec![2], vec![1, 2, 3]]
+            .into_iter()
+            .map(|prompt_ids| BatchRequest {
+                prompt_ids,
+                params: vec![DecodingParams::greedy(2), DecodingParams::greedy(3)],
+            })
+            .collect();
+        let mut done = vec![None; requests.len()];
+        generate_continuous(
+            &mut model,
+            &tokenizer(),
+            &[EOS],
+            &requests,
+            6,
+            |_| (),
+            |i, g| {
+                done[i] = Some(g);
+                Ok(())
+            },
+        )
+        .expect("generate");
+        // Three prompts (six rows) fit at once and prefill together; the fourth joins later.
+        assert_eq!(model.batches, [3, 1]);
+        for (request, g) in requests.iter().zip(&done) {
+            let g = g.as_ref().expect("done");
+            let alone = generate(
+                &mut model,
+                &tokenizer(),
+                &[EOS],
+                &request.prompt_ids,
+                &request.params,
+                |_| (),
+            )
+            .expect("alone");
+            let ids = |g: &Generation| -> Vec<Vec<u32>> {
+                g.candidates.iter().map(|c| c.token_ids.clone()).collect()
+            };
+            assert_eq!(ids(g), ids(&alone));
+        }
+    }
+
+    #[test]
     fn stop_strings_end_a_candidate_and_are_removed() {
         let mut model = Scripted {
             prefills: 0,
+            batches: Vec::new(),
             rows_stepped: Vec::new(),
         };
         let params = vec![DecodingParams {
@@ -683,6 +759,7 @@ mod tests {
     fn invalid_params_and_empty_requests_are_refused_before_any_compute() {
         let mut model = Scripted {
             prefills: 0,
+            batches: Vec::new(),
             rows_stepped: Vec::new(),
         };
         let bad = vec![DecodingParams {
@@ -711,6 +788,7 @@ mod tests {
     fn scoring_teacher_forces_the_response() {
         let mut model = Scripted {
             prefills: 0,
+            batches: Vec::new(),
             rows_stepped: Vec::new(),
         };
         let scores = score(

@@ -1,7 +1,7 @@
 //! The interface generation and scoring need from a causal language model, so that they can be
 //! tested on a scripted model and run on ONNX Runtime alike.
 
-use crate::error::Result;
+use crate::error::{InferenceError, Result};
 
 /// A causal LM with a key/value cache whose rows (sequences) decode in lockstep, one token per
 /// row per step; rows of different prompts may have different lengths (left-padded).
@@ -14,13 +14,29 @@ pub trait LanguageModel {
     /// Runs the prompt once (batch of one) → its cache and the logits of its last position.
     fn prefill(&mut self, prompt: &[u32]) -> Result<(Self::Cache, Vec<f32>)>;
 
-    /// Copies a one-row cache into `n` rows (the candidates share the prompt's prefill).
-    fn expand(&mut self, cache: Self::Cache, n: usize) -> Result<Self::Cache>;
+    /// Runs several prompts at once → one cache with a row per prompt (in order) and the logits
+    /// of each prompt's last position. Each row must decode exactly as its prompt prefilled
+    /// alone would; this default prefills them one by one and joins the caches.
+    fn prefill_many(&mut self, prompts: &[&[u32]]) -> Result<(Self::Cache, Vec<Vec<f32>>)> {
+        let mut cache: Option<Self::Cache> = None;
+        let mut logits = Vec::with_capacity(prompts.len());
+        for prompt in prompts {
+            let (one, last) = self.prefill(prompt)?;
+            logits.push(last);
+            cache = Some(match cache.take() {
+                None => one,
+                Some(current) => self.join(current, one)?,
+            });
+        }
+        let cache = cache.ok_or_else(|| InferenceError::Request("no prompts to prefill".into()))?;
+        Ok((cache, logits))
+    }
 
     /// Feeds one token per row → the new cache and `rows × vocab` logits, row-major.
     fn step(&mut self, cache: Self::Cache, tokens: &[u32]) -> Result<(Self::Cache, Vec<f32>)>;
 
-    /// Keeps only the rows at `keep` (finished rows stop costing compute).
+    /// Keeps only the rows at `keep`, in that order (finished rows stop costing compute); an
+    /// index may repeat, which copies the row (a prompt's candidates share its prefill).
     fn retain(&mut self, cache: Self::Cache, keep: &[usize]) -> Result<Self::Cache>;
 
     /// Appends `b`'s rows after `a`'s (continuous batching: a new prompt's rows join a batch in

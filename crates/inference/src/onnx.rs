@@ -225,9 +225,10 @@ impl OnnxDecoder {
             ("attention_mask".into(), mask.into_dyn().into()),
         ];
         if self.has_position_ids {
+            // A row's positions count from its first real token (padding sits at 0, masked).
             let positions: Vec<i64> = pad
                 .iter()
-                .flat_map(|&p| (past - p..total - p).map(|q| q as i64))
+                .flat_map(|&p| (past..total).map(move |q| q.saturating_sub(p) as i64))
                 .collect();
             let positions = Array::from_shape_vec((rows, seq), positions)
                 .map_err(|e| InferenceError::Ort(e.to_string()))?;
@@ -356,18 +357,41 @@ impl LanguageModel for OnnxDecoder {
         Ok((cache, last))
     }
 
-    fn expand(&mut self, cache: KvCache, n: usize) -> Result<KvCache> {
-        if n == cache.rows {
-            return Ok(cache);
+    fn prefill_many(&mut self, prompts: &[&[u32]]) -> Result<(KvCache, Vec<Vec<f32>>)> {
+        if let [prompt] = prompts {
+            let (cache, last) = self.prefill(prompt)?;
+            return Ok((cache, vec![last]));
         }
-        let (len, pad) = (cache.len, vec![cache.pad.first().copied().unwrap_or(0); n]);
-        self.map_cache(cache, (n, len, pad), |a| {
-            let mut shape = a.shape().to_vec();
-            shape[0] = n;
-            a.broadcast(IxDyn(&shape))
-                .map(|b| b.to_owned())
-                .unwrap_or_else(|| a.to_owned())
-        })
+        if prompts.is_empty() || prompts.iter().any(|p| p.is_empty()) {
+            return Err(InferenceError::Request("a prompt has no tokens".into()));
+        }
+        // One run over the prompts left-padded to the longest: the padding is masked (as in
+        // `join`), and each row's positions start at its first real token.
+        let (rows, width) = (
+            prompts.len(),
+            prompts.iter().map(|p| p.len()).max().unwrap_or(0),
+        );
+        let mut cache = self.empty_cache(rows)?;
+        cache.pad = prompts.iter().map(|p| width - p.len()).collect();
+        let mut ids = vec![0i64; rows * width];
+        for (r, prompt) in prompts.iter().enumerate() {
+            let start = r * width + cache.pad[r];
+            for (slot, &t) in ids[start..(r + 1) * width].iter_mut().zip(prompt.iter()) {
+                *slot = i64::from(t);
+            }
+        }
+        let (cache, logits) = self.run(cache, &ids, rows, width)?;
+        let last = (0..rows)
+            .map(|r| {
+                logits
+                    .index_axis(Axis(0), r)
+                    .index_axis(Axis(0), width - 1)
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        Ok((cache, last))
     }
 
     fn step(&mut self, cache: KvCache, tokens: &[u32]) -> Result<(KvCache, Vec<f32>)> {
@@ -378,7 +402,7 @@ impl LanguageModel for OnnxDecoder {
     }
 
     fn retain(&mut self, cache: KvCache, keep: &[usize]) -> Result<KvCache> {
-        if keep.len() == cache.rows {
+        if keep.len() == cache.rows && keep.iter().enumerate().all(|(i, &k)| i == k) {
             return Ok(cache);
         }
         // Padding every kept row has (the longest rows left) is cut off the front.

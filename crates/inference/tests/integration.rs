@@ -391,34 +391,42 @@ fn continuous_batching_gives_each_prompt_the_candidates_it_gets_alone() {
                     .collect(),
             })
             .collect();
-        let mut mixed = vec![None; requests.len()];
-        let mut order = Vec::new();
-        // Five rows in flight: prompts wait for room and join a batch of other lengths.
-        engine
-            .generate_continuous(&requests, 5, false, |i, g| {
-                order.push(i);
-                mixed[i] = Some(g);
-                Ok(())
-            })
-            .expect("continuous");
-        assert_eq!(
-            order.len(),
-            requests.len(),
-            "{name}: every prompt completes once"
-        );
-        for (r, g) in requests.iter().zip(&mixed) {
-            let g = g.as_ref().expect("done");
-            let alone = engine
-                .generate(&r.prompt_ids, &r.params, |_| ())
-                .expect("alone");
-            let ids = |g: &pairwise_inference::Generation| -> Vec<Vec<u32>> {
-                g.candidates.iter().map(|c| c.token_ids.clone()).collect()
-            };
-            assert_eq!(ids(g), ids(&alone), "{name}: {:?}", r.prompt_ids.len());
+        // Five rows in flight: prompts wait for room and join a batch of other lengths; twelve:
+        // all four prompts (of different lengths) prefill together, left-padded.
+        for max_rows in [5, 12] {
+            let mut mixed = vec![None; requests.len()];
+            let mut order = Vec::new();
+            engine
+                .generate_continuous(&requests, max_rows, false, |i, g| {
+                    order.push(i);
+                    mixed[i] = Some(g);
+                    Ok(())
+                })
+                .expect("continuous");
             assert_eq!(
-                g.candidates.iter().map(|c| &c.text).collect::<Vec<_>>(),
-                alone.candidates.iter().map(|c| &c.text).collect::<Vec<_>>()
+                order.len(),
+                requests.len(),
+                "{name}: every prompt completes once"
             );
+            for (r, g) in requests.iter().zip(&mixed) {
+                let g = g.as_ref().expect("done");
+                let alone = engine
+                    .generate(&r.prompt_ids, &r.params, |_| ())
+                    .expect("alone");
+                let ids = |g: &pairwise_inference::Generation| -> Vec<Vec<u32>> {
+                    g.candidates.iter().map(|c| c.token_ids.clone()).collect()
+                };
+                assert_eq!(
+                    ids(g),
+                    ids(&alone),
+                    "{name}, {max_rows} rows: {:?}",
+                    r.prompt_ids.len()
+                );
+                assert_eq!(
+                    g.candidates.iter().map(|c| &c.text).collect::<Vec<_>>(),
+                    alone.candidates.iter().map(|c| &c.text).collect::<Vec<_>>()
+                );
+            }
         }
     }
 }

@@ -7,11 +7,11 @@
 
 use crate::{
     access::{self, project},
-    calibration,
     error::{PipelineError, Result},
     runs::{self, duel_view, resolve_model, DuelPayload, DUEL, EVAL, GENERATE, JUDGE},
 };
 use pairwise_core::{
+    annotation::drift,
     dto::{DuelView, RoundView, RunGoldView},
     duel::DuelSource,
     eval::EvalFigures,
@@ -19,7 +19,7 @@ use pairwise_core::{
     Actor, Role,
 };
 use pairwise_store::{
-    audit, datasets, entities::round, rounds, runs as store_runs, DatabaseConnection,
+    annotation, audit, datasets, entities::round, rounds, runs as store_runs, DatabaseConnection,
 };
 use serde_json::json;
 
@@ -133,11 +133,8 @@ pub async fn save_round(
         detail,
     )
     .await?;
-    let mut views = list_rounds(db, actor, &p.name).await?;
-    views.retain(|v| v.id == saved.id);
-    views
-        .pop()
-        .ok_or_else(|| PipelineError::Internal("the saved round is gone".into()))
+    let (gold, duels) = shared(db, p.id, std::slice::from_ref(&saved)).await?;
+    view(db, &p.name, &saved, &gold, &duels).await
 }
 
 /// Every round of a project, side by side (reviewer).
@@ -151,37 +148,52 @@ pub async fn list_rounds(
     if saved.is_empty() {
         return Ok(Vec::new());
     }
-    // The judge runs' gold agreement, from calibration (only where a round names judge runs).
-    let gold: Vec<RunGoldView> = if saved
-        .iter()
-        .any(|r| !rounds::run_ids(&r.judge_runs).is_empty())
-    {
-        calibration::report(db, &p.name)
-            .await?
-            .gold_drift
-            .judges
-            .into_iter()
-            .flat_map(|s| s.runs)
-            .map(|r| RunGoldView {
-                run: r.run,
-                n: r.n,
-                accuracy: r.accuracy,
-                kappa: r.kappa,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // Round duels, newest first: a round shows its newest finished one, else its newest.
-    let mut duels = store_runs::of_kind(db, p.id, DUEL).await?;
-    duels.retain(|j| j.status != store_runs::FAILED && j.status != store_runs::CANCELLED);
-    duels.sort_by_key(|j| (j.status == store_runs::DONE, j.id));
-    duels.reverse();
+    let (gold, duels) = shared(db, p.id, &saved).await?;
     let mut views = Vec::with_capacity(saved.len());
     for r in &saved {
         views.push(view(db, &p.name, r, &gold, &duels).await?);
     }
     Ok(views)
+}
+
+/// What every round's view draws on: the judge runs' agreement with gold (only where a round
+/// names judge runs) and the round duels, newest first (a round shows its newest finished one,
+/// else its newest).
+async fn shared(
+    db: &DatabaseConnection,
+    project_id: i64,
+    saved: &[round::Model],
+) -> Result<(Vec<RunGoldView>, Vec<pairwise_store::entities::job::Model>)> {
+    let gold: Vec<RunGoldView> = if saved
+        .iter()
+        .any(|r| !rounds::run_ids(&r.judge_runs).is_empty())
+    {
+        // Only the gold drift of the calibration data, not the whole calibration report.
+        let data = annotation::calibration_data(db, project_id).await?;
+        drift::gold_drift(
+            &data.gold_verdicts,
+            &data.votes,
+            &data.items,
+            &data.vote_days,
+        )
+        .judges
+        .into_iter()
+        .flat_map(|s| s.runs)
+        .map(|r| RunGoldView {
+            run: r.run,
+            n: r.n,
+            accuracy: r.accuracy,
+            kappa: r.kappa,
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let mut duels = store_runs::of_kind(db, project_id, DUEL).await?;
+    duels.retain(|j| j.status != store_runs::FAILED && j.status != store_runs::CANCELLED);
+    duels.sort_by_key(|j| (j.status == store_runs::DONE, j.id));
+    duels.reverse();
+    Ok((gold, duels))
 }
 
 async fn view(

@@ -196,21 +196,44 @@ pub async fn create_generation(
         seed: request.seed.unwrap_or_else(draw_seed),
         prompt_ids,
     };
-    let total = payload.prompt_ids.len() as i64;
+    let total = payload.prompt_ids.len();
+    enqueue_run(
+        db,
+        (project_id, &request.project),
+        GENERATE,
+        &payload,
+        total,
+        Vec::new(),
+        created_by,
+    )
+    .await
+}
+
+/// Queues `payload` as a run of `kind` with `total` items in a project and returns the view that
+/// every `start_*` use case answers with.
+pub(crate) async fn enqueue_run<P: Serialize>(
+    db: &DatabaseConnection,
+    (project_id, project): (i64, &str),
+    kind: &str,
+    payload: &P,
+    total: usize,
+    warnings: Vec<String>,
+    created_by: Option<i64>,
+) -> Result<RunView> {
     let job = runs::enqueue(
         db,
         runs::NewJob {
             project_id,
-            kind: GENERATE.into(),
-            payload: serde_json::to_value(&payload)
+            kind: kind.into(),
+            payload: serde_json::to_value(payload)
                 .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            total,
-            warnings: Vec::new(),
+            total: total as i64,
+            warnings,
             created_by,
         },
     )
     .await?;
-    Ok(runs::view(&job, &request.project))
+    Ok(runs::view(&job, project))
 }
 
 /// The payload of a judge run.
@@ -280,20 +303,16 @@ pub async fn create_judge(
              pairwise judges",
         ));
     }
-    let job = runs::enqueue(
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: JUDGE.into(),
-            payload: serde_json::to_value(&payload)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            total: 0,
-            warnings,
-            created_by,
-        },
+        (project_id, &request.project),
+        JUDGE,
+        &payload,
+        0,
+        warnings,
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, &request.project))
+    .await
 }
 
 pub const REFERENCE: &str = "reference";
@@ -335,23 +354,19 @@ pub async fn create_reference(
         .map(|c| c.prompt_id)
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    let job = runs::enqueue(
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: REFERENCE.into(),
-            payload: serde_json::to_value(ReferencePayload {
-                model,
-                generation_runs: runs,
-            })
-            .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            total: prompts as i64,
-            warnings: Vec::new(),
-            created_by,
+        (project_id, project),
+        REFERENCE,
+        &ReferencePayload {
+            model,
+            generation_runs: runs,
         },
+        prompts,
+        Vec::new(),
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, project))
+    .await
 }
 
 /// The given generation runs of the project (checked), or all its finished ones.

@@ -381,17 +381,28 @@ pub async fn list_among(
         query = query.filter(job::Column::ProjectId.is_in(ids.iter().copied()));
     }
     let jobs = query.all(db).await?;
-    let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();
-    let names: std::collections::HashMap<i64, String> = project::Entity::find()
-        .filter(project::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names = project_names(db, &jobs).await?;
     Ok(jobs
         .iter()
         .map(|j| view(j, names.get(&j.project_id).map_or("", String::as_str)))
+        .collect())
+}
+
+/// The names of the projects of `jobs`, by id (one query).
+async fn project_names(
+    db: &impl ConnectionTrait,
+    jobs: &[job::Model],
+) -> Result<std::collections::HashMap<i64, String>> {
+    let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();
+    Ok(project::Entity::find()
+        .select_only()
+        .column(project::Column::Id)
+        .column(project::Column::Name)
+        .filter(project::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
         .collect())
 }
 
@@ -776,14 +787,7 @@ pub async fn finished_of_kind_among(
         query = query.filter(job::Column::ProjectId.is_in(ids.iter().copied()));
     }
     let jobs = query.all(db).await?;
-    let ids: std::collections::BTreeSet<i64> = jobs.iter().map(|j| j.project_id).collect();
-    let names: std::collections::HashMap<i64, String> = project::Entity::find()
-        .filter(project::Column::Id.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let names = project_names(db, &jobs).await?;
     Ok(jobs
         .into_iter()
         .map(|j| {

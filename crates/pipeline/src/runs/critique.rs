@@ -3,7 +3,8 @@
 //! principles and seeds.
 
 use super::{
-    check_max_new_tokens, draw_seed, project_id, record, registered_only, resolve_model, ModelRef,
+    check_max_new_tokens, draw_seed, enqueue_run, project_id, record, registered_only,
+    resolve_model, ModelRef,
 };
 use crate::{
     access::project,
@@ -18,7 +19,7 @@ use pairwise_core::{
 use pairwise_store::{
     constitutions, critiques,
     prompts::{self, PromptFilter},
-    runs, DatabaseConnection,
+    DatabaseConnection,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -162,21 +163,17 @@ pub async fn create_critique(
         seed: request.seed.unwrap_or_else(draw_seed),
         prompt_ids,
     };
-    let total = payload.prompt_ids.len() as i64;
-    let job = runs::enqueue(
+    let total = payload.prompt_ids.len();
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: CRITIQUE.into(),
-            payload: serde_json::to_value(&payload)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            total,
-            warnings,
-            created_by,
-        },
+        (project_id, &request.project),
+        CRITIQUE,
+        &payload,
+        total,
+        warnings,
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, &request.project))
+    .await
 }
 
 /// Queues a critique loop run (reviewer); the models must be registered.

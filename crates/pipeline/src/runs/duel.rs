@@ -5,7 +5,7 @@
 //! answered — held-out prompts that no pair was made from. Resolved here into the payload a
 //! worker follows, so a resumed run judges the same items with the same judge.
 
-use super::{project_id, record, registered_only, resolve_model, ModelRef};
+use super::{enqueue_run, project_id, record, registered_only, resolve_model, ModelRef};
 use crate::{
     access::project,
     error::{PipelineError, Result},
@@ -167,20 +167,16 @@ pub async fn create_duel(
         item_ids,
         evals,
     };
-    let job = runs::enqueue(
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: DUEL.into(),
-            total: payload.item_ids.len() as i64,
-            payload: serde_json::to_value(&payload)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            warnings,
-            created_by,
-        },
+        (project_id, &request.project),
+        DUEL,
+        &payload,
+        payload.item_ids.len(),
+        warnings,
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, &request.project))
+    .await
 }
 
 /// Queues a duel (reviewer); the judge must be registered.

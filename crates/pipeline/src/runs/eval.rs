@@ -4,7 +4,8 @@
 //! payload a worker follows, so a resumed run answers the same prompts with the same seeds.
 
 use super::{
-    check_max_new_tokens, draw_seed, project_id, record, registered_only, resolve_model, ModelRef,
+    check_max_new_tokens, draw_seed, enqueue_run, project_id, record, registered_only,
+    resolve_model, ModelRef,
 };
 use crate::{
     access::{self, project},
@@ -125,20 +126,16 @@ pub async fn create_eval(
         seed: request.seed.unwrap_or_else(draw_seed),
         dataset_version,
     };
-    let job = runs::enqueue(
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: EVAL.into(),
-            total: payload.prompt_ids.len() as i64,
-            payload: serde_json::to_value(&payload)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            warnings,
-            created_by,
-        },
+        (project_id, &request.project),
+        EVAL,
+        &payload,
+        payload.prompt_ids.len(),
+        warnings,
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, &request.project))
+    .await
 }
 
 /// Queues an evaluation run (reviewer); the models must be registered.

@@ -3,7 +3,7 @@
 //! completions). A run of its own so a judged check shows progress on /runs and its figures
 //! stay on /eval beside the evaluations they qualify.
 
-use super::{project_id, record, registered_only, resolve_model, ModelRef};
+use super::{enqueue_run, project_id, record, registered_only, resolve_model, ModelRef};
 use crate::{
     access::{self, project},
     error::{PipelineError, Result},
@@ -63,20 +63,16 @@ pub async fn create_refusal_check(
         source: request.source.trim().to_owned(),
         rows: request.rows,
     };
-    let job = runs::enqueue(
+    enqueue_run(
         db,
-        runs::NewJob {
-            project_id,
-            kind: REFUSAL_CHECK.into(),
-            total: payload.rows.len() as i64,
-            payload: serde_json::to_value(&payload)
-                .map_err(|e| PipelineError::Internal(e.to_string()))?,
-            warnings: Vec::new(),
-            created_by,
-        },
+        (project_id, &request.project),
+        REFUSAL_CHECK,
+        &payload,
+        payload.rows.len(),
+        Vec::new(),
+        created_by,
     )
-    .await?;
-    Ok(runs::view(&job, &request.project))
+    .await
 }
 
 /// Queues a refusal classifier check (reviewer); a judge must be registered.
