@@ -20,6 +20,7 @@ mod m20261207_000014_gold_judgments;
 mod m20261208_000015_constitutions;
 mod m20261208_000016_eval_answers;
 mod m20261209_000017_duels_and_rounds;
+mod m20261210_000018_item_main_votes;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000015_constitutions::Migration),
             Box::new(m20261208_000016_eval_answers::Migration),
             Box::new(m20261209_000017_duels_and_rounds::Migration),
+            Box::new(m20261210_000018_item_main_votes::Migration),
         ]
     }
 }

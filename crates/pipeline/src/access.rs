@@ -82,14 +82,42 @@ async fn check_member(
     required: Role,
     action: &'static str,
 ) -> Result<()> {
+    let member = match actor.id {
+        Some(id) if actor.role != Role::Admin => members::role_in(db, p.id, id).await?,
+        _ => None,
+    };
+    member_decides(actor, &p.name, member, required, action)
+}
+
+/// [`project`]'s answer for a project read together with the actor's membership `member` (their
+/// role in it; `None`: not a member), so a hot path checks access without another query.
+pub fn member_may(
+    actor: &Actor,
+    project: &str,
+    member: Option<Role>,
+    required: Role,
+    action: &'static str,
+) -> Result<()> {
+    require(actor, required, action)?;
+    member_decides(actor, project, member, required, action)
+}
+
+fn member_decides(
+    actor: &Actor,
+    project: &str,
+    member: Option<Role>,
+    required: Role,
+    action: &'static str,
+) -> Result<()> {
     if actor.role == Role::Admin {
         return Ok(());
     }
-    let Some(id) = actor.id else {
-        return Err(PipelineError::NotFound(format!("project `{}`", p.name)));
-    };
-    match members::role_in(db, p.id, id).await? {
-        None => Err(PipelineError::NotFound(format!("project `{}`", p.name))),
+    let not_found = || PipelineError::NotFound(format!("project `{project}`"));
+    if actor.id.is_none() {
+        return Err(not_found());
+    }
+    match member {
+        None => Err(not_found()),
         Some(role) if role.at_least(required) => Ok(()),
         Some(role) => Err(PipelineError::Forbidden {
             actor: actor.name.clone(),

@@ -25,16 +25,22 @@ fn annotator(actor: &Actor) -> Result<i64> {
 }
 
 /// The actor's user id, if `assignment` is a showing of theirs in a project they still annotate
-/// (removed from a project, their pending showings there are closed to them).
+/// (removed from a project, their pending showings there are closed to them). One statement
+/// reads the showing's project and the actor's membership.
 async fn showing(db: &DatabaseConnection, actor: &Actor, assignment: i64) -> Result<i64> {
     let me = annotator(actor)?;
     let not_found = || PipelineError::NotFound(format!("item {assignment} in your queue"));
     let project = annotation::showing_project(db, me, assignment)
         .await?
         .ok_or_else(not_found)?;
-    crate::access::project_by_id(db, actor, project, Role::Annotator, "annotate")
-        .await
-        .map_err(|_| not_found())?;
+    crate::access::member_may(
+        actor,
+        &project.project_name,
+        project.member_role,
+        Role::Annotator,
+        "annotate",
+    )
+    .map_err(|_| not_found())?;
     Ok(me)
 }
 
@@ -66,10 +72,15 @@ pub async fn next_items(
     want: u32,
 ) -> Result<Queue> {
     let me = annotator(actor)?;
-    let p = crate::access::project(db, actor, project, Role::Annotator, "annotate").await?;
-    let fetched = annotation::fetch(db, p.id, me, want.clamp(1, 20) as usize).await?;
+    // One statement reads the project, the actor's membership, the settings, the red-team
+    // preference and their counts; access is decided before anything is served.
+    let cx = annotation::queue_context(db, annotation::ProjectKey::Name(project), me)
+        .await?
+        .ok_or_else(|| PipelineError::NotFound(format!("project `{project}`")))?;
+    crate::access::member_may(actor, project, cx.member_role, Role::Annotator, "annotate")?;
+    let fetched = annotation::fetch(db, &cx, want.clamp(1, 20) as usize).await?;
     Ok(Queue {
-        project: p.name,
+        project: cx.project_name,
         // Nothing left to serve: the estimate's allowance for repeats to come is moot.
         remaining: if fetched.items.is_empty() {
             0

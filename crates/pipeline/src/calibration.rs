@@ -36,12 +36,7 @@ pub async fn report(db: &DatabaseConnection, project: &str) -> Result<Calibratio
             .get(&a.annotator)
             .is_some_and(|id| q.annotators.contains(id));
     }
-    let gold_drift = annotation::drift::gold_drift(
-        &data.gold_verdicts,
-        &data.votes,
-        &data.items,
-        &data.vote_days,
-    );
+    let gold_drift = data.gold_drift();
     let fast_vote_count = careless.fast.len() as u64;
     let mut fast_votes = careless.fast;
     fast_votes.truncate(100);

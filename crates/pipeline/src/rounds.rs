@@ -11,7 +11,6 @@ use crate::{
     runs::{self, duel_view, resolve_model, DuelPayload, DUEL, EVAL, GENERATE, JUDGE},
 };
 use pairwise_core::{
-    annotation::drift,
     dto::{DuelView, RoundView, RunGoldView},
     duel::DuelSource,
     eval::EvalFigures,
@@ -170,22 +169,17 @@ async fn shared(
     {
         // Only the gold drift of the calibration data, not the whole calibration report.
         let data = annotation::calibration_data(db, project_id).await?;
-        drift::gold_drift(
-            &data.gold_verdicts,
-            &data.votes,
-            &data.items,
-            &data.vote_days,
-        )
-        .judges
-        .into_iter()
-        .flat_map(|s| s.runs)
-        .map(|r| RunGoldView {
-            run: r.run,
-            n: r.n,
-            accuracy: r.accuracy,
-            kappa: r.kappa,
-        })
-        .collect()
+        data.gold_drift()
+            .judges
+            .into_iter()
+            .flat_map(|s| s.runs)
+            .map(|r| RunGoldView {
+                run: r.run,
+                n: r.n,
+                accuracy: r.accuracy,
+                kappa: r.kappa,
+            })
+            .collect()
     } else {
         Vec::new()
     };

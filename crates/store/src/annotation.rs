@@ -14,6 +14,7 @@
 //! vote. Votes, undo and skips are single guarded updates, so a retry can never double-count.
 
 mod calibration;
+mod context;
 mod evidence;
 mod fill;
 mod gold;
@@ -25,10 +26,11 @@ mod settings;
 mod votes;
 
 pub use calibration::{calibration_data, comparisons, CalibrationData};
+pub use context::{queue_context, showing_project, ProjectKey, QueueContext, ShowingProject};
 pub use evidence::item_candidates;
 pub use fill::{fill_from_inconsistent, fill_from_pairs, FillReport};
 pub use gold::{gold_from_pairs, insert_gold, set_gold};
-pub use progress::{progress, projects_for, showing_project, vote_counts};
+pub use progress::{progress, projects_for, vote_counts};
 pub use quarantine::{apply_gate, gated_human_pairs, quarantined, release, Quarantined};
 pub use queue::{fetch, next, Fetched, Showing};
 pub use review::{decide, marks, reviewed, reviewed_out_human_pairs, Reviewed};

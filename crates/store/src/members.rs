@@ -9,7 +9,7 @@ use sea_orm::{sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, 
 use std::collections::HashMap;
 
 /// The member roles a project knows (admins are above projects).
-fn parse_role(role: &str) -> Result<Role> {
+pub(crate) fn parse_role(role: &str) -> Result<Role> {
     match role.parse::<Role>() {
         Ok(r @ (Role::Annotator | Role::Reviewer)) => Ok(r),
         _ => Err(StoreError::invalid(

@@ -93,3 +93,33 @@ impl TestDb {
         }
     }
 }
+
+/// Asserts that every item's `main_votes` (kept by triggers) equals a fresh count of its main
+/// votes that hold a slot.
+pub async fn assert_main_votes_counted(db: &DatabaseConnection, project_id: i64) {
+    use crate::{
+        annotation::{MAIN, VOTED},
+        entities::{assignment, comparison},
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut fresh = std::collections::HashMap::<i64, i32>::new();
+    for a in assignment::Entity::find()
+        .filter(assignment::Column::ProjectId.eq(project_id))
+        .all(db)
+        .await
+        .expect("assignments")
+    {
+        if a.kind == MAIN && a.status == VOTED && a.slot.is_some() {
+            *fresh.entry(a.comparison_id).or_default() += 1;
+        }
+    }
+    for c in comparison::Entity::find()
+        .filter(comparison::Column::ProjectId.eq(project_id))
+        .all(db)
+        .await
+        .expect("items")
+    {
+        let want = fresh.get(&c.id).copied().unwrap_or(0);
+        assert_eq!(c.main_votes, want, "item {}: main_votes", c.id);
+    }
+}

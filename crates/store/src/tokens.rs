@@ -93,7 +93,9 @@ pub async fn authenticate(db: &impl ConnectionTrait, secret: &str) -> Result<Opt
     if !secret.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let Some(token) = api_token::Entity::find()
+    // The token with its owner, in one joined read (every API request passes here).
+    let Some((token, Some(owner))) = api_token::Entity::find()
+        .find_also_related(user::Entity)
         .filter(api_token::Column::TokenHash.eq(stable_hash(secret)))
         .filter(api_token::Column::RevokedAt.is_null())
         .one(db)
@@ -104,9 +106,6 @@ pub async fn authenticate(db: &impl ConnectionTrait, secret: &str) -> Result<Opt
     if token.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
         return Ok(None);
     }
-    let Some(owner) = user::Entity::find_by_id(token.user_id).one(db).await? else {
-        return Ok(None);
-    };
     if !owner.active {
         return Ok(None);
     }

@@ -199,6 +199,8 @@ async fn rejected_votes_leave_the_data_and_requeued_items_get_a_new_annotator() 
         .await
         .expect_err("a requeue is final");
         assert!(again.to_string().contains("final"), "{again}");
+        // The requeue gave the slot back: the item counts one main vote fewer.
+        pairwise_store::testing::assert_main_votes_counted(db, p.id).await;
         for who in ["ann", "bea", "cid"] {
             let u = users::find_by_username(db, who)
                 .await
@@ -239,6 +241,7 @@ async fn rejected_votes_leave_the_data_and_requeued_items_get_a_new_annotator() 
             .expect("next")
             .is_empty());
         assert_eq!(progress(dan.id).await.expect("progress"), (1, 0));
+        pairwise_store::testing::assert_main_votes_counted(db, p.id).await;
         let v3 = datasets::freeze(db, p.id, "v3", &Recipe::default(), None)
             .await
             .expect("v3");

@@ -27,6 +27,18 @@ pub struct CalibrationData {
     pub gold_verdicts: Vec<GoldVerdict>,
 }
 
+impl CalibrationData {
+    /// Judge runs and human votes against the items' current gold answers.
+    pub fn gold_drift(&self) -> pairwise_core::annotation::drift::GoldDrift {
+        pairwise_core::annotation::drift::gold_drift(
+            &self.gold_verdicts,
+            &self.votes,
+            &self.items,
+            &self.vote_days,
+        )
+    }
+}
+
 /// A vote's per-dimension choices, stored as pressed (`a` = left), in item terms.
 pub(super) fn dimensions_in_item_terms(stored: &str, left_side: &str) -> BTreeMap<String, String> {
     let left = pairwise_core::annotation::Side::parse(left_side)

@@ -2,18 +2,17 @@
 //! work, and the vote counts behind load checks.
 
 use super::{
+    context::{queue_context, ProjectKey},
     queue::{Ctx, Tally},
-    settings::{redteam_opt_out, settings},
-    MAIN, VOTED,
+    MAIN,
 };
 use crate::{
-    entities::{assignment, comparison, project, vote},
+    entities::{comparison, project, vote},
     error::Result,
 };
-use chrono::Utc;
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, Query},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use std::collections::{BTreeSet, HashMap};
@@ -31,54 +30,54 @@ pub async fn progress(
     project_id: i64,
     user_id: i64,
 ) -> Result<(u64, u64)> {
-    let settings = settings(db, project_id).await?;
-    let now = Utc::now();
+    let Some(cx) = queue_context(db, ProjectKey::Id(project_id), user_id).await? else {
+        return Ok((0, 0));
+    };
     let ctx = Ctx {
-        settings: &settings,
+        settings: &cx.settings,
         project_id,
         user_id,
-        opt_out: redteam_opt_out(db, user_id).await?,
-        now,
-        until: now,
+        opt_out: cx.redteam_opt_out,
+        now: cx.now,
+        until: cx.now,
+        expired_leases: cx.expired_leases,
     };
-    let tally = Tally::load(db, project_id, user_id).await?;
-    progress_in(db, &ctx, &tally).await
+    progress_in(db, &ctx, &cx.tally).await
 }
 
-/// [`progress`] from settings, preference and counts already read.
+/// [`progress`] from settings, preference and counts already read: the unseen items, main and
+/// gold, counted in one statement.
 pub(super) async fn progress_in(
     db: &impl ConnectionTrait,
     ctx: &Ctx<'_>,
     tally: &Tally,
 ) -> Result<(u64, u64)> {
-    let (settings, project_id) = (ctx.settings, ctx.project_id);
-    // Items with all their main votes in. Whether an item is merely held (by anyone) must not
-    // count: serving takes a slot, so "unsaturated" would move for main items only. A vote a
-    // reviewer requeued gave its slot back and no longer fills the item.
-    let fully_voted = Query::select()
-        .column(assignment::Column::ComparisonId)
-        .from(assignment::Entity)
-        .and_where(assignment::Column::ProjectId.eq(project_id))
-        .and_where(assignment::Column::Kind.eq(MAIN))
-        .and_where(assignment::Column::Status.eq(VOTED))
-        .and_where(assignment::Column::Slot.is_not_null())
-        .group_by_col(assignment::Column::ComparisonId)
-        .and_having(
-            Expr::expr(Func::count(Expr::col(assignment::Column::Id)))
-                .gte(i64::from(settings.overlap)),
+    let settings = ctx.settings;
+    // Unseen items that still lack votes: gold, and main items without all k main votes (kept
+    // per item by triggers). Whether an item is merely held (by anyone) must not count: serving
+    // takes a slot, so "unsaturated" would move for main items only. A vote a reviewer requeued
+    // gave its slot back and no longer fills the item.
+    let gold = || Expr::col(comparison::Column::GoldAnswer).is_not_null();
+    let counts = Query::select()
+        .expr_as(Func::sum(Expr::case(gold(), 0).finally(1)), "unseen_main")
+        .expr_as(Func::sum(Expr::case(gold(), 1).finally(0)), "unseen_gold")
+        .from(comparison::Entity)
+        .cond_where(ctx.open_items())
+        .cond_where(
+            Condition::any()
+                .add(gold())
+                .add(comparison::Column::MainVotes.lt(settings.overlap)),
         )
         .to_owned();
-    let unseen = |gold: bool| {
-        let mut q = comparison::Entity::find().filter(ctx.open_items());
-        q = if gold {
-            q.filter(comparison::Column::GoldAnswer.is_not_null())
-        } else {
-            q.filter(comparison::Column::GoldAnswer.is_null())
-                .filter(comparison::Column::Id.not_in_subquery(fully_voted.clone()))
+    let row = db.query_one(&counts).await?;
+    let count = |alias: &str| -> Result<u64> {
+        let n = match &row {
+            Some(row) => row.try_get::<Option<i64>>("", alias)?.unwrap_or(0),
+            None => 0,
         };
-        q.count(db)
+        Ok(Ord::max(n, 0) as u64)
     };
-    let (unseen_main, unseen_gold) = (unseen(false).await?, unseen(true).await?);
+    let (unseen_main, unseen_gold) = (count("unseen_main")?, count("unseen_gold")?);
     let mut repeats_to_come = 0;
     if settings.repeat_rate > 0.0 {
         // Main showings this annotator will have had: serving a main item moves one from
@@ -127,19 +126,6 @@ pub async fn projects_for(
         });
     }
     Ok(out)
-}
-
-/// The project of `user_id`'s showing `assignment_id` (`None`: no such showing of theirs).
-pub async fn showing_project(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    assignment_id: i64,
-) -> Result<Option<i64>> {
-    Ok(assignment::Entity::find_by_id(assignment_id)
-        .one(db)
-        .await?
-        .filter(|a| a.annotator_id == user_id)
-        .map(|a| a.project_id))
 }
 
 /// Counts for load checks: (items, votes, the most main votes any one item has).

@@ -2,22 +2,25 @@
 //! slot), taking over expired leases, and renewing the leases of pending showings.
 
 use super::{
-    settings::{redteam_opt_out, settings},
+    context::{queue_context, ProjectKey, QueueContext},
     unique_violation, GOLD, MAIN, PENDING, REPEAT, REPEAT_GAP, VOTED,
 };
 use crate::{
     entities::{assignment, comparison},
-    error::Result,
+    error::{Result, StoreError},
 };
 use chrono::{DateTime, Duration, Utc};
 use pairwise_core::annotation::{AnnotationSettings, Side};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use sea_orm::{
-    sea_query::{Expr, Func, Query},
+    sea_query::{
+        Alias, Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr, SubQueryStatement,
+    },
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    TransactionTrait,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// A pending showing with its item.
 pub type Showing = (assignment::Model, comparison::Model);
@@ -51,6 +54,8 @@ pub(super) struct Ctx<'a> {
     pub(super) opt_out: bool,
     pub(super) now: DateTime<Utc>,
     pub(super) until: DateTime<Utc>,
+    /// Some main showing's lease has run out (read with the context).
+    pub(super) expired_leases: bool,
 }
 
 impl Ctx<'_> {
@@ -103,35 +108,35 @@ pub(super) async fn count(db: &impl ConnectionTrait, cond: Condition) -> Result<
     Ok(assignment::Entity::find().filter(cond).count(db).await?)
 }
 
-async fn assign_repeat(
-    db: &impl ConnectionTrait,
-    ctx: &Ctx<'_>,
-) -> Result<Option<assignment::Model>> {
-    // Only items at least REPEAT_GAP showings back.
-    let Some(horizon) = assignment::Entity::find()
-        .select_only()
+/// A subquery as an expression.
+fn sub(select: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)))
+}
+
+/// The next swapped repeat, read with its item in one statement: the annotator's oldest voted
+/// main showing at least REPEAT_GAP showings back whose item has not been repeated yet.
+async fn assign_repeat(db: &impl ConnectionTrait, ctx: &Ctx<'_>) -> Result<Option<Showing>> {
+    // The id REPEAT_GAP showings back (none yet: no repeat can be due).
+    let horizon = Query::select()
         .column(assignment::Column::Id)
-        .filter(mine(ctx.project_id, ctx.user_id))
-        .order_by_desc(assignment::Column::Id)
+        .from(assignment::Entity)
+        .cond_where(mine(ctx.project_id, ctx.user_id))
+        .order_by(assignment::Column::Id, Order::Desc)
         .offset(REPEAT_GAP)
         .limit(1)
-        .into_tuple::<i64>()
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
+        .to_owned();
     let repeated = Query::select()
         .column(assignment::Column::ComparisonId)
         .from(assignment::Entity)
         .cond_where(mine(ctx.project_id, ctx.user_id))
         .and_where(assignment::Column::Kind.eq(REPEAT))
         .to_owned();
-    let Some(origin) = assignment::Entity::find()
+    let Some((origin, Some(item))) = assignment::Entity::find()
+        .find_also_related(comparison::Entity)
         .filter(mine(ctx.project_id, ctx.user_id))
         .filter(assignment::Column::Kind.eq(MAIN))
         .filter(assignment::Column::Status.eq(VOTED))
-        .filter(assignment::Column::Id.lte(horizon))
+        .filter(Expr::col((assignment::Entity, assignment::Column::Id)).lte(sub(horizon)))
         .filter(assignment::Column::ComparisonId.not_in_subquery(repeated))
         .order_by_asc(assignment::Column::Id)
         .one(db)
@@ -140,44 +145,45 @@ async fn assign_repeat(
         return Ok(None);
     };
     let left = Side::parse(&origin.left_side).unwrap_or(Side::X).other();
-    ctx.insert(
-        db,
-        origin.comparison_id,
-        REPEAT,
-        None,
-        left,
-        Some(origin.id),
-    )
-    .await
+    let shown = ctx
+        .insert(db, item.id, REPEAT, None, left, Some(origin.id))
+        .await?;
+    Ok(shown.map(|a| (a, item)))
 }
 
+/// Silent gold: one of the annotator's open gold items drawn at random by the database (the
+/// draw reads only ids; the item's row comes with it in the same statement), so serving gold
+/// costs the same two statements as serving a main item or a repeat.
 async fn assign_gold(
     db: &impl ConnectionTrait,
     ctx: &Ctx<'_>,
     rng: &mut StdRng,
-) -> Result<Option<assignment::Model>> {
-    let ids: Vec<i64> = comparison::Entity::find()
-        .select_only()
+) -> Result<Option<Showing>> {
+    let draw = Query::select()
         .column(comparison::Column::Id)
-        .filter(ctx.open_items())
-        .filter(comparison::Column::GoldAnswer.is_not_null())
-        .limit(500)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
+        .from(comparison::Entity)
+        .cond_where(ctx.open_items())
+        .and_where(comparison::Column::GoldAnswer.is_not_null())
+        .order_by_expr(Expr::cust("RANDOM()"), Order::Asc)
+        .limit(1)
+        .to_owned();
+    let Some(item) = comparison::Entity::find()
+        .filter(Expr::col((comparison::Entity, comparison::Column::Id)).eq(sub(draw)))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
-    }
-    let id = ids[rng.gen_range(0..ids.len())];
-    ctx.insert(db, id, GOLD, None, side(rng), None).await
+    };
+    let shown = ctx.insert(db, item.id, GOLD, None, side(rng), None).await?;
+    Ok(shown.map(|a| (a, item)))
 }
 
-async fn assign_main(
+/// Takes over a main showing whose lease ran out (its item goes back to the pool first).
+async fn take_over_expired(
     db: &DatabaseConnection,
     ctx: &Ctx<'_>,
     rng: &mut StdRng,
-) -> Result<Option<assignment::Model>> {
-    // Items whose lease ran out go back to the pool first: take one over.
+) -> Result<Option<Showing>> {
     let mut expired = Condition::all()
         .add(assignment::Column::ProjectId.eq(ctx.project_id))
         .add(assignment::Column::Kind.eq(MAIN))
@@ -188,24 +194,17 @@ async fn assign_main(
             assignment::Column::ComparisonId.not_in_subquery(seen_by(ctx.project_id, ctx.user_id)),
         );
     if ctx.opt_out {
-        expired = expired.add(
-            assignment::Column::ComparisonId.in_subquery(
-                Query::select()
-                    .column(comparison::Column::Id)
-                    .from(comparison::Entity)
-                    .and_where(comparison::Column::ProjectId.eq(ctx.project_id))
-                    .and_where(comparison::Column::Redteam.eq(false))
-                    .to_owned(),
-            ),
-        );
+        expired = expired.add(comparison::Column::Redteam.eq(false));
     }
     let stale = assignment::Entity::find()
+        .find_also_related(comparison::Entity)
         .filter(expired)
         .order_by_asc(assignment::Column::Id)
         .limit(4)
         .all(db)
         .await?;
-    for a in stale {
+    for (a, item) in stale {
+        let Some(item) = item else { continue };
         // The expired showing is replaced by a new one (a new id) rather than handed over in
         // place: an id older than the annotator's others would tell them it was taken over, which
         // happens to main items only, never to gold or repeats. Delete and insert are one
@@ -239,34 +238,67 @@ async fn assign_main(
         match row.insert(&txn).await {
             Ok(m) => {
                 txn.commit().await?;
-                return Ok(Some(m));
+                return Ok(Some((m, item)));
             }
             Err(e) if unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    // The head of the queue, in a random order among its first few, so that annotators asking
-    // at once spread over items instead of racing for one slot; another round if all were lost.
+    Ok(None)
+}
+
+/// How many slots of the outer item are held, as a subquery.
+fn held_slots() -> SimpleExpr {
+    let h = Alias::new("h");
+    sub(Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_as(assignment::Entity, h.clone())
+        .and_where(
+            Expr::col((h.clone(), assignment::Column::ComparisonId))
+                .equals((comparison::Entity, comparison::Column::Id)),
+        )
+        .and_where(Expr::col((h, assignment::Column::Slot)).is_not_null())
+        .to_owned())
+}
+
+async fn assign_main(
+    db: &DatabaseConnection,
+    ctx: &Ctx<'_>,
+    rng: &mut StdRng,
+) -> Result<Option<Showing>> {
+    // Only when the context saw an expired lease (rarely) is there anything to take over.
+    if ctx.expired_leases {
+        if let Some(shown) = take_over_expired(db, ctx, rng).await? {
+            return Ok(Some(shown));
+        }
+    }
+    // The head of the queue with each item's held slots, in one read; taken in a random order,
+    // so that annotators asking at once spread over items instead of racing for one slot;
+    // another round if all were lost.
     for _round in 0..4 {
-        let mut open = comparison::Entity::find()
-            .select_only()
-            .column(comparison::Column::Id)
+        let head = comparison::Entity::find()
             .filter(ctx.open_items())
             .filter(comparison::Column::Saturated.eq(false))
             .filter(comparison::Column::GoldAnswer.is_null())
             .order_by_asc(comparison::Column::Rank)
             .order_by_asc(comparison::Column::Id)
-            .limit(12)
-            .into_tuple::<i64>()
-            .all(db)
-            .await?;
+            .limit(4)
+            .into_query()
+            .expr_as(held_slots(), "held")
+            .to_owned();
+        let mut open = Vec::new();
+        for row in db.query_all(&head).await? {
+            let held: i64 = row.try_get("", "held")?;
+            open.push((comparison::Model::from_query_result(&row, "")?, held));
+        }
         if open.is_empty() {
             return Ok(None);
         }
-        let head = open.len().min(4);
-        open[..head].shuffle(rng);
-        if let Some(a) = take_slot(db, ctx, rng, &open).await? {
-            return Ok(Some(a));
+        open.shuffle(rng);
+        for (item, held) in open {
+            if let Some(a) = take_slot(db, ctx, rng, item.id, held).await? {
+                return Ok(Some((a, item)));
+            }
         }
     }
     Ok(None)
@@ -296,48 +328,86 @@ pub(super) async fn set_saturated_locked(
     Ok(())
 }
 
+/// Marks item `id` saturated if all `overlap` of its slots are held when the write runs (a
+/// slot given back meanwhile leaves it open).
+async fn mark_if_full(db: &DatabaseConnection, id: i64, overlap: i32) -> Result<()> {
+    let held = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(assignment::Entity)
+        .and_where(assignment::Column::ComparisonId.eq(id))
+        .and_where(assignment::Column::Slot.is_not_null())
+        .to_owned();
+    let _writer = crate::db::write_lock(db).await;
+    comparison::Entity::update_many()
+        .col_expr(comparison::Column::Saturated, Expr::value(true))
+        .filter(comparison::Column::Id.eq(id))
+        .filter(sub(held).gte(overlap))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Takes a main slot of item `id`, of which `held` slots were held when the head was read. The
+/// next slot is tried first: slots are taken in order, so it is free unless someone took it
+/// meanwhile or a requeue gave back an earlier one; then the slots in use are read and the
+/// lowest free one is tried (the unique slot index is the rule either way).
 async fn take_slot(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     ctx: &Ctx<'_>,
     rng: &mut StdRng,
-    open: &[i64],
+    id: i64,
+    held: i64,
 ) -> Result<Option<assignment::Model>> {
-    for &id in open {
-        for _ in 0..3 {
-            let used: BTreeSet<i32> = assignment::Entity::find()
-                .select_only()
-                .column(assignment::Column::Slot)
-                .filter(assignment::Column::ComparisonId.eq(id))
-                .filter(assignment::Column::Slot.is_not_null())
-                .into_tuple::<i32>()
-                .all(db)
-                .await?
-                .into_iter()
-                .collect();
-            let Some(slot) = (0..ctx.settings.overlap).find(|s| !used.contains(s)) else {
-                set_saturated(db, id, true).await?;
-                break;
-            };
-            if let Some(a) = ctx
-                .insert(db, id, MAIN, Some(slot), side(rng), None)
-                .await?
-            {
-                if used.len() + 1 >= ctx.settings.overlap as usize {
+    let overlap = ctx.settings.overlap;
+    let mut guess = i32::try_from(held).ok().filter(|&h| h < overlap);
+    for _ in 0..3 {
+        let (slot, used) = match guess.take() {
+            Some(slot) => (slot, held as usize),
+            None => {
+                let used: BTreeSet<i32> = assignment::Entity::find()
+                    .select_only()
+                    .column(assignment::Column::Slot)
+                    .filter(assignment::Column::ComparisonId.eq(id))
+                    .filter(assignment::Column::Slot.is_not_null())
+                    .into_tuple::<i32>()
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let Some(slot) = (0..overlap).find(|s| !used.contains(s)) else {
                     set_saturated(db, id, true).await?;
-                }
-                return Ok(Some(a));
+                    return Ok(None);
+                };
+                (slot, used.len())
             }
-            // Lost the slot to someone else (or this annotator already holds the item): retry.
-            let taken = count(
-                db,
-                mine(ctx.project_id, ctx.user_id)
-                    .add(assignment::Column::ComparisonId.eq(id))
-                    .add(assignment::Column::Kind.eq(MAIN)),
-            )
-            .await?;
-            if taken > 0 {
-                break;
+        };
+        if let Some(a) = ctx
+            .insert(db, id, MAIN, Some(slot), side(rng), None)
+            .await?
+        {
+            if used + 1 >= overlap as usize {
+                // The hint is written after the answer, off the request path: a serve that
+                // fills an item's last slot must not take longer than any other (what an
+                // annotator can time must not depend on what they were served).
+                let db = db.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = mark_if_full(&db, id, overlap).await {
+                        tracing::warn!("marking item {id} saturated: {e}");
+                    }
+                });
             }
+            return Ok(Some(a));
+        }
+        // Lost the slot to someone else (or this annotator already holds the item): retry.
+        let taken = count(
+            db,
+            mine(ctx.project_id, ctx.user_id)
+                .add(assignment::Column::ComparisonId.eq(id))
+                .add(assignment::Column::Kind.eq(MAIN)),
+        )
+        .await?;
+        if taken > 0 {
+            return Ok(None);
         }
     }
     Ok(None)
@@ -348,26 +418,26 @@ async fn assign_one(
     ctx: &Ctx<'_>,
     tally: &Tally,
     rng: &mut StdRng,
-) -> Result<Option<assignment::Model>> {
+) -> Result<Option<Showing>> {
     let s = ctx.settings;
     // The expected number of repeats/gold crosses a random threshold: the share converges to
     // the rate while the moment stays unpredictable.
     if s.repeat_rate > 0.0
         && (tally.repeat + 1) as f64 <= s.repeat_rate * tally.main_voted as f64 + rng.gen::<f64>()
     {
-        if let Some(a) = assign_repeat(db, ctx).await? {
-            return Ok(Some(a));
+        if let Some(shown) = assign_repeat(db, ctx).await? {
+            return Ok(Some(shown));
         }
     }
     if s.gold_rate > 0.0
         && (tally.gold + 1) as f64 <= s.gold_rate * (tally.total + 1) as f64 + rng.gen::<f64>()
     {
-        if let Some(a) = assign_gold(db, ctx, rng).await? {
-            return Ok(Some(a));
+        if let Some(shown) = assign_gold(db, ctx, rng).await? {
+            return Ok(Some(shown));
         }
     }
-    if let Some(a) = assign_main(db, ctx, rng).await? {
-        return Ok(Some(a));
+    if let Some(shown) = assign_main(db, ctx, rng).await? {
+        return Ok(Some(shown));
     }
     // The open items are done: gold not yet seen still counts for this annotator's accuracy.
     if s.gold_rate > 0.0 {
@@ -376,8 +446,8 @@ async fn assign_one(
     Ok(None)
 }
 
-/// An annotator's showings in one project counted by kind and status, read in one grouped
-/// query and kept current as the fetch serves more.
+/// An annotator's showings in one project counted by kind and status, read with the request's
+/// context and kept current as the fetch serves more.
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Tally {
     pub(super) total: u64,
@@ -391,49 +461,6 @@ pub(super) struct Tally {
 }
 
 impl Tally {
-    pub(super) async fn load(
-        db: &impl ConnectionTrait,
-        project_id: i64,
-        user_id: i64,
-    ) -> Result<Self> {
-        let rows: Vec<(String, String, i64)> = assignment::Entity::find()
-            .select_only()
-            .column(assignment::Column::Kind)
-            .column(assignment::Column::Status)
-            .column_as(
-                Expr::from(Func::count(Expr::col(assignment::Column::Id))),
-                "n",
-            )
-            .filter(mine(project_id, user_id))
-            .group_by(assignment::Column::Kind)
-            .group_by(assignment::Column::Status)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut t = Self::default();
-        for (kind, status, n) in rows {
-            let n = n.max(0) as u64;
-            t.total += n;
-            match status.as_str() {
-                PENDING => t.pending += n,
-                VOTED => t.voted += n,
-                _ => {}
-            }
-            match kind.as_str() {
-                MAIN => {
-                    t.main += n;
-                    if status == VOTED {
-                        t.main_voted += n;
-                    }
-                }
-                REPEAT => t.repeat += n,
-                GOLD => t.gold += n,
-                _ => {}
-            }
-        }
-        Ok(t)
-    }
-
     /// Counts a showing just served.
     fn served(&mut self, kind: &str) {
         self.total += 1;
@@ -457,25 +484,20 @@ pub struct Fetched {
     pub redteam_opt_out: bool,
 }
 
-/// One queue fetch: [`next`] and [`super::progress`] together, reading the settings, the
-/// red-team preference and the annotator's counts once (the page fetches after every vote).
-pub async fn fetch(
-    db: &DatabaseConnection,
-    project_id: i64,
-    user_id: i64,
-    want: usize,
-) -> Result<Fetched> {
-    let settings = settings(db, project_id).await?;
-    let now = Utc::now();
+/// One queue fetch in the context read for it ([`super::queue_context`]): the pending showings
+/// topped up to `want`, and [`super::progress`], without reading anything twice.
+pub async fn fetch(db: &DatabaseConnection, cx: &QueueContext, want: usize) -> Result<Fetched> {
+    let now = cx.now;
     let ctx = Ctx {
-        settings: &settings,
-        project_id,
-        user_id,
-        opt_out: redteam_opt_out(db, user_id).await?,
+        settings: &cx.settings,
+        project_id: cx.project_id,
+        user_id: cx.user_id,
+        opt_out: cx.redteam_opt_out,
         now,
-        until: now + Duration::seconds(i64::from(settings.lease_seconds)),
+        until: now + Duration::seconds(i64::from(cx.settings.lease_seconds)),
+        expired_leases: cx.expired_leases,
     };
-    let mut tally = Tally::load(db, project_id, user_id).await?;
+    let mut tally = cx.tally;
     let items = next_in(db, &ctx, &mut tally, want).await?;
     let (done, remaining) = super::progress::progress_in(db, &ctx, &tally).await?;
     Ok(Fetched {
@@ -494,7 +516,10 @@ pub async fn next(
     user_id: i64,
     want: usize,
 ) -> Result<Vec<Showing>> {
-    Ok(fetch(db, project_id, user_id, want).await?.items)
+    let Some(cx) = queue_context(db, ProjectKey::Id(project_id), user_id).await? else {
+        return Err(StoreError::NotFound(format!("project {project_id}")));
+    };
+    Ok(fetch(db, &cx, want).await?.items)
 }
 
 async fn next_in(
@@ -504,17 +529,22 @@ async fn next_in(
     want: usize,
 ) -> Result<Vec<Showing>> {
     let (project_id, user_id, settings) = (ctx.project_id, ctx.user_id, ctx.settings);
-    let want = want.clamp(1, settings.max_pending.max(1) as usize);
-    let mut pending = assignment::Entity::find()
+    let want = want.clamp(1, Ord::max(settings.max_pending, 1) as usize);
+    // The pending showings with their items, in one joined read.
+    let mut pending: Vec<Showing> = assignment::Entity::find()
+        .find_also_related(comparison::Entity)
         .filter(mine(project_id, user_id))
         .filter(assignment::Column::Status.eq(PENDING))
         .order_by_asc(assignment::Column::Id)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .filter_map(|(a, c)| c.map(|c| (a, c)))
+        .collect();
     // Leases are renewed once half of them has passed; a queue that is full and fresh needs no
     // write at all (the common case: the page polls after every vote).
     let half = ctx.now + Duration::seconds(i64::from(settings.lease_seconds) / 2);
-    if pending.iter().any(|a| a.lease_expires_at < half) {
+    if pending.iter().any(|(a, _)| a.lease_expires_at < half) {
         let _writer = crate::db::write_lock(db).await;
         assignment::Entity::update_many()
             .col_expr(assignment::Column::LeaseExpiresAt, Expr::value(ctx.until))
@@ -522,7 +552,7 @@ async fn next_in(
             .filter(assignment::Column::Status.eq(PENDING))
             .exec(db)
             .await?;
-        for a in &mut pending {
+        for (a, _) in &mut pending {
             a.lease_expires_at = ctx.until;
         }
     }
@@ -530,24 +560,14 @@ async fn next_in(
         let mut rng = StdRng::from_entropy();
         while pending.len() < want {
             match assign_one(db, ctx, tally, &mut rng).await? {
-                Some(a) => {
-                    tally.served(&a.kind);
-                    pending.push(a);
+                Some(shown) => {
+                    tally.served(&shown.0.kind);
+                    pending.push(shown);
                 }
                 None => break,
             }
         }
     }
-    pending.truncate(settings.max_pending.max(1) as usize);
-    let items: HashMap<i64, comparison::Model> = comparison::Entity::find()
-        .filter(comparison::Column::Id.is_in(pending.iter().map(|a| a.comparison_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    Ok(pending
-        .into_iter()
-        .filter_map(|a| items.get(&a.comparison_id).cloned().map(|c| (a, c)))
-        .collect())
+    pending.truncate(Ord::max(settings.max_pending, 1) as usize);
+    Ok(pending)
 }

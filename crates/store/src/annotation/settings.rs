@@ -9,11 +9,9 @@ use chrono::Utc;
 use pairwise_core::annotation::AnnotationSettings;
 use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-pub async fn settings(db: &impl ConnectionTrait, project_id: i64) -> Result<AnnotationSettings> {
-    Ok(annotation_settings::Entity::find_by_id(project_id)
-        .one(db)
-        .await?
-        .map(|s| AnnotationSettings {
+impl From<&annotation_settings::Model> for AnnotationSettings {
+    fn from(s: &annotation_settings::Model) -> Self {
+        Self {
             overlap: s.overlap,
             repeat_rate: s.repeat_rate,
             gold_rate: s.gold_rate,
@@ -22,7 +20,15 @@ pub async fn settings(db: &impl ConnectionTrait, project_id: i64) -> Result<Anno
             kappa_threshold: s.kappa_threshold,
             fast_vote_chars_per_s: s.fast_vote_chars_per_s,
             gate_fast_votes: s.gate_fast_votes,
-        })
+        }
+    }
+}
+
+pub async fn settings(db: &impl ConnectionTrait, project_id: i64) -> Result<AnnotationSettings> {
+    Ok(annotation_settings::Entity::find_by_id(project_id)
+        .one(db)
+        .await?
+        .map(|s| AnnotationSettings::from(&s))
         .unwrap_or_default())
 }
 

@@ -65,16 +65,18 @@ pub async fn vote(
     let _writer = crate::db::write_lock(db).await;
     let now = Utc::now();
     let txn = db.begin().await?;
-    // The guarded update comes first, so the write lock is taken before anything is read.
-    let res = assignment::Entity::update_many()
+    // The guarded update comes first, so the write lock is taken before anything is read; it
+    // returns the showing it changed.
+    let updated = assignment::Entity::update_many()
         .col_expr(assignment::Column::Status, Expr::value(VOTED))
         .filter(assignment::Column::Id.eq(assignment_id))
         .filter(assignment::Column::AnnotatorId.eq(user_id))
         .filter(assignment::Column::Status.eq(PENDING))
-        .exec(&txn)
-        .await?;
-    let a = owned(&txn, user_id, assignment_id).await?;
-    if res.rows_affected == 0 {
+        .exec_with_returning(&txn)
+        .await?
+        .pop();
+    let Some(a) = updated else {
+        let a = owned(&txn, user_id, assignment_id).await?;
         if a.status == VOTED {
             // A retried vote (its acknowledgement was lost): the showing is the idempotency
             // key, so the same choice returns the stored vote; a different one is a conflict.
@@ -91,7 +93,7 @@ pub async fn vote(
             ));
         }
         return Err(StoreError::Conflict("this item was skipped".into()));
-    }
+    };
     let left = Side::parse(&a.left_side).unwrap_or(Side::X);
     let saved = vote::ActiveModel {
         assignment_id: Set(a.id),

@@ -25,6 +25,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::comparison::Entity",
+        from = "Column::ComparisonId",
+        to = "super::comparison::Column::Id"
+    )]
+    Comparison,
+}
+
+impl Related<super::comparison::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Comparison.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -33,6 +33,9 @@ pub struct Model {
     /// All k slots are held (a hint for the queue; the unique slots are the rule).
     pub saturated: bool,
     pub created_at: DateTimeUtc,
+    /// Main votes holding a slot, kept by triggers on `assignments` (migration 18): the item
+    /// has all its votes when this reaches k.
+    pub main_votes: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

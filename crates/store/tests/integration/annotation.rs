@@ -164,6 +164,7 @@ async fn overlap_votes_undo_skip_and_expired_leases() {
         ));
         let (done, _) = annotation::progress(db, pid, u[0]).await.expect("progress");
         assert_eq!(done, 1);
+        pairwise_store::testing::assert_main_votes_counted(db, pid).await;
         t.finish().await;
     }
 }
@@ -221,6 +222,7 @@ async fn concurrent_annotators_never_exceed_k_and_every_ack_is_stored() {
             assert_ne!(origin.left_side, r.left_side, "a repeat swaps the sides");
             assert_eq!(origin.annotator_id, r.annotator_id);
         }
+        pairwise_store::testing::assert_main_votes_counted(&db, pid).await;
         t.finish().await;
     }
 }
@@ -390,6 +392,82 @@ async fn a_retried_vote_is_idempotent_and_a_different_choice_conflicts() {
         ids.dedup();
         assert_eq!(ids.len(), 1, "{}: one vote for all retries", t.backend);
         assert_eq!(votes_on(third).await.len(), 1, "{}", t.backend);
+        t.finish().await;
+    }
+}
+
+/// Statements per request, counted by SeaORM's metric callback on both backends: a queue fetch
+/// whose showings are all pending reads its context, its showings with their items and the
+/// unseen counts (3 statements); the check before a vote (showing, project, membership) is one.
+#[tokio::test]
+async fn queue_requests_take_few_statements() {
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    for t in pairwise_store::testing::TestDb::all().await {
+        let s = AnnotationSettings {
+            overlap: 3,
+            repeat_rate: 0.0,
+            gold_rate: 0.0,
+            max_pending: 2,
+            ..Default::default()
+        };
+        let (pid, u) = setup(&t.db, 20, s).await;
+        let statements = Arc::new(AtomicUsize::new(0));
+        let mut db = t.db.clone();
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let (key, me) = (annotation::ProjectKey::Name("ann"), u[0]);
+        let fetch = |db: DatabaseConnection| async move {
+            let cx = annotation::queue_context(&db, key, me)
+                .await
+                .expect("context")
+                .expect("project");
+            assert_eq!((cx.project_id, cx.member_role), (pid, None));
+            annotation::fetch(&db, &cx, 2).await.expect("fetch")
+        };
+        let first = fetch(db.clone()).await;
+        assert_eq!(first.items.len(), 2);
+        statements.store(0, Ordering::SeqCst);
+        let steady = fetch(db.clone()).await;
+        assert_eq!(steady.items.len(), 2);
+        assert_eq!(
+            statements.load(Ordering::SeqCst),
+            3,
+            "{}: a fetch with nothing to serve",
+            t.backend
+        );
+        let a = steady.items[0].0.id;
+        statements.store(0, Ordering::SeqCst);
+        let shown = annotation::showing_project(&db, u[0], a)
+            .await
+            .expect("showing")
+            .expect("mine");
+        assert_eq!((shown.project_id, shown.member_role), (pid, None));
+        assert_eq!(statements.load(Ordering::SeqCst), 1, "{}", t.backend);
+        assert!(annotation::showing_project(&db, u[1], a)
+            .await
+            .expect("showing")
+            .is_none());
+        annotation::vote(&db, u[0], a, &vote("a"))
+            .await
+            .expect("vote");
+        statements.store(0, Ordering::SeqCst);
+        let after = fetch(db.clone()).await;
+        assert_eq!((after.items.len(), after.done), (2, 1));
+        let serving = statements.load(Ordering::SeqCst);
+        assert!(
+            serving <= 9,
+            "{}: serving one item took {serving}",
+            t.backend
+        );
+        eprintln!(
+            "{}: a fetch serving one item: {serving} statements",
+            t.backend
+        );
         t.finish().await;
     }
 }
