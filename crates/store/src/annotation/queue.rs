@@ -11,7 +11,7 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use pairwise_core::annotation::{AnnotationSettings, Side};
-use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use sea_orm::{
     sea_query::{
         Alias, Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr, SubQueryStatement,
@@ -107,6 +107,10 @@ impl Ctx<'_> {
 pub(super) async fn count(db: &impl ConnectionTrait, cond: Condition) -> Result<u64> {
     Ok(assignment::Entity::find().filter(cond).count(db).await?)
 }
+
+/// How many items at the head of the queue (in rank order) a main showing is drawn from: wide
+/// enough that the slots there (k each) outnumber annotators asking at once.
+const HEAD: u64 = 16;
 
 /// A subquery as an expression.
 fn sub(select: SelectStatement) -> SimpleExpr {
@@ -272,33 +276,39 @@ async fn assign_main(
             return Ok(Some(shown));
         }
     }
-    // The head of the queue with each item's held slots, in one read; taken in a random order,
-    // so that annotators asking at once spread over items instead of racing for one slot;
-    // another round if all were lost.
-    for _round in 0..4 {
+    // One of the head items of the queue, drawn at random by the database and read with its
+    // held slots in one statement: annotators asking at once spread over the head instead of
+    // racing for one slot (a lost race costs a retry). Another draw if the slot was lost.
+    for _draw in 0..8 {
         let head = comparison::Entity::find()
+            .select_only()
+            .column(comparison::Column::Id)
             .filter(ctx.open_items())
             .filter(comparison::Column::Saturated.eq(false))
             .filter(comparison::Column::GoldAnswer.is_null())
             .order_by_asc(comparison::Column::Rank)
             .order_by_asc(comparison::Column::Id)
-            .limit(4)
+            .limit(HEAD)
+            .into_query();
+        let head_alias = Alias::new("head");
+        let draw = Query::select()
+            .column((head_alias.clone(), comparison::Column::Id))
+            .from_subquery(head, head_alias)
+            .order_by_expr(Expr::cust("RANDOM()"), Order::Asc)
+            .limit(1)
+            .to_owned();
+        let pick = comparison::Entity::find()
+            .filter(Expr::col((comparison::Entity, comparison::Column::Id)).eq(sub(draw)))
             .into_query()
             .expr_as(held_slots(), "held")
             .to_owned();
-        let mut open = Vec::new();
-        for row in db.query_all(&head).await? {
-            let held: i64 = row.try_get("", "held")?;
-            open.push((comparison::Model::from_query_result(&row, "")?, held));
-        }
-        if open.is_empty() {
+        let Some(row) = db.query_one(&pick).await? else {
             return Ok(None);
-        }
-        open.shuffle(rng);
-        for (item, held) in open {
-            if let Some(a) = take_slot(db, ctx, rng, item.id, held).await? {
-                return Ok(Some((a, item)));
-            }
+        };
+        let held: i64 = row.try_get("", "held")?;
+        let item = comparison::Model::from_query_result(&row, "")?;
+        if let Some(a) = take_slot(db, ctx, rng, item.id, held).await? {
+            return Ok(Some((a, item)));
         }
     }
     Ok(None)
