@@ -11,6 +11,8 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 
 SITE := target/site
 WASM_OUT := target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+# Cuts the browser wasm at its lazily loaded parts (scripts/wasm-split, installed by setup).
+WASM_SPLIT := $(CURDIR)/.tools/wasm-split/bin/pairwise-wasm-split
 DATABASE_URL ?= sqlite://./data/pairwise.db?mode=rwc
 ADDR ?= 127.0.0.1:3000
 # Test databases on the local PostgreSQL (trust auth); each test creates and drops its own.
@@ -19,7 +21,7 @@ export PAIRWISE_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: bench-annotate bench-postgres bench-peers setup-label-studio setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
+.PHONY: bench-annotate bench-postgres bench-peers setup-wasm-split setup-label-studio setup-genai fuzz help run test build setup setup-llama setup-rust setup-wasm-bindgen setup-node setup-browser setup-postgres setup-models \
 	bench gpu-check setup-python-datasets setup-sandbox exports-check \
 	site server-release lint unit e2e e2e-build clean
 
@@ -30,7 +32,7 @@ help:
 	@echo "make setup  - install what is missing (wasm target, wasm-bindgen, npm packages, chromium, PostgreSQL up)"
 
 ## ---- setup (idempotent; skips what is present) ----
-setup: setup-rust setup-wasm-bindgen setup-node setup-browser setup-sandbox setup-postgres setup-models setup-python-datasets setup-llama
+setup: setup-rust setup-wasm-bindgen setup-wasm-split setup-node setup-browser setup-sandbox setup-postgres setup-models setup-python-datasets setup-llama
 
 setup-rust:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -42,6 +44,15 @@ setup-wasm-bindgen:
 		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 			cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
 	fi
+
+# wasm_split_cli_support (Rust crates; the library behind cargo-leptos --split) in a 60-line
+# wrapper with its own lockfile.
+setup-wasm-split: $(WASM_SPLIT)
+
+$(WASM_SPLIT): scripts/wasm-split/Cargo.toml scripts/wasm-split/Cargo.lock scripts/wasm-split/src/main.rs
+	cargo install --locked --quiet --force --path scripts/wasm-split --root .tools/wasm-split \
+		--target-dir target/wasm-split-tool
+	@touch $@
 
 setup-node: end2end/node_modules/.package-lock.json
 
@@ -79,18 +90,25 @@ setup-postgres:
 		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 
 ## ---- build ----
-# The browser bundle: wasm32 with the size-optimised profile, bindgen, then binaryen's wasm-opt.
-site: setup-rust setup-wasm-bindgen setup-node
-	cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-	@mkdir -p $(SITE)/pkg
+# The browser bundle: wasm32 with the size-optimised profile, linked with relocations so that
+# pairwise-wasm-split can cut it into the main module and one set of chunks per lazily loaded part
+# (app::lazy_parts!); wasm-bindgen on the main module; binaryen's wasm-opt on every module.
+# Prints each module's size and each route's first load (scripts/site_sizes.py).
+site: setup-rust setup-wasm-bindgen setup-wasm-split setup-node
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C link-args=--emit-relocs" \
+		cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
 	@if [ ! -f $(SITE)/pkg/pairwise_bg.wasm ] || [ $(WASM_OUT) -nt $(SITE)/pkg/pairwise_bg.wasm ]; then \
-		echo "wasm-bindgen + wasm-opt"; \
-		wasm-bindgen --target web --no-typescript --out-dir $(SITE)/pkg --out-name pairwise $(WASM_OUT); \
-		wasm-opt $(WASM_OPT_FLAGS) $(SITE)/pkg/pairwise_bg.wasm -o $(SITE)/pkg/pairwise_bg.wasm; \
+		echo "wasm-split + wasm-bindgen + wasm-opt"; \
+		rm -rf $(SITE)/split $(SITE)/pkg && mkdir -p $(SITE)/split $(SITE)/pkg; \
+		$(WASM_SPLIT) $(WASM_OUT) $(SITE)/split pairwise; \
+		wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+			--out-dir $(SITE)/pkg --out-name pairwise $(SITE)/split/pairwise_split.wasm; \
+		rm $(SITE)/split/pairwise_split.wasm && mv $(SITE)/split/* $(SITE)/pkg/ && rmdir $(SITE)/split; \
+		ls $(SITE)/pkg/*.wasm | xargs -P 2 -I{} wasm-opt $(WASM_OPT_FLAGS) {} -o {}; \
 	fi
 	cp style/main.css $(SITE)/pairwise.css
 	cp -r public/. $(SITE)/
-	@printf "wasm: %s bytes, %s bytes gzip\n" $$(wc -c < $(SITE)/pkg/pairwise_bg.wasm) $$(gzip -9c $(SITE)/pkg/pairwise_bg.wasm | wc -c)
+	@python3 scripts/site_sizes.py $(SITE)/pkg pairwise
 
 server-release:
 	cargo build --release -p server
@@ -109,6 +127,7 @@ lint: setup-rust
 	cargo fmt --all -- --check
 	cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	rustfmt --edition 2021 --check scripts/wasm-split/src/main.rs
 
 unit: setup-postgres setup-models
 	cargo test --workspace --exclude frontend

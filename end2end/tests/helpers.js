@@ -22,8 +22,9 @@ export function watchConsole(page) {
   return problems;
 }
 
-// Waits until the wasm bundle has hydrated the page (Leptos marks nothing, so wait on the
-// network: the wasm fetched and the module evaluated).
+// The page's lazily loaded part is fetched and compiled before hydration, which can outlast a
+// quiet network on a loaded machine; the app marks <html data-hydrated> once it is interactive.
 export async function waitForHydration(page) {
   await page.waitForLoadState('networkidle');
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
