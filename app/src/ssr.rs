@@ -133,6 +133,42 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
+/// The nonce of the page being rendered, handed to the security-headers middleware, which writes
+/// the page CSP from it: the middleware puts an empty slot in the request's extensions and the
+/// page's Leptos context fills it ([`record_page_nonce`]). The header set through the render's
+/// response options ([`set_page_security_headers`]) was seen missing on some responses of
+/// lazily loaded routes (a page whose hydration was cut short by a click), which left every
+/// inline script of the next page blocked and the page never hydrated.
+#[derive(Clone, Default)]
+pub struct PageNonce(pub std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl PageNonce {
+    /// The nonce the page recorded, if any.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// Records this page's nonce in the request's [`PageNonce`] slot (part of the routes' context).
+pub fn record_page_nonce() {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return;
+    };
+    let (Some(slot), Some(nonce)) = (
+        parts.extensions.get::<PageNonce>().cloned(),
+        leptos::nonce::use_nonce(),
+    ) else {
+        return;
+    };
+    let recorded = slot
+        .0
+        .lock()
+        .map(|mut held| *held = Some(nonce.to_string()));
+    if recorded.is_err() {
+        tracing::warn!("the page nonce slot is poisoned");
+    }
+}
+
 /// Sets the page CSP (with the nonce leptos_axum made for this response).
 pub fn set_page_security_headers() {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {

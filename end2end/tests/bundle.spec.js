@@ -59,3 +59,25 @@ test('a client-side navigation to another part loads its chunks', async ({ page 
   await expect(page.locator('head meta[name="pairwise-part"]')).toHaveAttribute('content', 'admin_part');
   expect(problems).toEqual([]);
 });
+
+// A link clicked before the page hydrated is an ordinary navigation: the next page must still
+// carry a CSP that allows its own inline scripts (their nonce), or it never hydrates. Lazily
+// loaded routes once lost the header set during the render on such responses.
+test('a link clicked before hydration leads to a page that hydrates, with its nonce in its CSP', async ({ page }) => {
+  const problems = watchConsole(page);
+  await login(page, annotator);
+  // The document now shown (after a client-side navigation, the one it started from).
+  let shown;
+  page.on('response', (r) => { if (r.request().resourceType() === 'document' && r.status() === 200) shown = r; });
+  for (let i = 0; i < 3; i++) {
+    await page.goto('/annotate');
+    await page.getByRole('link', { name: 'drop', exact: true }).click();
+    await expect(page).toHaveURL(/\/annotate\/drop$/);
+    await waitForHydration(page);
+    const csp = (await shown.allHeaders())['content-security-policy'];
+    const nonce = await page.evaluate(() => [...document.scripts].map((s) => s.nonce).find(Boolean));
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain(`'nonce-${nonce}'`);
+  }
+  expect(problems).toEqual([]);
+});

@@ -49,7 +49,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .leptos_routes_with_context(
             state,
             leptos_routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                app::ssr::record_page_nonce();
+            },
             {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())

@@ -1,6 +1,7 @@
 //! Security layers: cross-origin protection for state-changing requests, response headers
 //! (enforcing CSP, nosniff, framing), request body limits and panic recovery.
 
+use app::ssr::{page_csp, PageNonce};
 use axum::{
     body::Body,
     extract::Request,
@@ -56,9 +57,17 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
 }
 
 /// Adds the security headers every response carries.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+pub async fn security_headers(mut req: Request, next: Next) -> Response {
+    let page_nonce = PageNonce::default();
+    req.extensions_mut().insert(page_nonce.clone());
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    // A page rendered by Leptos recorded its script nonce: its CSP allows exactly that nonce.
+    if let Some(nonce) = page_nonce.take() {
+        if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
