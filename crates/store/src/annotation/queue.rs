@@ -14,13 +14,13 @@ use pairwise_core::annotation::{AnnotationSettings, Side};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use sea_orm::{
     sea_query::{
-        Alias, Expr, ExprTrait, Order, Query, SelectStatement, SimpleExpr, SubQueryStatement,
+        Alias, Expr, ExprTrait, OnConflict, Order, Query, SelectStatement, SimpleExpr,
+        SubQueryStatement,
     },
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set, TransactionTrait,
 };
-use std::collections::BTreeSet;
 
 /// A pending showing with its item.
 pub type Showing = (assignment::Model, comparison::Model);
@@ -95,9 +95,16 @@ impl Ctx<'_> {
         // Only the write itself holds the SQLite writer lock; the reads that chose the item may
         // be stale, which the unique indexes catch (a lost race is a `None`, and the caller
         // tries the next item).
+        // `ON CONFLICT DO NOTHING` (no target: any unique index): a lost race returns no row
+        // instead of raising an error, which on PostgreSQL costs an error round and a log line.
         let _writer = crate::db::write_lock(db).await;
-        match row.insert(db).await {
+        match assignment::Entity::insert(row)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_with_returning(db)
+            .await
+        {
             Ok(m) => Ok(Some(m)),
+            Err(DbErr::RecordNotFound(_) | DbErr::RecordNotInserted) => Ok(None),
             Err(e) if unique_violation(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -252,10 +259,14 @@ async fn take_over_expired(
 }
 
 /// How many slots of the outer item are held, as a subquery.
-fn held_slots() -> SimpleExpr {
+/// The held slots of the item (`comparisons.id`) as a bit mask: slot s is bit s (overlap is at
+/// most 50, so it fits in a BIGINT on both backends).
+fn held_mask() -> SimpleExpr {
     let h = Alias::new("h");
     sub(Query::select()
-        .expr(Expr::cust("COUNT(*)"))
+        .expr(Expr::cust(
+            r#"CAST(COALESCE(SUM(CAST(1 AS BIGINT) << "h"."slot"), 0) AS BIGINT)"#,
+        ))
         .from_as(assignment::Entity, h.clone())
         .and_where(
             Expr::col((h.clone(), assignment::Column::ComparisonId))
@@ -300,13 +311,14 @@ async fn assign_main(
         let pick = comparison::Entity::find()
             .filter(Expr::col((comparison::Entity, comparison::Column::Id)).eq(sub(draw)))
             .into_query()
-            .expr_as(held_slots(), "held")
+            .expr_as(held_mask(), "held")
             .to_owned();
         let Some(row) = db.query_one(&pick).await? else {
             return Ok(None);
         };
         let held: i64 = row.try_get("", "held")?;
         let item = comparison::Model::from_query_result(&row, "")?;
+        // `held` is the mask of slots in use when the head was read.
         if let Some(a) = take_slot(db, ctx, rng, item.id, held).await? {
             return Ok(Some((a, item)));
         }
@@ -357,10 +369,10 @@ async fn mark_if_full(db: &DatabaseConnection, id: i64, overlap: i32) -> Result<
     Ok(())
 }
 
-/// Takes a main slot of item `id`, of which `held` slots were held when the head was read. The
-/// next slot is tried first: slots are taken in order, so it is free unless someone took it
-/// meanwhile or a requeue gave back an earlier one; then the slots in use are read and the
-/// lowest free one is tried (the unique slot index is the rule either way).
+/// Takes a main slot of item `id`, whose slots in `held` (a bit mask) were in use when the head
+/// was read: a free slot drawn at random, so that annotators who drew the same item at once
+/// mostly take different slots (the unique slot index is the rule; a lost race rereads the
+/// slots in use and draws again).
 async fn take_slot(
     db: &DatabaseConnection,
     ctx: &Ctx<'_>,
@@ -369,33 +381,33 @@ async fn take_slot(
     held: i64,
 ) -> Result<Option<assignment::Model>> {
     let overlap = ctx.settings.overlap;
-    let mut guess = i32::try_from(held).ok().filter(|&h| h < overlap);
+    let mut known = Some(held);
     for _ in 0..3 {
-        let (slot, used) = match guess.take() {
-            Some(slot) => (slot, held as usize),
-            None => {
-                let used: BTreeSet<i32> = assignment::Entity::find()
-                    .select_only()
-                    .column(assignment::Column::Slot)
-                    .filter(assignment::Column::ComparisonId.eq(id))
-                    .filter(assignment::Column::Slot.is_not_null())
-                    .into_tuple::<i32>()
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .collect();
-                let Some(slot) = (0..overlap).find(|s| !used.contains(s)) else {
-                    set_saturated(db, id, true).await?;
-                    return Ok(None);
-                };
-                (slot, used.len())
-            }
+        let used = match known.take() {
+            Some(mask) => mask,
+            None => assignment::Entity::find()
+                .select_only()
+                .column(assignment::Column::Slot)
+                .filter(assignment::Column::ComparisonId.eq(id))
+                .filter(assignment::Column::Slot.is_not_null())
+                .into_tuple::<i32>()
+                .all(db)
+                .await?
+                .into_iter()
+                .fold(0i64, |mask, slot| mask | 1i64 << slot),
         };
+        let free: Vec<i32> = (0..overlap).filter(|s| used & (1i64 << s) == 0).collect();
+        if free.is_empty() {
+            // Guarded: a slot given back meanwhile leaves the item open.
+            mark_if_full(db, id, overlap).await?;
+            return Ok(None);
+        }
+        let slot = free[rng.gen_range(0..free.len())];
         if let Some(a) = ctx
             .insert(db, id, MAIN, Some(slot), side(rng), None)
             .await?
         {
-            if used + 1 >= overlap as usize {
+            if free.len() == 1 {
                 // The hint is written after the answer, off the request path: a serve that
                 // fills an item's last slot must not take longer than any other (what an
                 // annotator can time must not depend on what they were served).
