@@ -3,7 +3,7 @@
 //! shared prefix up to the last "\n\nAssistant:", split into turns, as TRL's
 //! `examples/datasets/hh-rlhf-helpful-base.py` (`extract_dialogue`) does.
 
-use crate::{hash::normalize_text, stable_hash, ChatMessage};
+use crate::{hash::normalized, stable_hash, ChatMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::{fmt, str::FromStr};
@@ -525,21 +525,84 @@ pub fn from_json_row(line: u64, format: PairFormat, row: Value) -> Result<PairRe
 
 /// sha256 of the canonical JSON of the normalized prompt turns, chosen and rejected: equal pairs
 /// hash equal whatever their whitespace or source format.
+/// The canonical JSON is `{"chosen":…,"prompt":[{"content":…,"role":…},…],"rejected":…}`,
+/// compact, written straight into the hasher's buffer (no JSON tree per row).
 pub fn pair_hash(prompt: &[ChatMessage], chosen: &str, rejected: &str) -> String {
-    let prompt: Vec<Value> = prompt
-        .iter()
-        .map(|m| serde_json::json!({"content": normalize_text(&m.content), "role": m.role}))
-        .collect();
-    let canonical = serde_json::json!({
-        "chosen": normalize_text(chosen),
-        "prompt": prompt,
-        "rejected": normalize_text(rejected),
-    });
-    stable_hash(canonical.to_string())
+    fn text(out: &mut Vec<u8>, s: &str) {
+        serde_json::to_writer(out, s).expect("writing a string to memory cannot fail");
+    }
+    let mut canonical = Vec::with_capacity(64 + chosen.len() + rejected.len());
+    canonical.extend_from_slice(br#"{"chosen":"#);
+    text(&mut canonical, &normalized(chosen));
+    canonical.extend_from_slice(br#","prompt":["#);
+    for (i, m) in prompt.iter().enumerate() {
+        if i > 0 {
+            canonical.push(b',');
+        }
+        canonical.extend_from_slice(br#"{"content":"#);
+        text(&mut canonical, &normalized(&m.content));
+        canonical.extend_from_slice(br#","role":"#);
+        text(&mut canonical, &m.role);
+        canonical.push(b'}');
+    }
+    canonical.extend_from_slice(br#"],"rejected":"#);
+    text(&mut canonical, &normalized(rejected));
+    canonical.push(b'}');
+    stable_hash(canonical)
 }
 
 #[cfg(test)]
 mod tests {
+    /// The tree-building definition the streaming hash must reproduce byte for byte.
+    fn reference_hash(prompt: &[ChatMessage], chosen: &str, rejected: &str) -> String {
+        let prompt: Vec<Value> = prompt
+            .iter()
+            .map(|m| serde_json::json!({"content": crate::normalize_text(&m.content), "role": m.role}))
+            .collect();
+        let canonical = serde_json::json!({
+            "chosen": crate::normalize_text(chosen),
+            "prompt": prompt,
+            "rejected": crate::normalize_text(rejected),
+        });
+        stable_hash(canonical.to_string())
+    }
+
+    #[test]
+    fn pair_hash_is_the_hash_of_the_canonical_json_tree() {
+        let turn = |role: &str, content: &str| ChatMessage {
+            role: role.into(),
+            content: content.into(),
+        };
+        let cases: Vec<(Vec<ChatMessage>, &str, &str)> = vec![
+            (vec![], "", ""),
+            (vec![turn("user", "Hi")], "Hello!", "Go away."),
+            (
+                vec![
+                    turn("system", "Be \"brief\"\\"),
+                    turn("user", "  a\tb\n\nc "),
+                ],
+                "caf\u{e9}\u{1f600} </script>",
+                "cafe\u{301} \u{0}\u{1f}\u{7f}",
+            ),
+            (
+                vec![
+                    turn("user", "q"),
+                    turn("assistant", "x"),
+                    turn("user", "\u{2028}y"),
+                ],
+                "line\u{a0}break",
+                "tab\u{3000}ideographic",
+            ),
+        ];
+        for (prompt, chosen, rejected) in cases {
+            assert_eq!(
+                pair_hash(&prompt, chosen, rejected),
+                reference_hash(&prompt, chosen, rejected),
+                "{prompt:?} {chosen:?} {rejected:?}"
+            );
+        }
+    }
+
     /// A raw UltraFeedback row in the shape of openbmb/UltraFeedback: four rated completions.
     fn raw_row() -> Value {
         let completion = |model: &str, response: &str, ratings: [&str; 4]| {

@@ -11,8 +11,9 @@
 //! Mistral half is the held-out check (see the README for both figures).
 
 use crate::agreement::cohen_kappa;
+use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, fmt, io::Read, str::FromStr};
+use std::{collections::BTreeMap, fmt, io::Read, str::FromStr, sync::LazyLock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -141,17 +142,23 @@ fn head(text: &str, n: usize) -> String {
         .to_lowercase()
 }
 
+/// Every refusal phrase, and every refusal subject directly followed by a verb of helping, as
+/// one automaton: one pass over the opening instead of a search per phrase (an export flags
+/// both answers of every row).
+static REFUSAL_PATTERNS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    let subject_verbs = REFUSAL_SUBJECTS
+        .iter()
+        .flat_map(|s| HELPING_VERBS.iter().map(move |v| format!("{s}{v}")));
+    let patterns = REFUSAL_PHRASES
+        .iter()
+        .map(|p| p.to_string())
+        .chain(subject_verbs);
+    AhoCorasick::new(patterns).expect("the refusal patterns are a few hundred short strings")
+});
+
 /// Whether the opening of `text` refuses.
 pub fn refuses(text: &str) -> bool {
-    let h = head(text, 300);
-    REFUSAL_PHRASES.iter().any(|p| h.contains(p))
-        || REFUSAL_SUBJECTS.iter().any(|s| {
-            h.match_indices(s).any(|(i, _)| {
-                HELPING_VERBS
-                    .iter()
-                    .any(|v| h[i + s.len()..].starts_with(v))
-            })
-        })
+    REFUSAL_PATTERNS.is_match(&head(text, 300))
 }
 
 /// Whether `text` also gives help: a list, an example, a "here is" or "you can".
@@ -378,6 +385,47 @@ pub fn evaluate_labels(rows: &[Labelled], predicted: &[RefusalLabel]) -> Refusal
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The per-phrase search the automaton replaced.
+    fn refuses_by_search(text: &str) -> bool {
+        let h = head(text, 300);
+        REFUSAL_PHRASES.iter().any(|p| h.contains(p))
+            || REFUSAL_SUBJECTS.iter().any(|s| {
+                h.match_indices(s).any(|(i, _)| {
+                    HELPING_VERBS
+                        .iter()
+                        .any(|v| h[i + s.len()..].starts_with(v))
+                })
+            })
+    }
+
+    #[test]
+    fn the_automaton_agrees_with_the_phrase_search() {
+        let mut cases: Vec<String> = vec![
+            "Sure! Here is the answer.".into(),
+            "I can't help with that.".into(),
+            "I can't  help with that.".into(),
+            "I CANNOT PROVIDE that".into(),
+            "I\u{2019}m unable to assist.".into(),
+            "Well, i do not condone it".into(),
+            "i do not know".into(),
+            "I won't".into(),
+        ];
+        // Both halves of XSTest's labelled completions (real refusals and compliances).
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        for name in [
+            "xstest_v2_completions_gpt4.csv",
+            "xstest_v2_completions_mistralinstruct.csv",
+        ] {
+            let file = std::fs::File::open(data.join("xstest").join(name)).expect(name);
+            let rows = read_labelled(file).expect("XSTest parses");
+            assert!(rows.len() > 400, "{name}: {} rows", rows.len());
+            cases.extend(rows.into_iter().map(|r| r.completion));
+        }
+        for text in &cases {
+            assert_eq!(refuses(text), refuses_by_search(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn classifies_the_usual_shapes() {

@@ -49,7 +49,7 @@ pub(crate) fn line_error(line: u64, message: String) -> ImportError {
 }
 
 /// Where a parser sends its batches (an error ends the import).
-pub(crate) type Batches<T> = Sender<Result<Vec<T>, ImportError>>;
+pub(crate) type Batches<B> = Sender<Result<B, ImportError>>;
 
 /// Rows read and rows new, as an import goes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,21 +69,21 @@ pub(crate) struct ImportAudit<'a> {
 /// The skeleton every import runs on: a parser on a blocking thread sending batches, one
 /// transaction they are written in, the audit entry in that transaction, the commit. Dropping an
 /// unfinished import (any error) rolls the transaction back and stops the parser.
-pub(crate) struct Import<T> {
-    rx: Receiver<Result<Vec<T>, ImportError>>,
+pub(crate) struct Import<B> {
+    rx: Receiver<Result<B, ImportError>>,
     parser: JoinHandle<()>,
     txn: DatabaseTransaction,
     bulk: bool,
     pub tally: Tally,
 }
 
-impl<T: Send + 'static> Import<T> {
+impl<B: Send + 'static> Import<B> {
     /// Starts `parse` on a blocking thread and opens the transaction; `bulk` raises the
     /// connection's cache for it (large pair imports).
     pub async fn start(
         db: &DatabaseConnection,
         bulk: bool,
-        parse: impl FnOnce(Batches<T>) + Send + 'static,
+        parse: impl FnOnce(Batches<B>) + Send + 'static,
     ) -> Result<Self, ImportError> {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let parser = tokio::task::spawn_blocking(move || parse(tx));
@@ -101,7 +101,7 @@ impl<T: Send + 'static> Import<T> {
     }
 
     /// The next parsed batch, `None` at the end of the file, or the first error of the file.
-    pub async fn next_batch(&mut self) -> Result<Option<Vec<T>>, ImportError> {
+    pub async fn next_batch(&mut self) -> Result<Option<B>, ImportError> {
         self.rx.recv().await.transpose()
     }
 

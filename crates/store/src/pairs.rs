@@ -3,8 +3,7 @@
 use crate::{entities::pair, error::Result};
 use pairwise_core::{pair_hash, ChatMessage, PairRecord};
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Value,
 };
 
 /// How a new pair was made and where it came from.
@@ -39,44 +38,125 @@ pub fn rubric_of(provenance: &serde_json::Value) -> &str {
         .unwrap_or("")
 }
 
-/// A pair already stored under the same (project, hash, rubric) key is kept as it is.
-fn keep_existing() -> OnConflict {
-    OnConflict::columns([
-        pair::Column::ProjectId,
-        pair::Column::Hash,
-        pair::Column::Rubric,
-    ])
-    .do_nothing()
-    .to_owned()
+/// The columns an insert writes, in bind order.
+const INSERT_COLUMNS: [&str; 15] = [
+    "project_id",
+    "hash",
+    "prompt",
+    "prompt_text",
+    "chosen",
+    "rejected",
+    "strategy",
+    "margin",
+    "score_chosen",
+    "score_rejected",
+    "source",
+    "provenance",
+    "metadata",
+    "created_at",
+    "rubric",
+];
+
+/// A batch of pairs as one `INSERT … ON CONFLICT (project_id, hash, rubric) DO NOTHING` with its
+/// bound values: a pair already stored under the same key is kept as it is. Built wherever the
+/// rows are made (an import builds it on its parsing thread), so the writer only executes it.
+pub struct PairInsert {
+    statement: Option<sea_orm::Statement>,
+    rows: usize,
 }
 
-fn active(
-    project_id: i64,
-    HashedPair { record: r, hash }: &HashedPair,
-    origin: &PairOrigin,
-    now: chrono::DateTime<chrono::Utc>,
-) -> pair::ActiveModel {
-    let margin = match (r.score_chosen, r.score_rejected) {
-        (Some(c), Some(rj)) => Some(c - rj),
-        _ => None,
-    };
-    pair::ActiveModel {
-        project_id: Set(project_id),
-        hash: Set(hash.clone()),
-        prompt: Set(serde_json::to_string(&r.prompt).unwrap_or_default()),
-        prompt_text: Set(ChatMessage::last_user_text(&r.prompt)),
-        chosen: Set(r.chosen.clone()),
-        rejected: Set(r.rejected.clone()),
-        strategy: Set(origin.strategy.clone()),
-        margin: Set(margin),
-        score_chosen: Set(r.score_chosen),
-        score_rejected: Set(r.score_rejected),
-        source: Set(origin.source.clone()),
-        provenance: Set(origin.provenance.to_string()),
-        metadata: Set(serde_json::Value::Object(r.metadata.clone()).to_string()),
-        created_at: Set(now),
-        rubric: Set(rubric_of(&origin.provenance).to_owned()),
-        ..Default::default()
+impl PairInsert {
+    /// The insert of `items` into `project_id` for `backend`, stamped `now`.
+    pub fn new<'a>(
+        backend: DbBackend,
+        project_id: i64,
+        items: impl IntoIterator<Item = (&'a HashedPair, &'a PairOrigin)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let mut values: Vec<Value> = Vec::new();
+        let mut rows = 0;
+        // Consecutive items usually share one origin: its JSON is written once.
+        let mut last: Option<(&PairOrigin, String)> = None;
+        for (HashedPair { record: r, hash }, origin) in items {
+            let provenance = match &last {
+                Some((o, text)) if std::ptr::eq(*o, origin) => text.clone(),
+                _ => {
+                    let text = origin.provenance.to_string();
+                    last = Some((origin, text.clone()));
+                    text
+                }
+            };
+            let margin = match (r.score_chosen, r.score_rejected) {
+                (Some(c), Some(rj)) => Some(c - rj),
+                _ => None,
+            };
+            values.extend([
+                Value::BigInt(Some(project_id)),
+                Value::String(Some(hash.clone())),
+                Value::String(Some(serde_json::to_string(&r.prompt).unwrap_or_default())),
+                Value::String(Some(ChatMessage::last_user_text(&r.prompt))),
+                Value::String(Some(r.chosen.clone())),
+                Value::String(Some(r.rejected.clone())),
+                Value::String(Some(origin.strategy.clone())),
+                Value::Double(margin),
+                Value::Double(r.score_chosen),
+                Value::Double(r.score_rejected),
+                Value::String(Some(origin.source.clone())),
+                Value::String(Some(provenance)),
+                Value::String(Some(serde_json::to_string(&r.metadata).unwrap_or_default())),
+                Value::ChronoDateTimeUtc(Some(now)),
+                Value::String(Some(rubric_of(&origin.provenance).to_owned())),
+            ]);
+            rows += 1;
+        }
+        if rows == 0 {
+            return Self {
+                statement: None,
+                rows,
+            };
+        }
+        let width = INSERT_COLUMNS.len();
+        let mut sql = format!(
+            "INSERT INTO \"pairs\" (\"{}\") VALUES ",
+            INSERT_COLUMNS.join("\", \"")
+        );
+        sql.reserve(rows * width * 6);
+        for row in 0..rows {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for col in 0..width {
+                if col > 0 {
+                    sql.push_str(", ");
+                }
+                match backend {
+                    DbBackend::Postgres => {
+                        use std::fmt::Write as _;
+                        let _ = write!(sql, "${}", row * width + col + 1);
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT (\"project_id\", \"hash\", \"rubric\") DO NOTHING");
+        Self {
+            statement: Some(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            )),
+            rows,
+        }
+    }
+
+    /// Pairs in the batch.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Runs the insert; returns how many pairs were new.
+    pub async fn execute(self, db: &impl ConnectionTrait) -> Result<u64> {
+        match self.statement {
+            Some(statement) => Ok(db.execute_raw(statement).await?.rows_affected()),
+            None => Ok(0),
+        }
     }
 }
 
@@ -87,16 +167,19 @@ pub async fn insert_each(
     project_id: i64,
     items: &[(HashedPair, PairOrigin)],
 ) -> Result<u64> {
-    if items.is_empty() {
-        return Ok(0);
-    }
+    insert_now(db, project_id, items.iter().map(|(p, o)| (p, o))).await
+}
+
+/// Inserts `items` stamped with the current time; returns how many were new.
+async fn insert_now<'a>(
+    db: &impl ConnectionTrait,
+    project_id: i64,
+    items: impl IntoIterator<Item = (&'a HashedPair, &'a PairOrigin)>,
+) -> Result<u64> {
     let now = chrono::Utc::now();
-    Ok(
-        pair::Entity::insert_many(items.iter().map(|(p, o)| active(project_id, p, o, now)))
-            .on_conflict(keep_existing())
-            .exec_without_returning(db)
-            .await?,
-    )
+    PairInsert::new(db.get_database_backend(), project_id, items, now)
+        .execute(db)
+        .await
 }
 
 /// Brings stored human-decided pairs (strategy `human`) of the same answers and source (the same
@@ -155,15 +238,7 @@ pub async fn insert_batch(
     records: &[HashedPair],
     origin: &PairOrigin,
 ) -> Result<u64> {
-    if records.is_empty() {
-        return Ok(0);
-    }
-    let now = chrono::Utc::now();
-    let rows = records.iter().map(|p| active(project_id, p, origin, now));
-    Ok(pair::Entity::insert_many(rows)
-        .on_conflict(keep_existing())
-        .exec_without_returning(db)
-        .await?)
+    insert_now(db, project_id, records.iter().map(|p| (p, origin))).await
 }
 
 pub async fn count(db: &impl ConnectionTrait, project_id: i64) -> Result<u64> {

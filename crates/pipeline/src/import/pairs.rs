@@ -7,7 +7,7 @@ use pairwise_core::{
     PairError, PairFormat, Role,
 };
 use pairwise_store::{
-    pairs::{self, HashedPair, PairOrigin},
+    pairs::{HashedPair, PairInsert, PairOrigin},
     DatabaseConnection,
 };
 use std::io::{BufRead, BufReader, Read};
@@ -104,11 +104,13 @@ fn parquet_rows(
     })
 }
 
-/// Validates and hashes rows on a blocking thread, in batches; stops at the first error.
-fn parse_batches(
+/// Validates and hashes rows on a blocking thread, in batches of [`BATCH`] pairs that `seal`
+/// turns into what the writer takes; stops at the first error.
+fn parse_batches<B>(
     rows: impl Iterator<Item = Result<(u64, serde_json::Value), ImportError>>,
     format: PairFormat,
-    tx: Batches<HashedPair>,
+    tx: Batches<B>,
+    mut seal: impl FnMut(Vec<HashedPair>) -> B,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     for row in rows {
@@ -120,16 +122,15 @@ fn parse_batches(
                 return;
             }
         }
-        if batch.len() >= BATCH
-            && tx
-                .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
-                .is_err()
-        {
-            return; // the importer stopped listening (it failed); nothing more to do
+        if batch.len() >= BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.blocking_send(Ok(seal(full))).is_err() {
+                return; // the importer stopped listening (it failed); nothing more to do
+            }
         }
     }
     if !batch.is_empty() {
-        let _ = tx.blocking_send(Ok(batch));
+        let _ = tx.blocking_send(Ok(seal(batch)));
     }
 }
 
@@ -167,10 +168,10 @@ impl PairRows {
         maybe_gunzip(wrap(file)).map(PairRows::Lines)
     }
 
-    fn parse(self, format: PairFormat, tx: Batches<HashedPair>) {
+    fn parse<B>(self, format: PairFormat, tx: Batches<B>, seal: impl FnMut(Vec<HashedPair>) -> B) {
         match self {
-            PairRows::Lines(reader) => parse_batches(json_lines(reader), format, tx),
-            PairRows::Parquet(rows) => parse_batches(parquet_rows(rows), format, tx),
+            PairRows::Lines(reader) => parse_batches(json_lines(reader), format, tx, seal),
+            PairRows::Parquet(rows) => parse_batches(parquet_rows(rows), format, tx, seal),
         }
     }
 }
@@ -215,10 +216,16 @@ pub async fn import_pair_rows(
         source: source.to_owned(),
         provenance: serde_json::json!({"import_format": format}),
     };
-    let mut import = Import::start(db, true, move |tx| rows.parse(format, tx)).await?;
-    while let Some(batch) = import.next_batch().await? {
-        let inserted = pairs::insert_batch(import.txn(), project.id, &batch, &origin).await?;
-        on_batch(&report(import.count(batch.len(), inserted)));
+    // The parsing thread also builds each batch's INSERT, so the writer only executes them.
+    let (backend, project_id, now) = (db.get_database_backend(), project.id, chrono::Utc::now());
+    let seal = move |batch: Vec<HashedPair>| {
+        PairInsert::new(backend, project_id, batch.iter().map(|p| (p, &origin)), now)
+    };
+    let mut import = Import::start(db, true, move |tx| rows.parse(format, tx, seal)).await?;
+    while let Some(insert) = import.next_batch().await? {
+        let rows = insert.rows();
+        let inserted = insert.execute(import.txn()).await?;
+        on_batch(&report(import.count(rows, inserted)));
     }
     let entry = ImportAudit {
         actor,
@@ -246,7 +253,7 @@ pub async fn import_gold<R: BufRead + Send + 'static>(
     let project = crate::access::project(db, actor, project, Role::Reviewer, "import gold").await?;
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_entropy();
     let mut import = Import::start(db, false, move |tx| {
-        parse_batches(json_lines(reader), format, tx)
+        parse_batches(json_lines(reader), format, tx, |batch| batch)
     })
     .await?;
     while let Some(batch) = import.next_batch().await? {

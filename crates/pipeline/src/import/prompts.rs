@@ -64,7 +64,7 @@ pub async fn import_prompts<R: BufRead + Send + 'static>(
     Ok(report(tally))
 }
 
-fn send_batches<R: BufRead>(records: PromptReader<R>, tx: Batches<PromptRecord>) {
+fn send_batches<R: BufRead>(records: PromptReader<R>, tx: Batches<Vec<PromptRecord>>) {
     let mut batch = Vec::with_capacity(BATCH);
     for record in records {
         match record {

@@ -16,9 +16,15 @@ pub(super) fn in_version<E: EntityTrait>(
     position: i64,
     limit: u64,
 ) -> sea_orm::Select<E> {
+    // Positions are dense (0..pair_count), so the page is a closed range: the upper bound keeps
+    // the plan a range read of `limit` members even where the planner's statistics are stale
+    // (PostgreSQL right after a freeze otherwise joins and sorts every member after `position`
+    // for each page).
+    let end = position.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX));
     query
         .filter(dataset_member::Column::VersionId.eq(version_id))
         .filter(dataset_member::Column::Position.gte(position))
+        .filter(dataset_member::Column::Position.lt(end))
         .order_by_asc(dataset_member::Column::Position)
         .limit(limit)
 }
