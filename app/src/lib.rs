@@ -49,7 +49,7 @@ pub const OUTPUT_NAME: &str = "pairwise";
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    ssr::set_page_security_headers();
+    ssr::record_page_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -133,12 +133,12 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
-/// The nonce of the page being rendered, handed to the security-headers middleware, which writes
-/// the page CSP from it: the middleware puts an empty slot in the request's extensions and the
-/// page's Leptos context fills it ([`record_page_nonce`]). The header set through the render's
-/// response options ([`set_page_security_headers`]) was seen missing on some responses of
-/// lazily loaded routes (a page whose hydration was cut short by a click), which left every
-/// inline script of the next page blocked and the page never hydrated.
+/// The nonce of the page being rendered, handed to the security-headers middleware, the one
+/// writer of the page CSP: the middleware puts an empty slot in the request's extensions and the
+/// page's shell fills it ([`record_page_nonce`]). A header set through the render's response
+/// options was seen missing on some responses of lazily loaded routes (a page whose hydration
+/// was cut short by a click), which left every inline script of the next page blocked and the
+/// page never hydrated.
 #[derive(Clone, Default)]
 pub struct PageNonce(pub std::sync::Arc<std::sync::Mutex<Option<String>>>);
 
@@ -149,7 +149,8 @@ impl PageNonce {
     }
 }
 
-/// Records this page's nonce in the request's [`PageNonce`] slot (part of the routes' context).
+/// Records this page's nonce in the request's [`PageNonce`] slot (called by the shell of every
+/// page, 404 included).
 pub fn record_page_nonce() {
     let Some(parts) = use_context::<http::request::Parts>() else {
         return;
@@ -166,19 +167,6 @@ pub fn record_page_nonce() {
         .map(|mut held| *held = Some(nonce.to_string()));
     if recorded.is_err() {
         tracing::warn!("the page nonce slot is poisoned");
-    }
-}
-
-/// Sets the page CSP (with the nonce leptos_axum made for this response).
-pub fn set_page_security_headers() {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let nonce = leptos::nonce::use_nonce()
-        .map(|n| n.to_string())
-        .unwrap_or_default();
-    if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -49,10 +49,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .leptos_routes_with_context(
             state,
             leptos_routes,
-            move || {
-                provide_context(context_state.clone());
-                app::ssr::record_page_nonce();
-            },
+            move || provide_context(context_state.clone()),
             {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())

@@ -7,21 +7,32 @@ use clap::Parser;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_arena_eager_commit` and `mi_option_purge_delay` of mimalloc v3's `mi_option_e`
-/// (`libmimalloc-sys` names neither).
-const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+// `MI_OPTION_PURGE_DELAY` and `MI_OPTION_ARENA_EAGER_COMMIT`: `libmimalloc-sys` names neither,
+// so build.rs writes their numbers, checked against the vendored mimalloc header.
+include!(concat!(env!("OUT_DIR"), "/mi_options.rs"));
 
-// The one unsafe block of the server: two option setters of the allocator.
+/// The allocator's settings, each unless the operator set it through mimalloc's own environment
+/// variable (read by mimalloc when the process starts).
+const MI_DEFAULTS: [(libmimalloc_sys::mi_option_t, &str, std::ffi::c_long); 2] = [
+    (MI_OPTION_PURGE_DELAY, "MIMALLOC_PURGE_DELAY", 0),
+    (
+        MI_OPTION_ARENA_EAGER_COMMIT,
+        "MIMALLOC_ARENA_EAGER_COMMIT",
+        0,
+    ),
+];
+
+// The one unsafe block of the server: option setters of the allocator.
 #[allow(unsafe_code)]
 fn main() -> std::process::ExitCode {
     // Memory freed is given back at once and arenas are committed as they fill: peak memory stays
     // at or below the system allocator's (an export's read-ahead pages are freed on another
     // thread than the one that allocated them), for a few percent of the allocator's speed-up.
-    // SAFETY: plain option setters, called before any other thread exists.
-    unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+    for (option, variable, value) in MI_DEFAULTS {
+        if std::env::var_os(variable).is_none() {
+            // SAFETY: a plain option setter, called before any other thread exists.
+            unsafe { libmimalloc_sys::mi_option_set(option, value) };
+        }
     }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

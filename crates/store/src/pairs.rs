@@ -38,25 +38,6 @@ pub fn rubric_of(provenance: &serde_json::Value) -> &str {
         .unwrap_or("")
 }
 
-/// The columns an insert writes, in bind order.
-const INSERT_COLUMNS: [&str; 15] = [
-    "project_id",
-    "hash",
-    "prompt",
-    "prompt_text",
-    "chosen",
-    "rejected",
-    "strategy",
-    "margin",
-    "score_chosen",
-    "score_rejected",
-    "source",
-    "provenance",
-    "metadata",
-    "created_at",
-    "rubric",
-];
-
 /// A batch of pairs as one `INSERT … ON CONFLICT (project_id, hash, rubric) DO NOTHING` with its
 /// bound values: a pair already stored under the same key is kept as it is. Built wherever the
 /// rows are made (an import builds it on its parsing thread), so the writer only executes it.
@@ -65,84 +46,116 @@ pub struct PairInsert {
     rows: usize,
 }
 
+/// An origin as the insert writes it: its provenance as JSON text, serialised once.
+struct OriginText<'a> {
+    origin: &'a PairOrigin,
+    provenance: String,
+}
+
+impl<'a> From<&'a PairOrigin> for OriginText<'a> {
+    fn from(origin: &'a PairOrigin) -> Self {
+        Self {
+            origin,
+            provenance: origin.provenance.to_string(),
+        }
+    }
+}
+
 impl PairInsert {
-    /// The insert of `items` into `project_id` for `backend`, stamped `now`.
-    pub fn new<'a>(
+    /// The insert of `pairs`, all of one `origin`, into `project_id` for `backend`, stamped `now`
+    /// (the pairs' text moves into the statement).
+    pub fn new(
         backend: DbBackend,
         project_id: i64,
-        items: impl IntoIterator<Item = (&'a HashedPair, &'a PairOrigin)>,
+        pairs: Vec<HashedPair>,
+        origin: &PairOrigin,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        let mut values: Vec<Value> = Vec::new();
-        let mut rows = 0;
-        // Consecutive items usually share one origin: its JSON is written once.
-        let mut last: Option<(&PairOrigin, String)> = None;
-        for (HashedPair { record: r, hash }, origin) in items {
-            let provenance = match &last {
-                Some((o, text)) if std::ptr::eq(*o, origin) => text.clone(),
-                _ => {
-                    let text = origin.provenance.to_string();
-                    last = Some((origin, text.clone()));
-                    text
-                }
-            };
+        let origin = OriginText::from(origin);
+        Self::build(
+            backend,
+            project_id,
+            pairs.into_iter().map(|p| (p, &origin)),
+            now,
+        )
+    }
+
+    /// The insert of pairs that each have their own origin.
+    pub fn each(
+        backend: DbBackend,
+        project_id: i64,
+        items: &[(HashedPair, PairOrigin)],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let origins: Vec<OriginText> = items.iter().map(|(_, o)| OriginText::from(o)).collect();
+        let rows = items.iter().zip(&origins).map(|((p, _), o)| (p.clone(), o));
+        Self::build(backend, project_id, rows, now)
+    }
+
+    fn build<'a>(
+        backend: DbBackend,
+        project_id: i64,
+        rows: impl Iterator<Item = (HashedPair, &'a OriginText<'a>)>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        use pair::Column as C;
+        use sea_orm::sea_query::{Expr, OnConflict, Query};
+        let mut insert = Query::insert();
+        insert
+            .into_table(pair::Entity)
+            .columns([
+                C::ProjectId,
+                C::Hash,
+                C::Prompt,
+                C::PromptText,
+                C::Chosen,
+                C::Rejected,
+                C::Strategy,
+                C::Margin,
+                C::ScoreChosen,
+                C::ScoreRejected,
+                C::Source,
+                C::Provenance,
+                C::Metadata,
+                C::CreatedAt,
+                C::Rubric,
+            ])
+            .on_conflict(
+                OnConflict::columns([C::ProjectId, C::Hash, C::Rubric])
+                    .do_nothing()
+                    .to_owned(),
+            );
+        let mut count = 0;
+        for (HashedPair { record: r, hash }, o) in rows {
             let margin = match (r.score_chosen, r.score_rejected) {
                 (Some(c), Some(rj)) => Some(c - rj),
                 _ => None,
             };
-            values.extend([
-                Value::BigInt(Some(project_id)),
-                Value::String(Some(hash.clone())),
-                Value::String(Some(serde_json::to_string(&r.prompt).unwrap_or_default())),
-                Value::String(Some(ChatMessage::last_user_text(&r.prompt))),
-                Value::String(Some(r.chosen.clone())),
-                Value::String(Some(r.rejected.clone())),
-                Value::String(Some(origin.strategy.clone())),
-                Value::Double(margin),
-                Value::Double(r.score_chosen),
-                Value::Double(r.score_rejected),
-                Value::String(Some(origin.source.clone())),
-                Value::String(Some(provenance)),
-                Value::String(Some(serde_json::to_string(&r.metadata).unwrap_or_default())),
-                Value::ChronoDateTimeUtc(Some(now)),
-                Value::String(Some(rubric_of(&origin.provenance).to_owned())),
-            ]);
-            rows += 1;
+            let values: [Value; 15] = [
+                project_id.into(),
+                hash.into(),
+                serde_json::to_string(&r.prompt).unwrap_or_default().into(),
+                ChatMessage::last_user_text(&r.prompt).into(),
+                r.chosen.into(),
+                r.rejected.into(),
+                o.origin.strategy.clone().into(),
+                margin.into(),
+                r.score_chosen.into(),
+                r.score_rejected.into(),
+                o.origin.source.clone().into(),
+                o.provenance.clone().into(),
+                serde_json::to_string(&r.metadata)
+                    .unwrap_or_default()
+                    .into(),
+                now.into(),
+                rubric_of(&o.origin.provenance).to_owned().into(),
+            ];
+            insert.values_panic(values.map(Expr::from));
+            count += 1;
         }
-        if rows == 0 {
-            return Self {
-                statement: None,
-                rows,
-            };
-        }
-        let width = INSERT_COLUMNS.len();
-        let mut sql = format!(
-            "INSERT INTO \"pairs\" (\"{}\") VALUES ",
-            INSERT_COLUMNS.join("\", \"")
-        );
-        sql.reserve(rows * width * 6);
-        for row in 0..rows {
-            sql.push_str(if row == 0 { "(" } else { ", (" });
-            for col in 0..width {
-                if col > 0 {
-                    sql.push_str(", ");
-                }
-                match backend {
-                    DbBackend::Postgres => {
-                        use std::fmt::Write as _;
-                        let _ = write!(sql, "${}", row * width + col + 1);
-                    }
-                    _ => sql.push('?'),
-                }
-            }
-            sql.push(')');
-        }
-        sql.push_str(" ON CONFLICT (\"project_id\", \"hash\", \"rubric\") DO NOTHING");
         Self {
-            statement: Some(sea_orm::Statement::from_sql_and_values(
-                backend, sql, values,
-            )),
-            rows,
+            statement: (count > 0).then(|| backend.build(&insert)),
+            rows: count,
         }
     }
 
@@ -167,17 +180,8 @@ pub async fn insert_each(
     project_id: i64,
     items: &[(HashedPair, PairOrigin)],
 ) -> Result<u64> {
-    insert_now(db, project_id, items.iter().map(|(p, o)| (p, o))).await
-}
-
-/// Inserts `items` stamped with the current time; returns how many were new.
-async fn insert_now<'a>(
-    db: &impl ConnectionTrait,
-    project_id: i64,
-    items: impl IntoIterator<Item = (&'a HashedPair, &'a PairOrigin)>,
-) -> Result<u64> {
-    let now = chrono::Utc::now();
-    PairInsert::new(db.get_database_backend(), project_id, items, now)
+    let backend = db.get_database_backend();
+    PairInsert::each(backend, project_id, items, chrono::Utc::now())
         .execute(db)
         .await
 }
@@ -238,7 +242,16 @@ pub async fn insert_batch(
     records: &[HashedPair],
     origin: &PairOrigin,
 ) -> Result<u64> {
-    insert_now(db, project_id, records.iter().map(|p| (p, origin))).await
+    let backend = db.get_database_backend();
+    PairInsert::new(
+        backend,
+        project_id,
+        records.to_vec(),
+        origin,
+        chrono::Utc::now(),
+    )
+    .execute(db)
+    .await
 }
 
 pub async fn count(db: &impl ConnectionTrait, project_id: i64) -> Result<u64> {

@@ -40,21 +40,29 @@ async fn every_response_has_an_enforcing_csp_and_nosniff() {
             "{uri}"
         );
     }
-    let page = h.send(get_with("/login", None)).await;
-    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
-    let html = body_text(page).await;
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("a nonce in the page CSP");
-    assert!(
-        html.contains(&format!("nonce=\"{nonce}\"")),
-        "the hydration script carries the CSP nonce"
-    );
+    // Every rendered page (the main module's, a lazily loaded part's, the 404) gets a CSP from
+    // the one writer, the security-headers layer, with the nonce its own scripts carry.
+    for (uri, auth) in [
+        ("/login", None),
+        ("/projects", Some(("cookie", cookie.as_str()))),
+        ("/no-such-page", None),
+    ] {
+        let page = h.send(get_with(uri, auth)).await;
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let html = body_text(page).await;
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .unwrap_or_else(|| panic!("a nonce in the CSP of {uri}"));
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "the hydration script of {uri} carries the CSP nonce"
+        );
+    }
     h.t.finish().await;
 }
 

@@ -218,9 +218,8 @@ pub async fn import_pair_rows(
     };
     // The parsing thread also builds each batch's INSERT, so the writer only executes them.
     let (backend, project_id, now) = (db.get_database_backend(), project.id, chrono::Utc::now());
-    let seal = move |batch: Vec<HashedPair>| {
-        PairInsert::new(backend, project_id, batch.iter().map(|p| (p, &origin)), now)
-    };
+    let seal =
+        move |batch: Vec<HashedPair>| PairInsert::new(backend, project_id, batch, &origin, now);
     let mut import = Import::start(db, true, move |tx| rows.parse(format, tx, seal)).await?;
     while let Some(insert) = import.next_batch().await? {
         let rows = insert.rows();
